@@ -1,0 +1,585 @@
+package engine
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Defaults for Options.
+const (
+	DefaultMaintenanceInterval    = time.Second
+	DefaultRetentionCheckInterval = 5 * time.Minute // log.retention.check.interval.ms
+	DefaultMaxPartitions          = 10000
+)
+
+// cleanShutdownFile marks a data directory whose every log was flushed and
+// closed cleanly; Open trusts such logs without scanning them.
+const cleanShutdownFile = ".clean-shutdown"
+
+// Options configure an Engine. The zero value is ready to use.
+type Options struct {
+	// Logger receives the engine's structured logs. Nil discards them.
+	Logger *slog.Logger
+	// TopicDefaults overrides Kafka's topic config defaults for every
+	// topic, with topic-level names ("retention.ms", "segment.bytes", ...).
+	// The broker fills it from log.retention.ms and friends.
+	TopicDefaults map[string]string
+	// Now is the clock; nil means time.Now. Tests inject their own.
+	Now func() time.Time
+	// MaintenanceInterval is how often flush.ms is checked.
+	MaintenanceInterval time.Duration
+	// RetentionCheckInterval is how often retention runs
+	// (log.retention.check.interval.ms). Negative disables the background
+	// run; EnforceRetention still works.
+	RetentionCheckInterval time.Duration
+	// MaxPartitions caps the partitions of one topic.
+	MaxPartitions int32
+}
+
+// Engine is Sluice's storage engine: topics of partitioned logs in one data
+// directory. It is safe for concurrent use.
+type Engine struct {
+	dir      string
+	opts     Options
+	logger   *slog.Logger
+	meta     *metaStore
+	lock     *os.File
+	defaults TopicConfig
+
+	mu     sync.RWMutex
+	topics map[string]*topic
+	closed bool
+
+	bg       sync.WaitGroup
+	stop     chan struct{}
+	stopping atomic.Bool
+}
+
+// topic is an open topic: its persisted description, effective config and
+// partitions.
+type topic struct {
+	meta       *topicMeta
+	cfg        atomic.Pointer[TopicConfig]
+	partitions []*Partition
+}
+
+// Open opens the data directory dir, creating it if needed, and recovers
+// every partition. Only one Engine may hold a directory at a time.
+func Open(dir string, opts Options) (*Engine, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.MaintenanceInterval <= 0 {
+		opts.MaintenanceInterval = DefaultMaintenanceInterval
+	}
+	if opts.RetentionCheckInterval == 0 {
+		opts.RetentionCheckInterval = DefaultRetentionCheckInterval
+	}
+	if opts.MaxPartitions <= 0 {
+		opts.MaxPartitions = DefaultMaxPartitions
+	}
+	defaults, err := applyConfigs(KafkaDefaultConfig(), opts.TopicDefaults)
+	if err != nil {
+		return nil, fmt.Errorf("engine defaults: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{
+		dir:      dir,
+		opts:     opts,
+		logger:   opts.Logger,
+		lock:     lock,
+		defaults: defaults,
+		topics:   map[string]*topic{},
+		stop:     make(chan struct{}),
+	}
+	if err := e.load(); err != nil {
+		e.closeAll()
+		lock.Close()
+		return nil, err
+	}
+	e.bg.Add(1)
+	go e.maintenanceLoop()
+	return e, nil
+}
+
+func (e *Engine) load() error {
+	marker := filepath.Join(e.dir, cleanShutdownFile)
+	_, err := os.Stat(marker)
+	clean := err == nil
+	start := time.Now()
+	if e.meta, err = openMeta(e.dir, e.logger); err != nil {
+		return err
+	}
+	if err := removeDeletedDirs(e.dir); err != nil {
+		return err
+	}
+	metas, err := e.meta.topics()
+	if err != nil {
+		return err
+	}
+	partitions := 0
+	for _, m := range metas {
+		t := &topic{meta: m}
+		cfg, err := applyConfigs(e.defaults, m.Configs)
+		if err != nil {
+			return fmt.Errorf("topic %s: stored config: %w", m.Name, err)
+		}
+		t.cfg.Store(&cfg)
+		for id := int32(0); id < m.Partitions; id++ {
+			p, err := e.openPartition(t, id, clean)
+			if err != nil {
+				return fmt.Errorf("topic %s partition %d: %w", m.Name, id, err)
+			}
+			t.partitions = append(t.partitions, p)
+			partitions++
+		}
+		e.topics[m.Name] = t
+	}
+	// From here on a crash must be noticed: drop the marker before any write.
+	if clean {
+		if err := os.Remove(marker); err != nil {
+			return fmt.Errorf("engine: %w", err)
+		}
+		if err := syncDir(e.dir); err != nil {
+			return err
+		}
+	}
+	e.logger.Info("engine opened", "dir", e.dir, "clean_shutdown", clean,
+		"topics", len(metas), "partitions", partitions, "took", time.Since(start))
+	return nil
+}
+
+// removeDeletedDirs finishes topic deletions that a crash interrupted.
+func removeDeletedDirs(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.IsDir() && strings.HasSuffix(e.Name(), deletedSuffix) {
+			if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+const deletedSuffix = "-delete"
+
+func (e *Engine) now() time.Time { return e.opts.Now() }
+
+// goBackground runs fn on a goroutine that Close waits for.
+func (e *Engine) goBackground(fn func()) {
+	e.bg.Add(1)
+	go func() {
+		defer e.bg.Done()
+		fn()
+	}()
+}
+
+func (e *Engine) maintenanceLoop() {
+	defer e.bg.Done()
+	tick := time.NewTicker(e.opts.MaintenanceInterval)
+	defer tick.Stop()
+	lastRetention := time.Now()
+	for {
+		select {
+		case <-e.stop:
+			return
+		case <-tick.C:
+		}
+		retention := e.opts.RetentionCheckInterval > 0 && time.Since(lastRetention) >= e.opts.RetentionCheckInterval
+		if retention {
+			lastRetention = time.Now()
+		}
+		now := e.now()
+		for _, p := range e.allPartitions() {
+			p.maintain(now, retention)
+		}
+	}
+}
+
+func (e *Engine) allPartitions() []*Partition {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	var out []*Partition
+	for _, t := range e.topics {
+		out = append(out, t.partitions...)
+	}
+	return out
+}
+
+// EnforceRetention runs retention on every partition now and returns the
+// number of segments deleted.
+func (e *Engine) EnforceRetention() (int, error) {
+	var total int
+	var errs []error
+	for _, p := range e.allPartitions() {
+		n, err := p.EnforceRetention()
+		total += n
+		errs = append(errs, err)
+	}
+	return total, errors.Join(errs...)
+}
+
+// CreateTopic creates a topic with the given number of partitions and
+// config overrides (Kafka names). The topic is durable when it returns.
+func (e *Engine) CreateTopic(name string, partitions int32, configs map[string]string) error {
+	if err := ValidateTopicName(name); err != nil {
+		return err
+	}
+	if partitions < 1 || partitions > e.opts.MaxPartitions {
+		return fmt.Errorf("%w: %d (1 to %d)", ErrInvalidPartitions, partitions, e.opts.MaxPartitions)
+	}
+	cfg, err := applyConfigs(e.defaults, configs)
+	if err != nil {
+		return fmt.Errorf("topic %s: %w", name, err)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return ErrClosed
+	}
+	if _, ok := e.topics[name]; ok {
+		return fmt.Errorf("topic %s: %w", name, ErrTopicExists)
+	}
+	m := &topicMeta{Name: name, Partitions: partitions, Configs: copyMap(configs), CreatedMs: e.now().UnixMilli()}
+	if _, err := rand.Read(m.ID[:]); err != nil {
+		return err
+	}
+	t := &topic{meta: m}
+	t.cfg.Store(&cfg)
+	for id := int32(0); id < partitions; id++ {
+		// A folder left by a crash between its creation and the metadata
+		// write below would otherwise lend stale data to the new topic.
+		dir := partitionDir(e.dir, name, id)
+		if err := os.RemoveAll(dir); err != nil {
+			return err
+		}
+		p, err := e.openPartition(t, id, true)
+		if err != nil {
+			for _, p := range t.partitions {
+				p.close()
+			}
+			return fmt.Errorf("topic %s: %w", name, err)
+		}
+		t.partitions = append(t.partitions, p)
+	}
+	if err := e.meta.putTopic(m); err != nil {
+		for _, p := range t.partitions {
+			p.close()
+		}
+		return err
+	}
+	e.topics[name] = t
+	e.logger.Info("topic created", "topic", name, "partitions", partitions)
+	return nil
+}
+
+// CreatePartitions grows a topic to total partitions. Like Kafka, it never
+// shrinks a topic.
+func (e *Engine) CreatePartitions(name string, total int32) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	t, ok := e.topics[name]
+	if !ok {
+		return fmt.Errorf("topic %s: %w", name, ErrUnknownTopic)
+	}
+	have := int32(len(t.partitions))
+	if total <= have || total > e.opts.MaxPartitions {
+		return fmt.Errorf("%w: topic %s has %d partitions, asked for %d", ErrInvalidPartitions, name, have, total)
+	}
+	var added []*Partition
+	for id := have; id < total; id++ {
+		if err := os.RemoveAll(partitionDir(e.dir, name, id)); err != nil {
+			return err
+		}
+		p, err := e.openPartition(t, id, true)
+		if err != nil {
+			for _, p := range added {
+				p.close()
+			}
+			return err
+		}
+		added = append(added, p)
+	}
+	m := *t.meta
+	m.Partitions = total
+	if err := e.meta.putTopic(&m); err != nil {
+		for _, p := range added {
+			p.close()
+		}
+		return err
+	}
+	t.meta = &m
+	t.partitions = append(t.partitions[:have:have], added...)
+	return nil
+}
+
+// DeleteTopic deletes a topic and all its data. Readers holding regions of
+// it keep them until they release them.
+func (e *Engine) DeleteTopic(name string) error {
+	e.mu.Lock()
+	t, ok := e.topics[name]
+	if !ok {
+		e.mu.Unlock()
+		return fmt.Errorf("topic %s: %w", name, ErrUnknownTopic)
+	}
+	if err := e.meta.deleteTopic(name); err != nil {
+		e.mu.Unlock()
+		return err
+	}
+	delete(e.topics, name)
+	e.mu.Unlock()
+
+	var errs []error
+	for _, p := range t.partitions {
+		p.mu.Lock()
+		p.closed = true
+		p.mu.Unlock()
+		p.wake()
+		// Rename first so a crash mid-delete leaves a folder that Open
+		// finishes removing rather than one that looks like a live topic.
+		doomed := fmt.Sprintf("%s.%d%s", p.dir, time.Now().UnixNano(), deletedSuffix)
+		if err := os.Rename(p.dir, doomed); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for _, s := range p.segments() {
+			errs = append(errs, s.Delete())
+		}
+		errs = append(errs, os.RemoveAll(doomed))
+	}
+	e.logger.Info("topic deleted", "topic", name)
+	return errors.Join(errs...)
+}
+
+// Topics returns the names of all topics, sorted.
+func (e *Engine) Topics() []string {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	names := make([]string, 0, len(e.topics))
+	for n := range e.topics {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// TopicDescription describes a topic and its partitions.
+type TopicDescription struct {
+	Name       string
+	ID         [16]byte
+	Partitions []PartitionInfo
+	// Configs holds every topic config with its effective value.
+	Configs []ConfigEntry
+}
+
+// PartitionInfo describes one partition's log.
+type PartitionInfo struct {
+	ID             int32
+	LogStartOffset int64
+	LogEndOffset   int64
+	HighWatermark  int64
+	Segments       int
+	SizeBytes      int64
+}
+
+// DescribeTopic reports a topic's partitions and configs.
+func (e *Engine) DescribeTopic(name string) (TopicDescription, error) {
+	t, err := e.topic(name)
+	if err != nil {
+		return TopicDescription{}, err
+	}
+	d := TopicDescription{Name: name, ID: t.meta.ID, Configs: describeConfigs(t.cfg.Load(), t.meta.Configs)}
+	for _, p := range t.partitions {
+		segs := p.segments()
+		var size int64
+		for _, s := range segs {
+			size += s.Size()
+		}
+		d.Partitions = append(d.Partitions, PartitionInfo{
+			ID: p.id, LogStartOffset: p.LogStartOffset(), LogEndOffset: p.LogEndOffset(),
+			HighWatermark: p.HighWatermark(), Segments: len(segs), SizeBytes: size,
+		})
+	}
+	return d, nil
+}
+
+// TopicConfig returns a topic's effective configuration.
+func (e *Engine) TopicConfig(name string) (TopicConfig, error) {
+	t, err := e.topic(name)
+	if err != nil {
+		return TopicConfig{}, err
+	}
+	return *t.cfg.Load(), nil
+}
+
+// AlterTopicConfig sets the overrides in set and removes those named in
+// remove (falling back to the defaults), as Kafka's incremental alter does.
+// Nothing changes if any value is invalid.
+func (e *Engine) AlterTopicConfig(name string, set map[string]string, remove []string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	t, ok := e.topics[name]
+	if !ok {
+		return fmt.Errorf("topic %s: %w", name, ErrUnknownTopic)
+	}
+	overrides := copyMap(t.meta.Configs)
+	if overrides == nil {
+		overrides = map[string]string{}
+	}
+	for _, k := range remove {
+		if _, ok := findConfig(k); !ok {
+			return fmt.Errorf("topic %s: %w: unknown config %q", name, ErrInvalidConfig, k)
+		}
+		delete(overrides, k)
+	}
+	for k, v := range set {
+		overrides[k] = v
+	}
+	cfg, err := applyConfigs(e.defaults, overrides)
+	if err != nil {
+		return fmt.Errorf("topic %s: %w", name, err)
+	}
+	m := *t.meta
+	m.Configs = overrides
+	if err := e.meta.putTopic(&m); err != nil {
+		return err
+	}
+	t.meta = &m
+	t.cfg.Store(&cfg)
+	return nil
+}
+
+func (e *Engine) topic(name string) (*topic, error) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	if e.closed {
+		return nil, ErrClosed
+	}
+	t, ok := e.topics[name]
+	if !ok {
+		return nil, fmt.Errorf("topic %s: %w", name, ErrUnknownTopic)
+	}
+	return t, nil
+}
+
+// Partition returns a partition of a topic.
+func (e *Engine) Partition(topicName string, id int32) (*Partition, error) {
+	t, err := e.topic(topicName)
+	if err != nil {
+		return nil, err
+	}
+	if id < 0 || int(id) >= len(t.partitions) {
+		return nil, fmt.Errorf("topic %s partition %d: %w", topicName, id, ErrUnknownPartition)
+	}
+	return t.partitions[id], nil
+}
+
+// Flush makes every partition durable up to its log end.
+func (e *Engine) Flush() error {
+	var errs []error
+	for _, p := range e.allPartitions() {
+		errs = append(errs, p.Flush())
+	}
+	return errors.Join(errs...)
+}
+
+// Close flushes and closes every partition, then writes the clean-shutdown
+// marker so the next Open trusts the logs without scanning them.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.closed = true
+	e.mu.Unlock()
+	close(e.stop)
+	e.bg.Wait()
+	err := e.closeAll()
+	if err == nil {
+		err = writeCleanMarker(e.dir)
+	}
+	if e.lock != nil {
+		e.lock.Close()
+	}
+	if err != nil {
+		e.logger.Error("engine closed with errors", "err", err)
+	} else {
+		e.logger.Info("engine closed cleanly", "dir", e.dir)
+	}
+	return err
+}
+
+func (e *Engine) closeAll() error {
+	var errs []error
+	for _, t := range e.topics {
+		for _, p := range t.partitions {
+			errs = append(errs, p.close())
+		}
+	}
+	if e.meta != nil {
+		errs = append(errs, e.meta.flush(), e.meta.close())
+		e.meta = nil
+	}
+	return errors.Join(errs...)
+}
+
+func writeCleanMarker(dir string) error {
+	f, err := os.Create(filepath.Join(dir, cleanShutdownFile))
+	if err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return nil
+}
+
+func copyMap(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}

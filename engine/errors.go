@@ -1,0 +1,35 @@
+package engine
+
+import "errors"
+
+// Sentinel errors callers branch on (the broker maps each to a Kafka error
+// code). Returned errors wrap them with context.
+var (
+	// ErrClosed: the engine was closed.
+	ErrClosed = errors.New("engine closed")
+	// ErrInvalidTopic: the name breaks Kafka's topic naming rules.
+	ErrInvalidTopic = errors.New("invalid topic name")
+	// ErrTopicExists: CreateTopic on a name already in use.
+	ErrTopicExists = errors.New("topic already exists")
+	// ErrUnknownTopic: no topic by that name.
+	ErrUnknownTopic = errors.New("unknown topic")
+	// ErrUnknownPartition: the topic has no partition with that id.
+	ErrUnknownPartition = errors.New("unknown partition")
+	// ErrInvalidPartitions: a partition count below one or above the limit.
+	ErrInvalidPartitions = errors.New("invalid number of partitions")
+	// ErrInvalidConfig: an unknown config name or a value out of range.
+	ErrInvalidConfig = errors.New("invalid config")
+	// ErrInvalidRecord: a batch failed validation (see batch.ErrInvalid for
+	// the precise cause, which is wrapped too). Nothing was written.
+	ErrInvalidRecord = errors.New("invalid record batch")
+	// ErrRecordTooLarge: a batch is larger than max.message.bytes.
+	ErrRecordTooLarge = errors.New("record batch larger than max.message.bytes")
+	// ErrUnsupported: a batch asks for something Sluice does not do yet
+	// (transactions, control batches from a producer).
+	ErrUnsupported = errors.New("unsupported batch feature")
+	// ErrOffsetOutOfRange: a read or seek outside [log start, high watermark].
+	ErrOffsetOutOfRange = errors.New("offset out of range")
+)
+
+// ErrLocked: another process holds the data directory.
+var ErrLocked = errors.New("data directory locked")

@@ -1,0 +1,176 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/sluicelog/sluice/segment"
+)
+
+// partitionDir is where a partition's segments live: <data>/<topic>-<id>.
+func partitionDir(dataDir, topic string, id int32) string {
+	return filepath.Join(dataDir, fmt.Sprintf("%s-%d", topic, id))
+}
+
+// listSegments returns the base offsets of the .log files in dir, sorted,
+// and removes index files that have no log beside them.
+func listSegments(dir string) ([]int64, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	logs := map[int64]bool{}
+	var orphans []string
+	for _, e := range entries {
+		name := e.Name()
+		ext := filepath.Ext(name)
+		base, err := strconv.ParseInt(strings.TrimSuffix(name, ext), 10, 64)
+		if err != nil || base < 0 || len(name)-len(ext) != 20 {
+			continue
+		}
+		switch ext {
+		case ".log":
+			logs[base] = true
+		case ".index", ".timeindex":
+			orphans = append(orphans, name)
+		}
+	}
+	for _, name := range orphans {
+		ext := filepath.Ext(name)
+		base, _ := strconv.ParseInt(strings.TrimSuffix(name, ext), 10, 64)
+		if !logs[base] {
+			if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return nil, err
+			}
+		}
+	}
+	bases := make([]int64, 0, len(logs))
+	for b := range logs {
+		bases = append(bases, b)
+	}
+	sort.Slice(bases, func(i, j int) bool { return bases[i] < bases[j] })
+	return bases, nil
+}
+
+// openPartition opens (or creates) a partition's log. After a clean
+// shutdown every segment opens lazily and only the active one is activated.
+// After a crash, the segments from the one holding the recovery point on are
+// validated and cut at the first bad batch; segments after a cut are
+// deleted, since offsets must stay contiguous.
+func (e *Engine) openPartition(t *topic, id int32, clean bool) (*Partition, error) {
+	name := t.meta.Name
+	p := &Partition{
+		topic:  t,
+		id:     id,
+		dir:    partitionDir(e.dir, name, id),
+		eng:    e,
+		logger: e.logger.With("topic", name, "partition", id),
+	}
+	cfg := t.cfg.Load()
+	opts := cfg.segmentOptions()
+	opts.Logger = p.logger
+	if err := os.MkdirAll(p.dir, 0o755); err != nil {
+		return nil, err
+	}
+	bases, err := listSegments(p.dir)
+	if err != nil {
+		return nil, fmt.Errorf("%s-%d: %w", name, id, err)
+	}
+	var segs []*segment.Segment
+	closeAll := func() {
+		for _, s := range segs {
+			s.Close()
+		}
+	}
+	if len(bases) == 0 {
+		s, err := segment.Create(p.dir, 0, opts)
+		if err != nil {
+			return nil, err
+		}
+		segs = append(segs, s)
+	}
+	for _, b := range bases {
+		s, err := segment.Open(p.dir, b, opts)
+		if err != nil {
+			closeAll()
+			return nil, err
+		}
+		segs = append(segs, s)
+	}
+	rp, err := e.meta.recoveryPoint(name, id)
+	if err != nil {
+		closeAll()
+		return nil, err
+	}
+	if len(bases) > 0 {
+		if clean {
+			if err := segs[len(segs)-1].Activate(); err != nil {
+				closeAll()
+				return nil, err
+			}
+		} else if segs, err = p.recover(segs, rp); err != nil {
+			closeAll()
+			return nil, err
+		}
+	}
+	last := segs[len(segs)-1]
+	p.segs.Store(&segs)
+	p.logStart.Store(segs[0].Base())
+	p.logEnd.Store(last.NextOffset())
+	p.hw.Store(&watermark{offset: last.NextOffset(), segBase: last.Base(), pos: last.Size()})
+	if clean {
+		rp = last.NextOffset()
+	}
+	p.recoveryPoint.Store(rp)
+	now := e.now()
+	p.activeSince = now
+	p.lastFlushMs.Store(now.UnixMilli())
+	return p, nil
+}
+
+// recover validates the segments that may hold unflushed data: the one
+// holding the recovery point and every later one.
+func (p *Partition) recover(segs []*segment.Segment, rp int64) ([]*segment.Segment, error) {
+	first := sort.Search(len(segs), func(i int) bool { return segs[i].Base() > rp }) - 1
+	if first < 0 {
+		first = 0
+	}
+	p.logger.Info("recovering log after unclean shutdown", "recovery_point", rp,
+		"segments_scanned", len(segs)-first, "segments", len(segs))
+	for i := first; i < len(segs); i++ {
+		s := segs[i]
+		rec, err := s.Recover()
+		if err != nil {
+			return segs, err
+		}
+		last := i == len(segs)-1
+		if !last {
+			if err := s.Seal(); err != nil {
+				return segs, err
+			}
+		}
+		overlap := !last && s.NextOffset() > segs[i+1].Base()
+		if last || (rec.TruncatedBytes == 0 && !overlap) {
+			continue
+		}
+		// Everything after a damaged segment is unreachable: offsets must
+		// run on without a hole.
+		for _, later := range segs[i+1:] {
+			p.logger.Warn("deleting segment after damaged one", "segment", later.Base(), "damaged", s.Base())
+			if err := later.Delete(); err != nil {
+				return segs, err
+			}
+		}
+		segs = segs[:i+1]
+		if err := s.Activate(); err != nil {
+			return segs, err
+		}
+		break
+	}
+	return segs, nil
+}

@@ -1,0 +1,151 @@
+package engine
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// metaStore keeps the engine's metadata in pebble under <data>/meta:
+//
+//	topic/<name>                  JSON topicMeta (synced on write)
+//	recovery/<topic>/<partition>  int64 big-endian: every offset below it is
+//	                              on disk (fdatasync'd) with its indexes
+//
+// Topic names cannot contain '/', so the key spaces never collide.
+// Recovery points are synced too: they move only when a segment was just
+// fdatasync'd (on roll, flush.ms, flush.messages), so one more sync is cheap,
+// and a point that a crash took away would make recovery scan far more.
+type metaStore struct {
+	db *pebble.DB
+}
+
+// topicMeta is what the engine persists about a topic.
+type topicMeta struct {
+	Name       string            `json:"name"`
+	ID         [16]byte          `json:"id"`
+	Partitions int32             `json:"partitions"`
+	Configs    map[string]string `json:"configs,omitempty"`
+	CreatedMs  int64             `json:"created_ms"`
+}
+
+const (
+	topicPrefix    = "topic/"
+	recoveryPrefix = "recovery/"
+)
+
+func openMeta(dataDir string, logger *slog.Logger) (*metaStore, error) {
+	dir := filepath.Join(dataDir, "meta")
+	db, err := pebble.Open(dir, &pebble.Options{Logger: pebbleLogger{logger}})
+	if err != nil {
+		return nil, fmt.Errorf("meta %s: %w", dir, err)
+	}
+	return &metaStore{db: db}, nil
+}
+
+func (m *metaStore) close() error { return m.db.Close() }
+
+func (m *metaStore) putTopic(t *topicMeta) error {
+	v, err := json.Marshal(t)
+	if err != nil {
+		return err
+	}
+	if err := m.db.Set([]byte(topicPrefix+t.Name), v, pebble.Sync); err != nil {
+		return fmt.Errorf("meta: put topic %s: %w", t.Name, err)
+	}
+	return nil
+}
+
+// deleteTopic removes a topic and its recovery points in one synced batch.
+func (m *metaStore) deleteTopic(name string) error {
+	b := m.db.NewBatch()
+	defer b.Close()
+	if err := b.Delete([]byte(topicPrefix+name), nil); err != nil {
+		return err
+	}
+	lo := []byte(recoveryPrefix + name + "/")
+	hi := []byte(recoveryPrefix + name + "0") // '0' follows '/'
+	if err := b.DeleteRange(lo, hi, nil); err != nil {
+		return err
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("meta: delete topic %s: %w", name, err)
+	}
+	return nil
+}
+
+func (m *metaStore) topics() ([]*topicMeta, error) {
+	it, err := m.db.NewIter(&pebble.IterOptions{
+		LowerBound: []byte(topicPrefix),
+		UpperBound: []byte("topic0"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var out []*topicMeta
+	for it.First(); it.Valid(); it.Next() {
+		t := new(topicMeta)
+		if err := json.Unmarshal(it.Value(), t); err != nil {
+			return nil, fmt.Errorf("meta: topic %q: %w", it.Key(), err)
+		}
+		out = append(out, t)
+	}
+	return out, it.Error()
+}
+
+func recoveryKey(topic string, partition int32) []byte {
+	return []byte(fmt.Sprintf("%s%s/%d", recoveryPrefix, topic, partition))
+}
+
+func (m *metaStore) putRecoveryPoint(topic string, partition int32, offset int64) error {
+	var v [8]byte
+	binary.BigEndian.PutUint64(v[:], uint64(offset))
+	return m.db.Set(recoveryKey(topic, partition), v[:], pebble.Sync)
+}
+
+// recoveryPoint returns the stored recovery point, or 0 (scan everything)
+// when there is none.
+func (m *metaStore) recoveryPoint(topic string, partition int32) (int64, error) {
+	v, closer, err := m.db.Get(recoveryKey(topic, partition))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	defer closer.Close()
+	if len(v) != 8 {
+		return 0, nil
+	}
+	return int64(binary.BigEndian.Uint64(v)), nil
+}
+
+// flush makes the unsynced recovery points durable (at clean shutdown).
+func (m *metaStore) flush() error {
+	return m.db.LogData(nil, pebble.Sync)
+}
+
+// pebbleLogger sends pebble's messages to slog, quietly: pebble's info
+// lines are about its own housekeeping.
+type pebbleLogger struct{ l *slog.Logger }
+
+func (p pebbleLogger) Infof(format string, args ...any) {
+	p.l.Debug(fmt.Sprintf(format, args...), "component", "pebble")
+}
+func (p pebbleLogger) Errorf(format string, args ...any) {
+	p.l.Error(fmt.Sprintf(format, args...), "component", "pebble")
+}
+func (p pebbleLogger) Fatalf(format string, args ...any) {
+	p.l.Error(fmt.Sprintf(format, args...), "component", "pebble")
+	os.Exit(1)
+}
+
+func nowMs(now time.Time) int64 { return now.UnixMilli() }

@@ -1,0 +1,536 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sluicelog/sluice/segment"
+	"github.com/sluicelog/sluice/segment/batch"
+)
+
+// Special timestamps for ListOffsets, as in Kafka.
+const (
+	Latest   int64 = -1 // the high watermark: the offset the next record will get
+	Earliest int64 = -2 // the log start offset
+)
+
+// Partition is one partition's log: an ordered run of segments, the last of
+// which (the active segment) takes appends.
+//
+// Appends, rolls, retention and closing hold mu, so there is one writer at a
+// time. Readers take no lock: they load the segment list (copy on write) and
+// the high watermark atomically.
+type Partition struct {
+	topic  *topic
+	id     int32
+	dir    string
+	eng    *Engine
+	logger *slog.Logger
+
+	mu          sync.Mutex
+	closed      bool
+	activeSince time.Time
+	unflushed   int64 // records appended since the last flush was started
+
+	segs     atomic.Pointer[[]*segment.Segment]
+	logStart atomic.Int64
+	logEnd   atomic.Int64
+	hw       atomic.Pointer[watermark]
+
+	// flushMu serialises flushes, which advance the recovery point.
+	flushMu       sync.Mutex
+	recoveryPoint atomic.Int64
+	lastFlushMs   atomic.Int64
+	// syncMu serialises the group-commit syncs of flush.on.ack.
+	syncMu sync.Mutex
+
+	waitMu sync.Mutex
+	waitCh chan struct{}
+}
+
+// watermark is the high watermark: consumers see offsets below offset,
+// which end at position pos of the segment with base segBase.
+type watermark struct {
+	offset  int64
+	segBase int64
+	pos     int64
+}
+
+// AppendResult says where an append landed.
+type AppendResult struct {
+	BaseOffset int64 // offset of the first record written
+	LastOffset int64 // offset of the last record written
+	// LogAppendTime is the broker timestamp stamped on the batches, or -1
+	// when the topic keeps CreateTime.
+	LogAppendTime  int64
+	LogStartOffset int64
+}
+
+// Topic returns the partition's topic name.
+func (p *Partition) Topic() string { return p.topic.meta.Name }
+
+// ID returns the partition number.
+func (p *Partition) ID() int32 { return p.id }
+
+// LogStartOffset returns the first offset still in the log.
+func (p *Partition) LogStartOffset() int64 { return p.logStart.Load() }
+
+// LogEndOffset returns the offset the next appended record gets.
+func (p *Partition) LogEndOffset() int64 { return p.logEnd.Load() }
+
+// HighWatermark returns the offset below which records are visible to
+// readers: the log end, or with flush.on.ack the last synced offset.
+func (p *Partition) HighWatermark() int64 { return p.hw.Load().offset }
+
+func (p *Partition) segments() []*segment.Segment { return *p.segs.Load() }
+
+func (p *Partition) config() *TopicConfig { return p.topic.cfg.Load() }
+
+// Append validates records (one or more whole Kafka v2 batches back to back)
+// and writes them to the log with one write call. It assigns offsets by
+// rewriting each batch's baseOffset in place, and with LogAppendTime also
+// stamps the broker's time (recomputing the CRC), so records is modified.
+// If any batch is invalid nothing is written and the error wraps
+// ErrInvalidRecord, ErrRecordTooLarge or ErrUnsupported. With flush.on.ack
+// Append returns only once the records are on disk.
+func (p *Partition) Append(records []byte) (AppendResult, error) {
+	cfg := p.config()
+	count, err := validateRecords(records, cfg)
+	if err != nil {
+		return AppendResult{}, fmt.Errorf("%s-%d: %w", p.Topic(), p.id, err)
+	}
+	res := AppendResult{LogAppendTime: -1}
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return res, fmt.Errorf("%s-%d: %w", p.Topic(), p.id, ErrClosed)
+	}
+	now := p.eng.now()
+	if err := p.maybeRollLocked(cfg, now, int64(len(records))); err != nil {
+		p.mu.Unlock()
+		return res, err
+	}
+	next := p.logEnd.Load()
+	res.BaseOffset = next
+	if cfg.TimestampType == batch.LogAppendTime {
+		res.LogAppendTime = now.UnixMilli()
+	}
+	for rest := records; len(rest) > 0; {
+		h, _ := batch.ParseHeader(rest)
+		b := rest[:h.Size()]
+		rest = rest[h.Size():]
+		batch.SetBaseOffset(b, next)
+		if res.LogAppendTime >= 0 {
+			batch.SetLogAppendTime(b, res.LogAppendTime)
+		}
+		next += int64(h.LastOffsetDelta) + 1
+	}
+	active := p.active()
+	err = active.Append(records)
+	if errors.Is(err, segment.ErrFull) && active.Size() > 0 {
+		if err = p.rollLocked(cfg, now); err == nil {
+			active = p.active()
+			err = active.Append(records)
+		}
+	}
+	if err != nil {
+		p.mu.Unlock()
+		return res, fmt.Errorf("%s-%d: %w", p.Topic(), p.id, err)
+	}
+	p.logEnd.Store(next)
+	res.LastOffset = next - 1
+	res.LogStartOffset = p.logStart.Load()
+	p.unflushed += count
+	flushDue := p.unflushed >= cfg.FlushMessages
+	if flushDue {
+		p.unflushed = 0
+	}
+	if !cfg.FlushOnAck {
+		p.publish(next, active.Base(), active.Size())
+	}
+	p.mu.Unlock()
+
+	if cfg.FlushOnAck {
+		if err := p.syncTo(next); err != nil {
+			return res, err
+		}
+	}
+	if flushDue {
+		if err := p.flushTo(next); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// validateRecords checks every batch without decompressing and returns the
+// number of records they hold.
+func validateRecords(records []byte, cfg *TopicConfig) (int64, error) {
+	if len(records) == 0 {
+		return 0, fmt.Errorf("%w: no batches", ErrInvalidRecord)
+	}
+	var count int64
+	for rest := records; len(rest) > 0; {
+		first, tail, err := batch.Split(rest)
+		if err != nil {
+			return 0, fmt.Errorf("%w: %w", ErrInvalidRecord, err)
+		}
+		if int64(len(first)) > cfg.MaxMessageBytes {
+			return 0, fmt.Errorf("%w: batch of %d bytes, max.message.bytes is %d", ErrRecordTooLarge, len(first), cfg.MaxMessageBytes)
+		}
+		h, err := batch.Validate(first)
+		if err != nil {
+			return 0, fmt.Errorf("%w: %w", ErrInvalidRecord, err)
+		}
+		if h.Control() || h.Transactional() {
+			return 0, fmt.Errorf("%w: transactional or control batch", ErrUnsupported)
+		}
+		count += int64(h.RecordCount)
+		rest = tail
+	}
+	return count, nil
+}
+
+func (p *Partition) active() *segment.Segment {
+	segs := p.segments()
+	return segs[len(segs)-1]
+}
+
+// maybeRollLocked rolls the active segment when the incoming bytes would
+// pass segment.bytes or the segment is older than segment.ms.
+func (p *Partition) maybeRollLocked(cfg *TopicConfig, now time.Time, incoming int64) error {
+	active := p.active()
+	if active.Size() == 0 {
+		return nil
+	}
+	if active.Size()+incoming > cfg.SegmentBytes || now.Sub(p.activeSince) >= time.Duration(cfg.SegmentMs)*time.Millisecond {
+		return p.rollLocked(cfg, now)
+	}
+	return nil
+}
+
+// rollLocked seals the active segment and starts a new one at the log end.
+// The old segment is flushed in the background, as Kafka does, which then
+// moves the recovery point past it.
+func (p *Partition) rollLocked(cfg *TopicConfig, now time.Time) error {
+	old := p.active()
+	if err := old.Seal(); err != nil {
+		return fmt.Errorf("%s-%d: roll: %w", p.Topic(), p.id, err)
+	}
+	opts := cfg.segmentOptions()
+	opts.Logger = p.logger
+	seg, err := segment.Create(p.dir, p.logEnd.Load(), opts)
+	if err != nil {
+		return fmt.Errorf("%s-%d: roll: %w", p.Topic(), p.id, err)
+	}
+	segs := p.segments()
+	next := make([]*segment.Segment, len(segs), len(segs)+1)
+	copy(next, segs)
+	next = append(next, seg)
+	p.segs.Store(&next)
+	p.activeSince = now
+	if !cfg.FlushOnAck {
+		// Readers see the empty new segment's start as the watermark's
+		// segment only once data lands in it; nothing to publish here.
+		p.publish(p.logEnd.Load(), seg.Base(), 0)
+	}
+	base := seg.Base()
+	p.eng.goBackground(func() {
+		if err := p.flushTo(base); err != nil {
+			p.logger.Error("flush after roll failed", "err", err)
+		}
+	})
+	p.logger.Debug("rolled segment", "old", old.Base(), "new", base, "old_bytes", old.Size())
+	return nil
+}
+
+// publish advances the high watermark (never backwards) and wakes readers
+// waiting for data.
+func (p *Partition) publish(offset, segBase, pos int64) {
+	w := &watermark{offset: offset, segBase: segBase, pos: pos}
+	for {
+		cur := p.hw.Load()
+		if cur != nil && (cur.offset > offset || cur.offset == offset && cur.segBase >= segBase) {
+			return
+		}
+		if p.hw.CompareAndSwap(cur, w) {
+			break
+		}
+	}
+	p.wake()
+}
+
+// wake releases every reader waiting on Changed.
+func (p *Partition) wake() {
+	p.waitMu.Lock()
+	if p.waitCh != nil {
+		close(p.waitCh)
+		p.waitCh = nil
+	}
+	p.waitMu.Unlock()
+}
+
+// Changed returns a channel that is closed the next time the high
+// watermark moves: a long-polling fetch waits on it.
+func (p *Partition) Changed() <-chan struct{} {
+	p.waitMu.Lock()
+	defer p.waitMu.Unlock()
+	if p.waitCh == nil {
+		p.waitCh = make(chan struct{})
+	}
+	return p.waitCh
+}
+
+// Read returns a region of whole batches starting at the batch that holds
+// offset, at most maxBytes long unless its first batch alone is larger,
+// never past the high watermark. Reading at the high watermark gives an
+// empty region; outside [log start, high watermark] gives
+// ErrOffsetOutOfRange. A non-empty region must be released.
+func (p *Partition) Read(offset, maxBytes int64) (segment.Region, error) {
+	w := p.hw.Load()
+	start := p.logStart.Load()
+	if offset < start || offset > w.offset {
+		return segment.Region{}, fmt.Errorf("%s-%d: offset %d not in [%d, %d]: %w", p.Topic(), p.id, offset, start, w.offset, ErrOffsetOutOfRange)
+	}
+	if offset == w.offset {
+		return segment.Region{}, nil
+	}
+	segs := p.segments()
+	i := sort.Search(len(segs), func(i int) bool { return segs[i].Base() > offset }) - 1
+	if i < 0 {
+		return segment.Region{}, fmt.Errorf("%s-%d: offset %d below first segment: %w", p.Topic(), p.id, offset, ErrOffsetOutOfRange)
+	}
+	for ; i < len(segs); i++ {
+		seg := segs[i]
+		maxPos := int64(-1)
+		switch {
+		case seg.Base() == w.segBase:
+			maxPos = w.pos
+		case seg.Base() > w.segBase:
+			return segment.Region{}, nil
+		}
+		r, err := seg.Read(offset, maxBytes, maxPos)
+		if errors.Is(err, segment.ErrClosed) {
+			// Retention deleted the segment after we loaded the list.
+			return segment.Region{}, fmt.Errorf("%s-%d: offset %d was deleted: %w", p.Topic(), p.id, offset, ErrOffsetOutOfRange)
+		}
+		if err != nil {
+			return segment.Region{}, fmt.Errorf("%s-%d: %w", p.Topic(), p.id, err)
+		}
+		if r.Len > 0 {
+			return r, nil
+		}
+	}
+	return segment.Region{}, nil
+}
+
+// ReadBytes is Read plus a copy of the region into dst (appended): for
+// embedded users who want bytes rather than a region to send.
+func (p *Partition) ReadBytes(dst []byte, offset, maxBytes int64) ([]byte, error) {
+	r, err := p.Read(offset, maxBytes)
+	if err != nil {
+		return dst, err
+	}
+	defer r.Release()
+	return r.ReadTo(dst)
+}
+
+// ListOffset answers Kafka's ListOffsets: Earliest gives the log start,
+// Latest the high watermark, and any other timestamp the offset of the first
+// record whose timestamp is at least ts, or -1 when there is none.
+func (p *Partition) ListOffset(ts int64) (int64, error) {
+	switch ts {
+	case Earliest:
+		return p.logStart.Load(), nil
+	case Latest:
+		return p.HighWatermark(), nil
+	}
+	if ts < 0 {
+		return 0, fmt.Errorf("%s-%d: timestamp %d: %w", p.Topic(), p.id, ts, ErrOffsetOutOfRange)
+	}
+	hw, start := p.HighWatermark(), p.logStart.Load()
+	for _, seg := range p.segments() {
+		mt, err := seg.MaxTimestamp()
+		if err != nil {
+			return 0, err
+		}
+		if mt < ts {
+			continue
+		}
+		off, found, err := seg.OffsetForTimestamp(ts)
+		if errors.Is(err, segment.ErrClosed) {
+			continue
+		}
+		if err != nil {
+			return 0, fmt.Errorf("%s-%d: %w", p.Topic(), p.id, err)
+		}
+		if found {
+			if off < start {
+				off = start
+			}
+			if off >= hw {
+				return -1, nil
+			}
+			return off, nil
+		}
+	}
+	return -1, nil
+}
+
+// Flush makes everything appended so far durable (log and indexes) and
+// advances the recovery point, so a crash recovery need not scan it.
+func (p *Partition) Flush() error {
+	return p.flushTo(p.logEnd.Load())
+}
+
+// flushTo flushes every segment that may hold offsets in
+// [recovery point, upTo) and moves the recovery point to upTo.
+func (p *Partition) flushTo(upTo int64) error {
+	p.flushMu.Lock()
+	defer p.flushMu.Unlock()
+	rp := p.recoveryPoint.Load()
+	if upTo <= rp {
+		return nil
+	}
+	segs := p.segments()
+	for i, seg := range segs {
+		if seg.Base() >= upTo {
+			break
+		}
+		if i+1 < len(segs) && segs[i+1].Base() <= rp {
+			continue
+		}
+		if err := seg.Flush(); err != nil && !errors.Is(err, segment.ErrClosed) {
+			return fmt.Errorf("%s-%d: flush: %w", p.Topic(), p.id, err)
+		}
+	}
+	p.recoveryPoint.Store(upTo)
+	p.lastFlushMs.Store(p.eng.now().UnixMilli())
+	if err := p.eng.meta.putRecoveryPoint(p.Topic(), p.id, upTo); err != nil {
+		return fmt.Errorf("%s-%d: recovery point: %w", p.Topic(), p.id, err)
+	}
+	return nil
+}
+
+// syncTo is flush.on.ack's group commit: the caller waits until target is
+// on disk. Whoever holds syncMu syncs everything written so far, so the
+// appenders that queued behind one fdatasync share the next one.
+func (p *Partition) syncTo(target int64) error {
+	p.syncMu.Lock()
+	defer p.syncMu.Unlock()
+	w := p.hw.Load()
+	if w.offset >= target {
+		return nil
+	}
+	p.mu.Lock()
+	end := p.logEnd.Load()
+	segs := p.segments()
+	active := segs[len(segs)-1]
+	pos := active.Size()
+	p.mu.Unlock()
+	for i := len(segs) - 1; i >= 0; i-- {
+		if err := segs[i].FlushLog(); err != nil && !errors.Is(err, segment.ErrClosed) {
+			return fmt.Errorf("%s-%d: sync: %w", p.Topic(), p.id, err)
+		}
+		if segs[i].Base() <= w.offset {
+			break
+		}
+	}
+	p.publish(end, active.Base(), pos)
+	return nil
+}
+
+// maintain runs the periodic duties: flush.ms and, when due, retention.
+func (p *Partition) maintain(now time.Time, retention bool) {
+	cfg := p.config()
+	if cfg.FlushMs < 1<<62 && p.logEnd.Load() > p.recoveryPoint.Load() &&
+		now.UnixMilli()-p.lastFlushMs.Load() >= cfg.FlushMs {
+		if err := p.Flush(); err != nil {
+			p.logger.Error("scheduled flush failed", "err", err)
+		}
+	}
+	if retention {
+		if _, err := p.EnforceRetention(); err != nil {
+			p.logger.Error("retention failed", "err", err)
+		}
+	}
+}
+
+// EnforceRetention deletes the oldest segments that retention.ms or
+// retention.bytes no longer allow, never the active one, and moves the log
+// start offset. It returns how many segments it deleted.
+func (p *Partition) EnforceRetention() (int, error) {
+	cfg := p.config()
+	now := p.eng.now().UnixMilli()
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return 0, nil
+	}
+	segs := p.segments()
+	n := 0
+	if cfg.RetentionMs >= 0 {
+		for n < len(segs)-1 {
+			mt, err := segs[n].MaxTimestamp()
+			if err != nil {
+				p.mu.Unlock()
+				return 0, err
+			}
+			if mt < 0 || now-mt <= cfg.RetentionMs {
+				break
+			}
+			n++
+		}
+	}
+	if cfg.RetentionBytes >= 0 {
+		var total int64
+		for _, s := range segs[n:] {
+			total += s.Size()
+		}
+		excess := total - cfg.RetentionBytes
+		for n < len(segs)-1 && excess-segs[n].Size() >= 0 {
+			excess -= segs[n].Size()
+			n++
+		}
+	}
+	if n == 0 {
+		p.mu.Unlock()
+		return 0, nil
+	}
+	doomed := segs[:n]
+	kept := append([]*segment.Segment(nil), segs[n:]...)
+	p.segs.Store(&kept)
+	p.logStart.Store(kept[0].Base())
+	p.mu.Unlock()
+
+	var errs []error
+	for _, s := range doomed {
+		errs = append(errs, s.Delete())
+	}
+	p.logger.Info("retention deleted segments", "segments", n, "log_start_offset", kept[0].Base())
+	return n, errors.Join(errs...)
+}
+
+// close flushes the partition and closes its segments.
+func (p *Partition) close() error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	p.mu.Unlock()
+	err := p.Flush()
+	var errs []error
+	errs = append(errs, err)
+	for _, s := range p.segments() {
+		errs = append(errs, s.Close())
+	}
+	p.wake() // long-pollers notice the close
+	return errors.Join(errs...)
+}

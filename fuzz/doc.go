@@ -1,0 +1,9 @@
+// Package fuzz holds the fuzz targets that feed arbitrary bytes to Sluice's
+// decoders: record batches, index files and segment files as found on disk.
+//
+// Every target here must hold one invariant: no input makes a decoder panic,
+// hang or allocate without bound; bad input is refused with an error that
+// callers can branch on. Seed corpora live under testdata/fuzz/<Target>/ and
+// run as ordinary tests, so `go test ./fuzz` replays them on every build;
+// `make fuzz` explores further.
+package fuzz

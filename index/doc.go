@@ -1,0 +1,81 @@
+// Package index holds the two sparse indexes of one log segment: the offset
+// index, which maps an offset to the file position of the batch that holds it,
+// and the time index, which maps a timestamp to the first offset at which the
+// segment's largest timestamp reached it. Both are flat files of fixed-size
+// big-endian entries, mapped into memory so a lookup is a few loads, and both
+// are sparse: the segment adds an entry every index.interval.bytes of log, and
+// a reader finishes the job by scanning batch headers forward from the answer.
+//
+// # Byte layouts
+//
+// Offsets are stored relative to the segment's base offset so that an entry
+// stays small; a segment therefore spans at most 2^32 offsets and 4 GiB of log.
+//
+//	offset index entry, OffsetEntrySize = 8 bytes:
+//	  0  relative offset  uint32  offset - base
+//	  4  file position    uint32  byte position of the batch in the .log file
+//
+//	time index entry, TimeEntrySize = 12 bytes:
+//	  0  timestamp        int64   milliseconds since the Unix epoch, >= 0
+//	  8  relative offset  uint32  offset - base
+//
+// # Invariants
+//
+// In the offset index both fields strictly increase from one entry to the
+// next. In the time index timestamps strictly increase (the segment appends
+// only when its largest timestamp grows) and relative offsets never decrease.
+// Timestamps are never negative: Kafka's "no timestamp" is -1 and never grows
+// a segment's largest timestamp, so it never reaches the index.
+//
+// # Preallocation and the end of the entries
+//
+// The active segment's indexes are preallocated to their maximum size
+// (fallocate, or ftruncate where the file system cannot reserve blocks) so
+// that a store into the mapping never faults for want of disk space; such a
+// fault is SIGBUS and kills the process. When the segment rolls, Trim cuts
+// the file to entries*size. A broker that crashes leaves the file untrimmed,
+// with a run of zero bytes after the last entry, so Open finds the end by
+// itself:
+//
+//   - The entries end at the first all-zero entry, except that entry 0 may
+//     legitimately be all zero (offset index: relative offset 0 at position
+//     0; time index: timestamp 0 at the base offset). Entry 0 counts when
+//     entry 1 is not all zero. A lone all-zero entry 0 is read as "no
+//     entries", which loses nothing: every Lookup answers it with the same
+//     value it returns for an empty index.
+//   - Every byte after the end must be zero.
+//
+// # Sanity check
+//
+// Open checks the whole file: its size must be a multiple of the entry size,
+// the entries must keep the invariants above, and the area after the end
+// must be zero. Any failure returns an error matching ErrCorrupt; the
+// segment then deletes the file and rebuilds it from the log. A missing or
+// empty file is an empty index.
+//
+// # Lookups
+//
+// Readers that keep up with the log look near its end, and the writer appends
+// there, so the last few KiB of an index stay in the page cache while the
+// rest may go cold. Lookup therefore first checks whether the target falls
+// in the last 8 KiB of entries and searches only those when it does; only
+// older targets pay for a binary search over the whole file, whose probes
+// would otherwise fault in cold pages on every lookup as the index grows.
+// Lookup and Append allocate nothing.
+//
+// # Concurrency
+//
+// An index has one writer, the segment's appender, which holds the segment's
+// lock around Append, TruncateTo, Reset, Trim, Sync and Close, and any number
+// of readers calling Lookup, Entries, Last, Entry, Base and Path without that
+// lock. Append stores the entry's bytes and then publishes the new count
+// atomically; a reader loads the count once and reads only entries below it,
+// which the writer never changes again while appending.
+//
+// Readers may run during Append, Trim and Sync: Trim shrinks the file to its
+// entries but keeps the mapping, so every byte a reader may touch stays
+// backed by the file. TruncateTo and Reset rewrite entries a reader may be
+// reading, and Close unmaps them (a reader touching an unmapped page faults),
+// so the caller must make sure no reader is inside the index while those
+// three run. After Close, readers see an empty index.
+package index
