@@ -262,6 +262,9 @@ func (e *Engine) CreateTopic(name string, partitions int32, configs map[string]s
 	if _, ok := e.topics[name]; ok {
 		return fmt.Errorf("topic %s: %w", name, ErrTopicExists)
 	}
+	if err := e.meta.clearRecoveryPoints(name); err != nil {
+		return fmt.Errorf("topic %s: %w", name, err)
+	}
 	m := &topicMeta{Name: name, Partitions: partitions, Configs: copyMap(configs), CreatedMs: e.now().UnixMilli()}
 	if _, err := rand.Read(m.ID[:]); err != nil {
 		return err
@@ -300,6 +303,9 @@ func (e *Engine) CreateTopic(name string, partitions int32, configs map[string]s
 func (e *Engine) CreatePartitions(name string, total int32) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.closed {
+		return ErrClosed
+	}
 	t, ok := e.topics[name]
 	if !ok {
 		return fmt.Errorf("topic %s: %w", name, ErrUnknownTopic)
@@ -339,6 +345,10 @@ func (e *Engine) CreatePartitions(name string, total int32) error {
 // it keep them until they release them.
 func (e *Engine) DeleteTopic(name string) error {
 	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return ErrClosed
+	}
 	t, ok := e.topics[name]
 	if !ok {
 		e.mu.Unlock()
@@ -355,6 +365,7 @@ func (e *Engine) DeleteTopic(name string) error {
 	for _, p := range t.partitions {
 		p.mu.Lock()
 		p.closed = true
+		p.deleted.Store(true)
 		p.mu.Unlock()
 		p.wake()
 		// Rename first so a crash mid-delete leaves a folder that Open
@@ -440,6 +451,9 @@ func (e *Engine) TopicConfig(name string) (TopicConfig, error) {
 func (e *Engine) AlterTopicConfig(name string, set map[string]string, remove []string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.closed {
+		return ErrClosed
+	}
 	t, ok := e.topics[name]
 	if !ok {
 		return fmt.Errorf("topic %s: %w", name, ErrUnknownTopic)

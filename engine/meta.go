@@ -70,15 +70,31 @@ func (m *metaStore) deleteTopic(name string) error {
 	if err := b.Delete([]byte(topicPrefix+name), nil); err != nil {
 		return err
 	}
-	lo := []byte(recoveryPrefix + name + "/")
-	hi := []byte(recoveryPrefix + name + "0") // '0' follows '/'
-	if err := b.DeleteRange(lo, hi, nil); err != nil {
+	if err := deleteRecoveryPoints(b, name); err != nil {
 		return err
 	}
 	if err := b.Commit(pebble.Sync); err != nil {
 		return fmt.Errorf("meta: delete topic %s: %w", name, err)
 	}
 	return nil
+}
+
+// clearRecoveryPoints drops any recovery point left under a topic name (a
+// late flush of a deleted topic may write one), so that a new topic of the
+// same name never trusts unflushed segments.
+func (m *metaStore) clearRecoveryPoints(name string) error {
+	b := m.db.NewBatch()
+	defer b.Close()
+	if err := deleteRecoveryPoints(b, name); err != nil {
+		return err
+	}
+	return b.Commit(pebble.Sync)
+}
+
+func deleteRecoveryPoints(b *pebble.Batch, topic string) error {
+	lo := []byte(recoveryPrefix + topic + "/")
+	hi := []byte(recoveryPrefix + topic + "0") // '0' follows '/'
+	return b.DeleteRange(lo, hi, nil)
 }
 
 func (m *metaStore) topics() ([]*topicMeta, error) {

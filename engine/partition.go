@@ -34,6 +34,7 @@ type Partition struct {
 
 	mu          sync.Mutex
 	closed      bool
+	deleted     atomic.Bool // the topic was deleted: persist nothing more
 	activeSince time.Time
 	unflushed   int64 // records appended since the last flush was started
 
@@ -411,6 +412,9 @@ func (p *Partition) flushTo(upTo int64) error {
 	}
 	p.recoveryPoint.Store(upTo)
 	p.lastFlushMs.Store(p.eng.now().UnixMilli())
+	if p.deleted.Load() {
+		return nil
+	}
 	if err := p.eng.meta.putRecoveryPoint(p.Topic(), p.id, upTo); err != nil {
 		return fmt.Errorf("%s-%d: recovery point: %w", p.Topic(), p.id, err)
 	}

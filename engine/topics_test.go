@@ -171,3 +171,33 @@ func TestEngineDefaultsApply(t *testing.T) {
 		t.Fatalf("retention.ms %d", cfg.RetentionMs)
 	}
 }
+
+func TestOperationsAfterClose(t *testing.T) {
+	e, err := engine.Open(t.TempDir(), engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.CreateTopic("t", 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := e.Partition("t", 0)
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatalf("second close: %v", err)
+	}
+	checks := map[string]error{
+		"create":     e.CreateTopic("u", 1, nil),
+		"delete":     e.DeleteTopic("t"),
+		"alter":      e.AlterTopicConfig("t", map[string]string{"retention.ms": "1"}, nil),
+		"partitions": e.CreatePartitions("t", 2),
+	}
+	_, checks["partition"] = e.Partition("t", 0)
+	_, checks["append"] = p.Append(buildBatch(t, batch.None, "x", 1, 1))
+	for name, err := range checks {
+		if !errors.Is(err, engine.ErrClosed) {
+			t.Errorf("%s after close: %v, want ErrClosed", name, err)
+		}
+	}
+}
