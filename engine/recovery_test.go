@@ -112,7 +112,7 @@ func TestCrashTornTail(t *testing.T) {
 		t.Fatal(err)
 	}
 	p, _ := e.Partition("t", 0)
-	var ends []int64   // file position after each batch
+	var ends []int64  // file position after each batch
 	var records []int // records up to and including each batch
 	var pos int64
 	for i := 0; i < 25; i++ {
