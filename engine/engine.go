@@ -65,8 +65,10 @@ type Engine struct {
 }
 
 // topic is an open topic: its persisted description, effective config and
-// partitions.
+// partitions. meta and partitions change only under Engine.mu (write) and
+// are read under it; cfg is read lock-free by the append path.
 type topic struct {
+	name       string
 	meta       *topicMeta
 	cfg        atomic.Pointer[TopicConfig]
 	partitions []*Partition
@@ -137,7 +139,7 @@ func (e *Engine) load() error {
 	}
 	partitions := 0
 	for _, m := range metas {
-		t := &topic{meta: m}
+		t := &topic{name: m.Name, meta: m}
 		cfg, err := applyConfigs(e.defaults, m.Configs)
 		if err != nil {
 			return fmt.Errorf("topic %s: stored config: %w", m.Name, err)
@@ -269,7 +271,7 @@ func (e *Engine) CreateTopic(name string, partitions int32, configs map[string]s
 	if _, err := rand.Read(m.ID[:]); err != nil {
 		return err
 	}
-	t := &topic{meta: m}
+	t := &topic{name: m.Name, meta: m}
 	t.cfg.Store(&cfg)
 	for id := int32(0); id < partitions; id++ {
 		// A folder left by a crash between its creation and the metadata
@@ -417,12 +419,16 @@ type PartitionInfo struct {
 
 // DescribeTopic reports a topic's partitions and configs.
 func (e *Engine) DescribeTopic(name string) (TopicDescription, error) {
-	t, err := e.topic(name)
+	e.mu.RLock()
+	t, err := e.topicLocked(name)
 	if err != nil {
+		e.mu.RUnlock()
 		return TopicDescription{}, err
 	}
 	d := TopicDescription{Name: name, ID: t.meta.ID, Configs: describeConfigs(t.cfg.Load(), t.meta.Configs)}
-	for _, p := range t.partitions {
+	partitions := t.partitions
+	e.mu.RUnlock()
+	for _, p := range partitions {
 		segs := p.segments()
 		var size int64
 		for _, s := range segs {
@@ -488,6 +494,10 @@ func (e *Engine) AlterTopicConfig(name string, set map[string]string, remove []s
 func (e *Engine) topic(name string) (*topic, error) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
+	return e.topicLocked(name)
+}
+
+func (e *Engine) topicLocked(name string) (*topic, error) {
 	if e.closed {
 		return nil, ErrClosed
 	}
@@ -500,7 +510,9 @@ func (e *Engine) topic(name string) (*topic, error) {
 
 // Partition returns a partition of a topic.
 func (e *Engine) Partition(topicName string, id int32) (*Partition, error) {
-	t, err := e.topic(topicName)
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	t, err := e.topicLocked(topicName)
 	if err != nil {
 		return nil, err
 	}

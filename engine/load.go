@@ -63,7 +63,7 @@ func listSegments(dir string) ([]int64, error) {
 // validated and cut at the first bad batch; segments after a cut are
 // deleted, since offsets must stay contiguous.
 func (e *Engine) openPartition(t *topic, id int32, clean bool) (*Partition, error) {
-	name := t.meta.Name
+	name := t.name
 	p := &Partition{
 		topic:  t,
 		id:     id,

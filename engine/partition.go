@@ -73,7 +73,7 @@ type AppendResult struct {
 }
 
 // Topic returns the partition's topic name.
-func (p *Partition) Topic() string { return p.topic.meta.Name }
+func (p *Partition) Topic() string { return p.topic.name }
 
 // ID returns the partition number.
 func (p *Partition) ID() int32 { return p.id }

@@ -99,13 +99,13 @@ func FuzzBatchDecode(f *testing.F) {
 		b := batchWrap(attrs, int32(count), payload)
 		h, err := batch.Validate(b)
 		switch {
+		case !codec.Valid(): // checked before the count
+			if !errors.Is(err, batch.ErrBadCodec) {
+				t.Fatalf("codec %d: Validate = %v", codec, err)
+			}
 		case count == 0:
 			if !errors.Is(err, batch.ErrBadRecordCount) {
 				t.Fatalf("count 0: Validate = %v", err)
-			}
-		case !codec.Valid():
-			if !errors.Is(err, batch.ErrBadCodec) {
-				t.Fatalf("codec %d: Validate = %v", codec, err)
 			}
 		case err != nil:
 			t.Fatalf("a fixed-up batch fails Validate: %v", err)

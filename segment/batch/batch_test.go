@@ -2,12 +2,15 @@ package batch_test
 
 import (
 	"bytes"
+	stdgzip "compress/gzip"
 	"encoding/binary"
 	"errors"
 	"io"
 	"testing"
 
 	"github.com/klauspost/compress/s2"
+	"github.com/klauspost/compress/zstd"
+	"github.com/pierrec/lz4/v4"
 	"github.com/sluicelog/sluice/segment/batch"
 )
 
@@ -425,5 +428,110 @@ func TestReaderReuse(t *testing.T) {
 			}
 			checkRecords(t, h, got, recs)
 		}
+	}
+}
+
+// TestForeignStreams reads payloads written the way other producers write
+// them, rather than the way our Builder does: the standard library's gzip,
+// several gzip members, LZ4 frames with other block sizes and checksums,
+// and zstd frames written as a stream, which carry no content size (as
+// Kafka's Java client writes them).
+func TestForeignStreams(t *testing.T) {
+	recs := sampleRecords(300)
+	plain := buildBatch(t, batch.None, recs)[batch.HeaderSize:]
+	half := len(plain) / 2
+
+	var stdGzip bytes.Buffer
+	gw := stdgzip.NewWriter(&stdGzip)
+	gw.Write(plain)
+	gw.Close()
+
+	var members bytes.Buffer
+	for _, part := range [][]byte{plain[:half], plain[half:]} {
+		gw := stdgzip.NewWriter(&members)
+		gw.Write(part)
+		gw.Close()
+	}
+
+	lz4With := func(opts ...lz4.Option) []byte {
+		var buf bytes.Buffer
+		w := lz4.NewWriter(&buf)
+		if err := w.Apply(opts...); err != nil {
+			t.Fatal(err)
+		}
+		w.Write(plain)
+		w.Close()
+		return buf.Bytes()
+	}
+
+	var zstdStream bytes.Buffer
+	zw, err := zstd.NewWriter(&zstdStream, zstd.WithWindowSize(1<<15), zstd.WithEncoderConcurrency(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < len(plain); i += 1000 {
+		zw.Write(plain[i:min(i+1000, len(plain))])
+	}
+	zw.Close()
+	var zh zstd.Header
+	if err := zh.Decode(zstdStream.Bytes()); err != nil || zh.HasFCS {
+		t.Fatalf("the zstd stream should have no content size: %+v, %v", zh, err)
+	}
+
+	cases := []struct {
+		name    string
+		codec   batch.Codec
+		payload []byte
+	}{
+		{"stdlib gzip", batch.Gzip, stdGzip.Bytes()},
+		{"two gzip members", batch.Gzip, members.Bytes()},
+		{"lz4 4MiB blocks", batch.LZ4, lz4With(lz4.BlockSizeOption(lz4.Block4Mb))},
+		{"lz4 block checksums, no content checksum", batch.LZ4, lz4With(lz4.BlockChecksumOption(true), lz4.ChecksumOption(false))},
+		{"lz4 level 9", batch.LZ4, lz4With(lz4.CompressionLevelOption(lz4.Level9))},
+		{"zstd stream without content size", batch.Zstd, zstdStream.Bytes()},
+	}
+	var r batch.Reader
+	for _, c := range cases {
+		b := assemble(int16(c.codec), int32(len(recs)), recs[0].ts, c.payload)
+		if _, err := r.Reset(b); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		h, got, err := batch.Decode(b)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		checkRecords(t, h, got, recs)
+	}
+}
+
+// TestFramingMatchesJava pins the framing details Kafka's Java client reads
+// and writes: xerial snappy with version 1 and compatible version 1, and
+// LZ4 frames of independent 64 KiB blocks with no content size or checksum.
+func TestFramingMatchesJava(t *testing.T) {
+	recs := sampleRecords(400) // well past one 64 KiB LZ4 block and one 32 KiB xerial block
+	snappy := buildBatch(t, batch.Snappy, recs)[batch.HeaderSize:]
+	wantXerial := []byte{0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0, 0, 0, 0, 1, 0, 0, 0, 1}
+	if !bytes.HasPrefix(snappy, wantXerial) {
+		t.Errorf("snappy payload starts % x, want the xerial header % x", snappy[:16], wantXerial)
+	}
+	blocks := 0
+	for rest := snappy[16:]; len(rest) > 0; blocks++ {
+		n := binary.BigEndian.Uint32(rest)
+		if int(n) > len(rest)-4 {
+			t.Fatalf("xerial block %d claims %d bytes, %d left", blocks, n, len(rest)-4)
+		}
+		rest = rest[4+n:]
+	}
+	if blocks < 2 {
+		t.Errorf("%d xerial blocks; the test wants several", blocks)
+	}
+
+	lz := buildBatch(t, batch.LZ4, recs)[batch.HeaderSize:]
+	wantLZ4 := []byte{0x04, 0x22, 0x4d, 0x18, 0x60, 0x40} // magic, FLG: v1 + independent blocks, BD: 64 KiB
+	if !bytes.HasPrefix(lz, wantLZ4) {
+		t.Errorf("lz4 payload starts % x, want % x", lz[:6], wantLZ4)
+	}
+	if !bytes.HasSuffix(lz, []byte{0, 0, 0, 0}) {
+		t.Errorf("lz4 payload ends % x, want the end mark and nothing after it", lz[len(lz)-8:])
 	}
 }

@@ -20,8 +20,8 @@ var xerialMagic = [8]byte{0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0}
 
 const (
 	xerialHeaderSize = 16
-	// xerialBlockSize is snappy-java's default block size; Java readers of
-	// old Kafka versions size their buffers for it.
+	// xerialBlockSize is snappy-java's default block size, so our frames
+	// have the shape Java consumers meet every day.
 	xerialBlockSize = 32 << 10
 )
 
@@ -57,9 +57,13 @@ func (c *compressor) compress(dst, src []byte, codec Codec) ([]byte, error) {
 	case LZ4:
 		if c.lz == nil {
 			c.lz = lz4.NewWriter(nil)
-			// Kafka's Java LZ4 stream uses 64 KiB blocks; smaller
-			// blocks also keep the encoder's buffers small.
-			if err := c.lz.Apply(lz4.BlockSizeOption(lz4.Block64Kb)); err != nil {
+			// Frame the way Kafka's Java client does: independent
+			// 64 KiB blocks and no content checksum. Java readers
+			// have varied in how they treat that checksum, so a
+			// frame without one is the safe common ground, and small
+			// blocks keep the encoder's buffers small too.
+			err := c.lz.Apply(lz4.BlockSizeOption(lz4.Block64Kb), lz4.ChecksumOption(false))
+			if err != nil {
 				return dst, fmt.Errorf("batch: configuring lz4: %w", err)
 			}
 		}

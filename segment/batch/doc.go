@@ -52,11 +52,15 @@
 // [Validate] checks everything that can be checked without decompressing
 // and without allocating, so the produce path can afford it on every batch:
 // exact length, magic, codec, CRC and that recordCount equals
-// lastOffsetDelta+1 and is at least one (producers never send empty batches;
-// log compaction, which can break both, is not something this package
-// accepts). The records themselves are checked by [Reader], which a broker
-// does not need on the produce path. Every validation failure satisfies
-// errors.Is(err, [ErrInvalid]) plus one of the specific sentinels.
+// lastOffsetDelta+1 and is at least one. Producers never send anything else;
+// Kafka's log cleaner does (it keeps lastOffsetDelta while dropping records,
+// and can leave empty batches), so a compactor built on this package must
+// write fresh batches rather than thin old ones. The records themselves are
+// checked by [Reader], which a broker does not need on the produce path:
+// each must fill its length exactly, offset deltas must rise within
+// lastOffsetDelta, and their number must match recordCount. Every
+// validation failure satisfies errors.Is(err, [ErrInvalid]) plus one of the
+// specific sentinels.
 //
 // [Builder] and [Reader] own their buffers and codec state and reuse them, so
 // that building and reading batches costs no allocation per record once they

@@ -30,7 +30,9 @@ type Record struct {
 // Reader decodes the records of one batch at a time. The zero value is ready
 // to use. It keeps its decompression buffer, decoders and record storage
 // across Reset, so that reading costs no allocation per record, and none at
-// all for uncompressed batches once warm. It is not safe for concurrent use.
+// all once warm. The decompression buffer keeps the size of the largest
+// batch read, at most MaxDecompressedSize; drop the Reader to release it. It
+// is not safe for concurrent use.
 type Reader struct {
 	// MaxDecompressedSize bounds how large a compressed batch may grow
 	// when decompressed; a larger one fails with ErrCorruptRecords. Zero
