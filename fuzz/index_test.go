@@ -216,3 +216,268 @@ func fuzzTime(t *testing.T, dir string, data []byte, maxBytes int) error {
 	}
 	return nil
 }
+
+// FuzzIndexOps reads its input as a sequence of operations on an offset
+// index and a time index (append, lookup, truncate, reset, trim, close and
+// reopen, crash and reopen) and checks both against a plain slice model after
+// every step.
+func FuzzIndexOps(f *testing.F) {
+	f.Add([]byte{0, 1, 1, 0, 2, 3, 5, 9, 0, 4, 4, 3, 1, 0, 5, 2})
+	f.Add([]byte{0, 0, 0, 0, 5, 5, 4, 1, 0, 3, 3, 3, 0, 9, 9, 6, 0, 2, 2, 4, 0})
+	f.Add([]byte{0, 7, 7, 0, 7, 7, 0, 7, 7, 2, 0, 1, 1, 3, 1, 0, 1, 1, 1, 20, 5, 30})
+	f.Add([]byte{6, 0, 0, 0, 4, 0, 0, 1, 1, 4, 1, 3, 0})
+
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, ops []byte) {
+		if len(ops) > 4096 {
+			return
+		}
+		r := &opsRun{t: t, dir: dir}
+		r.start()
+		defer r.stop()
+		for len(ops) > 0 {
+			op := ops[0] % 7
+			arg1, arg2 := byteAt(ops, 1), byteAt(ops, 2)
+			ops = ops[min(len(ops), 3):]
+			r.step(op, arg1, arg2)
+			r.check()
+		}
+	})
+}
+
+func byteAt(b []byte, i int) int64 {
+	if i < len(b) {
+		return int64(b[i])
+	}
+	return 0
+}
+
+const opsSlots = 8 // room preallocated on (re)open, in entries
+
+// opsRun holds both indexes under test and their models: the entries, and
+// how many entries the file and Append have room for.
+type opsRun struct {
+	t   *testing.T
+	dir string
+
+	ox         *index.Offset
+	oes        []index.OffsetEntry
+	oSlots     int // Append room
+	oFileSlots int // file size in entries
+
+	tx         *index.Time
+	tes        []index.TimeEntry
+	tSlots     int
+	tFileSlots int
+}
+
+func (r *opsRun) paths() (string, string) {
+	return filepath.Join(r.dir, "ops.index"), filepath.Join(r.dir, "ops.timeindex")
+}
+
+func (r *opsRun) start() {
+	op, tp := r.paths()
+	os.Remove(op)
+	os.Remove(tp)
+	r.oes, r.tes = nil, nil
+	r.oFileSlots, r.tFileSlots = 0, 0
+	r.reopen(opsSlots)
+}
+
+func (r *opsRun) stop() {
+	r.ox.Close()
+	r.tx.Close()
+}
+
+// reopen opens both files with room for slots entries (0: as they are) and
+// updates the models the way OpenOffset and OpenTime promise.
+func (r *opsRun) reopen(slots int) {
+	var err error
+	op, tp := r.paths()
+	if r.ox, err = index.OpenOffset(op, fuzzBase, slots*index.OffsetEntrySize); err != nil {
+		r.t.Fatalf("reopen offset index: %v", err)
+	}
+	if r.tx, err = index.OpenTime(tp, fuzzBase, slots*index.TimeEntrySize); err != nil {
+		r.t.Fatalf("reopen time index: %v", err)
+	}
+	r.oFileSlots, r.tFileSlots = max(r.oFileSlots, slots), max(r.tFileSlots, slots)
+	r.oSlots, r.tSlots = r.oFileSlots, r.tFileSlots
+	// A lone all-zero first entry cannot be told from unused space.
+	if len(r.oes) == 1 && r.oes[0] == (index.OffsetEntry{Offset: fuzzBase}) {
+		r.oes = nil
+	}
+	if len(r.tes) == 1 && r.tes[0] == (index.TimeEntry{Offset: fuzzBase}) {
+		r.tes = nil
+	}
+}
+
+func (r *opsRun) step(op byte, a, b int64) {
+	t := r.t
+	switch op {
+	case 0: // append: a and b are the steps past the last entry
+		oe := index.OffsetEntry{Offset: fuzzBase + a, Position: b}
+		if n := len(r.oes); n > 0 {
+			oe = index.OffsetEntry{Offset: r.oes[n-1].Offset + a, Position: r.oes[n-1].Position + b}
+		}
+		err := r.ox.Append(oe.Offset, oe.Position)
+		n := len(r.oes)
+		switch {
+		case n > 0 && (a == 0 || b == 0):
+			if !errors.Is(err, index.ErrNotMonotonic) {
+				t.Fatalf("offset Append(%v) = %v, want ErrNotMonotonic", oe, err)
+			}
+		case n >= r.oSlots:
+			if err != index.ErrFull {
+				t.Fatalf("offset Append(%v) = %v, want ErrFull", oe, err)
+			}
+		case err != nil:
+			t.Fatalf("offset Append(%v) = %v", oe, err)
+		default:
+			r.oes = append(r.oes, oe)
+		}
+
+		te := index.TimeEntry{Timestamp: a, Offset: fuzzBase + b}
+		if n := len(r.tes); n > 0 {
+			te = index.TimeEntry{Timestamp: r.tes[n-1].Timestamp + a, Offset: r.tes[n-1].Offset + b}
+		}
+		err = r.tx.Append(te.Timestamp, te.Offset)
+		n = len(r.tes)
+		switch {
+		case n > 0 && a == 0:
+			if !errors.Is(err, index.ErrNotMonotonic) {
+				t.Fatalf("time Append(%v) = %v, want ErrNotMonotonic", te, err)
+			}
+		case n >= r.tSlots:
+			if err != index.ErrFull {
+				t.Fatalf("time Append(%v) = %v, want ErrFull", te, err)
+			}
+		case err != nil:
+			t.Fatalf("time Append(%v) = %v", te, err)
+		default:
+			r.tes = append(r.tes, te)
+		}
+
+	case 1: // lookups near a and around every entry
+		r.lookups(a)
+
+	case 2: // truncate at an offset near the entries
+		to := fuzzBase + a*int64(1+b%4) - 2
+		r.ox.TruncateTo(to)
+		r.tx.TruncateTo(to)
+		r.oes = slices.DeleteFunc(r.oes, func(e index.OffsetEntry) bool { return e.Offset >= to })
+		r.tes = slices.DeleteFunc(r.tes, func(e index.TimeEntry) bool { return e.Offset >= to })
+
+	case 3: // reset
+		r.ox.Reset()
+		r.tx.Reset()
+		r.oes, r.tes = nil, nil
+
+	case 4: // trim: the file shrinks to its entries and Append stops
+		if err := r.ox.Trim(); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.tx.Trim(); err != nil {
+			t.Fatal(err)
+		}
+		r.oSlots, r.oFileSlots = len(r.oes), len(r.oes)
+		r.tSlots, r.tFileSlots = len(r.tes), len(r.tes)
+		if err := r.ox.Sync(); err != nil {
+			t.Fatal(err)
+		}
+
+	case 5: // clean close, then reopen as it is or with room
+		r.stop()
+		r.oFileSlots, r.tFileSlots = len(r.oes), len(r.tes)
+		r.checkSizes()
+		r.reopen(int(a%2) * opsSlots)
+
+	case 6: // crash: the files stay as the page cache has them, untrimmed
+		op, tp := r.paths()
+		ob, err1 := os.ReadFile(op)
+		tb, err2 := os.ReadFile(tp)
+		if err := errors.Join(err1, err2); err != nil {
+			t.Fatal(err)
+		}
+		r.stop()
+		if err := errors.Join(os.WriteFile(op, ob, 0o644), os.WriteFile(tp, tb, 0o644)); err != nil {
+			t.Fatal(err)
+		}
+		r.reopen(int(a%2) * opsSlots)
+	}
+}
+
+func (r *opsRun) lookups(a int64) {
+	t := r.t
+	targets := []int64{fuzzBase - 1, fuzzBase + a, 1<<63 - 1}
+	for _, e := range r.oes {
+		targets = append(targets, e.Offset-1, e.Offset, e.Offset+1)
+	}
+	for _, target := range targets {
+		want := index.OffsetEntry{Offset: fuzzBase}
+		for _, e := range r.oes {
+			if e.Offset <= target {
+				want = e
+			}
+		}
+		if got := r.ox.Lookup(target); got != want {
+			t.Fatalf("offset Lookup(%d) = %v, want %v", target, got, want)
+		}
+	}
+	targets = append(targets[:0], -1, a, 1<<63-1)
+	for _, e := range r.tes {
+		targets = append(targets, e.Timestamp-1, e.Timestamp, e.Timestamp+1)
+	}
+	for _, target := range targets {
+		want := index.TimeEntry{Timestamp: -1, Offset: fuzzBase}
+		for _, e := range r.tes {
+			if e.Timestamp <= target {
+				want = e
+			}
+		}
+		if got := r.tx.Lookup(target); got != want {
+			t.Fatalf("time Lookup(%d) = %v, want %v", target, got, want)
+		}
+	}
+}
+
+// check compares the indexes with the models.
+func (r *opsRun) check() {
+	t := r.t
+	if n := r.ox.Entries(); n != len(r.oes) {
+		t.Fatalf("offset index has %d entries, model %d", n, len(r.oes))
+	}
+	for i, e := range r.oes {
+		if got := r.ox.Entry(i); got != e {
+			t.Fatalf("offset entry %d = %v, model %v", i, got, e)
+		}
+	}
+	if n := r.tx.Entries(); n != len(r.tes) {
+		t.Fatalf("time index has %d entries, model %d", n, len(r.tes))
+	}
+	for i, e := range r.tes {
+		if got := r.tx.Entry(i); got != e {
+			t.Fatalf("time entry %d = %v, model %v", i, got, e)
+		}
+	}
+	if r.ox.Full() != (len(r.oes) >= r.oSlots) || r.tx.Full() != (len(r.tes) >= r.tSlots) {
+		t.Fatalf("Full: offset %v (%d/%d), time %v (%d/%d)", r.ox.Full(), len(r.oes), r.oSlots, r.tx.Full(), len(r.tes), r.tSlots)
+	}
+	r.checkSizes()
+}
+
+// checkSizes compares the files' sizes with the models.
+func (r *opsRun) checkSizes() {
+	op, tp := r.paths()
+	for _, c := range []struct {
+		path string
+		want int64
+	}{
+		{op, int64(r.oFileSlots * index.OffsetEntrySize)},
+		{tp, int64(r.tFileSlots * index.TimeEntrySize)},
+	} {
+		fi, err := os.Stat(c.path)
+		if err != nil || fi.Size() != c.want {
+			r.t.Fatalf("%s: size %d, model %d (%v)", c.path, fi.Size(), c.want, err)
+		}
+	}
+}

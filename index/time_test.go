@@ -293,8 +293,8 @@ func TestReadLastTime(t *testing.T) {
 		t.Fatalf("empty file: %v, %v", ok, err)
 	}
 	for name, b := range map[string][]byte{
-		"odd size":       make([]byte, 13),
-		"negative":       {0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1},
+		"odd size": make([]byte, 13),
+		"negative": {0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1},
 		// entry 0 = (5, +0), entry 1 zero (the end), then a stray byte.
 		"garbage in pad": {7: 5, 24: 1, 47: 0},
 	} {
