@@ -13,11 +13,18 @@
 //     never served and are cut by Recover.
 //   - An index entry is added after every IndexIntervalBytes of log; it points
 //     at the start of a batch and names that batch's base offset. Indexes are
-//     hints: a missing or corrupt one is rebuilt from the log, never trusted.
+//     hints: a missing or corrupt one, or one that disagrees with the log
+//     (last entry past the end or not at a batch, entries missing), is
+//     rebuilt from the log, never trusted.
+//   - Offsets of a segment stay within [base, base+2^32-1] and the log within
+//     MaxSegmentBytes, what index entries can express; Append answers
+//     ErrFull beyond, and Recover cuts batches that are not.
 //   - One writer at a time (the partition holds its lock around Append, Seal,
 //     Recover and Activate); any number of concurrent readers (Read,
-//     OffsetForTimestamp). Readers see only bytes below Size(), which is
-//     published after the write completes.
+//     OffsetForTimestamp) alongside Append and Seal. Readers see only bytes
+//     below Size(), which is published after the write completes. Recover
+//     and Activate remap the indexes and may cut the log, so they run before
+//     the segment is offered to readers.
 //   - Files stay open while a Region handed to a reader is live: Delete unlinks
 //     the files at once but closes them only after the last Region is released.
 //

@@ -249,10 +249,30 @@ func checkAll(t testing.TB, s *segment.Segment, m *model, maxBytes int64) {
 	}
 }
 
-// wantOffsetForTimestamp is the brute-force answer: the first offset whose
+// checkBatches is checkAll for large models: it reads at the first and last
+// offset of every batch rather than at every offset.
+func checkBatches(t testing.TB, s *segment.Segment, m *model, maxBytes int64) {
+	t.Helper()
+	for i := range m.batches {
+		checkRead(t, s, m, m.batches[i].base, maxBytes, -1)
+		if m.batches[i].last != m.batches[i].base {
+			checkRead(t, s, m, m.batches[i].last, maxBytes, -1)
+		}
+	}
+	checkRead(t, s, m, m.next(), maxBytes, -1)
+	checkRead(t, s, m, m.next()+1000, maxBytes, -1)
+	if got := s.Size(); got != m.size() {
+		t.Fatalf("Size %d, want %d", got, m.size())
+	}
+}
+
+// offsetForTimestamp is the brute-force answer: the first offset whose
 // record timestamp is at least ts.
 func (m *model) offsetForTimestamp(ts int64) (int64, bool) {
 	for i := range m.batches {
+		if m.batches[i].maxTS < ts {
+			continue
+		}
 		for j, t := range m.batches[i].ts {
 			if t >= ts {
 				return m.batches[i].base + int64(j), true
@@ -276,15 +296,27 @@ func checkTimestamps(t testing.TB, s *segment.Segment, m *model, targets []int64
 	}
 }
 
-// tsTargets returns timestamps around every record's and the extremes.
-func (m *model) tsTargets() []int64 {
+// tsTargets returns timestamps around the records' and the extremes: all
+// of them for small segments, a fixed sample of at most about 600 for large
+// ones.
+func (m *model) tsTargets() []int64 { return m.tsSample(600) }
+
+// tsSample is tsTargets with at most about n targets.
+func (m *model) tsSample(n int) []int64 {
 	ts := []int64{-1, 0, baseTime - 1_000_000, m.maxTS(), m.maxTS() + 1, 1<<63 - 1}
+	var all []int64
 	for i := range m.batches {
 		for _, t := range m.batches[i].ts {
-			ts = append(ts, t-1, t, t+1)
+			all = append(all, t-1, t, t+1)
 		}
 	}
-	return ts
+	if step := len(all)/n + 1; step > 1 {
+		for i := 0; i < len(all); i += step {
+			ts = append(ts, all[i])
+		}
+		return ts
+	}
+	return append(ts, all...)
 }
 
 // logBuffer is a slog handler target that tests can inspect.

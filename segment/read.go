@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"sync"
 
 	"github.com/sluicelog/sluice/segment/batch"
 )
@@ -58,11 +59,13 @@ func (r *Region) ReadTo(dst []byte) ([]byte, error) {
 
 // Read returns the region that starts at the batch holding offset and holds
 // as many whole batches as fit in maxBytes, ending at or before maxPosition
-// (pass -1 for the end of the log). The first batch is returned whole even
-// when it alone is larger than maxBytes, so a consumer always progresses, as
-// in Kafka. An offset at or past the segment's end gives an empty region;
-// one below its base gives ErrOffsetOutOfRange. A non-empty region must be
-// released.
+// (pass -1 for the end of the log). maxPosition must be a batch boundary,
+// such as a value Size returned (the high watermark's position). The first
+// batch is returned whole even when it alone is larger than maxBytes, so a
+// consumer always progresses, as in Kafka. An offset at or past the
+// segment's end gives an empty region; one below its base gives
+// ErrOffsetOutOfRange; a closed or deleted segment gives ErrClosed. A
+// non-empty region must be released. Read allocates nothing.
 func (s *Segment) Read(offset, maxBytes, maxPosition int64) (Region, error) {
 	if offset < s.base {
 		return Region{}, fmt.Errorf("segment %d: offset %d: %w", s.base, offset, ErrOffsetOutOfRange)
@@ -80,12 +83,7 @@ func (s *Segment) Read(offset, maxBytes, maxPosition int64) (Region, error) {
 }
 
 func (s *Segment) read(offset, maxBytes, maxPosition int64) (Region, error) {
-	size := s.Size()
-	limit := size
-	if maxPosition >= 0 && maxPosition < limit {
-		limit = maxPosition
-	}
-	if limit == 0 {
+	if s.Size() == 0 || maxPosition == 0 {
 		return Region{}, nil
 	}
 	f, err := s.file()
@@ -95,6 +93,12 @@ func (s *Segment) read(offset, maxBytes, maxPosition int64) (Region, error) {
 	oi, _, err := s.indexes()
 	if err != nil {
 		return Region{}, err
+	}
+	// Loaded after indexes, which may find damage and lower it.
+	size := s.Size()
+	limit := size
+	if maxPosition >= 0 && maxPosition < limit {
+		limit = maxPosition
 	}
 	entry := oi.Lookup(offset)
 	sc := scanner{f: f, base: s.base, end: limit, pos: entry.Position, minOffset: entry.Offset}
@@ -153,6 +157,16 @@ func (s *Segment) ReadBytes(dst []byte, offset, maxBytes int64) ([]byte, error) 
 	return r.ReadTo(dst)
 }
 
+// timeReader is OffsetForTimestamp's scratch space: a batch buffer and a
+// Reader whose decoders (zstd's especially) cost far more to make than to
+// reuse.
+type timeReader struct {
+	rd  batch.Reader
+	buf []byte
+}
+
+var timeReaders = sync.Pool{New: func() any { return new(timeReader) }}
+
 // OffsetForTimestamp returns the offset of the first record whose timestamp
 // is at least ts, as ListOffsets by timestamp asks. found is false when every
 // record in the segment is older. It decompresses the one batch that holds
@@ -173,17 +187,18 @@ func (s *Segment) OffsetForTimestamp(ts int64) (offset int64, found bool, err er
 	te := ti.Lookup(ts)
 	entry := oi.Lookup(te.Offset)
 	sc := scanner{f: f, base: s.base, end: s.Size(), pos: entry.Position, minOffset: entry.Offset}
-	var rd batch.Reader
-	var buf []byte
+	tr := timeReaders.Get().(*timeReader)
+	defer timeReaders.Put(tr)
+	rd := &tr.rd
 	for sc.next(false) {
 		if sc.hdr.MaxTimestamp < ts {
 			continue
 		}
 		n := int(sc.hdr.Size())
-		if cap(buf) < n {
-			buf = make([]byte, n)
+		if cap(tr.buf) < n {
+			tr.buf = make([]byte, n)
 		}
-		buf = buf[:n]
+		buf := tr.buf[:n]
 		if m, err := f.ReadAt(buf, sc.cur); m < n {
 			return 0, false, fmt.Errorf("segment %d: read batch at %d: %w", s.base, sc.cur, err)
 		}

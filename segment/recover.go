@@ -17,9 +17,11 @@ type Recovery struct {
 }
 
 // Recover validates every batch of the log (length, magic, CRC, record
-// count, growing offsets), truncates the file at the first torn or corrupt
-// batch, and rebuilds both indexes. The segment is writable afterwards; Seal
-// it if it is not the partition's active segment. A cut is logged.
+// count, growing offsets within the segment's range), truncates the file at
+// the first torn or corrupt batch, and rebuilds both indexes. The segment is
+// writable afterwards; Seal it if it is not the partition's active segment.
+// A cut is logged. Like Activate, it replaces the index mappings, so no Read
+// or OffsetForTimestamp may run on the segment meanwhile.
 func (s *Segment) Recover() (Recovery, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -70,7 +72,9 @@ func (s *Segment) Recover() (Recovery, error) {
 // it maps the indexes at full size and finds the next offset and max
 // timestamp by walking the batch headers after the last index entry. If the
 // walk does not end exactly at the end of the file, the segment was not as
-// clean as its marker said, and Activate falls back to Recover.
+// clean as its marker said, and Activate falls back to Recover. Indexes
+// that disagree with the log are rebuilt first. No Read or
+// OffsetForTimestamp may run on the segment meanwhile.
 func (s *Segment) Activate() error {
 	s.mu.Lock()
 	if s.closed.Load() {

@@ -116,17 +116,21 @@ func Create(dir string, base int64, opts Options) (*Segment, error) {
 		return nil, fmt.Errorf("segment %d: create: %w", base, err)
 	}
 	s.log = f
+	// A failed Create leaves no log behind, so that it can be retried.
+	fail := func(err error) (*Segment, error) {
+		f.Close()
+		os.Remove(s.path(".log"))
+		return nil, err
+	}
 	// Stale index files of the same name (from a segment that was cut away)
 	// would otherwise be taken for this segment's.
 	for _, suffix := range []string{".index", ".timeindex"} {
 		if err := os.Remove(s.path(suffix)); err != nil && !errors.Is(err, os.ErrNotExist) {
-			f.Close()
-			return nil, fmt.Errorf("segment %d: %w", base, err)
+			return fail(fmt.Errorf("segment %d: %w", base, err))
 		}
 	}
 	if err := s.openIndexes(true); err != nil {
-		f.Close()
-		return nil, err
+		return fail(err)
 	}
 	s.writable = true
 	s.next.Store(base)
@@ -276,10 +280,15 @@ func (s *Segment) openIndexes(writable bool) error {
 //   - the last offset entry lies inside the log and names the base offset of
 //     the batch found there (a log cut short after the index was written,
 //     or an index that is not this log's, fails here);
-//   - the batches after it, which are at most about IndexIntervalBytes, walk
-//     cleanly to the end of the log: this finds the next offset;
-//   - the last time entry names an offset below it, and the batch holding
-//     that offset ends there and carries that timestamp as its maximum.
+//   - the batches after it walk cleanly to the end of the log, and are no
+//     more than IndexIntervalBytes would allow without another entry (an
+//     index that lost its entries fails here). This walk also finds the
+//     next offset, and it reads one interval's worth of batch headers at
+//     most, so opening an index stays cheap;
+//   - the time index reached the last offset entry's batch's timestamp
+//     (when a time entry is due, it is added with the offset entry), and
+//     its last entry names an offset below the next one, at the end of a
+//     batch that carries that timestamp as its maximum.
 //
 // Entries before the last are covered by the indexes' own ordering checks.
 // Callers hold s.mu (or own s alone).
@@ -289,7 +298,10 @@ func (s *Segment) checkIndexes(oi *index.Offset, ti *index.Time) error {
 	if err != nil {
 		return err
 	}
+	interval := int64(s.opts.IndexIntervalBytes)
 	sc := scanner{f: f, base: s.base, end: size, minOffset: s.base}
+	since := int64(0)
+	lastTime, timeOK := ti.Last()
 	if last, ok := oi.Last(); ok {
 		if last.Position >= size {
 			return fmt.Errorf("%w: last offset entry at position %d, log ends at %d", index.ErrCorrupt, last.Position, size)
@@ -298,23 +310,34 @@ func (s *Segment) checkIndexes(oi *index.Offset, ti *index.Time) error {
 		if !sc.next(false) || sc.hdr.BaseOffset != last.Offset {
 			return fmt.Errorf("%w: last offset entry (%d, %d) names no batch: %v", index.ErrCorrupt, last.Offset, last.Position, sc.err)
 		}
+		if ts := sc.hdr.MaxTimestamp; ts >= 0 && (!timeOK || lastTime.Timestamp < ts) {
+			return fmt.Errorf("%w: time index ends below timestamp %d of the batch at offset %d", index.ErrCorrupt, ts, last.Offset)
+		}
+		since = sc.hdr.Size()
 	}
+	// An index that filled up stops taking entries, and its segment rolls
+	// soon after: its tail may be longer.
+	full := oi.Entries() >= s.opts.MaxIndexBytes/index.OffsetEntrySize
 	for sc.next(false) {
+		if since > interval && !full {
+			return fmt.Errorf("%w: no offset entry for the batch at position %d, %d bytes after the last", index.ErrCorrupt, sc.cur, since)
+		}
+		since += sc.hdr.Size()
 	}
 	if sc.err != nil {
 		return fmt.Errorf("%w: log tail after the last entry: %w", index.ErrCorrupt, sc.err)
 	}
 	next := sc.minOffset
-	if last, ok := ti.Last(); ok {
-		if last.Offset >= next {
-			return fmt.Errorf("%w: last time entry at offset %d, log ends at %d", index.ErrCorrupt, last.Offset, next)
+	if timeOK {
+		if lastTime.Offset >= next {
+			return fmt.Errorf("%w: last time entry at offset %d, log ends at %d", index.ErrCorrupt, lastTime.Offset, next)
 		}
-		e := oi.Lookup(last.Offset)
+		e := oi.Lookup(lastTime.Offset)
 		sc := scanner{f: f, base: s.base, end: size, pos: e.Position, minOffset: e.Offset}
-		for sc.next(false) && sc.hdr.LastOffset() < last.Offset {
+		for sc.next(false) && sc.hdr.LastOffset() < lastTime.Offset {
 		}
-		if sc.err != nil || sc.hdr.LastOffset() != last.Offset || sc.hdr.MaxTimestamp != last.Timestamp {
-			return fmt.Errorf("%w: last time entry (%d, %d) names no batch", index.ErrCorrupt, last.Timestamp, last.Offset)
+		if sc.err != nil || sc.hdr.LastOffset() != lastTime.Offset || sc.hdr.MaxTimestamp != lastTime.Timestamp {
+			return fmt.Errorf("%w: last time entry (%d, %d) names no batch", index.ErrCorrupt, lastTime.Timestamp, lastTime.Offset)
 		}
 	}
 	return nil

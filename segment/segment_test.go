@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -44,9 +45,10 @@ func TestAppendRead(t *testing.T) {
 			for _, maxBytes := range []int64{0, 1, 100, 700, 2000, 5000, 1 << 20, math.MaxInt64} {
 				checkAll(t, s, m, maxBytes)
 			}
-			// maxPosition: at every batch boundary, and inside batches.
+			// maxPosition: at every batch boundary (what the high
+			// watermark's position always is).
 			for i := range m.batches {
-				for _, mp := range []int64{m.batches[i].pos, m.batches[i].end(), m.batches[i].pos + 1} {
+				for _, mp := range []int64{m.batches[i].pos, m.batches[i].end()} {
 					for _, o := range []int64{base, m.batches[i].base, m.batches[i].last} {
 						checkRead(t, s, m, o, 3000, mp)
 					}
@@ -184,6 +186,8 @@ func TestCloseOpen(t *testing.T) {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
 			dir := t.TempDir()
 			opts := smallOpts()
+			lb := &logBuffer{}
+			opts.Logger = lb.logger()
 			base := int64(42)
 			g := newGen(seed)
 			s := create(t, dir, base, opts)
@@ -232,6 +236,9 @@ func TestCloseOpen(t *testing.T) {
 			checkAll(t, s, m, 1000)
 			checkTimestamps(t, s, m, m.tsTargets())
 			checkIndexFiles(t, dir, m, opts.IndexIntervalBytes)
+			if log := lb.String(); log != "" {
+				t.Fatalf("clean close and open logged:\n%s", log)
+			}
 		})
 	}
 }
@@ -319,6 +326,9 @@ func TestIndexRebuild(t *testing.T) {
 				checkAll(t, s, m, 1500)
 				checkTimestamps(t, s, m, m.tsTargets())
 				closeSeg(t, s)
+				if !strings.Contains(lb.String(), "rebuilding segment index") {
+					t.Fatalf("damaged index not rebuilt:\n%s", lb)
+				}
 				// The rebuilt files are whole again.
 				checkIndexFiles(t, dir, m, opts.IndexIntervalBytes)
 
@@ -555,4 +565,99 @@ func TestConcurrentDelete(t *testing.T) {
 		t.Fatal(err)
 	}
 	wg.Wait()
+}
+
+// TestCreateFails: a Create that fails leaves nothing behind to trip over.
+func TestCreateFails(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := segment.Create(dir, -1, segment.Options{}); err == nil {
+		t.Fatal("Create with a negative base offset succeeded")
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Fatalf("failed Create left %v", ents)
+	}
+	if _, err := segment.Create(filepath.Join(dir, "missing"), 0, segment.Options{}); err == nil {
+		t.Fatal("Create in a missing directory succeeded")
+	}
+	// Stale indexes of a cut-away segment with the same base are replaced.
+	if err := os.WriteFile(path(dir, 0, ".index"), []byte{0, 0, 0, 9, 0, 0, 0, 9}, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := create(t, dir, 0, segment.Options{})
+	defer s.Close()
+	m := &model{}
+	newGen(1).fill(t, s, m, 10)
+	checkAll(t, s, m, 500)
+}
+
+// TestFlushAndMaxTimestamp covers Flush, FlushLog and the MaxTimestamp
+// fallbacks of a lazily opened segment.
+func TestFlushAndMaxTimestamp(t *testing.T) {
+	dir := t.TempDir()
+	s := create(t, dir, 5, segment.Options{})
+	if s.Base() != 5 {
+		t.Fatalf("Base %d", s.Base())
+	}
+	if ts, err := s.MaxTimestamp(); err != nil || ts != -1 {
+		t.Fatalf("MaxTimestamp of an empty segment %d, %v", ts, err)
+	}
+	m := &model{base: 5}
+	newGen(8).fill(t, s, m, 10)
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.FlushLog(); err != nil {
+		t.Fatal(err)
+	}
+	closeSeg(t, s)
+	if err := s.Flush(); !errors.Is(err, segment.ErrClosed) {
+		t.Fatalf("Flush after Close: %v, want ErrClosed", err)
+	}
+
+	// From the time index's last entry, without mapping anything.
+	s = open(t, dir, 5, segment.Options{})
+	if ts, err := s.MaxTimestamp(); err != nil || ts != m.maxTS() {
+		t.Fatalf("lazy MaxTimestamp %d, %v; want %d", ts, err, m.maxTS())
+	}
+	closeSeg(t, s)
+	// Without a time index, from the log's modification time, as Kafka.
+	if err := os.Remove(path(dir, 5, ".timeindex")); err != nil {
+		t.Fatal(err)
+	}
+	s = open(t, dir, 5, segment.Options{})
+	fi, err := os.Stat(path(dir, 5, ".log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ts, err := s.MaxTimestamp(); err != nil || ts != fi.ModTime().UnixMilli() {
+		t.Fatalf("MaxTimestamp without a time index %d, %v; want the mtime %d", ts, err, fi.ModTime().UnixMilli())
+	}
+	// A read rebuilds the index and learns the real maximum.
+	checkRead(t, s, m, 5, 100, -1)
+	if ts, err := s.MaxTimestamp(); err != nil || ts != m.maxTS() {
+		t.Fatalf("MaxTimestamp after the rebuild %d, %v; want %d", ts, err, m.maxTS())
+	}
+	closeSeg(t, s)
+}
+
+// TestReadToShort: a region whose file was cut under it reports the short
+// read instead of returning stale bytes.
+func TestReadToShort(t *testing.T) {
+	dir := t.TempDir()
+	s := create(t, dir, 0, segment.Options{})
+	defer s.Close()
+	m := &model{}
+	newGen(6).fill(t, s, m, 5)
+	r, err := s.Read(0, 1<<20, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Release()
+	if err := os.Truncate(path(dir, 0, ".log"), r.Len-10); err != nil {
+		t.Fatal(err)
+	}
+	got, err := r.ReadTo([]byte("x"))
+	if err == nil || string(got) != "x" {
+		t.Fatalf("ReadTo of a cut file: %q, %v; want an error and dst unchanged", got, err)
+	}
 }
