@@ -19,6 +19,7 @@ const (
 	DefaultMaintenanceInterval    = time.Second
 	DefaultRetentionCheckInterval = 5 * time.Minute // log.retention.check.interval.ms
 	DefaultMaxPartitions          = 10000
+	DefaultSegmentIdleTimeout     = 5 * time.Minute
 )
 
 // cleanShutdownFile marks a data directory whose every log was flushed and
@@ -43,6 +44,10 @@ type Options struct {
 	RetentionCheckInterval time.Duration
 	// MaxPartitions caps the partitions of one topic.
 	MaxPartitions int32
+	// SegmentIdleTimeout is how long a sealed segment stays open (a file
+	// descriptor and two index mappings) after its last read. Negative
+	// keeps segments open until Close.
+	SegmentIdleTimeout time.Duration
 }
 
 // Engine is Sluice's storage engine: topics of partitioned logs in one data
@@ -91,6 +96,9 @@ func Open(dir string, opts Options) (*Engine, error) {
 	}
 	if opts.MaxPartitions <= 0 {
 		opts.MaxPartitions = DefaultMaxPartitions
+	}
+	if opts.SegmentIdleTimeout == 0 {
+		opts.SegmentIdleTimeout = DefaultSegmentIdleTimeout
 	}
 	defaults, err := applyConfigs(KafkaDefaultConfig(), opts.TopicDefaults)
 	if err != nil {
@@ -217,7 +225,28 @@ func (e *Engine) maintenanceLoop() {
 		for _, p := range e.allPartitions() {
 			p.maintain(now, retention)
 		}
+		if e.opts.SegmentIdleTimeout > 0 {
+			e.CloseIdleSegments(e.opts.SegmentIdleTimeout)
+		}
 	}
+}
+
+// CloseIdleSegments closes the files and index mappings of sealed segments
+// that nobody has read for idle (they reopen on the next read), and returns
+// how many it closed. The maintenance loop calls it with
+// Options.SegmentIdleTimeout.
+func (e *Engine) CloseIdleSegments(idle time.Duration) int {
+	cutoff := time.Now().Add(-idle)
+	n := 0
+	for _, p := range e.allPartitions() {
+		segs := p.segments()
+		for _, s := range segs[:len(segs)-1] {
+			if s.CloseIdle(cutoff) {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 func (e *Engine) allPartitions() []*Partition {

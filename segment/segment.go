@@ -98,8 +98,11 @@ type Segment struct {
 	// closed is set when the owner gives its reference back (Close or
 	// Delete), exactly once; no new reader gets in after that, even while
 	// earlier Regions keep the files open.
-	closed  atomic.Bool
-	deleted atomic.Bool
+	closed atomic.Bool
+	// lastUsed is when a reader or flusher last took a reference (unix
+	// nanoseconds), for CloseIdle.
+	lastUsed atomic.Int64
+	deleted  atomic.Bool
 }
 
 // FileName returns the file name of the segment with base offset base and
@@ -493,6 +496,11 @@ func (s *Segment) Flush() error {
 // FlushLog makes the log's bytes durable with fdatasync, leaving the
 // indexes to the page cache: recovery rebuilds them from the log anyway.
 func (s *Segment) FlushLog() error {
+	// A reference keeps CloseIdle from closing the file under fdatasync.
+	if !s.acquire() {
+		return ErrClosed
+	}
+	defer s.release()
 	f, err := s.file()
 	if err != nil {
 		return err
@@ -514,6 +522,7 @@ func (s *Segment) acquire() bool {
 			return false
 		}
 		if s.refs.CompareAndSwap(n, n+1) {
+			s.touch()
 			return true
 		}
 	}
