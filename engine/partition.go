@@ -215,14 +215,13 @@ func (p *Partition) maybeRollLocked(cfg *TopicConfig, now time.Time, incoming in
 	return nil
 }
 
-// rollLocked seals the active segment and starts a new one at the log end.
-// The old segment is flushed in the background, as Kafka does, which then
-// moves the recovery point past it.
+// rollLocked starts a new active segment at the log end. Sealing the old
+// one (final time entry, trimming its indexes) and flushing it happen in the
+// background, as Kafka does, which then moves the recovery point past it:
+// shrinking preallocated files can wait on the disk (discards, a running
+// fdatasync), and appends must not wait with it.
 func (p *Partition) rollLocked(cfg *TopicConfig, now time.Time) error {
 	old := p.active()
-	if err := old.Seal(); err != nil {
-		return fmt.Errorf("%s-%d: roll: %w", p.Topic(), p.id, err)
-	}
 	opts := cfg.segmentOptions()
 	opts.Logger = p.logger
 	seg, err := segment.Create(p.dir, p.logEnd.Load(), opts)
@@ -236,12 +235,15 @@ func (p *Partition) rollLocked(cfg *TopicConfig, now time.Time) error {
 	p.segs.Store(&next)
 	p.activeSince = now
 	if !cfg.FlushOnAck {
-		// Readers see the empty new segment's start as the watermark's
-		// segment only once data lands in it; nothing to publish here.
+		// Readers at the log end now look into the new, empty segment.
 		p.publish(p.logEnd.Load(), seg.Base(), 0)
 	}
 	base := seg.Base()
 	p.eng.goBackground(func() {
+		// old takes no appends any more: Seal may run beside readers.
+		if err := old.Seal(); err != nil && !errors.Is(err, segment.ErrClosed) {
+			p.logger.Error("sealing rolled segment failed", "segment", old.Base(), "err", err)
+		}
 		if err := p.flushTo(base); err != nil {
 			p.logger.Error("flush after roll failed", "err", err)
 		}
@@ -399,12 +401,10 @@ func (p *Partition) flushTo(upTo int64) error {
 		return nil
 	}
 	segs := p.segments()
-	for i, seg := range segs {
+	first := sort.Search(len(segs), func(i int) bool { return segs[i].Base() > rp }) - 1
+	for _, seg := range segs[max(first, 0):] {
 		if seg.Base() >= upTo {
 			break
-		}
-		if i+1 < len(segs) && segs[i+1].Base() <= rp {
-			continue
 		}
 		if err := seg.Flush(); err != nil && !errors.Is(err, segment.ErrClosed) {
 			return fmt.Errorf("%s-%d: flush: %w", p.Topic(), p.id, err)
@@ -421,22 +421,45 @@ func (p *Partition) flushTo(upTo int64) error {
 	return nil
 }
 
-// syncTo is flush.on.ack's group commit: the caller waits until target is
-// on disk. Whoever holds syncMu syncs everything written so far, so the
-// appenders that queued behind one fdatasync share the next one.
+// syncTo is flush.on.ack's group commit: the caller returns once target is
+// on disk. One caller at a time leads: it syncs everything written so far
+// and publishes the new high watermark, which wakes every waiter at once;
+// those it covered return, the others elect the next leader. So appenders
+// that arrive while one fdatasync runs share the next one.
 func (p *Partition) syncTo(target int64) error {
-	p.syncMu.Lock()
-	defer p.syncMu.Unlock()
-	w := p.hw.Load()
-	if w.offset >= target {
-		return nil
+	for {
+		ch := p.Changed()
+		if p.hw.Load().offset >= target {
+			return nil
+		}
+		if !p.syncMu.TryLock() {
+			<-ch
+			continue
+		}
+		err := p.syncLocked()
+		p.syncMu.Unlock()
+		// Wake waiters even when nothing was published (an error, say), so
+		// one of them leads next and meets any error itself.
+		p.wake()
+		if err != nil {
+			return err
+		}
 	}
+}
+
+// syncLocked fdatasyncs every segment that holds offsets past the high
+// watermark and publishes the log end as the new high watermark.
+func (p *Partition) syncLocked() error {
+	w := p.hw.Load()
 	p.mu.Lock()
 	end := p.logEnd.Load()
 	segs := p.segments()
 	active := segs[len(segs)-1]
 	pos := active.Size()
 	p.mu.Unlock()
+	if end <= w.offset {
+		return nil
+	}
 	for i := len(segs) - 1; i >= 0; i-- {
 		if err := segs[i].FlushLog(); err != nil && !errors.Is(err, segment.ErrClosed) {
 			return fmt.Errorf("%s-%d: sync: %w", p.Topic(), p.id, err)

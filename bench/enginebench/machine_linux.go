@@ -1,0 +1,112 @@
+package enginebench
+
+import (
+	"bufio"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// describePlatform reads the CPU model, memory and kernel from /proc and
+// finds the mount that holds dir in /proc/self/mounts (the longest mount
+// point that prefixes dir's real path).
+func describePlatform(m *Machine, dir string) {
+	if v, ok := procField("/proc/cpuinfo", "model name"); ok {
+		m.CPU = v
+	}
+	if v, ok := procField("/proc/meminfo", "MemTotal"); ok {
+		if kb, err := strconv.ParseInt(strings.TrimSuffix(v, " kB"), 10, 64); err == nil {
+			m.MemoryMiB = kb / 1024
+		}
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = strings.TrimSpace(string(b))
+	}
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		real = dir
+	}
+	real, _ = filepath.Abs(real)
+	f, err := os.Open("/proc/self/mounts")
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	best := -1
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 3 {
+			continue
+		}
+		mp := unescapeMount(fields[1])
+		if !under(real, mp) || len(mp) <= best {
+			continue
+		}
+		best = len(mp)
+		m.Device, m.MountPoint, m.FileSystem = unescapeMount(fields[0]), mp, fields[2]
+		if len(fields) > 3 {
+			m.MountOptions = fields[3]
+		}
+	}
+}
+
+// procField returns the value of the first "key : value" line of a /proc file.
+func procField(path, key string) (string, bool) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if ok && strings.TrimSpace(k) == key {
+			return strings.TrimSpace(v), true
+		}
+	}
+	return "", false
+}
+
+// under reports whether path is mount point mp or inside it.
+func under(path, mp string) bool {
+	if mp == "/" {
+		return true
+	}
+	return path == mp || strings.HasPrefix(path, mp+"/")
+}
+
+// unescapeMount undoes the octal escapes (\040 for a space, ...) of
+// /proc/self/mounts.
+func unescapeMount(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// loadAverage returns the 1, 5 and 15 minute load averages and the
+// running/total task count, as /proc/loadavg gives them.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 4 {
+		return "unknown"
+	}
+	return strings.Join(f[:4], " ")
+}

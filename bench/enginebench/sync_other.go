@@ -1,0 +1,9 @@
+//go:build !linux
+
+package enginebench
+
+import "os"
+
+func fdatasync(f *os.File) error { return f.Sync() }
+
+func syncAll() {}
