@@ -334,12 +334,9 @@ func (e *Engine) CreateTopic(name string, partitions int32, configs map[string]s
 func (e *Engine) CreatePartitions(name string, total int32) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.closed {
-		return ErrClosed
-	}
-	t, ok := e.topics[name]
-	if !ok {
-		return fmt.Errorf("topic %s: %w", name, ErrUnknownTopic)
+	t, err := e.topicLocked(name)
+	if err != nil {
+		return err
 	}
 	have := int32(len(t.partitions))
 	if total <= have || total > e.opts.MaxPartitions {
@@ -376,14 +373,10 @@ func (e *Engine) CreatePartitions(name string, total int32) error {
 // it keep them until they release them.
 func (e *Engine) DeleteTopic(name string) error {
 	e.mu.Lock()
-	if e.closed {
+	t, err := e.topicLocked(name)
+	if err != nil {
 		e.mu.Unlock()
-		return ErrClosed
-	}
-	t, ok := e.topics[name]
-	if !ok {
-		e.mu.Unlock()
-		return fmt.Errorf("topic %s: %w", name, ErrUnknownTopic)
+		return err
 	}
 	if err := e.meta.deleteTopic(name); err != nil {
 		e.mu.Unlock()
@@ -486,12 +479,9 @@ func (e *Engine) TopicConfig(name string) (TopicConfig, error) {
 func (e *Engine) AlterTopicConfig(name string, set map[string]string, remove []string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.closed {
-		return ErrClosed
-	}
-	t, ok := e.topics[name]
-	if !ok {
-		return fmt.Errorf("topic %s: %w", name, ErrUnknownTopic)
+	t, err := e.topicLocked(name)
+	if err != nil {
+		return err
 	}
 	overrides := copyMap(t.meta.Configs)
 	if overrides == nil {
