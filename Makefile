@@ -4,7 +4,7 @@ FUZZTIME ?= 3s
 BENCHTIME ?= 1s
 PKGS     := ./...
 
-.PHONY: all build test unit race vet lint fmt fuzz fuzz-smoke bench enginebench run clean
+.PHONY: all build test unit race vet lint fmt fuzz fuzz-smoke bench enginebench benchmarks run clean
 
 all: build
 
@@ -32,11 +32,15 @@ lint: vet
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
-# Each fuzz target for FUZZTIME (go test allows one -fuzz target per run).
+# Each fuzz target of every package for FUZZTIME (go test allows one -fuzz
+# target per run). Most live in ./fuzz; a few sit beside unexported decoders.
+FUZZPKGS ?= $(shell grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u)
 fuzz-smoke:
-	@set -e; for t in $$($(GO) test -list '^Fuzz' ./fuzz | grep '^Fuzz'); do \
-		echo "fuzz $$t for $(FUZZTIME)"; \
-		$(GO) test ./fuzz -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME); \
+	@set -e; for p in $(FUZZPKGS); do \
+		for t in $$($(GO) test -list '^Fuzz' $$p | grep '^Fuzz'); do \
+			echo "fuzz $$p $$t for $(FUZZTIME)"; \
+			$(GO) test $$p -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME); \
+		done; \
 	done
 
 ## fuzz: a longer campaign over every target (FUZZTIME=10m make fuzz).
@@ -50,6 +54,10 @@ bench:
 
 enginebench:
 	$(GO) run ./bench/cmd/enginebench
+
+## benchmarks: the fixed suite (harness and Go benchmarks, about 6 minutes); rewrites BENCHMARKS.md.
+benchmarks:
+	bash bench/benchmarks.sh
 
 run:
 	@echo "sluiced, the broker, is not built yet: it arrives with the next issue."

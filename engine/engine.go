@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -44,6 +45,10 @@ type Options struct {
 	RetentionCheckInterval time.Duration
 	// MaxPartitions caps the partitions of one topic.
 	MaxPartitions int32
+	// ProducerIDExpiration is how long a partition remembers an idempotent
+	// producer that stopped writing (producer.id.expiration.ms, one day by
+	// default). Negative never forgets.
+	ProducerIDExpiration time.Duration
 	// SegmentIdleTimeout is how long a sealed segment stays open (a file
 	// descriptor and two index mappings) after its last read. Negative
 	// keeps segments open until Close.
@@ -96,6 +101,9 @@ func Open(dir string, opts Options) (*Engine, error) {
 	}
 	if opts.MaxPartitions <= 0 {
 		opts.MaxPartitions = DefaultMaxPartitions
+	}
+	if opts.ProducerIDExpiration == 0 {
+		opts.ProducerIDExpiration = 24 * time.Hour
 	}
 	if opts.SegmentIdleTimeout == 0 {
 		opts.SegmentIdleTimeout = DefaultSegmentIdleTimeout
@@ -539,6 +547,26 @@ func (e *Engine) Partition(topicName string, id int32) (*Partition, error) {
 		return nil, fmt.Errorf("topic %s partition %d: %w", topicName, id, ErrUnknownPartition)
 	}
 	return t.partitions[id], nil
+}
+
+// InitProducerID gives an idempotent producer its id and epoch, as Kafka's
+// InitProducerId does without transactions: producerID -1 asks for a new id
+// (epoch 0); a known id and epoch ask for the next epoch, which fences any
+// older instance of that producer.
+func (e *Engine) InitProducerID(producerID int64, epoch int16) (int64, int16, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return 0, 0, ErrClosed
+	}
+	if producerID >= 0 && epoch >= 0 && epoch < math.MaxInt16 {
+		return producerID, epoch + 1, nil
+	}
+	id, err := e.meta.allocateProducerID()
+	if err != nil {
+		return 0, 0, fmt.Errorf("init producer id: %w", err)
+	}
+	return id, 0, nil
 }
 
 // Flush makes every partition durable up to its log end.

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/sluicelog/sluice/segment"
+	"github.com/sluicelog/sluice/segment/batch"
 )
 
 // partitionDir is where a partition's segments live: <data>/<topic>-<id>.
@@ -137,7 +138,54 @@ func (e *Engine) openPartition(t *topic, id int32, clean bool) (*Partition, erro
 	now := e.now()
 	p.activeSince = now
 	p.lastFlushMs.Store(now.UnixMilli())
+	if err := p.loadProducers(now.UnixMilli()); err != nil {
+		closeAll()
+		return nil, err
+	}
 	return p, nil
+}
+
+// loadProducers restores the idempotent producers' state: the stored
+// snapshot, then the batch headers appended after it. A snapshot that is
+// missing, damaged or ahead of the log (recovery cut the log) is dropped and
+// the whole log replayed.
+func (p *Partition) loadProducers(nowMs int64) error {
+	raw, err := p.eng.meta.producers(p.Topic(), p.id)
+	if err != nil {
+		return err
+	}
+	end := p.logEnd.Load()
+	state, from := newProducerState(), p.logStart.Load()
+	if raw != nil {
+		if s, off, err := unmarshalProducerState(raw); err == nil && off <= end {
+			state, from = s, max(off, from)
+		} else {
+			p.logger.Warn("producer state snapshot unusable; replaying the log", "snapshot_offset", off, "log_end", end, "err", err)
+		}
+	}
+	replayed := 0
+	segs := p.segments()
+	for i, seg := range segs {
+		// Segments wholly below the snapshot stay closed (lazy).
+		if i+1 < len(segs) && segs[i+1].Base() <= from {
+			continue
+		}
+		err := seg.Headers(from, func(h *batch.Header) error {
+			if h.ProducerID >= 0 {
+				state.update(h, h.BaseOffset, nowMs)
+			}
+			replayed++
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("%s-%d: replay producer state: %w", p.Topic(), p.id, err)
+		}
+	}
+	if replayed > 0 {
+		p.logger.Info("replayed producer state", "from_offset", from, "batches", replayed, "producers", len(state.entries))
+	}
+	p.producers = state
+	return nil
 }
 
 // recover validates the segments that may hold unflushed data: the one

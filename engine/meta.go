@@ -18,6 +18,9 @@ import (
 //	topic/<name>                  JSON topicMeta (synced on write)
 //	recovery/<topic>/<partition>  int64 big-endian: every offset below it is
 //	                              on disk (fdatasync'd) with its indexes
+//	producers/<topic>/<partition> idempotent producer state snapshot
+//	                              (producers.go has its format)
+//	producer-id/next              int64: the next producer id to hand out
 //
 // Topic names cannot contain '/', so the key spaces never collide.
 // Recovery points are synced too: they move only when a segment was just
@@ -37,8 +40,10 @@ type topicMeta struct {
 }
 
 const (
-	topicPrefix    = "topic/"
-	recoveryPrefix = "recovery/"
+	topicPrefix     = "topic/"
+	recoveryPrefix  = "recovery/"
+	producersPrefix = "producers/"
+	nextProducerKey = "producer-id/next"
 )
 
 func openMeta(dataDir string, logger *slog.Logger) (*metaStore, error) {
@@ -91,10 +96,61 @@ func (m *metaStore) clearRecoveryPoints(name string) error {
 	return b.Commit(pebble.Sync)
 }
 
+// deleteRecoveryPoints drops every per-partition key of a topic: recovery
+// points and producer snapshots.
 func deleteRecoveryPoints(b *pebble.Batch, topic string) error {
-	lo := []byte(recoveryPrefix + topic + "/")
-	hi := []byte(recoveryPrefix + topic + "0") // '0' follows '/'
-	return b.DeleteRange(lo, hi, nil)
+	for _, prefix := range []string{recoveryPrefix, producersPrefix} {
+		lo := []byte(prefix + topic + "/")
+		hi := []byte(prefix + topic + "0") // '0' follows '/'
+		if err := b.DeleteRange(lo, hi, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func producersKey(topic string, partition int32) []byte {
+	return []byte(fmt.Sprintf("%s%s/%d", producersPrefix, topic, partition))
+}
+
+func (m *metaStore) putProducers(topic string, partition int32, snapshot []byte) error {
+	return m.db.Set(producersKey(topic, partition), snapshot, pebble.Sync)
+}
+
+// producers returns the stored producer snapshot, or nil.
+func (m *metaStore) producers(topic string, partition int32) ([]byte, error) {
+	v, closer, err := m.db.Get(producersKey(topic, partition))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer closer.Close()
+	return append([]byte(nil), v...), nil
+}
+
+// allocateProducerID hands out the next producer id, durably, so that no id
+// is ever given twice. Callers serialise.
+func (m *metaStore) allocateProducerID() (int64, error) {
+	next := int64(0)
+	v, closer, err := m.db.Get([]byte(nextProducerKey))
+	switch {
+	case errors.Is(err, pebble.ErrNotFound):
+	case err != nil:
+		return 0, err
+	default:
+		if len(v) == 8 {
+			next = int64(binary.BigEndian.Uint64(v))
+		}
+		closer.Close()
+	}
+	var buf [8]byte
+	binary.BigEndian.PutUint64(buf[:], uint64(next+1))
+	if err := m.db.Set([]byte(nextProducerKey), buf[:], pebble.Sync); err != nil {
+		return 0, err
+	}
+	return next, nil
 }
 
 func (m *metaStore) topics() ([]*topicMeta, error) {

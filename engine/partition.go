@@ -37,6 +37,7 @@ type Partition struct {
 	deleted     atomic.Bool // the topic was deleted: persist nothing more
 	activeSince time.Time
 	unflushed   int64 // records appended since the last flush was started
+	producers   *producerState
 
 	segs     atomic.Pointer[[]*segment.Segment]
 	logStart atomic.Int64
@@ -70,6 +71,10 @@ type AppendResult struct {
 	// when the topic keeps CreateTime.
 	LogAppendTime  int64
 	LogStartOffset int64
+	// Duplicate is set when an idempotent producer re-sent a batch that is
+	// already in the log: nothing was written, and the offsets are those of
+	// the batch already there (Kafka answers such a retry as a success).
+	Duplicate bool
 }
 
 // Topic returns the partition's topic name.
@@ -97,8 +102,11 @@ func (p *Partition) config() *TopicConfig { return p.topic.cfg.Load() }
 // rewriting each batch's baseOffset in place, and with LogAppendTime also
 // stamps the broker's time (recomputing the CRC), so records is modified.
 // If any batch is invalid nothing is written and the error wraps
-// ErrInvalidRecord, ErrRecordTooLarge or ErrUnsupported. With flush.on.ack
-// Append returns only once the records are on disk.
+// ErrInvalidRecord, ErrRecordTooLarge or ErrUnsupported. Batches of
+// idempotent producers are checked against the producer's sequence numbers
+// (ErrOutOfOrderSequence, ErrInvalidProducerEpoch; a retried duplicate gets
+// its original offsets with Duplicate set). With flush.on.ack Append returns
+// only once the records are on disk.
 func (p *Partition) Append(records []byte) (AppendResult, error) {
 	cfg := p.config()
 	count, err := validateRecords(records, cfg)
@@ -112,6 +120,15 @@ func (p *Partition) Append(records []byte) (AppendResult, error) {
 		return res, fmt.Errorf("%s-%d: %w", p.Topic(), p.id, ErrClosed)
 	}
 	now := p.eng.now()
+	if dup, err := p.checkProducersLocked(records); err != nil || dup != nil {
+		p.mu.Unlock()
+		if err != nil {
+			return res, fmt.Errorf("%s-%d: %w", p.Topic(), p.id, err)
+		}
+		res.BaseOffset, res.LastOffset, res.Duplicate = dup.firstOffset, dup.lastOffset, true
+		res.LogStartOffset = p.logStart.Load()
+		return res, nil
+	}
 	if err := p.maybeRollLocked(cfg, now, int64(len(records))); err != nil {
 		p.mu.Unlock()
 		return res, err
@@ -144,6 +161,7 @@ func (p *Partition) Append(records []byte) (AppendResult, error) {
 		return res, fmt.Errorf("%s-%d: %w", p.Topic(), p.id, err)
 	}
 	p.logEnd.Store(next)
+	p.updateProducersLocked(records, now.UnixMilli())
 	res.LastOffset = next - 1
 	res.LogStartOffset = p.logStart.Load()
 	p.unflushed += count
@@ -167,6 +185,60 @@ func (p *Partition) Append(records []byte) (AppendResult, error) {
 		}
 	}
 	return res, nil
+}
+
+// checkProducersLocked checks the idempotent batches in records against the
+// producers' state. A lone batch may be a retried duplicate, returned so the
+// caller answers with its original offsets; in a set of several batches each
+// is checked as if the ones before it were already appended.
+func (p *Partition) checkProducersLocked(records []byte) (*producerBatch, error) {
+	first, rest, _ := batch.Split(records)
+	if len(rest) == 0 {
+		h, _ := batch.ParseHeader(first)
+		if h.ProducerID < 0 {
+			return nil, nil
+		}
+		return p.producers.check(&h)
+	}
+	var scratch *producerState
+	for rest := records; len(rest) > 0; {
+		h, _ := batch.ParseHeader(rest)
+		rest = rest[h.Size():]
+		if h.ProducerID < 0 {
+			continue
+		}
+		if scratch == nil {
+			scratch = newProducerState()
+		}
+		if _, ok := scratch.entries[h.ProducerID]; !ok {
+			if e, ok := p.producers.entries[h.ProducerID]; ok {
+				c := *e
+				scratch.entries[h.ProducerID] = &c
+			}
+		}
+		dup, err := scratch.check(&h)
+		if err != nil {
+			return nil, err
+		}
+		if dup != nil {
+			return nil, fmt.Errorf("%w: producer %d sequence %d, in a request of several batches",
+				ErrDuplicateSequence, h.ProducerID, h.BaseSequence)
+		}
+		scratch.update(&h, 0, 0)
+	}
+	return nil, nil
+}
+
+// updateProducersLocked records the idempotent batches just written; their
+// baseOffsets are assigned.
+func (p *Partition) updateProducersLocked(records []byte, nowMs int64) {
+	for rest := records; len(rest) > 0; {
+		h, _ := batch.ParseHeader(rest)
+		rest = rest[h.Size():]
+		if h.ProducerID >= 0 {
+			p.producers.update(&h, h.BaseOffset, nowMs)
+		}
+	}
 }
 
 // validateRecords checks every batch without decompressing and returns the
@@ -239,6 +311,7 @@ func (p *Partition) rollLocked(cfg *TopicConfig, now time.Time) error {
 		p.publish(p.logEnd.Load(), seg.Base(), 0)
 	}
 	base := seg.Base()
+	snapshot := p.producers.marshal(base)
 	p.eng.goBackground(func() {
 		// old takes no appends any more: Seal may run beside readers.
 		if err := old.Seal(); err != nil && !errors.Is(err, segment.ErrClosed) {
@@ -247,6 +320,7 @@ func (p *Partition) rollLocked(cfg *TopicConfig, now time.Time) error {
 		if err := p.flushTo(base); err != nil {
 			p.logger.Error("flush after roll failed", "err", err)
 		}
+		p.saveProducers(snapshot)
 	})
 	p.logger.Debug("rolled segment", "old", old.Base(), "new", base, "old_bytes", old.Size())
 	return nil
@@ -481,6 +555,11 @@ func (p *Partition) maintain(now time.Time, retention bool) {
 			p.logger.Error("scheduled flush failed", "err", err)
 		}
 	}
+	if exp := p.eng.opts.ProducerIDExpiration; exp > 0 {
+		p.mu.Lock()
+		p.producers.expire(now.Add(-exp).UnixMilli())
+		p.mu.Unlock()
+	}
 	if retention {
 		if _, err := p.EnforceRetention(); err != nil {
 			p.logger.Error("retention failed", "err", err)
@@ -543,6 +622,17 @@ func (p *Partition) EnforceRetention() (int, error) {
 	return n, errors.Join(errs...)
 }
 
+// saveProducers stores a producer state snapshot, so that a restart replays
+// only the log after it.
+func (p *Partition) saveProducers(snapshot []byte) {
+	if p.deleted.Load() {
+		return
+	}
+	if err := p.eng.meta.putProducers(p.Topic(), p.id, snapshot); err != nil {
+		p.logger.Error("saving producer state failed", "err", err)
+	}
+}
+
 // close flushes the partition and closes its segments.
 func (p *Partition) close() error {
 	p.mu.Lock()
@@ -551,7 +641,9 @@ func (p *Partition) close() error {
 		return nil
 	}
 	p.closed = true
+	snapshot := p.producers.marshal(p.logEnd.Load())
 	p.mu.Unlock()
+	p.saveProducers(snapshot)
 	err := p.Flush()
 	var errs []error
 	errs = append(errs, err)
