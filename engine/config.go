@@ -212,3 +212,10 @@ func (c *TopicConfig) segmentOptions() segment.Options {
 		MaxIndexBytes:      int(maxIndex),
 	}
 }
+
+// ValidateConfigs checks topic config overrides (Kafka names) without
+// applying them anywhere.
+func ValidateConfigs(configs map[string]string) error {
+	_, err := applyConfigs(KafkaDefaultConfig(), configs)
+	return err
+}

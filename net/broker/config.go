@@ -1,0 +1,337 @@
+package broker
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sluicelog/sluice/engine"
+)
+
+// ErrConfig is wrapped by every configuration error.
+var ErrConfig = errors.New("invalid broker configuration")
+
+// Config is a broker's configuration, set from Kafka's broker property
+// names. The zero value is not usable: start from DefaultConfig.
+type Config struct {
+	NodeID int32
+	// Listen is the native protocol's address (listeners=SLUICE://host:port).
+	Listen string
+	// Advertised is the address clients are told to use; empty means Listen
+	// (with the port actually bound).
+	Advertised string
+	DataDir    string
+
+	NumPartitions            int32
+	DefaultReplicationFactor int16
+	AutoCreateTopics         bool
+	DeleteTopicEnable        bool
+
+	// TopicDefaults holds topic-level defaults derived from the log.*
+	// properties, in topic config names (retention.ms, segment.bytes, ...).
+	TopicDefaults map[string]string
+
+	SocketRequestMaxBytes  int
+	MaxConnections         int
+	ConnectionsMaxIdle     time.Duration
+	RetentionCheckInterval time.Duration
+	ProducerIDExpiration   time.Duration
+}
+
+// DefaultConfig returns Kafka's defaults, on Sluice's native port 9192 and
+// with the data directory "data".
+func DefaultConfig() Config {
+	return Config{
+		Listen:                   "127.0.0.1:9192",
+		DataDir:                  "data",
+		NumPartitions:            1,
+		DefaultReplicationFactor: 1,
+		AutoCreateTopics:         true,
+		DeleteTopicEnable:        true,
+		TopicDefaults:            map[string]string{},
+		SocketRequestMaxBytes:    100 * 1024 * 1024,
+		MaxConnections:           10000,
+		ConnectionsMaxIdle:       10 * time.Minute,
+		RetentionCheckInterval:   5 * time.Minute,
+		ProducerIDExpiration:     24 * time.Hour,
+	}
+}
+
+// property is one broker property: how to apply its value.
+type property struct {
+	doc   string
+	apply func(c *Config, v string) error
+}
+
+// topicDefault maps a broker log.* property onto a topic-level default.
+func topicDefault(topicName, doc string) property {
+	return property{doc: doc, apply: func(c *Config, v string) error {
+		c.TopicDefaults[topicName] = v
+		return nil
+	}}
+}
+
+// scaledTopicDefault maps log.retention.hours and friends onto the
+// millisecond topic config.
+func scaledTopicDefault(topicName string, unit time.Duration, doc string) property {
+	return property{doc: doc, apply: func(c *Config, v string) error {
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			return fmt.Errorf("not an integer: %q", v)
+		}
+		if n < 0 {
+			c.TopicDefaults[topicName] = "-1"
+			return nil
+		}
+		c.TopicDefaults[topicName] = strconv.FormatInt(n*unit.Milliseconds(), 10)
+		return nil
+	}}
+}
+
+func intProp(min, max int64, set func(*Config, int64), doc string) property {
+	return property{doc: doc, apply: func(c *Config, v string) error {
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			return fmt.Errorf("not an integer: %q", v)
+		}
+		if n < min || n > max {
+			return fmt.Errorf("%d is out of range [%d, %d]", n, min, max)
+		}
+		set(c, n)
+		return nil
+	}}
+}
+
+func boolProp(set func(*Config, bool), doc string) property {
+	return property{doc: doc, apply: func(c *Config, v string) error {
+		switch strings.TrimSpace(v) {
+		case "true":
+			set(c, true)
+		case "false":
+			set(c, false)
+		default:
+			return fmt.Errorf("must be true or false, not %q", v)
+		}
+		return nil
+	}}
+}
+
+func msProp(set func(*Config, time.Duration), doc string) property {
+	return intProp(1, math.MaxInt64/int64(time.Millisecond), func(c *Config, n int64) {
+		set(c, time.Duration(n)*time.Millisecond)
+	}, doc)
+}
+
+// properties lists every broker property Sluice accepts. Where several
+// Kafka names set one thing (log.retention.hours/minutes/ms), the most
+// precise one wins, as in Kafka, because ApplyProperties applies hours,
+// then minutes, then ms.
+var properties = map[string]property{
+	"node.id":   intProp(0, math.MaxInt32, func(c *Config, n int64) { c.NodeID = int32(n) }, "this broker's id"),
+	"broker.id": intProp(0, math.MaxInt32, func(c *Config, n int64) { c.NodeID = int32(n) }, "alias of node.id"),
+	"listeners": {doc: "SLUICE://host:port for the native protocol", apply: func(c *Config, v string) error {
+		addr, err := parseListeners(v)
+		if err != nil {
+			return err
+		}
+		c.Listen = addr
+		return nil
+	}},
+	"advertised.listeners": {doc: "the SLUICE://host:port clients are told to use", apply: func(c *Config, v string) error {
+		addr, err := parseListeners(v)
+		if err != nil {
+			return err
+		}
+		c.Advertised = addr
+		return nil
+	}},
+	"log.dirs": {doc: "the data directory (one)", apply: setDataDir},
+	"log.dir":  {doc: "the data directory (when log.dirs is unset)", apply: setDataDir},
+
+	"num.partitions": intProp(1, math.MaxInt32, func(c *Config, n int64) { c.NumPartitions = int32(n) }, "partitions of auto-created topics"),
+	"default.replication.factor": intProp(1, 1, func(c *Config, n int64) { c.DefaultReplicationFactor = int16(n) },
+		"replication factor of auto-created topics (a single node holds one replica)"),
+	"auto.create.topics.enable": boolProp(func(c *Config, b bool) { c.AutoCreateTopics = b }, "create unknown topics on produce or metadata"),
+	"delete.topic.enable":       boolProp(func(c *Config, b bool) { c.DeleteTopicEnable = b }, "allow DeleteTopics"),
+
+	"log.retention.hours":         scaledTopicDefault("retention.ms", time.Hour, "retention.ms default, in hours"),
+	"log.retention.minutes":       scaledTopicDefault("retention.ms", time.Minute, "retention.ms default, in minutes"),
+	"log.retention.ms":            topicDefault("retention.ms", "retention.ms default"),
+	"log.retention.bytes":         topicDefault("retention.bytes", "retention.bytes default"),
+	"log.segment.bytes":           topicDefault("segment.bytes", "segment.bytes default"),
+	"log.roll.hours":              scaledTopicDefault("segment.ms", time.Hour, "segment.ms default, in hours"),
+	"log.roll.ms":                 topicDefault("segment.ms", "segment.ms default"),
+	"log.index.interval.bytes":    topicDefault("index.interval.bytes", "index.interval.bytes default"),
+	"log.index.size.max.bytes":    topicDefault("segment.index.bytes", "segment.index.bytes default"),
+	"log.flush.interval.messages": topicDefault("flush.messages", "flush.messages default"),
+	"log.flush.interval.ms":       topicDefault("flush.ms", "flush.ms default"),
+	"log.flush.on.ack":            topicDefault("flush.on.ack", "flush.on.ack default (Sluice): ack after fdatasync"),
+	"log.message.timestamp.type":  topicDefault("message.timestamp.type", "message.timestamp.type default"),
+	"log.cleanup.policy":          topicDefault("cleanup.policy", "cleanup.policy default"),
+	"message.max.bytes":           topicDefault("max.message.bytes", "largest record batch accepted (max.message.bytes default)"),
+	"log.retention.check.interval.ms": msProp(func(c *Config, d time.Duration) { c.RetentionCheckInterval = d },
+		"how often retention runs"),
+	"producer.id.expiration.ms": msProp(func(c *Config, d time.Duration) { c.ProducerIDExpiration = d },
+		"how long an idle idempotent producer is remembered"),
+	"socket.request.max.bytes": intProp(1024, math.MaxInt32, func(c *Config, n int64) { c.SocketRequestMaxBytes = int(n) },
+		"largest request frame; larger ones close the connection"),
+	"max.connections": intProp(1, math.MaxInt32, func(c *Config, n int64) { c.MaxConnections = int(n) },
+		"connections accepted at once; more are closed on accept"),
+	"connections.max.idle.ms": msProp(func(c *Config, d time.Duration) { c.ConnectionsMaxIdle = d },
+		"idle connections are closed after this"),
+}
+
+// applyOrder makes the precise names win over the coarse ones.
+var applyOrder = map[string]int{
+	"log.retention.hours": 0, "log.roll.hours": 0, "log.dir": 0,
+	"log.retention.minutes": 1,
+}
+
+func setDataDir(c *Config, v string) error {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return errors.New("empty")
+	}
+	if strings.Contains(v, ",") {
+		return fmt.Errorf("one data directory only, got %q", v)
+	}
+	c.DataDir = v
+	return nil
+}
+
+// parseListeners takes Kafka's listener list and returns the SLUICE
+// listener's host:port.
+func parseListeners(v string) (string, error) {
+	var found string
+	for _, l := range strings.Split(v, ",") {
+		l = strings.TrimSpace(l)
+		name, addr, ok := strings.Cut(l, "://")
+		if !ok {
+			return "", fmt.Errorf("listener %q is not NAME://host:port", l)
+		}
+		if name != "SLUICE" {
+			return "", fmt.Errorf("listener %q: only SLUICE (the native protocol) is supported so far", l)
+		}
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			return "", fmt.Errorf("listener %q: %v", l, err)
+		}
+		found = addr
+	}
+	if found == "" {
+		return "", errors.New("no SLUICE listener")
+	}
+	return found, nil
+}
+
+// ParseProperties reads a Java-style properties file: key=value or
+// key: value lines, # and ! comments, trailing backslash continuations.
+func ParseProperties(r io.Reader) (map[string]string, error) {
+	props := map[string]string{}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	lineNo, pending := 0, ""
+	for sc.Scan() {
+		lineNo++
+		line := strings.TrimSpace(sc.Text())
+		if pending == "" && (line == "" || line[0] == '#' || line[0] == '!') {
+			continue
+		}
+		if strings.HasSuffix(line, `\`) {
+			pending += strings.TrimSuffix(line, `\`)
+			continue
+		}
+		line, pending = pending+line, ""
+		i := strings.IndexAny(line, "=:")
+		if i <= 0 {
+			return nil, fmt.Errorf("%w: line %d: %q is not key=value", ErrConfig, lineNo, line)
+		}
+		props[strings.TrimSpace(line[:i])] = strings.TrimSpace(line[i+1:])
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	return props, nil
+}
+
+// ApplyProperties sets c from Kafka broker properties. An unknown name or a
+// malformed value is an error naming it.
+func (c *Config) ApplyProperties(props map[string]string) error {
+	names := make([]string, 0, len(props))
+	for k := range props {
+		names = append(names, k)
+	}
+	sort.Slice(names, func(i, j int) bool {
+		oi, ok := applyOrder[names[i]]
+		if !ok {
+			oi = 2
+		}
+		oj, ok := applyOrder[names[j]]
+		if !ok {
+			oj = 2
+		}
+		if oi != oj {
+			return oi < oj
+		}
+		return names[i] < names[j]
+	})
+	if c.TopicDefaults == nil {
+		c.TopicDefaults = map[string]string{}
+	}
+	for _, k := range names {
+		p, ok := properties[k]
+		if !ok {
+			return fmt.Errorf("%w: unknown property %q (see `sluiced --help-config` for the accepted ones)", ErrConfig, k)
+		}
+		if err := p.apply(c, props[k]); err != nil {
+			return fmt.Errorf("%w: %s: %v", ErrConfig, k, err)
+		}
+	}
+	return nil
+}
+
+// LoadFile applies a properties file to c.
+func (c *Config) LoadFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	defer f.Close()
+	props, err := ParseProperties(f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if err := c.ApplyProperties(props); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+// PropertyDocs lists every accepted property with a line of help, sorted.
+func PropertyDocs() []string {
+	out := make([]string, 0, len(properties))
+	for k, p := range properties {
+		out = append(out, fmt.Sprintf("%-32s %s", k, p.doc))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Validate checks what ApplyProperties cannot check alone: the topic
+// defaults against the engine's rules.
+func (c *Config) Validate() error {
+	if err := engine.ValidateConfigs(c.TopicDefaults); err != nil {
+		return fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	if c.DataDir == "" {
+		return fmt.Errorf("%w: no data directory (log.dirs)", ErrConfig)
+	}
+	return nil
+}
