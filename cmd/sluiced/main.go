@@ -1,0 +1,137 @@
+// Command sluiced runs a single-node Sluice broker.
+//
+//	sluiced [--config server.properties] [--override key=value ...]
+//
+// The configuration uses Kafka's broker property names (see
+// --help-config); --override, --data-dir and --listen win over the file.
+// SIGINT or SIGTERM stop the broker gracefully: it stops accepting, answers
+// the requests it has read, flushes every log and marks a clean shutdown.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/sluicelog/sluice/net/broker"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stderr))
+}
+
+// overrides collects repeated --override key=value flags.
+type overrides map[string]string
+
+func (o overrides) String() string { return fmt.Sprint(map[string]string(o)) }
+
+func (o overrides) Set(v string) error {
+	k, val, ok := strings.Cut(v, "=")
+	if !ok || strings.TrimSpace(k) == "" {
+		return fmt.Errorf("%q is not key=value", v)
+	}
+	o[strings.TrimSpace(k)] = strings.TrimSpace(val)
+	return nil
+}
+
+func run(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("sluiced", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "broker properties file (Kafka property names)")
+	dataDir := fs.String("data-dir", "", "data directory (log.dirs); overrides the file")
+	listen := fs.String("listen", "", "native protocol address host:port (listeners=SLUICE://host:port); overrides the file")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	logFormat := fs.String("log-format", "text", "text or json")
+	shutdownTimeout := fs.Duration("shutdown-timeout", 30*time.Second, "how long a graceful shutdown may take")
+	helpConfig := fs.Bool("help-config", false, "list the accepted properties and exit")
+	over := overrides{}
+	fs.Var(over, "override", "property key=value, may repeat; wins over the file")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: sluiced [flags]\n\nRuns a single-node Sluice broker.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "sluiced: unexpected arguments %q (use --config FILE)\n", fs.Args())
+		return 2
+	}
+	if *helpConfig {
+		for _, line := range broker.PropertyDocs() {
+			fmt.Fprintln(stderr, line)
+		}
+		return 0
+	}
+	logger, err := newLogger(stderr, *logLevel, *logFormat)
+	if err != nil {
+		fmt.Fprintf(stderr, "sluiced: %v\n", err)
+		return 2
+	}
+
+	cfg := broker.DefaultConfig()
+	if *configPath != "" {
+		if err := cfg.LoadFile(*configPath); err != nil {
+			fmt.Fprintf(stderr, "sluiced: %v\n", err)
+			return 2
+		}
+	}
+	if err := cfg.ApplyProperties(over); err != nil {
+		fmt.Fprintf(stderr, "sluiced: --override: %v\n", err)
+		return 2
+	}
+	if *dataDir != "" {
+		cfg.DataDir = *dataDir
+	}
+	if *listen != "" {
+		cfg.Listen = *listen
+	}
+
+	b, err := broker.Start(cfg, logger)
+	if err != nil {
+		fmt.Fprintf(stderr, "sluiced: %v\n", err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	code := 0
+	select {
+	case <-ctx.Done():
+		logger.Info("shutting down", "signal", "received")
+	case err := <-b.Done():
+		logger.Error("listener failed", "err", err)
+		code = 1
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), *shutdownTimeout)
+	defer cancel()
+	if err := b.Close(sctx); err != nil {
+		return 1
+	}
+	return code
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+}

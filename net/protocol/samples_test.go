@@ -1,0 +1,131 @@
+package protocol
+
+// Sample messages with non-trivial values: negative numbers, nulls beside
+// empties, several elements per array. Every non-nullable array here is
+// either nil or non-empty, so that each sample decodes back to itself.
+
+func sampleRequests() []Request {
+	return []Request{
+		&APIVersionsRequest{},
+		&MetadataRequest{Topics: []string{"orders", "", "payments.v2"}, AllowAutoTopicCreation: true},
+		&MetadataRequest{Topics: nil},        // every topic
+		&MetadataRequest{Topics: []string{}}, // no topic
+		&CreateTopicsRequest{
+			Topics: []CreateTopicsRequestTopic{
+				{Name: "orders", NumPartitions: 12, ReplicationFactor: 3, Configs: []CreateTopicsRequestConfig{
+					{Name: "retention.ms", Value: new("86400000")},
+					{Name: "cleanup.policy", Value: nil},
+					{Name: "segment.bytes", Value: new("")},
+				}},
+				{Name: "defaults", NumPartitions: -1, ReplicationFactor: -1},
+			},
+			TimeoutMs:    30000,
+			ValidateOnly: true,
+		},
+		&DeleteTopicsRequest{Names: []string{"a", "b-c"}, TimeoutMs: -1},
+		&DeleteTopicsRequest{},
+		&DescribeConfigsRequest{Resources: []DescribeConfigsRequestResource{
+			{ResourceType: ResourceTopic, ResourceName: "orders", ConfigNames: nil},
+			{ResourceType: ResourceTopic, ResourceName: "payments", ConfigNames: []string{}},
+			{ResourceType: ResourceBroker, ResourceName: "1", ConfigNames: []string{"log.retention.ms", "num.partitions"}},
+		}},
+		&AlterConfigsRequest{
+			Resources: []AlterConfigsRequestResource{
+				{ResourceType: ResourceTopic, ResourceName: "orders", Configs: []AlterConfigsRequestConfig{
+					{Name: "retention.ms", Op: AlterConfigSet, Value: new("1000")},
+					{Name: "segment.ms", Op: AlterConfigDelete, Value: nil},
+				}},
+				{ResourceType: ResourceBroker, ResourceName: "0"},
+			},
+			ValidateOnly: true,
+		},
+		&ProduceRequest{Acks: AcksAll, TimeoutMs: 1500, Topics: []ProduceRequestTopic{
+			{Name: "orders", Partitions: []ProduceRequestPartition{
+				{Partition: 0, Records: []byte{0, 0, 0, 0, 0, 0, 0, 7, 1, 2, 3}},
+				{Partition: 5, Records: nil},
+				{Partition: -1, Records: []byte{}},
+			}},
+			{Name: "payments", Partitions: []ProduceRequestPartition{{Partition: 2, Records: []byte("x")}}},
+		}},
+		&FetchRequest{MaxWaitMs: 500, MinBytes: 1, MaxBytes: 52428800, IsolationLevel: ReadCommitted, Topics: []FetchRequestTopic{
+			{Name: "orders", Partitions: []FetchRequestPartition{
+				{Partition: 0, FetchOffset: 1 << 40, PartitionMaxBytes: 1 << 20},
+				{Partition: 1, FetchOffset: -1, PartitionMaxBytes: 0},
+			}},
+			{Name: "empty"},
+		}},
+		&ListOffsetsRequest{IsolationLevel: ReadUncommitted, Topics: []ListOffsetsRequestTopic{
+			{Name: "orders", Partitions: []ListOffsetsRequestPartition{
+				{Partition: 0, Timestamp: LatestTimestamp},
+				{Partition: 1, Timestamp: EarliestTimestamp},
+				{Partition: 2, Timestamp: 1700000000000},
+			}},
+		}},
+		&InitProducerIDRequest{TransactionalID: nil, TransactionTimeoutMs: 60000, ProducerID: -1, ProducerEpoch: -1},
+		&InitProducerIDRequest{TransactionalID: new("txn-1"), TransactionTimeoutMs: 1, ProducerID: 42, ProducerEpoch: 3},
+	}
+}
+
+func sampleResponses() []Response {
+	return []Response{
+		&APIVersionsResponse{APIKeys: SupportedAPIs()},
+		&APIVersionsResponse{ErrorCode: ErrUnsupportedVersion, APIKeys: []APIVersionsResponseKey{{APIKey: Produce, MinVersion: 0, MaxVersion: 9}}},
+		&MetadataResponse{
+			Brokers: []MetadataResponseBroker{
+				{NodeID: 0, Host: "localhost", Port: 9092},
+				{NodeID: 7, Host: "", Port: -1},
+			},
+			ControllerID: 7,
+			Topics: []MetadataResponseTopic{
+				{Name: "orders", TopicID: [16]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}, Partitions: []MetadataResponsePartition{
+					{Partition: 0, Leader: 0, LeaderEpoch: 4, Replicas: []int32{0, 7}, ISR: []int32{0}},
+					{ErrorCode: ErrLeaderNotAvailable, Partition: 1, Leader: -1, LeaderEpoch: -1},
+				}},
+				{ErrorCode: ErrUnknownTopicOrPartition, Name: "missing"},
+			},
+		},
+		&CreateTopicsResponse{Topics: []CreateTopicsResponseTopic{
+			{Name: "orders", NumPartitions: 12, ReplicationFactor: 1},
+			{Name: "bad name", ErrorCode: ErrInvalidTopic, ErrorMessage: new("illegal character ' '"), NumPartitions: -1, ReplicationFactor: -1},
+			{Name: "dup", ErrorCode: ErrTopicAlreadyExists, ErrorMessage: new("")},
+		}},
+		&DeleteTopicsResponse{ErrorCode: ErrTopicDeletionDisabled, Topics: []DeleteTopicsResponseTopic{
+			{Name: "a", ErrorCode: ErrTopicDeletionDisabled, ErrorMessage: new("delete.topic.enable is false")},
+			{Name: "b"},
+		}},
+		&DescribeConfigsResponse{Results: []DescribeConfigsResponseResult{
+			{ResourceType: ResourceTopic, ResourceName: "orders", Configs: []DescribeConfigsResponseConfig{
+				{Name: "retention.ms", Value: new("86400000"), Source: ConfigSourceDynamicTopic, Documentation: new("How long to keep a segment.")},
+				{Name: "segment.bytes", Value: new("1073741824"), IsDefault: true, Source: ConfigSourceDefault},
+				{Name: "secret", Value: nil, ReadOnly: true, Source: ConfigSourceStaticBroker, Sensitive: true, Documentation: new("")},
+			}},
+			{ErrorCode: ErrUnknownTopicOrPartition, ErrorMessage: new("no topic missing"), ResourceType: ResourceTopic, ResourceName: "missing"},
+		}},
+		&AlterConfigsResponse{Results: []AlterConfigsResponseResult{
+			{ResourceType: ResourceTopic, ResourceName: "orders"},
+			{ErrorCode: ErrInvalidConfig, ErrorMessage: new("retention.ms: not a number"), ResourceType: ResourceBroker, ResourceName: "0"},
+		}},
+		&ProduceResponse{ThrottleTimeMs: 10, Topics: []ProduceResponseTopic{
+			{Name: "orders", Partitions: []ProduceResponsePartition{
+				{Partition: 0, BaseOffset: 1 << 33, LogAppendTimeMs: -1, LogStartOffset: 17},
+				{Partition: 5, ErrorCode: ErrCorruptMessage, ErrorMessage: new("CRC mismatch"), BaseOffset: -1, LogAppendTimeMs: -1, LogStartOffset: -1},
+			}},
+		}},
+		&FetchResponse{ThrottleTimeMs: 0, Topics: []FetchResponseTopic{
+			{Name: "orders", Partitions: []FetchResponsePartition{
+				{Partition: 0, HighWatermark: 100, LastStableOffset: 100, LogStartOffset: 3, Records: []byte{9, 8, 7, 6, 5}},
+				{Partition: 1, ErrorCode: ErrOffsetOutOfRange, HighWatermark: -1, LastStableOffset: -1, LogStartOffset: -1, Records: nil},
+				{Partition: 2, HighWatermark: 5, LastStableOffset: 5, Records: []byte{}},
+			}},
+			{Name: "idle"},
+		}},
+		&ListOffsetsResponse{Topics: []ListOffsetsResponseTopic{
+			{Name: "orders", Partitions: []ListOffsetsResponsePartition{
+				{Partition: 0, Timestamp: -1, Offset: 100},
+				{Partition: 1, ErrorCode: ErrUnknownTopicOrPartition, Timestamp: -1, Offset: -1},
+			}},
+		}},
+		&InitProducerIDResponse{ThrottleTimeMs: 1, ProducerID: 1 << 50, ProducerEpoch: 2},
+		&InitProducerIDResponse{ErrorCode: ErrCoordinatorNotAvailable, ProducerID: -1, ProducerEpoch: -1},
+	}
+}

@@ -1,0 +1,190 @@
+package server
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/sluicelog/sluice/net/protocol"
+)
+
+// pipelineDepth is how many decoded requests a connection reads ahead of
+// the one being handled. Responses still leave in request order; the depth
+// only lets a client pipeline without waiting for each answer.
+const pipelineDepth = 32
+
+// conn serves one client connection: a reader goroutine decodes frames into
+// a bounded queue, and the connection's own goroutine handles them one at a
+// time, in order, writing each response before taking the next. One at a
+// time keeps a producer's pipelined batches in their order in the log.
+type conn struct {
+	s      *Server
+	nc     net.Conn
+	logger *slog.Logger
+
+	queue chan *pending
+	// free recycles frame buffers between the reader and the handler.
+	free chan []byte
+
+	stopOnce sync.Once
+	stopped  chan struct{}
+
+	wbuf []byte
+}
+
+// pending is one request read off the wire, or the error code it gets
+// instead of being handled.
+type pending struct {
+	hdr   protocol.RequestHeader
+	req   protocol.Request
+	fail  protocol.ErrorCode
+	frame []byte // owns the bytes req points into
+}
+
+func newConn(s *Server, nc net.Conn) *conn {
+	return &conn{
+		s:       s,
+		nc:      nc,
+		logger:  s.logger.With("remote", nc.RemoteAddr().String()),
+		queue:   make(chan *pending, pipelineDepth),
+		free:    make(chan []byte, 4),
+		stopped: make(chan struct{}),
+	}
+}
+
+// stopReading makes the reader stop after the frame it is on: Shutdown's way
+// to drain a connection.
+func (c *conn) stopReading() {
+	c.stopOnce.Do(func() {
+		close(c.stopped)
+		c.nc.SetReadDeadline(time.Now())
+	})
+}
+
+func (c *conn) isStopped() bool {
+	select {
+	case <-c.stopped:
+		return true
+	default:
+		return false
+	}
+}
+
+func (c *conn) serve() {
+	c.logger.Debug("connection opened")
+	go c.readLoop()
+	for p := range c.queue {
+		if err := c.handle(p); err != nil {
+			c.logger.Info("closing connection: write failed", "api", p.hdr.APIKey.String(), "err", err)
+			c.nc.Close()
+			for range c.queue { // let the reader finish
+			}
+			return
+		}
+		select {
+		case c.free <- p.frame[:0]:
+		default:
+		}
+	}
+	c.nc.Close()
+	c.logger.Debug("connection closed")
+}
+
+// readLoop decodes requests until the stream ends, breaks, idles out or the
+// server stops it. Requests already queued are still answered.
+func (c *conn) readLoop() {
+	defer close(c.queue)
+	for {
+		if c.isStopped() {
+			return
+		}
+		c.nc.SetReadDeadline(time.Now().Add(c.s.cfg.IdleTimeout))
+		var buf []byte
+		select {
+		case buf = <-c.free:
+		default:
+		}
+		frame, err := protocol.ReadFrame(c.nc, buf, c.s.cfg.MaxRequestBytes)
+		if err != nil {
+			c.readFailed(err)
+			return
+		}
+		hdr, body, err := protocol.ParseRequestHeader(frame)
+		if err != nil {
+			c.logger.Warn("closing connection: request frame too short for a header", "bytes", len(frame))
+			return
+		}
+		p := &pending{hdr: hdr, frame: frame}
+		switch req, ok := protocol.NewRequest(hdr.APIKey); {
+		case !ok || !protocol.Supported(hdr.APIKey, hdr.Version):
+			c.logger.Warn("unsupported api or version", "api_key", int16(hdr.APIKey), "version", hdr.Version)
+			p.fail = protocol.ErrUnsupportedVersion
+		default:
+			if err := req.DecodeFrom(body); err != nil {
+				c.logger.Warn("malformed request", "api", hdr.APIKey.String(), "err", err)
+				p.fail = protocol.ErrInvalidRequest
+			} else {
+				p.req = req
+			}
+		}
+		c.queue <- p
+	}
+}
+
+func (c *conn) readFailed(err error) {
+	var ne net.Error
+	switch {
+	case errors.Is(err, io.EOF):
+		c.logger.Debug("client closed connection")
+	case c.isStopped():
+	case errors.As(err, &ne) && ne.Timeout(), errors.Is(err, os.ErrDeadlineExceeded):
+		c.logger.Info("closing idle connection", "idle", c.s.cfg.IdleTimeout)
+	case errors.Is(err, protocol.ErrFrameTooLarge):
+		c.logger.Warn("closing connection: request larger than socket.request.max.bytes", "max", c.s.cfg.MaxRequestBytes, "err", err)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		c.logger.Warn("closing connection: truncated request frame")
+	default:
+		c.logger.Info("closing connection: read failed", "err", err)
+	}
+}
+
+// handle answers one request. It returns an error only when the connection
+// can no longer be written.
+func (c *conn) handle(p *pending) error {
+	if p.req == nil {
+		c.wbuf = protocol.AppendErrorResponseFrame(c.wbuf[:0], p.hdr.CorrelationID, p.fail)
+		return c.write(c.wbuf)
+	}
+	switch req := p.req.(type) {
+	case *protocol.ProduceRequest:
+		resp := c.s.produce(req)
+		if req.Acks == protocol.AcksNone {
+			// Fire and forget: no response at all, as in Kafka, which
+			// closes the connection when it cannot take the records.
+			if produceFailed(resp) {
+				return errors.New("acks=0 produce failed")
+			}
+			return nil
+		}
+		return c.respond(p.hdr.CorrelationID, resp)
+	case *protocol.FetchRequest:
+		return c.fetch(p.hdr.CorrelationID, req)
+	default:
+		return c.respond(p.hdr.CorrelationID, c.s.dispatch(c, p.req))
+	}
+}
+
+func (c *conn) respond(correlationID int32, resp protocol.Response) error {
+	c.wbuf = protocol.AppendResponseFrame(c.wbuf[:0], correlationID, resp)
+	return c.write(c.wbuf)
+}
+
+func (c *conn) write(b []byte) error {
+	c.nc.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
+	_, err := c.nc.Write(b)
+	return err
+}

@@ -1,0 +1,150 @@
+package server
+
+import (
+	"reflect"
+	"time"
+
+	"github.com/sluicelog/sluice/net/protocol"
+	"github.com/sluicelog/sluice/segment"
+)
+
+// fetchState is one Fetch being answered: the response being built, the
+// segment regions its records come from (in frame order) and the partitions
+// to watch while long-polling.
+type fetchState struct {
+	resp    protocol.FetchResponse
+	regions []segment.Region
+	bytes   int64
+	failed  bool
+}
+
+func (f *fetchState) release() {
+	for i := range f.regions {
+		f.regions[i].Release()
+	}
+	f.regions = f.regions[:0]
+}
+
+// fetch answers a Fetch: it gathers regions of whole batches for every
+// partition, waits (up to MaxWaitMs) until MinBytes are there, then writes
+// the response with the record bytes sent by sendfile straight from the
+// segment files.
+func (c *conn) fetch(correlationID int32, r *protocol.FetchRequest) error {
+	var deadline time.Time
+	if r.MaxWaitMs > 0 {
+		deadline = time.Now().Add(time.Duration(r.MaxWaitMs) * time.Millisecond)
+	}
+	var st fetchState
+	for {
+		// Ask for the wake-up channels before reading, so an append that
+		// lands in between still wakes the wait below.
+		chans := c.s.collectFetch(r, &st)
+		if st.bytes >= int64(r.MinBytes) || st.failed || deadline.IsZero() || !time.Now().Before(deadline) || c.s.isStopping() {
+			break
+		}
+		st.release()
+		if !c.s.waitForData(chans, deadline) {
+			// Timed out or stopping: one last look, then answer.
+			c.s.collectFetch(r, &st)
+			break
+		}
+	}
+	defer st.release()
+	frame, splices := protocol.AppendFetchResponseFrame(c.wbuf[:0], correlationID, &st.resp)
+	c.wbuf = frame
+	prev := 0
+	for i, sp := range splices {
+		if err := c.write(frame[prev:sp.At]); err != nil {
+			return err
+		}
+		reg := st.regions[i]
+		if err := sendRegion(c.nc, reg.File, reg.Pos, reg.Len); err != nil {
+			return err
+		}
+		prev = sp.At
+	}
+	return c.write(frame[prev:])
+}
+
+func (s *Server) isStopping() bool {
+	select {
+	case <-s.stopping:
+		return true
+	default:
+		return false
+	}
+}
+
+// collectFetch fills st with a fresh response for r and returns the
+// partitions' change channels, taken before their data was read.
+func (s *Server) collectFetch(r *protocol.FetchRequest, st *fetchState) []<-chan struct{} {
+	st.release()
+	st.resp = protocol.FetchResponse{Topics: make([]protocol.FetchResponseTopic, 0, len(r.Topics))}
+	st.bytes, st.failed = 0, false
+	var chans []<-chan struct{}
+	budget := int64(r.MaxBytes)
+	if budget <= 0 {
+		budget = 1 << 62
+	}
+	for _, t := range r.Topics {
+		rt := protocol.FetchResponseTopic{Name: t.Name, Partitions: make([]protocol.FetchResponsePartition, 0, len(t.Partitions))}
+		for _, rp := range t.Partitions {
+			out := protocol.FetchResponsePartition{Partition: rp.Partition, HighWatermark: -1, LastStableOffset: -1, LogStartOffset: -1}
+			p, err := s.eng.Partition(t.Name, rp.Partition)
+			if err != nil {
+				out.ErrorCode, st.failed = errorCode(err), true
+				rt.Partitions = append(rt.Partitions, out)
+				continue
+			}
+			chans = append(chans, p.Changed())
+			out.HighWatermark = p.HighWatermark()
+			out.LastStableOffset = out.HighWatermark
+			out.LogStartOffset = p.LogStartOffset()
+			limit := min(int64(rp.PartitionMaxBytes), budget)
+			if limit <= 0 && st.bytes == 0 {
+				limit = 1 // Kafka's rule: the first batch comes whole, whatever the limits
+			}
+			if limit > 0 {
+				reg, err := p.Read(rp.FetchOffset, limit)
+				switch {
+				case err != nil:
+					out.ErrorCode, st.failed = errorCode(err), true
+				case reg.Len > 0:
+					out.RecordsLen = int32(reg.Len)
+					st.regions = append(st.regions, reg)
+					st.bytes += reg.Len
+					budget -= reg.Len
+				}
+			}
+			rt.Partitions = append(rt.Partitions, out)
+		}
+		st.resp.Topics = append(st.resp.Topics, rt)
+	}
+	return chans
+}
+
+// waitForData blocks until one of chans closes (new data), the deadline
+// passes or the server stops. It reports whether data may have arrived.
+func (s *Server) waitForData(chans []<-chan struct{}, deadline time.Time) bool {
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	if len(chans) == 1 {
+		select {
+		case <-chans[0]:
+			return true
+		case <-timer.C:
+			return false
+		case <-s.stopping:
+			return false
+		}
+	}
+	cases := make([]reflect.SelectCase, 0, len(chans)+2)
+	cases = append(cases,
+		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(timer.C)},
+		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(s.stopping)})
+	for _, ch := range chans {
+		cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ch)})
+	}
+	chosen, _, _ := reflect.Select(cases)
+	return chosen >= 2
+}
