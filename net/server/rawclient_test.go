@@ -11,13 +11,13 @@ import (
 // rawClient speaks the protocol by hand, so the server is tested without
 // the Go client in between.
 type rawClient struct {
-	t    *testing.T
+	t    testing.TB
 	nc   net.Conn
 	corr int32
 	buf  []byte
 }
 
-func dial(t *testing.T, addr string) *rawClient {
+func dial(t testing.TB, addr string) *rawClient {
 	t.Helper()
 	nc, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
