@@ -156,6 +156,12 @@ func (c *conn) readFailed(err error) {
 // can no longer be written.
 func (c *conn) handle(p *pending) error {
 	if p.req == nil {
+		if p.hdr.APIKey == protocol.APIVersions && p.fail == protocol.ErrUnsupportedVersion {
+			// A client speaking a newer ApiVersions still learns what this
+			// broker speaks, as Kafka arranges.
+			return c.respond(p.hdr.CorrelationID, &protocol.APIVersionsResponse{
+				ErrorCode: protocol.ErrUnsupportedVersion, APIKeys: protocol.SupportedAPIs()})
+		}
 		c.wbuf = protocol.AppendErrorResponseFrame(c.wbuf[:0], p.hdr.CorrelationID, p.fail)
 		return c.write(c.wbuf)
 	}

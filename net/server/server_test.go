@@ -340,6 +340,18 @@ func TestBadInputKeepsBrokerAndDataSafe(t *testing.T) {
 			t.Errorf("key %d version %d: %v, want %v", tc.key, tc.version, resp.ErrorCode, tc.want)
 		}
 	}
+	// ApiVersions at a version from the future still lists what we speak.
+	odd.corr++
+	f := binary.BigEndian.AppendUint32(nil, 8+3)
+	f = binary.BigEndian.AppendUint16(f, uint16(protocol.APIVersions))
+	f = binary.BigEndian.AppendUint16(f, 9)
+	f = binary.BigEndian.AppendUint32(f, uint32(odd.corr))
+	odd.nc.Write(append(f, 1, 2, 3))
+	var av protocol.APIVersionsResponse
+	odd.recv(odd.corr, &av)
+	if av.ErrorCode != protocol.ErrUnsupportedVersion || len(av.APIKeys) < 10 {
+		t.Fatalf("ApiVersions v9: %v, %d apis", av.ErrorCode, len(av.APIKeys))
+	}
 	var md protocol.MetadataResponse
 	odd.call(&protocol.MetadataRequest{Topics: []string{"safe"}}, &md)
 	if md.Topics[0].ErrorCode != protocol.NoError {
