@@ -11,6 +11,7 @@ all: build
 build:
 	$(GO) build $(PKGS)
 	$(GO) build -o bin/sluiced ./cmd/sluiced
+	$(GO) build -o bin/sluice ./cmd/sluice
 	$(GO) build -o bin/enginebench ./bench/cmd/enginebench
 
 ## test: vet, the whole module under the race detector, then every fuzz target briefly.

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sluicelog/sluice/net/client"
+	"github.com/sluicelog/sluice/segment/batch"
+)
+
+func newProduceCommand(g *globals) *cobra.Command {
+	var (
+		keySep      string
+		acks        string
+		compression string
+		partition   int32
+		maxLine     int
+		maxBlock    time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "produce TOPIC",
+		Short: "Send each line of standard input as a record",
+		Long: "Send each line of standard input as a record, like kafka-console-producer.\n" +
+			"With --key-separator, the text before the first separator is the key.\n" +
+			"Exits non-zero, naming the failure, if any record is not acknowledged.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			topic := args[0]
+			codec, err := batch.ParseCodec(compression)
+			if err != nil {
+				return fmt.Errorf("--compression: %w", err)
+			}
+			ackLevel, err := parseAcks(acks)
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			c, err := g.connect(ctx)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			p, err := c.NewProducer(client.ProducerConfig{Acks: ackLevel, Compression: codec, MaxBlock: maxBlock, DisableIdempotence: ackLevel != -1})
+			if err != nil {
+				return err
+			}
+			var (
+				mu       sync.Mutex
+				failed   int
+				firstErr error
+			)
+			done := func(_ client.RecordMetadata, err error) {
+				if err != nil {
+					mu.Lock()
+					failed++
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+				}
+			}
+			sc := bufio.NewScanner(g.stdin)
+			sc.Buffer(make([]byte, 64*1024), maxLine)
+			sent := 0
+			for sc.Scan() {
+				line := sc.Text()
+				rec := &client.Record{Topic: topic, Partition: partition, Value: []byte(line)}
+				if keySep != "" {
+					k, v, ok := strings.Cut(line, keySep)
+					if !ok {
+						p.Close(ctx)
+						return fmt.Errorf("line %d has no key separator %q", sent+1, keySep)
+					}
+					rec.Key, rec.Value = []byte(k), []byte(v)
+				}
+				if err := p.Send(ctx, rec, done); err != nil {
+					p.Close(ctx)
+					return fmt.Errorf("send line %d: %w", sent+1, err)
+				}
+				sent++
+			}
+			if err := sc.Err(); err != nil {
+				p.Close(ctx)
+				return fmt.Errorf("read stdin: %w", err)
+			}
+			if err := p.Close(ctx); err != nil {
+				return fmt.Errorf("flush: %w", err)
+			}
+			if failed > 0 {
+				return fmt.Errorf("%d of %d records were not acknowledged; first error: %w", failed, sent, firstErr)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&keySep, "key-separator", "", "split each line into key and value at the first occurrence of this text")
+	cmd.Flags().StringVar(&acks, "acks", "all", "0 (no acknowledgement), 1 (leader), all / -1")
+	cmd.Flags().StringVar(&compression, "compression", "none", "none, gzip, snappy, lz4 or zstd")
+	cmd.Flags().Int32Var(&partition, "partition", -1, "send every record to this partition (-1: Kafka's partitioner)")
+	cmd.Flags().IntVar(&maxLine, "max-line-bytes", 1<<20, "longest line accepted")
+	cmd.Flags().DurationVar(&maxBlock, "max-block", 10*time.Second, "how long to wait for topic metadata or buffer space (max.block.ms)")
+	return cmd
+}
+
+func parseAcks(s string) (int16, error) {
+	switch s {
+	case "0":
+		return 0, nil
+	case "1":
+		return 1, nil
+	case "all", "-1":
+		return -1, nil
+	}
+	return 0, fmt.Errorf("--acks %q: want 0, 1 or all", s)
+}

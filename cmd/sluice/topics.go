@@ -1,0 +1,172 @@
+package main
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+)
+
+func newTopicsCommand(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "topics",
+		Short: "Create, delete, describe, list topics and alter their configs",
+	}
+	cmd.AddCommand(topicsCreate(g), topicsDelete(g), topicsDescribe(g), topicsList(g), topicsAlterConfig(g))
+	return cmd
+}
+
+func topicsCreate(g *globals) *cobra.Command {
+	var partitions int32
+	var rf int16
+	var configs []string
+	cmd := &cobra.Command{
+		Use:   "create TOPIC",
+		Short: "Create a topic",
+		Long: "Create a topic. Topic configs use Kafka's names, e.g.\n" +
+			"  sluice topics create events --partitions 6 --config retention.ms=86400000",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfgs, err := parseConfigs(configs)
+			if err != nil {
+				return err
+			}
+			c, err := g.connect(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			if err := c.CreateTopic(cmd.Context(), args[0], partitions, rf, cfgs); err != nil {
+				return fmt.Errorf("create topic %s: %w", args[0], err)
+			}
+			fmt.Fprintf(g.stdout, "Created topic %s.\n", args[0])
+			return nil
+		},
+	}
+	cmd.Flags().Int32Var(&partitions, "partitions", -1, "number of partitions (-1: the broker's num.partitions)")
+	cmd.Flags().Int16Var(&rf, "replication-factor", -1, "replication factor (-1: the broker's default.replication.factor)")
+	cmd.Flags().StringArrayVar(&configs, "config", nil, "topic config key=value (repeatable)")
+	return cmd
+}
+
+func topicsDelete(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "delete TOPIC",
+		Short: "Delete a topic and all its records",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.connect(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			if err := c.DeleteTopic(cmd.Context(), args[0]); err != nil {
+				return fmt.Errorf("delete topic %s: %w", args[0], err)
+			}
+			fmt.Fprintf(g.stdout, "Deleted topic %s.\n", args[0])
+			return nil
+		},
+	}
+}
+
+func topicsList(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List topic names",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.connect(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			names, err := c.ListTopics(cmd.Context())
+			if err != nil {
+				return fmt.Errorf("list topics: %w", err)
+			}
+			for _, n := range names {
+				fmt.Fprintln(g.stdout, n)
+			}
+			return nil
+		},
+	}
+}
+
+func topicsDescribe(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "describe TOPIC",
+		Short: "Show a topic's partitions, offsets and config overrides",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.connect(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			info, err := c.DescribeTopic(cmd.Context(), args[0])
+			if err != nil {
+				return fmt.Errorf("describe topic %s: %w", args[0], err)
+			}
+			cfgs, err := c.DescribeConfigs(cmd.Context(), args[0])
+			if err != nil {
+				return fmt.Errorf("describe configs of %s: %w", args[0], err)
+			}
+			var overrides []string
+			for _, e := range cfgs {
+				if !e.IsDefault {
+					overrides = append(overrides, e.Name+"="+e.Value)
+				}
+			}
+			sort.Strings(overrides)
+			fmt.Fprintf(g.stdout, "Topic: %s\tPartitionCount: %d\tConfigs: %s\n", args[0], len(info.Partitions), strings.Join(overrides, ","))
+			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "PARTITION\tLEADER\tREPLICAS\tISR\tLOG-START\tHIGH-WATERMARK")
+			for _, p := range info.Partitions {
+				fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%d\t%d\n", p.Partition, p.Leader, ints(p.Replicas), ints(p.ISR), p.LogStartOffset, p.HighWatermark)
+			}
+			return tw.Flush()
+		},
+	}
+}
+
+func topicsAlterConfig(g *globals) *cobra.Command {
+	var set, remove []string
+	cmd := &cobra.Command{
+		Use:   "alter-config TOPIC",
+		Short: "Set or remove a topic's config overrides",
+		Long:  "Set or remove config overrides, e.g.\n  sluice topics alter-config events --config retention.ms=3600000 --delete-config retention.bytes",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfgs, err := parseConfigs(set)
+			if err != nil {
+				return err
+			}
+			if len(cfgs) == 0 && len(remove) == 0 {
+				return fmt.Errorf("nothing to change: give --config key=value or --delete-config key")
+			}
+			c, err := g.connect(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			if err := c.AlterConfigs(cmd.Context(), args[0], cfgs, remove); err != nil {
+				return fmt.Errorf("alter configs of %s: %w", args[0], err)
+			}
+			fmt.Fprintf(g.stdout, "Updated configs of topic %s.\n", args[0])
+			return nil
+		},
+	}
+	cmd.Flags().StringArrayVar(&set, "config", nil, "config key=value to set (repeatable)")
+	cmd.Flags().StringArrayVar(&remove, "delete-config", nil, "config key to reset to the default (repeatable)")
+	return cmd
+}
+
+func ints(v []int32) string {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = fmt.Sprint(x)
+	}
+	return strings.Join(s, ",")
+}

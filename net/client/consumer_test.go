@@ -1,0 +1,222 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/sluicelog/sluice/net/protocol"
+)
+
+// produceN writes n records "0".."n-1" to one partition with timestamps
+// base+i seconds, and waits for them.
+func produceN(t *testing.T, cl *Client, topic string, partition int32, n int, base time.Time) {
+	t.Helper()
+	ctx := testCtx(t, 30*time.Second)
+	p, err := cl.NewProducer(ProducerConfig{BatchSize: 512})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		r := &Record{Topic: topic, Partition: partition, Value: []byte(strconv.Itoa(i)), Timestamp: base.Add(time.Duration(i) * time.Second)}
+		if err := p.Send(ctx, r, func(_ RecordMetadata, err error) {
+			if err != nil {
+				t.Error(err)
+			}
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// pollUntil polls until at least n records came, and returns them.
+func pollUntil(t *testing.T, k *Consumer, n int) []ConsumerRecord {
+	t.Helper()
+	ctx := testCtx(t, 20*time.Second)
+	var out []ConsumerRecord
+	for len(out) < n {
+		recs, err := k.Poll(ctx)
+		if err != nil {
+			t.Fatalf("Poll: %v", err)
+		}
+		out = append(out, recs...)
+	}
+	return out
+}
+
+func TestSeek(t *testing.T) {
+	b := startBroker(t, nil)
+	cl := newClient(t, b.Addr().String(), nil)
+	ctx := testCtx(t, 30*time.Second)
+	if err := cl.CreateTopic(ctx, "seek", 1, 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	base := time.UnixMilli(1_700_000_000_000)
+	produceN(t, cl, "seek", 0, 100, base)
+
+	k := cl.NewConsumer(ConsumerConfig{MaxWait: 50 * time.Millisecond, MaxPartitionBytes: 1})
+	defer k.Close()
+	if pos := k.Position("seek", 0); pos != -1 {
+		t.Fatalf("Position of an unassigned partition = %d", pos)
+	}
+	// Seek into the middle of a batch: the records before the position in
+	// the returned batch are skipped.
+	k.Seek("seek", 0, 37)
+	recs := pollUntil(t, k, 1)
+	if recs[0].Offset != 37 || string(recs[0].Value) != "37" {
+		t.Fatalf("first record after Seek(37): offset %d value %q", recs[0].Offset, recs[0].Value)
+	}
+	for i, r := range recs {
+		if r.Offset != int64(37+i) {
+			t.Fatalf("records out of order: %d at %d", r.Offset, i)
+		}
+	}
+	if pos := k.Position("seek", 0); pos != recs[len(recs)-1].Offset+1 {
+		t.Fatalf("Position = %d after reading up to %d", pos, recs[len(recs)-1].Offset)
+	}
+
+	if err := k.SeekToBeginning(ctx, "seek"); err != nil {
+		t.Fatal(err)
+	}
+	if pos := k.Position("seek", 0); pos != 0 {
+		t.Fatalf("Position after SeekToBeginning = %d", pos)
+	}
+	recs = pollUntil(t, k, 100)
+	if recs[0].Offset != 0 || recs[99].Offset != 99 {
+		t.Fatalf("after SeekToBeginning: %d..%d", recs[0].Offset, recs[len(recs)-1].Offset)
+	}
+
+	// SeekToTime: the first record at or after t.
+	if err := k.SeekToTime(ctx, "seek", 0, base.Add(42*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if pos := k.Position("seek", 0); pos != 42 {
+		t.Fatalf("SeekToTime(42s) = %d", pos)
+	}
+	if err := k.SeekToTime(ctx, "seek", 0, base.Add(41500*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	if pos := k.Position("seek", 0); pos != 42 {
+		t.Fatalf("SeekToTime(41.5s) = %d", pos)
+	}
+	recs = pollUntil(t, k, 1)
+	if recs[0].Offset != 42 || !recs[0].Timestamp.Equal(base.Add(42*time.Second)) {
+		t.Fatalf("after SeekToTime: %+v", recs[0])
+	}
+	// Past the last record: the end.
+	if err := k.SeekToTime(ctx, "seek", 0, base.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if pos := k.Position("seek", 0); pos != 100 {
+		t.Fatalf("SeekToTime past the end = %d", pos)
+	}
+
+	// SeekToEnd, then only new records come.
+	if err := k.SeekToEnd(ctx, "seek"); err != nil {
+		t.Fatal(err)
+	}
+	if pos := k.Position("seek", 0); pos != 100 {
+		t.Fatalf("Position after SeekToEnd = %d", pos)
+	}
+	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	for {
+		recs, err := k.Poll(short)
+		if len(recs) > 0 {
+			t.Fatalf("records after SeekToEnd: %v", recs)
+		}
+		if err != nil {
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("Poll at the end: %v", err)
+			}
+			break
+		}
+	}
+	cancel()
+	produceN(t, cl, "seek", 0, 3, base.Add(time.Hour))
+	recs = pollUntil(t, k, 3)
+	if recs[0].Offset != 100 || string(recs[0].Value) != "0" {
+		t.Fatalf("after SeekToEnd and 3 more: %+v", recs[0])
+	}
+
+	// A position past the end is out of range, with the valid range.
+	k.Seek("seek", 0, 1000)
+	_, err := k.Poll(ctx)
+	var oor *OffsetOutOfRangeError
+	if !errors.As(err, &oor) || !errors.Is(err, protocol.ErrOffsetOutOfRange) {
+		t.Fatalf("Poll at 1000: %v, want OffsetOutOfRangeError", err)
+	}
+	if oor.Topic != "seek" || oor.Partition != 0 || oor.Offset != 1000 || oor.LogStartOffset != 0 || oor.HighWatermark != 103 {
+		t.Fatalf("out of range error: %+v", oor)
+	}
+	if pos := k.Position("seek", 0); pos != 1000 {
+		t.Fatalf("position moved on an error: %d", pos)
+	}
+}
+
+func TestPollErrors(t *testing.T) {
+	b := startBroker(t, nil)
+	cl := newClient(t, b.Addr().String(), nil)
+	ctx := testCtx(t, 30*time.Second)
+	k := cl.NewConsumer(ConsumerConfig{MaxWait: 20 * time.Millisecond})
+	if _, err := k.Poll(ctx); err == nil {
+		t.Fatal("Poll with nothing assigned succeeded")
+	}
+	k.Assign("missing", 0)
+	if _, err := k.Poll(ctx); !errors.Is(err, protocol.ErrUnknownTopicOrPartition) {
+		t.Fatalf("Poll of a missing topic: %v", err)
+	}
+	k.Unassign("missing")
+	if err := cl.CreateTopic(ctx, "two", 2, 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	produceN(t, cl, "two", 0, 5, time.Now())
+	// Partition 1 is out of range while partition 0 has records: the
+	// records come first, the error with the next Poll.
+	k.Assign("two", 0)
+	k.Seek("two", 1, 50)
+	recs, err := k.Poll(ctx)
+	if err != nil || len(recs) != 5 {
+		t.Fatalf("Poll = %d records, %v", len(recs), err)
+	}
+	if _, err := k.Poll(ctx); !errors.Is(err, protocol.ErrOffsetOutOfRange) {
+		t.Fatalf("next Poll: %v, want the held-back out-of-range error", err)
+	}
+	k.Close()
+	if _, err := k.Poll(ctx); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Poll after Close: %v", err)
+	}
+}
+
+func TestPollContext(t *testing.T) {
+	b := startBroker(t, nil)
+	cl := newClient(t, b.Addr().String(), nil)
+	ctx := testCtx(t, 30*time.Second)
+	if err := cl.CreateTopic(ctx, "quiet", 1, 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	// A long MaxWait and a short context: Poll returns when the context
+	// ends, not when the broker gives up.
+	k := cl.NewConsumer(ConsumerConfig{MaxWait: 10 * time.Second})
+	defer k.Close()
+	k.Assign("quiet", 0)
+	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	recs, err := k.Poll(short)
+	if !errors.Is(err, context.DeadlineExceeded) || len(recs) != 0 {
+		t.Fatalf("Poll = %v, %v", recs, err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("Poll returned after %v", d)
+	}
+	// The consumer still works: a record produced now arrives.
+	produceN(t, cl, "quiet", 0, 1, time.Now())
+	if recs := pollUntil(t, k, 1); recs[0].Offset != 0 {
+		t.Fatal(recs)
+	}
+}

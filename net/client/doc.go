@@ -1,0 +1,83 @@
+// Package client is Sluice's native Go client: admin requests, a batching
+// idempotent producer and a consumer of assigned partitions, speaking the
+// protocol of package protocol to one or more brokers.
+//
+// # Model
+//
+// A [Client] holds the cluster metadata (brokers, topics, partition
+// leaders; cached, refreshed after errors that say it is stale and every
+// five minutes) and a pool of connections for admin and metadata requests.
+// [Client.NewProducer] and [Client.NewConsumer] make producers and
+// consumers with connections of their own: a consumer's long-poll fetches
+// never queue in front of a produce or an admin request, since a broker
+// answers each connection's requests in order.
+//
+// Every connection pipelines: many requests in flight, answered in order,
+// each matched to its request by correlation id. Every request has a
+// deadline (Config.RequestTimeout, plus MaxWait for fetches); a broker
+// that lets one pass is presumed hung and the connection is closed. A
+// request whose connection fails is sent again on a new connection where
+// that is safe: always if it never left, always for Metadata, ListOffsets,
+// Fetch, DescribeConfigs and AlterConfigs, and for Produce as the producer
+// below decides. Every call takes a context.
+//
+// # Producer
+//
+// [Producer.Send] appends a record to its partition's open batch (the
+// accumulator: one queue of batches per partition, each up to BatchSize,
+// sent when full or Linger after its first record) and returns; the
+// callback reports the outcome later. Records without a key stick to one
+// partition until its batch is sent, then move to another at random;
+// keyed records go to [KeyPartition], as with Kafka's clients; an
+// explicit partition wins. Queued records are bounded by BufferMemory, and
+// Send blocks (up to MaxBlock) for room.
+//
+// One sender goroutine per broker takes ready batches, one per partition,
+// into produce requests, at most MaxInFlight of them unanswered, over a
+// connection of its own. With idempotence (the default, with acks=all) the
+// producer first gets a producer id (InitProducerId); each batch gets its
+// partition's next sequence number when it leaves the accumulator, and a
+// retry resends the very same bytes, so the broker appends each batch
+// once and in order: a retried batch it already holds is answered with
+// its original offsets.
+//
+// # Invariants
+//
+//   - Each record's callback runs exactly once, and a partition's
+//     callbacks run in the order its records were sent: a batch completes
+//     only after every earlier batch of its partition has.
+//   - With idempotence, a partition's batches reach the broker in sequence
+//     order. After a failure nothing more of the partition is sent until
+//     every batch in flight has come back; then the failed ones go again,
+//     in order, before anything new. A batch the broker surely refused
+//     leaves a gap, closed by renumbering the batches after it; a batch
+//     whose fate is unknown when the client gives up on it (delivery
+//     timeout), or an OUT_OF_ORDER_SEQUENCE no earlier failure explains
+//     (which fails the partition's pending batches), makes the producer
+//     bump its epoch, which restarts every partition's sequence at 0.
+//   - Retriable errors (protocol.ErrorCode.Retriable, broken connections)
+//     are retried after RetryBackoff until DeliveryTimeout; other errors
+//     fail the batch's records.
+//   - Memory charged at Send is released when the record's batch
+//     completes, before its callbacks run, so a callback may Send again.
+//   - Close stops every goroutine and connection it started; Client.Close
+//     stops the producers and consumers still open.
+//
+// # Consumer
+//
+// A [Consumer] reads the partitions it is assigned from positions it
+// keeps ([Consumer.Seek] and friends; there are no consumer groups yet).
+// [Consumer.Poll] sends one long-poll fetch per broker, checks each
+// batch's CRC and decompresses it (one reused batch.Reader), and returns
+// copies of the records at or after each position. A position outside the
+// log fails with an [OffsetOutOfRangeError] that gives the valid range:
+// without groups there is no auto.offset.reset, the caller seeks.
+//
+// # Errors
+//
+// An error code from a broker comes back as a [*BrokerError] that unwraps
+// to its protocol.ErrorCode, so errors.Is(err,
+// protocol.ErrTopicAlreadyExists) works, with the broker's message when it
+// sent one. Failures of the client itself wrap [ErrClosed], [ErrNetwork]
+// or [ErrTimeout].
+package client
