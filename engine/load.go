@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sluicelog/sluice/segment"
 	"github.com/sluicelog/sluice/segment/batch"
@@ -179,6 +180,11 @@ func (p *Partition) loadProducers(nowMs int64) error {
 		})
 		if err != nil {
 			return fmt.Errorf("%s-%d: replay producer state: %w", p.Topic(), p.id, err)
+		}
+		if i+1 < len(segs) {
+			// A long replay (no snapshot) must not leave every old segment's
+			// files open: give them back until a reader needs them.
+			seg.CloseIdle(time.Now().Add(time.Hour))
 		}
 	}
 	if replayed > 0 {

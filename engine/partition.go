@@ -121,12 +121,15 @@ func (p *Partition) Append(records []byte) (AppendResult, error) {
 	}
 	now := p.eng.now()
 	if dup, err := p.checkProducersLocked(records); err != nil || dup != nil {
-		p.mu.Unlock()
 		if err != nil {
+			p.mu.Unlock()
 			return res, fmt.Errorf("%s-%d: %w", p.Topic(), p.id, err)
 		}
+		// dup points into the producer's window, which the next append may
+		// shift: copy it before letting go of the lock.
 		res.BaseOffset, res.LastOffset, res.Duplicate = dup.firstOffset, dup.lastOffset, true
 		res.LogStartOffset = p.logStart.Load()
+		p.mu.Unlock()
 		return res, nil
 	}
 	if err := p.maybeRollLocked(cfg, now, int64(len(records))); err != nil {

@@ -62,7 +62,7 @@ func checkReport(t *testing.T, rep *enginebench.Report, rounds, engineRuns int) 
 	if err := rep.WriteText(&text); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"machine:", "plain write", "engine append", "target:"} {
+	for _, want := range []string{"machine:", "plain write", "engine append", "segments", "target:"} {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("text report lacks %q:\n%s", want, text.String())
 		}

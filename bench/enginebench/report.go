@@ -6,6 +6,7 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -258,19 +259,20 @@ func (rep *Report) WriteText(w io.Writer) error {
 	}
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "round\trun\tproducers\tbytes\twrite s\twrite MB/s\t+sync s\t+sync MB/s\trecords/s\tvs plain +sync\tvs plain write\tp50 us\tp99 us\tmax ms\t")
+	fmt.Fprintln(tw, "round\trun\tproducers\tbytes\tsegments\twrite s\twrite MB/s\t+sync s\t+sync MB/s\trecords/s\tvs plain +sync\tvs plain write\tp50 us\tp99 us\tmax ms\t")
 	for _, r := range rep.Runs {
 		writeS, writeMB := fmt.Sprintf("%.3f", r.WriteSeconds), fmt.Sprintf("%.1f", r.WriteMBps)
-		ratioSync, ratioWrite := "-", "-"
+		ratioSync, ratioWrite, segments := "-", "-", "-"
 		if r.Kind == "engine" {
 			ratioSync, ratioWrite = fmt.Sprintf("%.3f", r.RatioSync), fmt.Sprintf("%.3f", r.RatioWrite)
+			segments = strconv.Itoa(r.Segments)
 		}
 		if rep.Durable {
 			// Every write syncs: there is no write-only figure.
 			writeS, writeMB, ratioWrite = "-", "-", "-"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%s\t%s\t%.3f\t%.1f\t%.0f\t%s\t%s\t%.0f\t%.0f\t%.1f\t\n",
-			r.Round, r.Name, r.Producers, r.Bytes, writeS, writeMB, r.SyncSeconds, r.SyncMBps, r.RecordsPerSec, ratioSync, ratioWrite,
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%s\t%s\t%s\t%.3f\t%.1f\t%.0f\t%s\t%s\t%.0f\t%.0f\t%.1f\t\n",
+			r.Round, r.Name, r.Producers, r.Bytes, segments, writeS, writeMB, r.SyncSeconds, r.SyncMBps, r.RecordsPerSec, ratioSync, ratioWrite,
 			r.LatencyP50us, r.LatencyP99us, r.LatencyMaxUs/1e3)
 	}
 	if err := tw.Flush(); err != nil {

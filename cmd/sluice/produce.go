@@ -109,7 +109,7 @@ func newProduceCommand(g *globals) *cobra.Command {
 func parseAcks(s string) (int16, error) {
 	switch s {
 	case "0":
-		return 0, nil
+		return client.AcksNone, nil
 	case "1":
 		return 1, nil
 	case "all", "-1":

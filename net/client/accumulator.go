@@ -105,6 +105,7 @@ type topicState struct {
 	name       string
 	partitions int32
 	sticky     sticky
+	metaAt     time.Time // when the partition count was last looked up
 }
 
 // addSeq advances a sequence number; sequences wrap from MaxInt32 to 0, as
@@ -167,11 +168,12 @@ func (pt *partState) next(room int, idem bool, pid int64, epoch int16) (*pbatch,
 		b.b.SetProducer(pid, epoch, b.seq)
 		pt.nextSeq = addSeq(pt.nextSeq, int32(len(b.recs)))
 	}
+	b.sealed = true
 	wire, err := b.b.Build()
 	if err != nil {
 		return b, err
 	}
-	b.wire, b.sealed = wire, true
+	b.wire = wire
 	return b, nil
 }
 

@@ -279,3 +279,80 @@ func (c *conn) close() {
 	c.fail(fmt.Errorf("broker %s: connection %w", c.addr, ErrClosed))
 	<-c.readerDone
 }
+
+// connPool holds one connection per broker address, redialled when it
+// breaks. The Client has one for admin and metadata requests; each
+// Consumer has its own, so that long-poll fetches never queue in front of
+// anything else.
+type connPool struct {
+	dialTimeout time.Duration
+	logger      *slog.Logger
+
+	mu     sync.Mutex
+	closed bool
+	slots  map[string]*connSlot
+}
+
+type connSlot struct {
+	mu sync.Mutex // held while dialling, so that callers share one dial
+	c  *conn
+}
+
+func newConnPool(dialTimeout time.Duration, logger *slog.Logger) *connPool {
+	return &connPool{dialTimeout: dialTimeout, logger: logger, slots: map[string]*connSlot{}}
+}
+
+// get returns a live connection to addr, dialling one if needed.
+func (p *connPool) get(ctx context.Context, addr string) (*conn, error) {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, ErrClosed
+	}
+	s := p.slots[addr]
+	if s == nil {
+		s = &connSlot{}
+		p.slots[addr] = s
+	}
+	p.mu.Unlock()
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.c != nil {
+		if s.c.broken() == nil {
+			return s.c, nil
+		}
+		s.c.close() // reap its reader
+		s.c = nil
+	}
+	c, err := dial(ctx, addr, p.dialTimeout, p.logger)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	closed := p.closed
+	p.mu.Unlock()
+	if closed {
+		c.close()
+		return nil, ErrClosed
+	}
+	s.c = c
+	return c, nil
+}
+
+// closeAll closes every connection; later gets fail with ErrClosed.
+func (p *connPool) closeAll() {
+	p.mu.Lock()
+	p.closed = true
+	slots := p.slots
+	p.slots = map[string]*connSlot{}
+	p.mu.Unlock()
+	for _, s := range slots {
+		s.mu.Lock()
+		if s.c != nil {
+			s.c.close()
+			s.c = nil
+		}
+		s.mu.Unlock()
+	}
+}

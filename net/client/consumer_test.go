@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/sluicelog/sluice/net/protocol"
+	"github.com/sluicelog/sluice/segment/batch"
 )
 
 // produceN writes n records "0".."n-1" to one partition with timestamps
@@ -218,5 +220,67 @@ func TestPollContext(t *testing.T) {
 	produceN(t, cl, "quiet", 0, 1, time.Now())
 	if recs := pollUntil(t, k, 1); recs[0].Offset != 0 {
 		t.Fatal(recs)
+	}
+}
+
+// buildBatch makes a batch of values at baseOffset.
+func buildBatch(t *testing.T, codec batch.Codec, baseOffset int64, values ...string) []byte {
+	t.Helper()
+	b := batch.NewBuilder(codec)
+	for i, v := range values {
+		b.Append(1000+int64(i), nil, []byte(v), nil)
+	}
+	out, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out = append([]byte(nil), out...)
+	batch.SetBaseOffset(out, baseOffset)
+	return out
+}
+
+func TestDecodeBatches(t *testing.T) {
+	k := &Consumer{}
+	data := append(buildBatch(t, batch.None, 0, "a", "b", "c"), buildBatch(t, batch.Zstd, 3, "d", "e")...)
+	data = append(data, buildBatch(t, batch.LZ4, 5, "f")...)
+
+	// From a position inside the first batch; a partial batch at the end
+	// (as a fetch cut at its byte limit may return) is left for later.
+	partial := buildBatch(t, batch.None, 6, "g")
+	recs, pos, err := k.decode(nil, "t", 0, 1, append(data, partial[:len(partial)-3]...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	for i, r := range recs {
+		got += string(r.Value)
+		if r.Offset != int64(1+i) {
+			t.Fatalf("record %d at offset %d", i, r.Offset)
+		}
+	}
+	if got != "bcdef" || pos != 6 {
+		t.Fatalf("got %q, position %d", got, pos)
+	}
+	// Batches wholly below the position are skipped without decoding.
+	recs, pos, err = k.decode(nil, "t", 0, 5, data)
+	if err != nil || len(recs) != 1 || string(recs[0].Value) != "f" || pos != 6 {
+		t.Fatalf("from 5: %v %d %v", recs, pos, err)
+	}
+
+	// A damaged CRC fails, naming the partition; SkipCRCCheck reads on.
+	bad := buildBatch(t, batch.None, 0, "x", "y")
+	bad[crcOffset] ^= 0xff
+	if _, _, err := k.decode(nil, "t", 3, 0, bad); !errors.Is(err, batch.ErrBadCRC) || !strings.Contains(err.Error(), "t-3") {
+		t.Fatalf("bad CRC: %v", err)
+	}
+	k.cfg.SkipCRCCheck = true
+	recs, pos, err = k.decode(nil, "t", 3, 0, bad)
+	if err != nil || len(recs) != 2 || pos != 2 {
+		t.Fatalf("bad CRC skipped: %v %d %v", recs, pos, err)
+	}
+	// Other damage still fails with the check off.
+	bad[batch.HeaderSize] ^= 0x7f
+	if _, _, err := k.decode(nil, "t", 3, 0, bad); err == nil {
+		t.Fatal("corrupt records read")
 	}
 }

@@ -40,9 +40,8 @@ func newClient(t *testing.T, addr string, edit func(*Config)) *Client {
 // ourGoroutines are the long-lived goroutines this package starts.
 var ourGoroutines = []string{"client.(*conn).readLoop", "client.(*sender).run"}
 
-// clientGoroutines returns the stacks of the package's goroutines still
-// running.
-func clientGoroutines() []string {
+// allGoroutines returns the stack of every goroutine.
+func allGoroutines() []string {
 	buf := make([]byte, 1<<20)
 	for {
 		n := runtime.Stack(buf, true)
@@ -52,8 +51,14 @@ func clientGoroutines() []string {
 		}
 		buf = make([]byte, 2*len(buf))
 	}
+	return strings.Split(string(buf), "\n\n")
+}
+
+// clientGoroutines returns the stacks of the package's goroutines still
+// running.
+func clientGoroutines() []string {
 	var out []string
-	for _, g := range strings.Split(string(buf), "\n\n") {
+	for _, g := range allGoroutines() {
 		for _, name := range ourGoroutines {
 			if strings.Contains(g, name) {
 				out = append(out, g)

@@ -63,7 +63,7 @@ type ProducerConfig struct {
 	// Compression is the batches' codec (compression.type), none by default.
 	Compression batch.Codec
 	// Linger is how long a batch waits for more records before it is sent
-	// (linger.ms, 5ms). A full batch goes at once.
+	// (linger.ms, 5ms; negative for none). A full batch goes at once.
 	Linger time.Duration
 	// BatchSize is the largest batch, uncompressed, in bytes (batch.size,
 	// 16384); a larger record gets a batch of its own.
@@ -106,8 +106,11 @@ func (c *ProducerConfig) setDefaults() {
 	if c.Acks == 0 {
 		c.Acks = AcksAll
 	}
-	if c.Linger == 0 {
+	switch {
+	case c.Linger == 0:
 		c.Linger = 5 * time.Millisecond
+	case c.Linger < 0:
+		c.Linger = 0
 	}
 	if c.BatchSize <= 0 {
 		c.BatchSize = 16384
@@ -146,9 +149,6 @@ func (c *ProducerConfig) validate() error {
 	}
 	if !c.Compression.Valid() {
 		return fmt.Errorf("client: producer Compression %d: %w", c.Compression, batch.ErrBadCodec)
-	}
-	if c.Linger < 0 {
-		return fmt.Errorf("client: producer Linger %v is negative", c.Linger)
 	}
 	if c.idempotent() && c.MaxInFlight > 5 {
 		return fmt.Errorf("client: producer MaxInFlight %d: at most 5 with idempotence (the broker remembers 5 batches per producer and partition)", c.MaxInFlight)
@@ -307,8 +307,19 @@ func (p *Producer) topicFor(ctx context.Context, r *Record, deadline time.Time) 
 		return nil, ErrClosed
 	}
 	ts := p.topics[r.Topic]
+	known := ts != nil && r.Partition < ts.partitions
+	if known && time.Since(ts.metaAt) > metadataMaxAge {
+		// Partitions may have been added: a sender looks again in the
+		// background, as Kafka's metadata.max.age.ms does.
+		ts.metaAt = time.Now()
+		p.metaStale[r.Topic] = true
+		for _, s := range p.senders {
+			s.poke()
+			break
+		}
+	}
 	p.mu.Unlock()
-	if ts != nil && r.Partition < ts.partitions {
+	if known {
 		return ts, nil
 	}
 	// A partition past the known count may be a new one: look again once.
@@ -343,6 +354,7 @@ func (p *Producer) topicFor(ctx context.Context, r *Record, deadline time.Time) 
 					p.topics[r.Topic] = ts
 				}
 				ts.partitions = max(ts.partitions, n)
+				ts.metaAt = time.Now()
 				return ts, nil
 			}
 		}
@@ -576,22 +588,29 @@ func (p *Producer) shutdown() {
 	})
 }
 
-// releaseLocked returns completed batches' memory and record counts.
+// releaseLocked returns completed batches' buffer memory, before their
+// callbacks run, so that a callback may Send again.
 func (p *Producer) releaseLocked(done []*pbatch) {
 	if len(done) == 0 {
 		return
 	}
 	for _, b := range done {
 		p.used -= b.bytes
-		p.pending -= len(b.recs)
+		b.bytes = 0
 	}
 	p.cond.Broadcast()
 }
 
-// callback runs the callbacks of completed batches, in order, and recycles
-// the batches. It runs without p.mu.
+// callback runs the callbacks of completed batches, in order, then counts
+// their records as no longer pending (so that Flush returns only once the
+// callbacks have run) and recycles the batches. It runs without p.mu.
 func (p *Producer) callback(done []*pbatch) {
+	if len(done) == 0 {
+		return
+	}
+	n := 0
 	for _, b := range done {
+		n += len(b.recs)
 		pt := b.part
 		for i, r := range b.recs {
 			if r.cb == nil {
@@ -608,6 +627,12 @@ func (p *Producer) callback(done []*pbatch) {
 			}
 			r.cb(md, b.err)
 		}
+	}
+	p.mu.Lock()
+	p.pending -= n
+	p.cond.Broadcast()
+	p.mu.Unlock()
+	for _, b := range done {
 		p.recycle(b)
 	}
 }

@@ -27,8 +27,6 @@ type sender struct {
 	inflight  int
 }
 
-var traceSends = false
-
 func newSender(p *Producer, addr string) *sender {
 	return &sender{
 		p:       p,
@@ -127,17 +125,20 @@ func (s *sender) refreshLeaders(topics []string) {
 		}
 		return
 	}
-	for _, pt := range p.parts {
-		if p.metaStale[pt.topic.name] {
-			continue
+	refreshed := map[string]bool{}
+	for _, t := range topics {
+		if p.metaStale[t] {
+			continue // marked stale again since: looked up next time
 		}
-		for _, t := range topics {
-			if pt.topic.name == t {
-				if meta := p.cl.meta.cached(t); meta != nil && meta.err == nil {
-					pt.topic.partitions = max(pt.topic.partitions, int32(len(meta.partitions)))
-				}
-				p.assignLocked(pt, p.cl.leaderAddr(t, pt.partition))
-			}
+		refreshed[t] = true
+		if ts, meta := p.topics[t], p.cl.meta.cached(t); ts != nil && meta != nil && meta.err == nil {
+			ts.partitions = max(ts.partitions, int32(len(meta.partitions)))
+			ts.metaAt = time.Now()
+		}
+	}
+	for _, pt := range p.parts {
+		if refreshed[pt.topic.name] {
+			p.assignLocked(pt, p.cl.leaderAddr(pt.topic.name, pt.partition))
 		}
 	}
 }
@@ -228,15 +229,13 @@ func (s *sender) sendReady(start *int) time.Time {
 		p.mu.Lock()
 		now := time.Now()
 		var done []*pbatch
-		done, wakeAt, any := s.expireAndCheck(now, done)
-		if !any {
-			p.releaseLocked(done)
-			p.mu.Unlock()
-			p.callback(done)
-			return wakeAt
-		}
+		done, wakeAt, ready := s.expireAndCheck(now, done)
+		p.releaseLocked(done)
 		p.mu.Unlock()
 		p.callback(done)
+		if !ready {
+			return wakeAt
+		}
 
 		c, err := s.ensureConn()
 		if c == nil && err == nil && s.inflight > 0 {
@@ -289,9 +288,8 @@ func (s *sender) expireAndCheck(now time.Time, done []*pbatch) ([]*pbatch, time.
 	var wakeAt time.Time
 	anyReady := false
 	for _, pt := range s.parts {
-		if pt.expire(now, p.cfg.DeliveryTimeout, p.idem, p.lastErr) {
-			done = pt.popDone(done)
-		}
+		pt.expire(now, p.cfg.DeliveryTimeout, p.idem, p.lastErr)
+		done = pt.popDone(done)
 		if pt.blocked && pt.inflight == 0 {
 			needBump, err := pt.unblock(p.idem, p.pid, p.epoch)
 			if err != nil {
@@ -369,14 +367,13 @@ func (s *sender) buildLocked(now time.Time, start *int) (*protocol.ProduceReques
 			}
 		}
 		if err != nil {
+			// Never sent: its sequence number is a gap to close.
 			b.finish(-1, -1, fmt.Errorf("client: building a batch: %w", err))
+			pt.gaveUp(b, p.idem)
 			continue
 		}
 		b.attempts++
 		pt.inflight++
-		if traceSends {
-			p.cl.logger.Info("send", "part", pt.partition, "seq", b.seq, "n", len(b.recs), "attempt", b.attempts, "serial", b.serial)
-		}
 		room -= len(b.wire) + len(pt.topic.name) + 32
 		batches = append(batches, b)
 	}
@@ -483,9 +480,6 @@ func (s *sender) settle(batches []*pbatch, resp *protocol.ProduceResponse, err e
 					p.metaStale[pt.topic.name] = true
 				}
 			}
-		}
-		if traceSends {
-			p.cl.logger.Info("result", "part", pt.partition, "seq", b.seq, "err", err, "done", b.done, "berr", b.err, "outcome", outcome, "sent", sent)
 		}
 		switch {
 		case outcome == outcomeRetry:

@@ -1,0 +1,458 @@
+#!/usr/bin/env bash
+# bench/benchmarks.sh: run Sluice's benchmark suite and write BENCHMARKS.md
+# from its outputs, with no hand editing.
+#
+#   bash bench/benchmarks.sh        (or: make benchmarks)
+#
+# Every figure in the generated file is the verbatim output of the command
+# printed above it; the summary tables are extracted from those same outputs
+# by the awk programs below. Environment:
+#
+#   BENCH_DIR    where the harness writes its temporary data (default $TMPDIR
+#                or /tmp); it needs about 5 GiB free
+#   BENCH_OUT    the file to write (default BENCHMARKS.md at the repo root)
+#   BENCH_RAW    keep the raw outputs in this directory (default: a temporary
+#                directory, removed at the end)
+#   BENCHTIME    -benchtime of the Go benchmarks (default 1s)
+#   ROUNDS       rounds of the uncompressed, durable and roll figures (default 3)
+#   CODEC_ROUNDS rounds of the lz4 and zstd figures (default 1)
+#   BENCH_REUSE  if 1, run nothing: rewrite BENCH_OUT from the raw outputs a
+#                previous run kept in BENCH_RAW (to change the layout without
+#                measuring again)
+#   BENCH_SMOKE  if 1, tiny volumes and -benchtime=1x, to test this script
+#                quickly; the figures are meaningless, so BENCH_OUT then
+#                defaults to $TMPDIR/BENCHMARKS.smoke.md
+#
+# The whole suite takes about 4-5 minutes on a 2-core VM. BENCH_OUT is only
+# replaced when every command has succeeded.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$(pwd)
+SMOKE=${BENCH_SMOKE:-0}
+SMOKE_ARGS=()
+if [[ $SMOKE == 1 ]]; then
+	OUT=${BENCH_OUT:-${TMPDIR:-/tmp}/BENCHMARKS.smoke.md}
+	BENCHTIME=${BENCHTIME:-1x}
+	SMOKE_ARGS=(-bytes 16MiB -ring 4MiB)
+else
+	OUT=${BENCH_OUT:-$ROOT/BENCHMARKS.md}
+	BENCHTIME=${BENCHTIME:-1s}
+fi
+DATA_DIR=${BENCH_DIR:-${TMPDIR:-/tmp}}
+ROUNDS=${ROUNDS:-3}
+CODEC_ROUNDS=${CODEC_ROUNDS:-1}
+GO=${GO:-go}
+# Lines of stderr (stall stacks) kept per figure; the rest is counted.
+STDERR_LINES=60
+
+REUSE=${BENCH_REUSE:-0}
+if [[ $REUSE == 1 && ! -f ${BENCH_RAW:-}/suite.env ]]; then
+	echo "benchmarks.sh: BENCH_REUSE=1 needs BENCH_RAW, the directory of a previous run's outputs" >&2
+	exit 2
+fi
+if [[ -n ${BENCH_RAW:-} ]]; then
+	RAW=$BENCH_RAW
+	mkdir -p "$RAW"
+else
+	RAW=$(mktemp -d "${TMPDIR:-/tmp}/sluice-benchmarks.XXXXXX")
+	trap 'rm -rf "$RAW"' EXIT
+fi
+mkdir -p "$DATA_DIR"
+
+loadavg() { cut -d' ' -f1-4 /proc/loadavg; }
+now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
+log() { printf 'benchmarks.sh: %s\n' "$*" >&2; }
+
+# run ID CMD...: run CMD with stdout to $RAW/ID.out and stderr to
+# $RAW/ID.err; $RAW/ID.cmd gets the command as typed, $RAW/ID.meta when it
+# started and finished, its load averages and its wall time.
+run() {
+	local id=$1
+	shift
+	local cmd=""
+	local a
+	for a in "$@"; do
+		# Quote only what needs it, so the printed command reads as typed.
+		if [[ $a =~ ^[A-Za-z0-9_./=,:@%+-]+$ ]]; then
+			cmd+="$a "
+		else
+			cmd+="'${a//\'/\'\\\'\'}' "
+		fi
+	done
+	cmd=${cmd% }
+	printf '%s\n' "$cmd" >"$RAW/$id.cmd"
+	log "$(now) $id: $cmd"
+	local t0 t1 started loadb
+	started=$(now)
+	loadb=$(loadavg)
+	t0=$(date +%s.%N)
+	if ! "$@" >"$RAW/$id.out" 2>"$RAW/$id.err"; then
+		log "$id failed; its output:"
+		cat "$RAW/$id.out" "$RAW/$id.err" >&2
+		log "BENCHMARKS.md left unchanged"
+		exit 1
+	fi
+	t1=$(date +%s.%N)
+	printf 'started=%s\nload_before=%s\nfinished=%s\nload_after=%s\nseconds=%.1f\n' \
+		"$started" "$loadb" "$(now)" "$(loadavg)" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" >"$RAW/$id.meta"
+}
+
+meta() { sed -n "s/^$2=//p" "$RAW/$1.meta"; }
+
+# ---------------------------------------------------------------- the suite
+
+# run_suite runs every command and records the suite's own facts in
+# $RAW/suite.env, so that BENCH_REUSE=1 can render them again.
+run_suite() {
+	SUITE_START=$(now)
+	SUITE_T0=$(date +%s)
+	SUITE_LOAD=$(loadavg)
+	# What is measured: the commit, and the files that differ from it.
+	commit=$(git rev-parse --short HEAD)
+	dirty=$(git status --porcelain -- . ':!BENCHMARKS.md' | cut -c4- | paste -sd' ' -)
+	log "data dir $DATA_DIR, raw outputs in $RAW, load $SUITE_LOAD"
+	$GO build ./bench/cmd/enginebench ./engine ./segment/... ./index/... # compile outside the timed commands
+	$GO test -run='^$' -count=1 ./engine ./segment/... ./index/... >/dev/null
+
+	EB=($GO run ./bench/cmd/enginebench -q -dir "$DATA_DIR" ${SMOKE_ARGS[@]+"${SMOKE_ARGS[@]}"})
+	run default "${EB[@]}" -rounds "$ROUNDS"
+	run lz4 "${EB[@]}" -codec lz4 -rounds "$CODEC_ROUNDS"
+	run zstd "${EB[@]}" -codec zstd -rounds "$CODEC_ROUNDS"
+	run durable "${EB[@]}" -durable -rounds "$ROUNDS"
+	run roll "${EB[@]}" -rounds "$ROUNDS" -config segment.bytes=268435456 -stalls 100ms
+
+	GT=($GO test -run='^$' -benchmem -benchtime="$BENCHTIME")
+	run gb_engine_append "${GT[@]}" -bench='Append/.*/record=1KiB' ./engine
+	run gb_engine_other "${GT[@]}" -bench='Read|ListOffsetByTime|Roll|Open10000Segments' ./engine
+	run gb_segment_append "${GT[@]}" -bench='Append/rec=1024B/batch=16KiB/.*/prebuilt' ./segment
+	run gb_segment_other "${GT[@]}" -bench='Read|Lookup|Recover' ./segment
+	run gb_batch "${GT[@]}" -bench='Build|Validate' ./segment/batch
+	run gb_index "${GT[@]}" -bench=. ./index
+	run gb_server "${GT[@]}" -bench='FetchSendfile' ./net/server
+	NB=($GO run ./bench/cmd/netbench)
+	if [[ $SMOKE == 1 ]]; then NB+=(-records 20000); fi
+	run netbench "${NB[@]}"
+
+	SUITE_END=$(now)
+	SUITE_SECONDS=$(($(date +%s) - SUITE_T0))
+	SUITE_LOAD_END=$(loadavg)
+	for v in SUITE_START SUITE_END SUITE_SECONDS SUITE_LOAD SUITE_LOAD_END commit dirty DATA_DIR BENCHTIME ROUNDS; do
+		printf '%s=%q\n' "$v" "${!v}"
+	done >"$RAW/suite.env"
+}
+
+if [[ $REUSE == 1 ]]; then
+	# shellcheck source=/dev/null
+	source "$RAW/suite.env"
+	log "reusing the outputs of the run of $SUITE_START in $RAW"
+else
+	run_suite
+fi
+
+# ------------------------------------------------------------ machine facts
+
+cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+cores=$(nproc)
+mem_mib=$(($(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo) / 1024))
+kernel="$(uname -sr) $(uname -m)"
+go_version=$($GO version)
+read -r fs_source fs_type fs_target fs_options < <(findmnt -n -o SOURCE,FSTYPE,TARGET,OPTIONS -T "$DATA_DIR")
+fs_journal=""
+if [[ $fs_type == ext4 ]]; then
+	fs_journal=$(dmesg 2>/dev/null | grep -m1 "EXT4-fs (${fs_source#/dev/}): mounted" | sed 's/.*mounted filesystem [^ ]* //' || true)
+fi
+blockdev=""
+dev=$(basename "$fs_source")
+if [[ -d /sys/class/block/$dev/queue ]]; then
+	q=/sys/class/block/$dev/queue
+	blockdev="rotational=$(cat $q/rotational), discard_max_bytes=$(cat $q/discard_max_bytes), scheduler=$(cat $q/scheduler)"
+fi
+
+# ------------------------------------------------------- table extraction
+
+# ebstats FILE [PRODUCERS]: one tab-separated line from an enginebench text
+# report: rounds, plain +sync MB/s (median), engine +sync MB/s (median),
+# engine/plain +sync (median), its worst round, engine/plain write only
+# (median), engine p99 append us (median), engine max append ms (worst
+# round), plain max write ms (worst round), engine segments (last round).
+# Columns are found by their header names.
+ebstats() {
+	awk -v want="${2:-1}" '
+	function med(a, n,    i, j, t) {
+		for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j-1] > a[j]; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }
+		return n % 2 ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2
+	}
+	function col(name) { return f[h[name]] }
+	/^ *round  +run  +producers/ {
+		sub(/^ +/, ""); n = split($0, f, /  +/)
+		for (i = 1; i <= n; i++) h[f[i]] = i
+		intable = 1; next
+	}
+	intable && /^ *$/ { intable = 0; next }
+	intable {
+		sub(/^ +/, ""); split($0, f, /  +/)
+		if (col("run") ~ /^plain/) {
+			np++; psync[np] = col("+sync MB/s")
+			if (col("max ms") + 0 > pmax) pmax = col("max ms") + 0
+			next
+		}
+		if (col("producers") != want) next
+		ne++; esync[ne] = col("+sync MB/s"); rs[ne] = col("vs plain +sync"); rw[ne] = col("vs plain write")
+		p99[ne] = col("p99 us")
+		if (ne == 1 || rs[ne] + 0 < rsmin) rsmin = rs[ne] + 0
+		if (col("max ms") + 0 > emax) emax = col("max ms") + 0
+		segs = col("segments")
+	}
+	END {
+		if (ne == 0 || np == 0) { print "ebstats: no runs found in " FILENAME > "/dev/stderr"; exit 1 }
+		printf "%d\t%.1f\t%.1f\t%.3f\t%.3f\t%s\t%.0f\t%.1f\t%.1f\t%s\n", np, med(psync, np), med(esync, ne), med(rs, ne), rsmin,
+			(rw[1] == "-" ? "-" : sprintf("%.3f", med(rw, ne))), med(p99, ne), emax, pmax, segs
+	}' "$1"
+}
+
+load1() { meta "$1" "$2" | cut -d' ' -f1; }
+
+# verdict ID: MET or NOT MET from the harness's target line.
+verdict() { sed -n 's/^target:.*: //p' "$RAW/$1.out"; }
+
+# volume ID: the volume each run of a harness figure wrote, and its codec.
+volume() { sed -n 's/^workload: *\([0-9.]* [KMG]*i*B\) .*codec \([a-z0-9]*\)$/\2, \1/p' "$RAW/$1.out"; }
+
+# headline_row ID LABEL: one row of the throughput table.
+headline_row() {
+	local r np ps es rs rsmin rw p99 emax pmax segs
+	r=$(ebstats "$RAW/$1.out")
+	IFS=$'\t' read -r np ps es rs rsmin rw p99 emax pmax segs <<<"$r"
+	printf '| %s | %s | %s | %s | **%s** (%s) | **%s** | %s | %s | %s | %s | %s / %s |\n' \
+		"$(volume "$1")$2" "$np" "$ps" "$es" "$rs" "$rsmin" "$rw" "$(verdict "$1")" "$p99" "$emax" "$pmax" "$(load1 "$1" load_before)" "$(load1 "$1" load_after)"
+}
+
+# gotable ID...: the Benchmark lines of go test outputs as table rows.
+gotable() {
+	local id
+	for id in "$@"; do
+		awk '
+		/^pkg: / { pkg = $2; sub(/^github.com\/sluicelog\/sluice\//, "", pkg) }
+		/^Benchmark/ {
+			name = $1; sub(/^Benchmark/, "", name); sub(/-[0-9]+$/, "", name)
+			ns = mb = bop = al = "-"; other = ""
+			for (i = 3; i < NF; i += 2) {
+				v = $i; u = $(i+1)
+				if (u == "ns/op") ns = v
+				else if (u == "MB/s") mb = v
+				else if (u == "B/op") bop = v
+				else if (u == "allocs/op") al = v
+				else other = other (other == "" ? "" : ", ") v " " u
+			}
+			printf "| %s | `%s` | %s | %s | %s | %s | %s | %s |\n", pkg, name, $2, ns, mb, al, bop, (other == "" ? "" : other)
+		}' "$RAW/$id.out"
+	done
+}
+
+# rawblock ID [trim]: the command and its verbatim output in a code block,
+# bracketed by when it ran and the load averages. With trim=go, the goos,
+# goarch, cpu and PASS lines of go test are dropped (the machine section has
+# them). stderr, if any, follows in its own block, cut to STDERR_LINES.
+rawblock() {
+	local id=$1 trim=${2:-}
+	echo '```text'
+	echo "\$ $(cat "$RAW/$id.cmd")"
+	echo "# started $(meta "$id" started), load $(meta "$id" load_before)"
+	if [[ $trim == go ]]; then
+		grep -v -E '^(goos|goarch|cpu): |^PASS$' "$RAW/$id.out"
+	else
+		cat "$RAW/$id.out"
+	fi
+	echo "# finished $(meta "$id" finished) after $(meta "$id" seconds) s, load $(meta "$id" load_after)"
+	echo '```'
+	if [[ -s $RAW/$id.err ]]; then
+		local n
+		n=$(wc -l <"$RAW/$id.err")
+		echo
+		echo "stderr ($n lines):"
+		echo
+		echo '```text'
+		head -n "$STDERR_LINES" "$RAW/$id.err"
+		echo '```'
+		if ((n > STDERR_LINES)); then
+			echo
+			echo "_(stderr trimmed by bench/benchmarks.sh to its first $STDERR_LINES of $n lines.)_"
+		fi
+	fi
+}
+
+# ------------------------------------------------------------ the document
+
+stalls=$(grep -c '^stall: ' "$RAW/roll.err" || true)
+IFS=$'\t' read -r roll_np _ _ roll_rs _ roll_rw roll_p99 roll_emax roll_pmax roll_segs <<<"$(ebstats "$RAW/roll.out")"
+
+# The busiest moment of the run, from the load averages around each command.
+# The suite alone keeps the 1-min load near the core count (its writers and
+# the kernel's writeback threads, in uninterruptible sleep, count), so only
+# more than half a point above it is taken for other work.
+max_load=$(cat "$RAW"/*.meta | sed -n 's/^load_\(before\|after\)=\([0-9.]*\) .*/\2/p' | sort -n | tail -1)
+busy=""
+if awk -v l="$max_load" -v c="$cores" 'BEGIN { exit !(l > c + 0.5) }'; then
+	busy="**The machine was busy during this run:** the 1-min load average reached $max_load on $cores cores
+(before/after each command below; the suite alone keeps it near $cores), so other work shared the
+CPUs and the disk. Read the figures with that in mind and compare them with a quieter run."
+fi
+
+tmp=$RAW/BENCHMARKS.md.new
+{
+	cat <<EOF
+# Sluice benchmarks
+
+Generated by \`bash bench/benchmarks.sh\` (\`make benchmarks\`) from $SUITE_START to $SUITE_END
+(${SUITE_SECONDS} s) at commit \`$commit\`${dirty:+ with uncommitted changes to \`$dirty\`}. Nothing
+below is typed by hand: each figure is the verbatim output of the command printed above it, and
+the tables are extracted from those outputs by the script. Rerun the script to regenerate this
+file. Every engine figure is a ratio measured **in the same run**: the engine against plain
+sequential \`os.File.Write\` calls of the same bytes, in the same directory, on the same disk.
+
+## The machine
+
+| | |
+|---|---|
+| CPU | \`$cpu_model\`, $cores logical cores |
+| memory | $mem_mib MiB |
+| kernel | $kernel |
+| data dir | \`$DATA_DIR\`: $fs_type on \`$fs_source\` mounted at \`$fs_target\` (\`$fs_options\`)${fs_journal:+; kernel log: "$fs_journal"} |
+| block device | ${blockdev:-unknown} |
+| Go | $go_version |
+| load average | $SUITE_LOAD at the start, $SUITE_LOAD_END at the end (1, 5, 15 min, running/total tasks); highest 1-min figure around a command: $max_load |
+${busy:+
+$busy
+}
+## Headline: engine against plain sequential writes
+
+Page-cache mode (Kafka's default): each run writes the same volume of 64 KiB Kafka v2 batches of
+1 KiB records; **+sync** runs to the end of the final fdatasync (plain) or \`Partition.Flush\`
+(engine), **write only** to the last write/append returning. Ratios are engine/plain per round;
+the table gives the median over the rounds, the worst round in brackets. The target is
+engine/plain >= 0.8 with fdatasync included (the harness's verdict on the median). Latencies
+are per append call: p99 is the median of the rounds' p99, max the worst round's.
+
+| figure | rounds | plain MB/s +sync | engine MB/s +sync | engine/plain +sync (worst) | engine/plain write only | target | engine p99 append us | engine max append ms | plain max write ms | 1-min load before / after |
+|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|
+EOF
+	headline_row default ", default 1 GiB segments"
+	headline_row lz4 " stored, default 1 GiB segments"
+	headline_row zstd " stored, default 1 GiB segments"
+	headline_row roll ", 256 MiB segments (roll behaviour)"
+	cat <<EOF
+
+A ratio above 1 with fdatasync included is not the engine outrunning the disk: plain leaves the
+whole volume dirty in the page cache and pays for it in one fdatasync at the end, while the engine
+starts flushing each rolled segment in the background as soon as it rolls, so its writeback
+overlaps its appends. The write-only ratio is where that overlap costs: the engine's appends share
+the disk and the two cores with that writeback, plain's writes do not.
+EOF
+
+	cat <<EOF
+
+Durable mode (\`flush.on.ack=true\`: an append returns only after fdatasync; concurrent producers
+share syncs by group commit), against one plain writer doing write+fdatasync per 64 KiB batch,
+$(volume durable | cut -d' ' -f2-3) per run, median of $ROUNDS rounds (target: $(verdict durable)):
+
+| producers | plain write+fdatasync MB/s | engine flush.on.ack MB/s | engine/plain (worst) | engine p99 append us | engine max append ms |
+|---:|---:|---:|---:|---:|---:|
+EOF
+	for p in $(awk '/^ *round  +run/ { t = 1; next } t && /^ *$/ { exit } t && /engine/ { sub(/^ +/, ""); split($0, f, /  +/); print f[3] }' "$RAW/durable.out" | sort -nu); do
+		IFS=$'\t' read -r _ ps es rs rsmin _ p99 emax _ _ <<<"$(ebstats "$RAW/durable.out" "$p")"
+		printf '| %s | %s | %s | **%s** (%s) | %s | %s |\n' "$p" "$ps" "$es" "$rs" "$rsmin" "$p99" "$emax"
+	done
+
+
+	cat <<EOF
+
+### Roll behaviour
+
+\`segment.bytes=268435456\` makes the engine roll every 256 MiB: $roll_segs segments per run of $(volume roll | cut -d' ' -f2-3)
+(the last round's count), so $((roll_segs - 1)) rolls per run, over $roll_np rounds. With
+\`-stalls 100ms\` the harness prints the stacks of Sluice's goroutines whenever an append has been
+in flight for 100 ms. In this run: **$stalls stall report(s)**; the slowest engine append took
+**$roll_emax ms** (the slowest plain write $roll_pmax ms), median p99 $roll_p99 us; engine/plain
++sync $roll_rs, write only $roll_rw.
+
+## Go benchmarks
+
+\`-benchtime=$BENCHTIME -benchmem\`, GOMAXPROCS $cores (the \`-$cores\` suffix is dropped from the
+names). MB/s is 10^6 bytes per second as \`go test\` reports it. The \`-bench\` filters in the commands
+below keep the suite short: engine Append with 1 KiB records only, segment Append with 1 KiB
+records in 16 KiB prebuilt batches only, and segment/batch without the client-side Reader.
+
+| package | benchmark | iterations | ns/op | MB/s | allocs/op | B/op | other metrics |
+|---|---|---:|---:|---:|---:|---:|---|
+EOF
+	gotable gb_engine_append gb_engine_other gb_segment_append gb_segment_other gb_batch gb_index
+
+	cat <<EOF
+
+## Broker over loopback: producer and consumer against the loopback limit
+
+\`bench/cmd/netbench\` starts \`sluiced\` as its own process and measures, in the same run, the
+native producer (100 B records, acks=1, batched) and consumer (whole partition from page cache,
+sendfile on the broker) against a plain TCP writer/reader moving the same bytes between two
+processes (the loopback limit). The target for the consumer is 0.8 of that limit.
+Ratio lines, extracted by the script from the output below:
+
+\`\`\`text
+$(grep -E '^ +ratio ' "$RAW/netbench.out" | sed 's/^ *//')
+\`\`\`
+
+EOF
+	rawblock netbench
+	echo
+	echo "Zero-copy fetch path in-process (bytes the broker allocates per MiB fetched):"
+	echo
+	rawblock gb_server go
+	cat <<EOF
+
+## Raw outputs
+
+### Harness: uncompressed (\`bench/cmd/enginebench\`, defaults: 2 GiB, 1 KiB records, 64 KiB batches)
+
+EOF
+	rawblock default
+	echo
+	echo "### Harness: lz4"
+	echo
+	rawblock lz4
+	echo
+	echo "### Harness: zstd"
+	echo
+	rawblock zstd
+	echo
+	echo "### Harness: durable (flush.on.ack, 1/4/16 producers)"
+	echo
+	rawblock durable
+	echo
+	echo "### Harness: roll behaviour (256 MiB segments, stall stacks at 100 ms)"
+	echo
+	rawblock roll
+	echo
+	echo "### Go benchmarks: engine"
+	echo
+	echo '_In the go test outputs below, bench/benchmarks.sh drops the goos, goarch, cpu and PASS lines'
+	echo '(the machine section has them); the rest is verbatim._'
+	echo
+	rawblock gb_engine_append go
+	echo
+	rawblock gb_engine_other go
+	echo
+	echo "### Go benchmarks: segment"
+	echo
+	rawblock gb_segment_append go
+	echo
+	rawblock gb_segment_other go
+	echo
+	echo "### Go benchmarks: segment/batch and index"
+	echo
+	rawblock gb_batch go
+	echo
+	rawblock gb_index go
+} >"$tmp"
+mv "$tmp" "$OUT"
+log "wrote $OUT ($(wc -l <"$OUT") lines) in ${SUITE_SECONDS} s"

@@ -1,0 +1,123 @@
+// Command netbench measures Sluice's produce and consume throughput over
+// loopback, with the broker in a separate process, against the loopback
+// limit measured in the same run. See package
+// github.com/sluicelog/sluice/bench/netbench.
+//
+//	go run ./bench/cmd/netbench                          # 5,000,000 x 100 B, acks=1
+//	go run ./bench/cmd/netbench -records 1000000 -batch-size 1MiB
+//	go run ./bench/cmd/netbench -compression lz4 -json
+//	go run ./bench/cmd/netbench -cpuprofile client.pprof  # client side, labelled by phase
+//	go run ./bench/cmd/netbench -broker-perf /tmp/sluiced # perf record of the broker per phase
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/sluicelog/sluice/bench/netbench"
+	"github.com/sluicelog/sluice/segment/batch"
+)
+
+func main() {
+	// The loopback limits re-execute this binary as their sink and source.
+	if code, ok := netbench.HelperMain(os.Args[1:]); ok {
+		os.Exit(code)
+	}
+	var (
+		records     = flag.Int64("records", netbench.DefaultRecords, "records to produce and consume")
+		recordSize  = flag.Int("record-size", netbench.DefaultRecordSize, "record value size in bytes")
+		acks        = flag.String("acks", "1", "producer acks: 0, 1 or all")
+		linger      = flag.Duration("linger", netbench.DefaultLinger, "producer linger.ms")
+		batchSize   = flag.String("batch-size", netbench.FormatSize(netbench.DefaultBatchSize), "producer batch.size")
+		compression = flag.String("compression", "none", "producer compression: none, gzip, snappy, lz4, zstd")
+		fetchBytes  = flag.String("fetch-bytes", netbench.FormatSize(netbench.DefaultFetchBytes), "consumer max.partition.fetch.bytes (also the raw fetches')")
+		limitRuns   = flag.Int("limit-runs", 5, "measure each loopback limit this many times and use the median")
+		dir         = flag.String("dir", "", "parent of the temporary directories (default $TMPDIR, or the work tree if that is too small)")
+		sluiced     = flag.String("sluiced", "", "use this sluiced binary instead of building cmd/sluiced")
+		asJSON      = flag.Bool("json", false, "print the report as JSON")
+		cpuprofile  = flag.String("cpuprofile", "", "write a CPU profile of this process (the client side) to this file, labelled phase=...")
+		brokerPerf  = flag.String("broker-perf", "", "record the broker with perf during each Sluice phase into PREFIX.<phase>.data")
+		quiet       = flag.Bool("q", false, "no progress lines on stderr")
+	)
+	flag.Parse()
+	if flag.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "netbench: unexpected arguments %q\n", flag.Args())
+		os.Exit(2)
+	}
+	cfg := netbench.Config{Records: *records, RecordSize: *recordSize, Linger: *linger, LimitRuns: *limitRuns, Dir: *dir, Sluiced: *sluiced,
+		BrokerPerf: *brokerPerf, Command: commandLine()}
+	var err error
+	if cfg.Acks, err = netbench.ParseAcks(*acks); err != nil {
+		fail(2, "-acks: %v", err)
+	}
+	n, err := netbench.ParseSize(*batchSize)
+	if err != nil || n <= 0 || n > 1<<30 {
+		fail(2, "-batch-size %q: want a size up to 1GiB", *batchSize)
+	}
+	cfg.BatchSize = int(n)
+	if n, err = netbench.ParseSize(*fetchBytes); err != nil || n <= 0 || n >= 1<<31 {
+		fail(2, "-fetch-bytes %q: want a size below 2GiB", *fetchBytes)
+	}
+	cfg.FetchBytes = int32(n)
+	if cfg.Compression, err = batch.ParseCodec(*compression); err != nil {
+		fail(2, "-compression: %v", err)
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fail(1, "%v", err)
+		}
+		defer f.Close()
+		cfg.CPUProfile = f
+	}
+	if !*quiet {
+		cfg.Logf = func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
+	}
+	// SIGINT or SIGTERM end the run; Run then stops the broker and removes
+	// its temporary directory.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rep, err := netbench.Run(ctx, cfg)
+	if err != nil {
+		fail(1, "%v", err)
+	}
+	if *asJSON {
+		err = rep.WriteJSON(os.Stdout)
+	} else {
+		err = rep.WriteText(os.Stdout)
+	}
+	if err != nil {
+		fail(1, "%v", err)
+	}
+	if len(rep.Problems) > 0 {
+		os.Exit(1)
+	}
+}
+
+// commandLine is how this run was invoked: `go run ./bench/cmd/netbench`
+// when the binary sits in go run's build cache.
+func commandLine() string {
+	exe := os.Args[0]
+	if strings.Contains(filepath.ToSlash(exe), "/go-build") {
+		exe = "go run ./bench/cmd/netbench"
+	}
+	args := []string{exe}
+	for _, a := range os.Args[1:] {
+		if strings.ContainsAny(a, " '\"$\\") {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		args = append(args, a)
+	}
+	return strings.Join(args, " ")
+}
+
+func fail(code int, format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "netbench: "+format+"\n", args...)
+	os.Exit(code)
+}

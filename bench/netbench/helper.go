@@ -1,0 +1,131 @@
+package netbench
+
+import (
+	"encoding/binary"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"os"
+	"time"
+)
+
+// HelperMain runs the hidden helper modes the loopback limits use when
+// args (os.Args[1:]) start with -sink or -source, and returns their exit
+// code and true; otherwise it returns false at once. A binary that calls
+// Run must call it first thing, since Run re-executes that binary as the
+// other end of the limit runs:
+//
+//	if code, ok := netbench.HelperMain(os.Args[1:]); ok {
+//		os.Exit(code)
+//	}
+//
+// -sink [-read-buffer N]: listen on 127.0.0.1:0, print "listen=ADDR",
+// accept one connection, read and discard it with reads of N bytes until
+// the peer half-closes, answer with the byte count (8 bytes, big-endian),
+// print "bytes=COUNT" and exit.
+//
+// -source -bytes N [-chunk C]: listen likewise, accept one connection,
+// write N bytes to it in writes of C bytes as fast as it can, close, print
+// "bytes=N" and exit.
+func HelperMain(args []string) (int, bool) {
+	if len(args) == 0 || (args[0] != "-sink" && args[0] != "-source") {
+		return 0, false
+	}
+	fs := flag.NewFlagSet("netbench helper", flag.ContinueOnError)
+	sink := fs.Bool("sink", false, "read and discard one connection")
+	source := fs.Bool("source", false, "write -bytes to one connection")
+	n := fs.Int64("bytes", 0, "bytes to write (-source)")
+	chunk := fs.Int("chunk", 1<<20, "write size (-source)")
+	readBuf := fs.Int("read-buffer", 1<<20, "read size (-sink)")
+	if err := fs.Parse(args); err != nil {
+		return 2, true
+	}
+	var err error
+	switch {
+	case *sink:
+		err = runSink(*readBuf, os.Stdout)
+	case *source:
+		err = runSource(*n, *chunk, os.Stdout)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "netbench helper:", err)
+		return 1, true
+	}
+	return 0, true
+}
+
+// acceptOne listens on a loopback port, prints it, and accepts one
+// connection within a minute.
+func acceptOne(out io.Writer) (*net.TCPConn, error) {
+	ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		return nil, err
+	}
+	defer ln.Close()
+	if _, err := fmt.Fprintf(out, "listen=%s\n", ln.Addr()); err != nil {
+		return nil, err
+	}
+	ln.SetDeadline(time.Now().Add(time.Minute))
+	return ln.AcceptTCP()
+}
+
+func runSink(readBuf int, out io.Writer) error {
+	c, err := acceptOne(out)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	buf := make([]byte, max(readBuf, 1))
+	var total int64
+	for {
+		m, err := c.Read(buf)
+		total += int64(m)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if _, err := c.Write(binary.BigEndian.AppendUint64(nil, uint64(total))); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(out, "bytes=%d\n", total)
+	return err
+}
+
+func runSource(n int64, chunk int, out io.Writer) error {
+	buf := randomBytes(max(chunk, 1), 2)
+	c, err := acceptOne(out)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	var sent int64
+	for sent < n {
+		m, err := c.Write(buf[:min(int64(len(buf)), n-sent)])
+		sent += int64(m)
+		if err != nil {
+			return err
+		}
+	}
+	if err := c.Close(); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(out, "bytes=%d\n", sent)
+	return err
+}
+
+// randomBytes returns n bytes from a seeded generator: incompressible, and
+// the same from run to run.
+func randomBytes(n int, seed uint64) []byte {
+	var key [32]byte
+	binary.LittleEndian.PutUint64(key[:], seed)
+	r := rand.NewChaCha8(key)
+	b := make([]byte, n)
+	r.Read(b)
+	return b
+}

@@ -1,0 +1,153 @@
+package netbench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestMain lets the test binary serve as the -sink and -source helpers,
+// which Run starts by re-executing its own binary.
+func TestMain(m *testing.M) {
+	if code, ok := HelperMain(os.Args[1:]); ok {
+		os.Exit(code)
+	}
+	os.Exit(m.Run())
+}
+
+// TestRunTiny runs the whole harness at a tiny size: it builds and starts
+// sluiced, produces, consumes, measures both limits and stops the broker.
+func TestRunTiny(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs sluiced")
+	}
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	const n = 20000
+	rep, err := Run(ctx, Config{Records: n, Dir: dir, LimitRuns: 2, Logf: t.Logf, Command: "netbench test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text bytes.Buffer
+	if err := rep.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("report:\n%s", text.String())
+	if len(rep.Problems) != 0 {
+		t.Errorf("problems: %q", rep.Problems)
+	}
+
+	p := rep.Produce
+	if p.Records != n || p.Acked != n || p.Failed != 0 {
+		t.Errorf("produce: records %d acked %d failed %d, want %d acked", p.Records, p.Acked, p.Failed, n)
+	}
+	if p.PayloadBytes != n*DefaultRecordSize {
+		t.Errorf("payload bytes %d, want %d", p.PayloadBytes, n*DefaultRecordSize)
+	}
+	if p.Batches <= 0 || p.StoredBytes < p.PayloadBytes || p.WireBytes <= p.StoredBytes {
+		t.Errorf("produce: %d batches, %d stored bytes, %d wire bytes for %d payload bytes", p.Batches, p.StoredBytes, p.WireBytes, p.PayloadBytes)
+	}
+	if tcpCountersSupported && (p.WireBytesFrom != "tcp_info" || p.WireBytes != p.ComputedWireBytes) {
+		t.Errorf("produce wire bytes %d from %s, computed %d", p.WireBytes, p.WireBytesFrom, p.ComputedWireBytes)
+	}
+	for _, c := range []ConsumeResult{rep.Consume, rep.RawFetch} {
+		if c.Records != n || c.Mismatches != 0 || c.PayloadBytes != p.PayloadBytes {
+			t.Errorf("%s: %d records, %d mismatches, %d payload bytes; want %d records", c.Name, c.Records, c.Mismatches, c.PayloadBytes, n)
+		}
+		if c.WireBytes <= p.StoredBytes || c.Seconds <= 0 || c.WireMBps <= 0 {
+			t.Errorf("%s: %d wire bytes (log %d), %.3fs, %.1f MB/s", c.Name, c.WireBytes, p.StoredBytes, c.Seconds, c.WireMBps)
+		}
+	}
+	if rep.RawFetch.RecordBytes != p.StoredBytes {
+		t.Errorf("raw fetch record bytes %d, stored %d", rep.RawFetch.RecordBytes, p.StoredBytes)
+	}
+	if tcpCountersSupported && rep.Consume.WireBytes != rep.RawFetch.WireBytes {
+		t.Errorf("consumer read %d wire bytes, raw fetch %d: the same fetches should be the same bytes", rep.Consume.WireBytes, rep.RawFetch.WireBytes)
+	}
+	if l := rep.ProduceLimit; l.Bytes != p.WireBytes || l.ConfirmedBytes != l.Bytes || len(l.RunsMBps) != 2 {
+		t.Errorf("produce limit: %d bytes, %d confirmed, runs %v; want %d", l.Bytes, l.ConfirmedBytes, l.RunsMBps, p.WireBytes)
+	}
+	if l := rep.ConsumeLimit; l.Bytes != rep.Consume.WireBytes || l.ConfirmedBytes != l.Bytes {
+		t.Errorf("consume limit: %d bytes, %d confirmed; want %d", l.Bytes, l.ConfirmedBytes, rep.Consume.WireBytes)
+	}
+	for name, r := range map[string]float64{"produce": rep.ProduceRatio, "consume": rep.ConsumeRatio, "raw fetch": rep.RawFetchRatio} {
+		if !(r > 0) {
+			t.Errorf("%s ratio %v, want > 0", name, r)
+		}
+	}
+	if rep.Broker.ExitCode != 0 || rep.Broker.PID <= 0 || !strings.HasPrefix(rep.Broker.Listen, "127.0.0.1:") {
+		t.Errorf("broker: %+v", rep.Broker)
+	}
+	if rep.Machine.Cores <= 0 || rep.Machine.GoVersion == "" || rep.LoadBefore == "" || rep.LoadAfter == "" {
+		t.Errorf("machine facts: %+v, load %q / %q", rep.Machine, rep.LoadBefore, rep.LoadAfter)
+	}
+	for _, want := range []string{"ratio producer/limit", "ratio consumer/limit", "SIGTERM -> exit code 0", "netbench test", "-sink", "-source"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("text report lacks %q", want)
+		}
+	}
+
+	// Everything Run made is gone.
+	if ents, err := os.ReadDir(dir); err != nil || len(ents) != 0 {
+		t.Errorf("left behind in %s: %v (%v)", dir, ents, err)
+	}
+
+	var js bytes.Buffer
+	if err := rep.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	var back Report
+	if err := json.Unmarshal(js.Bytes(), &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Produce.Acked != n || back.ConsumeRatio != rep.ConsumeRatio {
+		t.Errorf("JSON round trip: %+v", back.Produce)
+	}
+}
+
+func TestHelperModes(t *testing.T) {
+	if _, ok := HelperMain([]string{"-records", "5"}); ok {
+		t.Error("HelperMain claimed ordinary flags")
+	}
+	if _, ok := HelperMain(nil); ok {
+		t.Error("HelperMain claimed no arguments")
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{"256KiB": 256 << 10, "1MiB": 1 << 20, "1.5MiB": 3 << 19, "10MB": 10e6, "4096": 4096, "64k": 64 << 10} {
+		if got, err := ParseSize(in); err != nil || got != want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+		if in != "1.5MiB" && in != "10MB" && in != "64k" {
+			if back, _ := ParseSize(FormatSize(want)); back != want {
+				t.Errorf("FormatSize(%d) = %q does not parse back", want, FormatSize(want))
+			}
+		}
+	}
+	for _, bad := range []string{"", "MiB", "-1", "x"} {
+		if _, err := ParseSize(bad); err == nil {
+			t.Errorf("ParseSize(%q) succeeded", bad)
+		}
+	}
+}
+
+func TestParseAcks(t *testing.T) {
+	for _, s := range []string{"0", "1", "all", "-1"} {
+		a, err := ParseAcks(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if back, _ := ParseAcks(AcksString(a)); back != a {
+			t.Errorf("acks %q does not round-trip", s)
+		}
+	}
+	if _, err := ParseAcks("2"); err == nil {
+		t.Error("acks 2 accepted")
+	}
+}

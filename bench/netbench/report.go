@@ -1,0 +1,143 @@
+package netbench
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+)
+
+// WriteJSON writes the report as indented JSON.
+func (rep *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(rep)
+}
+
+// WriteText writes the report for people: the setting, each phase with its
+// command line, and the ratios.
+func (rep *Report) WriteText(w io.Writer) error {
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
+	m, wl := rep.Machine, rep.Workload
+	p("netbench: Sluice over loopback vs the loopback limit, same run, producer and broker in separate processes")
+	p("command:  %s", rep.Command)
+	p("  (all settings: %s)", rep.FullCommand)
+	p("machine:  %s, %d cores (GOMAXPROCS %d), %d MiB RAM, %s, kernel %s, %s, host %s", m.CPU, m.Cores, m.GOMAXPROCS, m.MemoryMiB, m.OS, m.Kernel, m.GoVersion, m.Hostname)
+	p("date:     %s; load average (1m 5m 15m run/total) before %s, after %s", m.Date, rep.LoadBefore, rep.LoadAfter)
+	if rep.Broker.Build != "" {
+		p("build:    %s (%.1fs)", rep.Broker.Build, rep.Broker.BuildSeconds)
+	}
+	p("broker:   %s", rep.Broker.Command)
+	p("          pid %d, listening on %s; temporary files in %s (removed)", rep.Broker.PID, rep.Broker.Listen, rep.Dir)
+	cfgs := ""
+	for k, v := range wl.TopicConfigs {
+		cfgs += fmt.Sprintf(", %s=%s", k, v)
+	}
+	p("workload: topic %s, %d partition%s; %d records of %d B random values (null keys, %d distinct, prebuilt)",
+		wl.Topic, wl.Partitions, plural(wl.Partitions), wl.Records, wl.RecordSize, wl.DistinctValues)
+	p("producer: acks=%s linger=%s batch.size=%s compression=%s max.request.size=%s (other settings: net/client defaults%s)",
+		wl.Acks, wl.Linger, FormatSize(int64(wl.BatchSize)), wl.Compression, FormatSize(int64(wl.MaxRequestSize)), cfgs)
+	p("consumer: max.partition.fetch.bytes=%s (net/client defaults otherwise)", FormatSize(int64(wl.FetchBytes)))
+	p("units:    MB = 10^6 bytes; wire = every byte on the connection, framing included; cpu in core-seconds from /proc (10 ms ticks)")
+	p("")
+
+	pr, pl := rep.Produce, rep.ProduceLimit
+	p("1. produce (this process -> broker process)")
+	p("   sluice producer   %d records in %.3fs (last Send at %.3fs): %.0f records/s, %.1f MB/s payload, %.1f MB/s wire",
+		pr.Acked, pr.Seconds, pr.SendSeconds, pr.RecordsPerSec, pr.PayloadMBps, pr.WireMBps)
+	p("                     wire %d B (%s) in %d requests of %.0f B avg (%.0f records/batch); stored log %d B; answers %d B",
+		pr.WireBytes, wireFrom(pr.WireBytesFrom), pr.Batches, pr.AvgRequestBytes, pr.AvgBatchRecords, pr.StoredBytes, pr.ResponseBytes)
+	p("                     %s", cpuLine(pr.CPU, "broker", pr.Seconds, m.Cores))
+	p("   loopback limit    %d B in %.3fs: %.1f MB/s, median of %s (writes of %d B, sink reads of %d B, until the sink confirms the count)",
+		pl.Bytes, pl.Seconds, pl.MBps, runs(pl.RunsMBps), pl.WriteSize, pl.ReadSize)
+	p("                     %s", cpuLine(pl.CPU, "sink", pl.Seconds, m.Cores))
+	p("                     sink: %s", pl.Command)
+	p("   ratio producer/limit: %.3f (wire MB/s over the same bytes)", rep.ProduceRatio)
+	p("")
+
+	c, rf, cl := rep.Consume, rep.RawFetch, rep.ConsumeLimit
+	p("2. consume from page cache (broker sendfile -> this process), whole partition from offset 0")
+	p("   sluice consumer   %d records in %.3fs: %.0f records/s, %.1f MB/s payload, %.1f MB/s wire (%d B, %s)",
+		c.Records, c.Seconds, c.RecordsPerSec, c.PayloadMBps, c.WireMBps, c.WireBytes, wireFrom(c.WireBytesFrom))
+	p("                     %d fetches of %.0f B avg, every record's offset and value checked",
+		c.Fetches+c.EmptyFetches, c.AvgFetchBytes)
+	p("                     %s", cpuLine(c.CPU, "broker", c.Seconds, m.Cores))
+	p("   raw fetch         %d records in %.3fs: %.0f records/s, %.1f MB/s payload, %.1f MB/s wire (%d B)",
+		rf.Records, rf.Seconds, rf.RecordsPerSec, rf.PayloadMBps, rf.WireMBps, rf.WireBytes)
+	p("                     %d fetches of %.0f B avg into one reused buffer, %d batch headers walked, records not decoded",
+		rf.Fetches+rf.EmptyFetches, rf.AvgFetchBytes, rf.Batches)
+	p("                     %s", cpuLine(rf.CPU, "broker", rf.Seconds, m.Cores))
+	p("   loopback limit    %d B in %.3fs: %.1f MB/s, median of %s",
+		cl.Bytes, cl.Seconds, cl.MBps, runs(cl.RunsMBps))
+	p("                     (source writes of %d B; reads as the client's: 4 B + rest of %d B frames via a 64 KiB bufio.Reader)", cl.WriteSize, cl.ReadSize)
+	p("                     %s", cpuLine(cl.CPU, "source", cl.Seconds, m.Cores))
+	p("                     source: %s", cl.Command)
+	verdict := "MET"
+	if !rep.TargetMet() {
+		verdict = "NOT MET"
+	}
+	p("   ratio consumer/limit:  %.3f (target >= %.2f: %s)", rep.ConsumeRatio, rep.TargetConsumeRatio, verdict)
+	p("   ratio raw fetch/limit: %.3f", rep.RawFetchRatio)
+	p("")
+	p("broker:   SIGTERM -> exit code %d in %.3fs", rep.Broker.ExitCode, rep.Broker.StopSeconds)
+	for _, l := range rep.Broker.Warnings {
+		p("          logged: %s", l)
+	}
+	for _, phase := range slices.Sorted(maps.Keys(rep.PerfFiles)) {
+		f := rep.PerfFiles[phase]
+		p("perf:     %s: %s (perf report -i %s)", phase, f, f)
+	}
+	for _, n := range rep.Notes {
+		p("note:     %s", n)
+	}
+	if len(rep.Problems) == 0 {
+		p("checks:   all passed (counts, offsets, values, wire bytes vs stored log, limit byte counts, broker exit 0)")
+	} else {
+		for _, pr := range rep.Problems {
+			p("PROBLEM:  %s", pr)
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// cpuLine says who used the CPU during a phase of secs seconds.
+func cpuLine(u CPUUse, peer string, secs float64, cores int) string {
+	if u.Machine == 0 {
+		return "cpu: not measured (no /proc)"
+	}
+	return fmt.Sprintf("cpu: this process %.2fs, %s %.2fs, softirq %.2fs, others %.2fs; machine busy %.2f of %.2f core-s; this process allocated %.1f MB in %d GCs",
+		u.ThisProcess, peer, u.Peer, u.Softirq, u.Others, u.Machine, secs*float64(cores), float64(u.AllocBytes)/1e6, u.GCs)
+}
+
+func runs(mbps []float64) string {
+	s := make([]string, len(mbps))
+	for i, v := range mbps {
+		s[i] = fmt.Sprintf("%.0f", v)
+	}
+	return "[" + strings.Join(s, " ") + "] MB/s"
+}
+
+func wireFrom(s string) string {
+	switch s {
+	case "tcp_info":
+		return "kernel TCP_INFO of the connection"
+	case "frames":
+		return "frames read"
+	case "raw fetch frames":
+		return "the raw fetch's frames: no TCP_INFO here"
+	case "computed":
+		return "computed: stored log + request framing"
+	}
+	return s
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
