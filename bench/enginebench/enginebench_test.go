@@ -3,6 +3,7 @@ package enginebench_test
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/sluicelog/sluice/bench/units"
 	"strings"
 	"sync"
 	"testing"
@@ -208,19 +209,19 @@ func TestParseSize(t *testing.T) {
 		"2GiB": 2 << 30, "512MiB": 512 << 20, "64KiB": 64 << 10, "64k": 64 << 10, "1G": 1 << 30,
 		"10MB": 10e6, "4096": 4096, "1.5GiB": 3 << 29, " 8 MiB ": 8 << 20, "100B": 100,
 	} {
-		got, err := enginebench.ParseSize(in)
+		got, err := units.ParseSize(in)
 		if err != nil || got != want {
-			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
+			t.Errorf("units.ParseSize(%q) = %d, %v; want %d", in, got, err, want)
 		}
 	}
 	for _, in := range []string{"", "GiB", "-1", "x", "1.2.3MiB", "99999999999TiB"} {
-		if got, err := enginebench.ParseSize(in); err == nil {
-			t.Errorf("ParseSize(%q) = %d, want an error", in, got)
+		if got, err := units.ParseSize(in); err == nil {
+			t.Errorf("units.ParseSize(%q) = %d, want an error", in, got)
 		}
 	}
 	for n, want := range map[int64]string{2 << 30: "2 GiB", 65203: "63.67 KiB", 100: "100 B", 3 << 29: "1536 MiB", 3 << 30 / 7 * 2: "877.71 MiB"} {
-		if got := enginebench.FormatSize(n); got != want {
-			t.Errorf("FormatSize(%d) = %q, want %q", n, got, want)
+		if got := units.FormatSize(n); got != want {
+			t.Errorf("units.FormatSize(%d) = %q, want %q", n, got, want)
 		}
 	}
 }

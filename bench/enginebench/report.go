@@ -3,6 +3,7 @@ package enginebench
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/sluicelog/sluice/bench/units"
 	"io"
 	"maps"
 	"slices"
@@ -242,7 +243,7 @@ func (rep *Report) WriteText(w io.Writer) error {
 		mode = "durable: flush.on.ack=true, every append waits for fdatasync (group commit); plain syncs after every write"
 	}
 	fmt.Fprintf(&b, "workload: %s (%d batches, %d records) of %d-byte records in %s batches (avg %.0f B), codec %s\n",
-		FormatSize(rep.Bytes), rep.Batches, rep.Records, rep.RecordBytes, FormatSize(int64(rep.BatchBytes)), rep.AvgBatchBytes, rep.Codec)
+		units.FormatSize(rep.Bytes), rep.Batches, rep.Records, rep.RecordBytes, units.FormatSize(int64(rep.BatchBytes)), rep.AvgBatchBytes, rep.Codec)
 	fmt.Fprintf(&b, "mode:     %s; %d round(s), order alternating, plain first\n", mode, rep.Rounds)
 	if len(rep.TopicConfigs) > 0 {
 		keys := slices.Sorted(maps.Keys(rep.TopicConfigs))
@@ -253,7 +254,7 @@ func (rep *Report) WriteText(w io.Writer) error {
 	}
 	bl := rep.Builder
 	fmt.Fprintf(&b, "builder:  %.0f MB/s uncompressed in, %.0f records/s (%d batches prebuilt, %s, outside the timed runs)\n\n",
-		bl.MBps, bl.RecordsPerSec, bl.Batches, FormatSize(bl.Bytes))
+		bl.MBps, bl.RecordsPerSec, bl.Batches, units.FormatSize(bl.Bytes))
 	if _, err := io.WriteString(w, b.String()); err != nil {
 		return err
 	}

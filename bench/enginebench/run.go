@@ -3,6 +3,7 @@ package enginebench
 import (
 	"errors"
 	"fmt"
+	"github.com/sluicelog/sluice/bench/units"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -243,7 +244,7 @@ func Run(c Config) (*Report, error) {
 	rep := &Report{Machine: DescribeMachine(tmp), Durable: c.Durable, Codec: c.Codec.String(),
 		RecordBytes: c.RecordBytes, BatchBytes: c.BatchBytes, RequestedBytes: c.Bytes,
 		Rounds: c.Rounds, TargetRatio: TargetRatio, TopicConfigs: c.TopicConfigs, LoadBefore: loadAverage()}
-	c.Logf("building %s of %s batches (%d-byte records, %s)...", FormatSize(c.RingBytes), FormatSize(int64(c.BatchBytes)), c.RecordBytes, c.Codec)
+	c.Logf("building %s of %s batches (%d-byte records, %s)...", units.FormatSize(c.RingBytes), units.FormatSize(int64(c.BatchBytes)), c.RecordBytes, c.Codec)
 	r, br := buildRing(c)
 	rep.Builder = br
 	p := makePlan(r, c.Bytes)
@@ -258,7 +259,7 @@ func Run(c Config) (*Report, error) {
 		var plainRun Result
 		var engineRuns []Result
 		doPlain := func() error {
-			c.Logf("round %d: plain: %s in %d writes (fdatasync after each: %v)...", round, FormatSize(p.bytes), p.count, c.Durable)
+			c.Logf("round %d: plain: %s in %d writes (fdatasync after each: %v)...", round, units.FormatSize(p.bytes), p.count, c.Durable)
 			plainRun, err = runPlain(tmp, r, p, c.Durable)
 			return err
 		}
@@ -270,7 +271,7 @@ func Run(c Config) (*Report, error) {
 			}
 			defer stop()
 			for _, n := range producers {
-				c.Logf("round %d: engine: %s in %d appends from %d producer(s)...", round, FormatSize(p.bytes), p.count, n)
+				c.Logf("round %d: engine: %s in %d appends from %d producer(s)...", round, units.FormatSize(p.bytes), p.count, n)
 				res, err := runEngine(tmp, r, p, c, n)
 				if err != nil {
 					return err

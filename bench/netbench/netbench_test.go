@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/sluicelog/sluice/bench/units"
 	"os"
 	"strings"
 	"testing"
@@ -121,18 +122,18 @@ func TestHelperModes(t *testing.T) {
 
 func TestParseSize(t *testing.T) {
 	for in, want := range map[string]int64{"256KiB": 256 << 10, "1MiB": 1 << 20, "1.5MiB": 3 << 19, "10MB": 10e6, "4096": 4096, "64k": 64 << 10} {
-		if got, err := ParseSize(in); err != nil || got != want {
-			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
+		if got, err := units.ParseSize(in); err != nil || got != want {
+			t.Errorf("units.ParseSize(%q) = %d, %v; want %d", in, got, err, want)
 		}
 		if in != "1.5MiB" && in != "10MB" && in != "64k" {
-			if back, _ := ParseSize(FormatSize(want)); back != want {
-				t.Errorf("FormatSize(%d) = %q does not parse back", want, FormatSize(want))
+			if back, _ := units.ParseSize(units.FormatSize(want)); back != want {
+				t.Errorf("units.FormatSize(%d) = %q does not parse back", want, units.FormatSize(want))
 			}
 		}
 	}
 	for _, bad := range []string{"", "MiB", "-1", "x"} {
-		if _, err := ParseSize(bad); err == nil {
-			t.Errorf("ParseSize(%q) succeeded", bad)
+		if _, err := units.ParseSize(bad); err == nil {
+			t.Errorf("units.ParseSize(%q) succeeded", bad)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package netbench
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/sluicelog/sluice/bench/units"
 	"io"
 	"maps"
 	"slices"
@@ -39,8 +40,8 @@ func (rep *Report) WriteText(w io.Writer) error {
 	p("workload: topic %s, %d partition%s; %d records of %d B random values (null keys, %d distinct, prebuilt)",
 		wl.Topic, wl.Partitions, plural(wl.Partitions), wl.Records, wl.RecordSize, wl.DistinctValues)
 	p("producer: acks=%s linger=%s batch.size=%s compression=%s max.request.size=%s (other settings: net/client defaults%s)",
-		wl.Acks, wl.Linger, FormatSize(int64(wl.BatchSize)), wl.Compression, FormatSize(int64(wl.MaxRequestSize)), cfgs)
-	p("consumer: max.partition.fetch.bytes=%s (net/client defaults otherwise)", FormatSize(int64(wl.FetchBytes)))
+		wl.Acks, wl.Linger, units.FormatSize(int64(wl.BatchSize)), wl.Compression, units.FormatSize(int64(wl.MaxRequestSize)), cfgs)
+	p("consumer: max.partition.fetch.bytes=%s (net/client defaults otherwise)", units.FormatSize(int64(wl.FetchBytes)))
 	p("units:    MB = 10^6 bytes; wire = every byte on the connection, framing included; cpu in core-seconds from /proc (10 ms ticks)")
 	p("")
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sluicelog/sluice/bench/units"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -148,7 +149,7 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 	if parent == "" {
 		parent = os.TempDir()
 		if free := freeBytes(parent); free >= 0 && free < need && modDir != "" {
-			logf("netbench: %s has %s free, the run needs about %s: using the work tree", parent, FormatSize(free), FormatSize(need))
+			logf("netbench: %s has %s free, the run needs about %s: using the work tree", parent, units.FormatSize(free), units.FormatSize(need))
 			parent = filepath.Join(modDir, "bench", "netbench")
 		}
 	}
@@ -163,7 +164,7 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 		}
 	}()
 	if free := freeBytes(tmp); free >= 0 && free < need {
-		return nil, fmt.Errorf("%s has %s free; the run needs about %s (set -dir)", tmp, FormatSize(free), FormatSize(need))
+		return nil, fmt.Errorf("%s has %s free; the run needs about %s (set -dir)", tmp, units.FormatSize(free), units.FormatSize(need))
 	}
 
 	bin := cfg.Sluiced
@@ -393,9 +394,9 @@ func fullCommand(cfg *Config) string {
 		"-record-size", fmt.Sprint(cfg.RecordSize),
 		"-acks", AcksString(cfg.Acks),
 		"-linger", cfg.Linger.String(),
-		"-batch-size", FormatSize(int64(cfg.BatchSize)),
+		"-batch-size", units.FormatSize(int64(cfg.BatchSize)),
 		"-compression", cfg.Compression.String(),
-		"-fetch-bytes", FormatSize(int64(cfg.FetchBytes)),
+		"-fetch-bytes", units.FormatSize(int64(cfg.FetchBytes)),
 		"-limit-runs", fmt.Sprint(cfg.LimitRuns),
 	}
 	return quoteArgs(argv)

@@ -13,6 +13,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"github.com/sluicelog/sluice/bench/units"
 	"os"
 	"os/signal"
 	"strconv"
@@ -56,17 +57,17 @@ func run(bytes, record, batchSize, ringSize, codec, producers, dir, cpuprofile, 
 		dst     *int64
 	}{{"bytes", bytes, &c.Bytes}, {"ring", ringSize, &c.RingBytes}} {
 		if s.v != "" {
-			if *s.dst, err = enginebench.ParseSize(s.v); err != nil {
+			if *s.dst, err = units.ParseSize(s.v); err != nil {
 				return fmt.Errorf("-%s: %w", s.flag, err)
 			}
 		}
 	}
-	n, err := enginebench.ParseSize(record)
+	n, err := units.ParseSize(record)
 	if err != nil {
 		return fmt.Errorf("-record: %w", err)
 	}
 	c.RecordBytes = int(n)
-	if n, err = enginebench.ParseSize(batchSize); err != nil {
+	if n, err = units.ParseSize(batchSize); err != nil {
 		return fmt.Errorf("-batch: %w", err)
 	}
 	c.BatchBytes = int(n)

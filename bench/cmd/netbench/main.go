@@ -14,6 +14,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/sluicelog/sluice/bench/units"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -34,9 +35,9 @@ func main() {
 		recordSize  = flag.Int("record-size", netbench.DefaultRecordSize, "record value size in bytes")
 		acks        = flag.String("acks", "1", "producer acks: 0, 1 or all")
 		linger      = flag.Duration("linger", netbench.DefaultLinger, "producer linger.ms")
-		batchSize   = flag.String("batch-size", netbench.FormatSize(netbench.DefaultBatchSize), "producer batch.size")
+		batchSize   = flag.String("batch-size", units.FormatSize(netbench.DefaultBatchSize), "producer batch.size")
 		compression = flag.String("compression", "none", "producer compression: none, gzip, snappy, lz4, zstd")
-		fetchBytes  = flag.String("fetch-bytes", netbench.FormatSize(netbench.DefaultFetchBytes), "consumer max.partition.fetch.bytes (also the raw fetches')")
+		fetchBytes  = flag.String("fetch-bytes", units.FormatSize(netbench.DefaultFetchBytes), "consumer max.partition.fetch.bytes (also the raw fetches')")
 		limitRuns   = flag.Int("limit-runs", 5, "measure each loopback limit this many times and use the median")
 		dir         = flag.String("dir", "", "parent of the temporary directories (default $TMPDIR, or the work tree if that is too small)")
 		sluiced     = flag.String("sluiced", "", "use this sluiced binary instead of building cmd/sluiced")
@@ -56,12 +57,12 @@ func main() {
 	if cfg.Acks, err = netbench.ParseAcks(*acks); err != nil {
 		fail(2, "-acks: %v", err)
 	}
-	n, err := netbench.ParseSize(*batchSize)
+	n, err := units.ParseSize(*batchSize)
 	if err != nil || n <= 0 || n > 1<<30 {
 		fail(2, "-batch-size %q: want a size up to 1GiB", *batchSize)
 	}
 	cfg.BatchSize = int(n)
-	if n, err = netbench.ParseSize(*fetchBytes); err != nil || n <= 0 || n >= 1<<31 {
+	if n, err = units.ParseSize(*fetchBytes); err != nil || n <= 0 || n >= 1<<31 {
 		fail(2, "-fetch-bytes %q: want a size below 2GiB", *fetchBytes)
 	}
 	cfg.FetchBytes = int32(n)

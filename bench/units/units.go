@@ -1,4 +1,6 @@
-package enginebench
+// Package units parses and prints byte counts for the benchmark harnesses
+// ("2GiB", "512MiB", "10MB"), so their flags and reports read alike.
+package units
 
 import (
 	"fmt"
