@@ -2,6 +2,7 @@ package enginebench
 
 import (
 	"bufio"
+	"github.com/sluicelog/sluice/bench/hostinfo"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -12,10 +13,10 @@ import (
 // finds the mount that holds dir in /proc/self/mounts (the longest mount
 // point that prefixes dir's real path).
 func describePlatform(m *Machine, dir string) {
-	if v, ok := procField("/proc/cpuinfo", "model name"); ok {
+	if v, ok := hostinfo.ProcField("/proc/cpuinfo", "model name"); ok {
 		m.CPU = v
 	}
-	if v, ok := procField("/proc/meminfo", "MemTotal"); ok {
+	if v, ok := hostinfo.ProcField("/proc/meminfo", "MemTotal"); ok {
 		if kb, err := strconv.ParseInt(strings.TrimSuffix(v, " kB"), 10, 64); err == nil {
 			m.MemoryMiB = kb / 1024
 		}
@@ -52,23 +53,6 @@ func describePlatform(m *Machine, dir string) {
 	}
 }
 
-// procField returns the value of the first "key : value" line of a /proc file.
-func procField(path, key string) (string, bool) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", false
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), ":")
-		if ok && strings.TrimSpace(k) == key {
-			return strings.TrimSpace(v), true
-		}
-	}
-	return "", false
-}
-
 // under reports whether path is mount point mp or inside it.
 func under(path, mp string) bool {
 	if mp == "/" {
@@ -95,18 +79,4 @@ func unescapeMount(s string) string {
 		b.WriteByte(s[i])
 	}
 	return b.String()
-}
-
-// loadAverage returns the 1, 5 and 15 minute load averages and the
-// running/total task count, as /proc/loadavg gives them.
-func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 4 {
-		return "unknown"
-	}
-	return strings.Join(f[:4], " ")
 }

@@ -3,6 +3,7 @@ package enginebench
 import (
 	"errors"
 	"fmt"
+	"github.com/sluicelog/sluice/bench/hostinfo"
 	"github.com/sluicelog/sluice/bench/units"
 	"io"
 	"math/rand/v2"
@@ -243,7 +244,7 @@ func Run(c Config) (*Report, error) {
 
 	rep := &Report{Machine: DescribeMachine(tmp), Durable: c.Durable, Codec: c.Codec.String(),
 		RecordBytes: c.RecordBytes, BatchBytes: c.BatchBytes, RequestedBytes: c.Bytes,
-		Rounds: c.Rounds, TargetRatio: TargetRatio, TopicConfigs: c.TopicConfigs, LoadBefore: loadAverage()}
+		Rounds: c.Rounds, TargetRatio: TargetRatio, TopicConfigs: c.TopicConfigs, LoadBefore: hostinfo.LoadAverage()}
 	c.Logf("building %s of %s batches (%d-byte records, %s)...", units.FormatSize(c.RingBytes), units.FormatSize(int64(c.BatchBytes)), c.RecordBytes, c.Codec)
 	r, br := buildRing(c)
 	rep.Builder = br
@@ -298,7 +299,7 @@ func Run(c Config) (*Report, error) {
 			rep.Runs = append(rep.Runs, e)
 		}
 	}
-	rep.LoadAfter = loadAverage()
+	rep.LoadAfter = hostinfo.LoadAverage()
 	rep.summarize()
 	return rep, nil
 }

@@ -1,7 +1,7 @@
 package netbench
 
 import (
-	"bufio"
+	"github.com/sluicelog/sluice/bench/hostinfo"
 	"os"
 	"runtime"
 	"strconv"
@@ -33,10 +33,10 @@ func DescribeMachine() Machine {
 		OS:         runtime.GOOS + "/" + runtime.GOARCH,
 		Date:       time.Now().UTC().Format(time.RFC3339),
 	}
-	if v, ok := procField("/proc/cpuinfo", "model name"); ok {
+	if v, ok := hostinfo.ProcField("/proc/cpuinfo", "model name"); ok {
 		m.CPU = v
 	}
-	if v, ok := procField("/proc/meminfo", "MemTotal"); ok {
+	if v, ok := hostinfo.ProcField("/proc/meminfo", "MemTotal"); ok {
 		if kb, err := strconv.ParseInt(strings.TrimSuffix(v, " kB"), 10, 64); err == nil {
 			m.MemoryMiB = kb / 1024
 		}
@@ -46,35 +46,4 @@ func DescribeMachine() Machine {
 	}
 	m.Hostname, _ = os.Hostname()
 	return m
-}
-
-// procField returns the value of the first "key : value" line of a /proc file.
-func procField(path, key string) (string, bool) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", false
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), ":")
-		if ok && strings.TrimSpace(k) == key {
-			return strings.TrimSpace(v), true
-		}
-	}
-	return "", false
-}
-
-// loadAverage returns the 1, 5 and 15 minute load averages and the
-// running/total task count, as /proc/loadavg gives them.
-func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 4 {
-		return "unknown"
-	}
-	return strings.Join(f[:4], " ")
 }

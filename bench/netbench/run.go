@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sluicelog/sluice/bench/hostinfo"
 	"github.com/sluicelog/sluice/bench/units"
 	"net/netip"
 	"os"
@@ -113,7 +114,7 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 	r := &runner{cfg: cfg}
 	rep = &Report{
 		Machine:            DescribeMachine(),
-		LoadBefore:         loadAverage(),
+		LoadBefore:         hostinfo.LoadAverage(),
 		Command:            cfg.Command,
 		FullCommand:        fullCommand(&cfg),
 		TargetConsumeRatio: TargetConsumeRatio,
@@ -327,7 +328,7 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 	if err := os.RemoveAll(tmp); err != nil {
 		rep.Problems = append(rep.Problems, fmt.Sprintf("removing %s: %v", tmp, err))
 	}
-	rep.LoadAfter = loadAverage()
+	rep.LoadAfter = hostinfo.LoadAverage()
 	return rep, nil
 }
 

@@ -8,9 +8,8 @@ import (
 	"github.com/sluicelog/sluice/segment"
 )
 
-// fetchState is one Fetch being answered: the response being built, the
-// segment regions its records come from (in frame order) and the partitions
-// to watch while long-polling.
+// fetchState is one Fetch being answered: the response being built and the
+// segment regions its records come from, in frame order.
 type fetchState struct {
 	resp    protocol.FetchResponse
 	regions []segment.Region
