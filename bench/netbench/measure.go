@@ -378,11 +378,21 @@ func (r *runner) produceLimit(ctx context.Context, n int64, chunk int) (LimitRes
 	return res, nil
 }
 
-// consume reads the whole partition with the native consumer.
-func (r *runner) consume(ctx context.Context) (ConsumeResult, error) {
+// consumeMode is how the consumer hands out what it read.
+type consumeMode int
+
+const (
+	ownedRecords    consumeMode = iota // Poll: records the caller owns
+	borrowedRecords                    // Poll with BorrowRecords
+	wholeBatches                       // PollBatches: CRC-checked batches, records not decoded
+)
+
+// consume reads the whole partition with the native consumer in the given
+// mode.
+func (r *runner) consume(ctx context.Context, mode consumeMode) (ConsumeResult, error) {
 	cfg := &r.cfg
-	res := ConsumeResult{Name: "consumer"}
-	k := r.cl.NewConsumer(client.ConsumerConfig{MaxPartitionBytes: cfg.FetchBytes})
+	res := ConsumeResult{Name: [...]string{"consumer", "consumer (BorrowRecords)", "consumer (PollBatches)"}[mode]}
+	k := r.cl.NewConsumer(client.ConsumerConfig{MaxPartitionBytes: cfg.FetchBytes, BorrowRecords: mode == borrowedRecords})
 	defer k.Close()
 	k.Assign(r.work.topic, 0)
 	if err := k.SeekToBeginning(ctx, r.work.topic, 0); err != nil {
@@ -394,26 +404,46 @@ func (r *runner) consume(ctx context.Context) (ConsumeResult, error) {
 	meter := startCPU(r.broker.pid())
 	start := time.Now()
 	for next < cfg.Records {
-		recs, err := k.Poll(ctx)
-		if err != nil {
-			return res, fmt.Errorf("poll at offset %d: %w", next, err)
+		var got int
+		if mode == wholeBatches {
+			bs, err := k.PollBatches(ctx)
+			if err != nil {
+				return res, fmt.Errorf("poll at offset %d: %w", next, err)
+			}
+			got = len(bs)
+			for i := range bs {
+				h := &bs[i].Header
+				if max(h.BaseOffset, bs[i].From) != next {
+					mismatches++
+				}
+				n := h.NextOffset() - max(h.BaseOffset, bs[i].From)
+				payload += n * int64(cfg.RecordSize) // the workload's records are all this size
+				res.Records += n
+				next = h.NextOffset()
+			}
+		} else {
+			recs, err := k.Poll(ctx)
+			if err != nil {
+				return res, fmt.Errorf("poll at offset %d: %w", next, err)
+			}
+			got = len(recs)
+			for i := range recs {
+				rec := &recs[i]
+				if rec.Offset != next || !bytes.Equal(rec.Value, r.work.value(rec.Offset)) {
+					mismatches++
+				}
+				payload += int64(len(rec.Value))
+				next = rec.Offset + 1
+				res.Records++
+			}
 		}
-		if len(recs) == 0 {
+		if got == 0 {
 			if empty++; empty > 20 {
 				return res, fmt.Errorf("no records after offset %d in 20 polls", next)
 			}
 			continue
 		}
 		fetches++
-		for i := range recs {
-			rec := &recs[i]
-			if rec.Offset != next || !bytes.Equal(rec.Value, r.work.value(rec.Offset)) {
-				mismatches++
-			}
-			payload += int64(len(rec.Value))
-			next = rec.Offset + 1
-			res.Records++
-		}
 	}
 	elapsed := time.Since(start)
 	res.CPU = meter.stop()

@@ -76,7 +76,7 @@ func TestRunTiny(t *testing.T) {
 	if l := rep.ConsumeLimit; l.Bytes != rep.Consume.WireBytes || l.ConfirmedBytes != l.Bytes {
 		t.Errorf("consume limit: %d bytes, %d confirmed; want %d", l.Bytes, l.ConfirmedBytes, rep.Consume.WireBytes)
 	}
-	for name, r := range map[string]float64{"produce": rep.ProduceRatio, "consume": rep.ConsumeRatio, "raw fetch": rep.RawFetchRatio} {
+	for name, r := range map[string]float64{"produce": rep.ProduceRatio, "consume": rep.ConsumeRatio, "consume borrowed": rep.BorrowedRatio, "consume batches": rep.BatchesRatio, "raw fetch": rep.RawFetchRatio} {
 		if !(r > 0) {
 			t.Errorf("%s ratio %v, want > 0", name, r)
 		}

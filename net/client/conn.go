@@ -196,13 +196,23 @@ func (c *conn) readLoop() {
 	defer close(c.readerDone)
 	r := bufio.NewReaderSize(c.nc, 64<<10)
 	for {
-		c.mu.Lock()
+		// Wait for the next response to start before choosing the memory
+		// it goes into: the call it answers is registered before its
+		// request is written, so it is known by now, while before the
+		// wait it might not have been (and its buffer would go unused).
+		_, err := r.Peek(protocol.LengthSize)
 		var buf []byte
-		if len(c.pending) > 0 {
-			buf = c.pending[0].buf
+		if err == nil {
+			c.mu.Lock()
+			if len(c.pending) > 0 {
+				buf = c.pending[0].buf
+			}
+			c.mu.Unlock()
 		}
-		c.mu.Unlock()
-		frame, err := protocol.ReadFrame(r, buf, 0)
+		var frame []byte
+		if err == nil {
+			frame, err = protocol.ReadFrame(r, buf, 0)
+		}
 		if err != nil {
 			switch {
 			case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):

@@ -1,7 +1,6 @@
 package batch
 
 import (
-	"fmt"
 	"io"
 )
 
@@ -118,46 +117,85 @@ func (r *Reader) Next() (*Record, error) {
 // decode parses the record at the start of b into r.rec and advances pos.
 func (r *Reader) decode(b []byte) error {
 	idx := r.read
-	length, n := readVarint(b)
-	if n == 0 {
+	ul, n := uvarintAt(b, 0, maxVarintLen)
+	if n < 0 || ul > 0xffffffff {
 		return errCorrupt("record %d: bad length varint", idx)
 	}
-	if length < 0 || int64(length) > int64(len(b)-n) {
+	length := unzigzag(ul)
+	if length < 0 || length > int64(len(b)-n) {
 		return errCorrupt("record %d: length %d with %d bytes left", idx, length, len(b)-n)
 	}
 	r.pos += n + int(length)
-	p := recordParser{b: b[n : n+int(length)]}
+	body := b[n : n+int(length)]
 
+	// The fields are read with plain indexing into body and functions
+	// the compiler inlines: this loop is the consumer's per-record cost.
 	rec := &r.rec
-	rec.Attributes = int8(p.byte())
-	rec.TimestampDelta = p.varlong()
-	rec.OffsetDelta = p.varint()
-	rec.Key = p.bytes()
-	rec.Value = p.bytes()
-	count := p.varint()
-	if p.bad {
-		return errCorrupt("record %d: %s", idx, p.what)
+	if len(body) == 0 {
+		return errCorrupt("record %d: truncated attributes", idx)
 	}
+	rec.Attributes = int8(body[0])
+	u, i := uvarintAt(body, 1, maxVarlongLen)
+	if i < 0 || (i == 1+maxVarlongLen && body[i-1] > 1) {
+		return errCorrupt("record %d: bad timestamp delta varlong", idx)
+	}
+	rec.TimestampDelta = unzigzag(u)
+	if u, i = uvarintAt(body, i, maxVarintLen); i < 0 || u > 0xffffffff {
+		return errCorrupt("record %d: bad offset delta varint", idx)
+	}
+	rec.OffsetDelta = int32(unzigzag(u))
+	// Key and value, written out rather than through readBytes so that
+	// the varint decoding inlines.
+	if u, i = uvarintAt(body, i, maxVarintLen); i < 0 || u > 0xffffffff {
+		return errCorrupt("record %d: bad key length", idx)
+	}
+	switch n := unzigzag(u); {
+	case n == -1:
+		rec.Key = nil
+	case n < -1 || n > int64(len(body)-i):
+		return errCorrupt("record %d: key length %d with %d bytes left", idx, n, len(body)-i)
+	default:
+		rec.Key = body[i : i+int(n) : i+int(n)]
+		i += int(n)
+	}
+	if u, i = uvarintAt(body, i, maxVarintLen); i < 0 || u > 0xffffffff {
+		return errCorrupt("record %d: bad value length", idx)
+	}
+	switch n := unzigzag(u); {
+	case n == -1:
+		rec.Value = nil
+	case n < -1 || n > int64(len(body)-i):
+		return errCorrupt("record %d: value length %d with %d bytes left", idx, n, len(body)-i)
+	default:
+		rec.Value = body[i : i+int(n) : i+int(n)]
+		i += int(n)
+	}
+	var ok bool
+	if u, i = uvarintAt(body, i, maxVarintLen); i < 0 || u > 0xffffffff {
+		return errCorrupt("record %d: bad header count varint", idx)
+	}
+	count := unzigzag(u)
 	// Each header takes at least two bytes, which bounds how far a lying
 	// count could grow r.headers.
-	if count < 0 || int(count) > len(p.b)/2 {
-		return errCorrupt("record %d: header count %d with %d bytes left", idx, count, len(p.b))
+	if count < 0 || int(count) > (len(body)-i)/2 {
+		return errCorrupt("record %d: header count %d with %d bytes left", idx, count, len(body)-i)
 	}
 	r.headers = r.headers[:0]
 	for range count {
 		var hdr RecordHeader
-		hdr.Key = p.bytes()
-		if hdr.Key == nil && !p.bad {
+		if hdr.Key, i, ok = readBytes(body, i); !ok {
+			return errCorrupt("record %d: bad header key", idx)
+		}
+		if hdr.Key == nil {
 			return errCorrupt("record %d: null header key", idx)
 		}
-		hdr.Value = p.bytes()
+		if hdr.Value, i, ok = readBytes(body, i); !ok {
+			return errCorrupt("record %d: bad header value", idx)
+		}
 		r.headers = append(r.headers, hdr)
 	}
-	if p.bad {
-		return errCorrupt("record %d: header: %s", idx, p.what)
-	}
-	if len(p.b) != 0 {
-		return errCorrupt("record %d: %d bytes past the last header", idx, len(p.b))
+	if i != len(body) {
+		return errCorrupt("record %d: %d bytes past the last header", idx, len(body)-i)
 	}
 
 	h := &r.header
@@ -180,69 +218,22 @@ func (r *Reader) decode(b []byte) error {
 	return nil
 }
 
-// recordParser reads the fields of one record. The first failure sets bad
-// and what, and later reads return zero values, so decode checks once per
-// group of fields instead of after each.
-type recordParser struct {
-	b    []byte
-	bad  bool
-	what string
-}
-
-func (p *recordParser) fail(what string) {
-	if !p.bad {
-		p.bad, p.what, p.b = true, what, nil
+// readBytes reads the nullable byte string at b[i:] and returns it (nil
+// for null, non-nil when empty) and the index after it; ok is false when
+// the length is malformed or runs past b.
+func readBytes(b []byte, i int) (v []byte, next int, ok bool) {
+	n, m := readVarint(b[i:])
+	if m == 0 || n < -1 {
+		return nil, i, false
 	}
-}
-
-func (p *recordParser) byte() byte {
-	if len(p.b) < 1 {
-		p.fail("truncated attributes")
-		return 0
+	i += m
+	if n == -1 {
+		return nil, i, true
 	}
-	c := p.b[0]
-	p.b = p.b[1:]
-	return c
-}
-
-func (p *recordParser) varint() int32 {
-	v, n := readVarint(p.b)
-	if n == 0 {
-		p.fail("bad varint")
-		return 0
+	if int(n) > len(b)-i {
+		return nil, i, false
 	}
-	p.b = p.b[n:]
-	return v
-}
-
-func (p *recordParser) varlong() int64 {
-	v, n := readVarlong(p.b)
-	if n == 0 {
-		p.fail("bad varlong")
-		return 0
-	}
-	p.b = p.b[n:]
-	return v
-}
-
-// bytes reads a nullable byte string; null is nil and empty is non-nil.
-func (p *recordParser) bytes() []byte {
-	n := p.varint()
-	switch {
-	case p.bad:
-		return nil
-	case n == -1:
-		return nil
-	case n < 0:
-		p.fail(fmt.Sprintf("negative length %d", n))
-		return nil
-	case int(n) > len(p.b):
-		p.fail(fmt.Sprintf("length %d past the %d bytes left", n, len(p.b)))
-		return nil
-	}
-	v := p.b[:n:n]
-	p.b = p.b[n:]
-	return v
+	return b[i : i+int(n) : i+int(n)], i + int(n), true
 }
 
 // Decode validates batch b and returns its header and all its records, or

@@ -57,6 +57,16 @@ func readUvarint(b []byte, maxLen int) (u uint64, n int) {
 // readVarint decodes a Kafka varint (int32). Values whose zigzag form does
 // not fit 32 bits are refused rather than truncated: no encoder writes them.
 func readVarint(b []byte) (v int32, n int) {
+	// Most fields of a record (deltas, short lengths, header counts) fit
+	// one byte: that case is small enough to inline into the decoders.
+	if len(b) > 0 && b[0] < 0x80 {
+		u := uint32(b[0])
+		return int32(u>>1) ^ -int32(u&1), 1
+	}
+	return readVarintSlow(b)
+}
+
+func readVarintSlow(b []byte) (v int32, n int) {
 	u, n := readUvarint(b, maxVarintLen)
 	if n == 0 || u > 0xffffffff {
 		return 0, 0
@@ -66,6 +76,13 @@ func readVarint(b []byte) (v int32, n int) {
 
 // readVarlong decodes a Kafka varlong (int64).
 func readVarlong(b []byte) (v int64, n int) {
+	if len(b) > 0 && b[0] < 0x80 {
+		return unzigzag(uint64(b[0])), 1
+	}
+	return readVarlongSlow(b)
+}
+
+func readVarlongSlow(b []byte) (v int64, n int) {
 	u, n := readUvarint(b, maxVarlongLen)
 	if n == 0 || (n == maxVarlongLen && b[maxVarlongLen-1] > 1) {
 		return 0, 0 // the tenth byte carries only bit 63

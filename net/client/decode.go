@@ -1,0 +1,187 @@
+package client
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/sluicelog/sluice/segment/batch"
+)
+
+// Layout of the batch header fields SkipCRCCheck rewrites (see the batch
+// package's documentation).
+const (
+	crcOffset      = 17
+	crcCoveredFrom = 21
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// decode appends the records of a partition's fetched batches at or after
+// pos and returns the position after the last batch read.
+//
+// Records own their bytes unless BorrowRecords is set: then the keys and
+// values of uncompressed batches point into data itself (the response
+// frame, kept until the next Poll), and only decompressed bytes, which the
+// batch reader overwrites batch by batch, are copied, into an arena reused
+// across Polls.
+func (k *Consumer) decode(recs []ConsumerRecord, topic string, partition int32, pos int64, data []byte) ([]ConsumerRecord, int64, error) {
+	// Size recs once from the batch headers: growing it record by record
+	// copied each 128-byte record many times over (the harness saw 8 bytes
+	// allocated per byte fetched).
+	count := 0
+	for rest := data; len(rest) > 0; {
+		b, next, err := batch.Split(rest)
+		if err != nil {
+			break
+		}
+		if h, err := batch.ParseHeader(b); err == nil {
+			count += int(h.RecordCount)
+		}
+		rest = next
+	}
+	recs = slices.Grow(recs, count)
+	borrow := k.cfg.BorrowRecords
+	// Without BorrowRecords one allocation holds every key, value and
+	// header of the partition's records, which are copies: the response
+	// buffer is reused.
+	var arena []byte
+	if borrow {
+		arena = k.arena
+	}
+	for rest := data; len(rest) > 0; {
+		b, next, err := batch.Split(rest)
+		if err != nil {
+			if errors.Is(err, batch.ErrTruncated) {
+				break // a partial batch at the end: read it whole next time
+			}
+			return recs, pos, fmt.Errorf("fetch %s-%d at offset %d: %w", topic, partition, pos, err)
+		}
+		rest = next
+		h, err := batch.ParseHeader(b)
+		if err != nil {
+			return recs, pos, fmt.Errorf("fetch %s-%d at offset %d: %w", topic, partition, pos, err)
+		}
+		if h.NextOffset() <= pos {
+			continue // wholly before the position
+		}
+		if h.Control() {
+			pos = h.NextOffset()
+			continue
+		}
+		alias := borrow && h.Codec() == batch.None
+		if _, err := k.reader.Reset(b); err != nil {
+			if !k.cfg.SkipCRCCheck || !errors.Is(err, batch.ErrBadCRC) {
+				return recs, pos, fmt.Errorf("fetch %s-%d batch at offset %d: %w", topic, partition, h.BaseOffset, err)
+			}
+			k.scratch = append(k.scratch[:0], b...)
+			binary.BigEndian.PutUint32(k.scratch[crcOffset:], crc32.Checksum(k.scratch[crcCoveredFrom:], castagnoli))
+			if _, err := k.reader.Reset(k.scratch); err != nil {
+				return recs, pos, fmt.Errorf("fetch %s-%d batch at offset %d: %w", topic, partition, h.BaseOffset, err)
+			}
+			alias = false // the scratch copy is overwritten by the next bad batch
+		}
+		if arena == nil && !alias {
+			arena = make([]byte, 0, len(data))
+		}
+		for {
+			r, err := k.reader.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return recs, pos, fmt.Errorf("fetch %s-%d batch at offset %d: %w", topic, partition, h.BaseOffset, err)
+			}
+			if r.Offset < pos {
+				continue
+			}
+			recs = append(recs, ConsumerRecord{Topic: topic, Partition: partition, Offset: r.Offset, Timestamp: time.UnixMilli(r.Timestamp)})
+			cr := &recs[len(recs)-1]
+			if alias {
+				cr.Key, cr.Value = r.Key, r.Value
+			} else {
+				cr.Key, arena = copyInto(arena, r.Key)
+				cr.Value, arena = copyInto(arena, r.Value)
+			}
+			if len(r.Headers) > 0 {
+				cr.Headers = k.headers(len(r.Headers))
+				for i, hd := range r.Headers {
+					if alias {
+						cr.Headers[i] = hd
+						continue
+					}
+					cr.Headers[i].Key, arena = copyInto(arena, hd.Key)
+					cr.Headers[i].Value, arena = copyInto(arena, hd.Value)
+				}
+			}
+		}
+		pos = h.NextOffset()
+	}
+	if borrow {
+		k.arena = arena
+	}
+	return recs, pos, nil
+}
+
+// checkBatches appends the fetched batches of a partition that end at or
+// after pos, each validated (CRC included, unless SkipCRCCheck), and
+// returns the position after the last one. Control batches advance the
+// position without being returned.
+func (k *Consumer) checkBatches(out []FetchedBatch, topic string, partition int32, pos int64, data []byte) ([]FetchedBatch, int64, error) {
+	for rest := data; len(rest) > 0; {
+		b, next, err := batch.Split(rest)
+		if err != nil {
+			if errors.Is(err, batch.ErrTruncated) {
+				break // a partial batch at the end: read it whole next time
+			}
+			return out, pos, fmt.Errorf("fetch %s-%d at offset %d: %w", topic, partition, pos, err)
+		}
+		rest = next
+		h, err := batch.Validate(b)
+		if err != nil && !(k.cfg.SkipCRCCheck && errors.Is(err, batch.ErrBadCRC)) {
+			return out, pos, fmt.Errorf("fetch %s-%d batch at offset %d: %w", topic, partition, h.BaseOffset, err)
+		}
+		if h.NextOffset() <= pos {
+			continue // wholly before the position
+		}
+		if !h.Control() {
+			out = append(out, FetchedBatch{Topic: topic, Partition: partition, Header: h, Bytes: b, From: pos})
+		}
+		pos = h.NextOffset()
+	}
+	return out, pos, nil
+}
+
+// headers returns room for n headers of one record: its own slice, or
+// with BorrowRecords a piece of a slab reused across Polls.
+func (k *Consumer) headers(n int) []batch.RecordHeader {
+	if !k.cfg.BorrowRecords {
+		return make([]batch.RecordHeader, n)
+	}
+	if cap(k.hdrs)-len(k.hdrs) < n {
+		// Earlier records keep the old slab; the next Poll reuses this one.
+		k.hdrs = make([]batch.RecordHeader, 0, max(n, 2*cap(k.hdrs), 64))
+	}
+	start := len(k.hdrs)
+	k.hdrs = k.hdrs[:start+n]
+	return k.hdrs[start : start+n : start+n]
+}
+
+// copyInto copies b to the end of arena and returns the copy (nil for nil,
+// so null stays null), capped so that appending to it cannot overwrite the
+// next one.
+func copyInto(arena, b []byte) ([]byte, []byte) {
+	if b == nil {
+		return nil, arena
+	}
+	if cap(arena)-len(arena) < len(b) {
+		arena = make([]byte, 0, max(len(b), 2*cap(arena), 4096))
+	}
+	start := len(arena)
+	arena = append(arena, b...)
+	return arena[start:len(arena):len(arena)], arena
+}

@@ -1,0 +1,454 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/sluicelog/sluice/net/protocol"
+	"github.com/sluicelog/sluice/segment/batch"
+)
+
+// fetchState is a Consumer's fetching machinery, guarded by pollMu.
+//
+// Memory: response frames are read into buffers that cycle through free,
+// so a consumer in its steady state allocates none: one frame is being
+// decoded (or, with BorrowRecords, lent to the caller until the next Poll)
+// while the prefetch fills another.
+type fetchState struct {
+	reader  batch.Reader
+	scratch []byte   // a batch copy for SkipCRCCheck
+	free    [][]byte // response buffers ready for reuse
+	// lent holds the frames the last Poll's borrowed records or batches
+	// point into. They go back to free when the next Poll starts, not
+	// when their fetch is done, because a Poll over several brokers
+	// fetches again before it returns.
+	lent [][]byte
+
+	// BorrowRecords and PollBatches reuse these across Polls.
+	batches []FetchedBatch
+	recs    []ConsumerRecord
+	arena   []byte // copies of compressed records' bytes
+	hdrs    []batch.RecordHeader
+
+	// prefetched holds, per broker, a fetch sent ahead of the Poll that
+	// will want it. It is used only if that Poll asks for exactly the
+	// same partitions, positions and generations; otherwise it is dropped
+	// and its answer read off the wire and discarded by the connection.
+	prefetched map[string]*fetchCall
+}
+
+// maxFreeBuffers bounds the frames kept for reuse: two suffice for one
+// broker (one decoded while the next is read); more are dropped.
+const maxFreeBuffers = 4
+
+// fetchPart is one partition of a fetch being built.
+type fetchPart struct {
+	tp
+	pos int64
+	gen uint64
+}
+
+// fetchCall is a Fetch sent to a broker and not yet collected.
+type fetchCall struct {
+	parts []fetchPart
+	cl    *call
+}
+
+// Poll runs one fetch round over the assigned partitions: the broker holds
+// it up to MaxWait for MinBytes. It returns the records read, in offset
+// order within each partition, and advances the positions past them;
+// records below a position in a returned batch are skipped. The slice may
+// be empty when nothing arrived within MaxWait. When ctx ends with nothing
+// read, Poll returns ctx's error. With BorrowRecords the records are valid
+// only until the next Poll.
+//
+// A partition's error (*OffsetOutOfRangeError, or a *BrokerError such as
+// an unknown topic) is returned when no records came with it; otherwise
+// the records are returned and the error by the next Poll. Connection
+// failures are retried on a new connection within RequestTimeout.
+func (k *Consumer) Poll(ctx context.Context) ([]ConsumerRecord, error) {
+	k.pollMu.Lock()
+	defer k.pollMu.Unlock()
+	var out pollResult
+	if k.cfg.BorrowRecords {
+		out.recs, k.arena, k.hdrs = k.recs[:0], k.arena[:0], k.hdrs[:0]
+	}
+	err := k.poll(ctx, &out)
+	if k.cfg.BorrowRecords {
+		k.recs = out.recs[:0]
+	}
+	if err != nil {
+		return nil, err
+	}
+	return out.recs, nil
+}
+
+// FetchedBatch is one record batch as the broker stores it: Kafka's v2
+// format, whole, with its CRC checked (unless SkipCRCCheck).
+type FetchedBatch struct {
+	Topic     string
+	Partition int32
+	Header    batch.Header
+	// Bytes is the whole batch, header included. It points into the
+	// consumer's fetch buffer: valid until the next Poll or PollBatches.
+	Bytes []byte
+	// From is the partition's position when the batch was read: records
+	// below it, which the first batch of a fetch may hold, were delivered
+	// before and are to be skipped.
+	From int64
+}
+
+// PollBatches is Poll for consumers that want batches rather than
+// records: mirrors and archivers that store or forward them as they are,
+// and consumers that decode records themselves (batch.Reader) without
+// a copy. The batches are lent, as with BorrowRecords, until the next
+// Poll or PollBatches. Control batches are skipped. Errors and positions
+// behave as in Poll.
+func (k *Consumer) PollBatches(ctx context.Context) ([]FetchedBatch, error) {
+	k.pollMu.Lock()
+	defer k.pollMu.Unlock()
+	out := pollResult{batches: k.batches[:0], batchMode: true}
+	err := k.poll(ctx, &out)
+	k.batches = out.batches[:0]
+	if err != nil {
+		return nil, err
+	}
+	return out.batches, nil
+}
+
+// pollResult collects what one poll read: records, or in batch mode
+// batches.
+type pollResult struct {
+	recs      []ConsumerRecord
+	batches   []FetchedBatch
+	batchMode bool
+}
+
+func (o *pollResult) len() int {
+	if o.batchMode {
+		return len(o.batches)
+	}
+	return len(o.recs)
+}
+
+func (o *pollResult) truncate(n int) {
+	if o.batchMode {
+		o.batches = o.batches[:n]
+	} else {
+		o.recs = o.recs[:n]
+	}
+}
+
+// poll is the body of Poll and PollBatches; pollMu is held.
+func (k *Consumer) poll(ctx context.Context, out *pollResult) error {
+	k.mu.Lock()
+	if k.closed {
+		k.mu.Unlock()
+		return ErrClosed
+	}
+	if err := k.pending; err != nil {
+		k.pending = nil
+		k.mu.Unlock()
+		return err
+	}
+	parts := make([]fetchPart, 0, len(k.order))
+	for _, t := range k.order {
+		cp := k.parts[t]
+		parts = append(parts, fetchPart{tp: t, pos: cp.pos, gen: cp.gen})
+	}
+	k.mu.Unlock()
+	if len(parts) == 0 {
+		return errors.New("client: Poll: no partitions assigned")
+	}
+	// What the last Poll lent is given back: the caller has moved on.
+	for _, f := range k.lent {
+		k.recycle(f)
+	}
+	k.lent = k.lent[:0]
+
+	byLeader := map[string][]fetchPart{}
+	for _, fp := range parts {
+		addr := k.cl.leaderAddr(fp.topic, fp.partition)
+		if addr == "" && k.cl.meta.cached(fp.topic) == nil {
+			if _, err := k.cl.topic(ctx, fp.topic, false); err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				return err
+			}
+			addr = k.cl.leaderAddr(fp.topic, fp.partition)
+		}
+		byLeader[addr] = append(byLeader[addr], fp)
+	}
+	var firstErr error
+	for addr, group := range byLeader {
+		// One broker in practice; several are fetched one after the
+		// other, each with its own long poll, which is simple and only
+		// slower when every broker is idle.
+		if err := k.fetch(ctx, addr, group, out); err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	if out.len() > 0 {
+		if firstErr != nil && ctx.Err() == nil {
+			k.mu.Lock()
+			k.pending = firstErr
+			k.mu.Unlock()
+		}
+		return nil
+	}
+	if firstErr != nil {
+		return firstErr
+	}
+	return ctx.Err()
+}
+
+// fetch runs one Fetch against one broker, or collects the prefetch that
+// asked for the same, and appends what it read.
+func (k *Consumer) fetch(ctx context.Context, addr string, parts []fetchPart, out *pollResult) error {
+	var frame, body []byte
+	var err error
+	if fc := k.takePrefetch(addr, parts); fc != nil {
+		body, err = fc.cl.c.wait(ctx, fc.cl)
+		switch {
+		case err == nil:
+			frame = fc.cl.frame
+		case ctx.Err() != nil:
+			// Still good for the next Poll.
+			k.prefetched[addr] = fc
+			return ctx.Err()
+		default:
+			body = nil // the connection broke: fetch again, with retries
+		}
+	}
+	if body == nil {
+		if frame, body, err = k.roundTrip(ctx, addr, k.fetchRequest(parts)); err != nil {
+			return err
+		}
+	}
+	var resp protocol.FetchResponse
+	if err := resp.DecodeFrom(body); err != nil {
+		return fmt.Errorf("fetch from %s: %w", addr, err)
+	}
+	if err := brokerErr(protocol.Fetch, resp.ErrorCode, "", -1, nil); err != nil {
+		k.recycle(frame)
+		return err
+	}
+	if !k.cfg.NoPrefetch {
+		if next, more := nextParts(&resp, parts); more {
+			k.prefetch(ctx, addr, next)
+		}
+	}
+
+	want := make(map[tp]fetchPart, len(parts))
+	for _, fp := range parts {
+		want[fp.tp] = fp
+	}
+	var firstErr error
+	for ti := range resp.Topics {
+		rt := &resp.Topics[ti]
+		for pi := range rt.Partitions {
+			rp := &rt.Partitions[pi]
+			fp, ok := want[tp{rt.Name, rp.Partition}]
+			if !ok {
+				continue
+			}
+			var perr error
+			before := out.len()
+			pos := fp.pos
+			switch {
+			case rp.ErrorCode == protocol.ErrOffsetOutOfRange:
+				perr = &OffsetOutOfRangeError{Topic: rt.Name, Partition: rp.Partition, Offset: fp.pos,
+					LogStartOffset: rp.LogStartOffset, HighWatermark: rp.HighWatermark}
+			case rp.ErrorCode != protocol.NoError:
+				if needsMetadata(rp.ErrorCode) {
+					k.cl.meta.forget(rt.Name)
+				}
+				perr = brokerErr(protocol.Fetch, rp.ErrorCode, rt.Name, rp.Partition, nil)
+			default:
+				if out.batchMode {
+					out.batches, pos, perr = k.checkBatches(out.batches, rt.Name, rp.Partition, fp.pos, rp.Records)
+				} else {
+					out.recs, pos, perr = k.decode(out.recs, rt.Name, rp.Partition, fp.pos, rp.Records)
+				}
+			}
+			k.mu.Lock()
+			cp := k.parts[fp.tp]
+			if cp == nil || cp.gen != fp.gen {
+				// Sought or unassigned while the fetch was out: what it
+				// read is no longer wanted.
+				out.truncate(before)
+				perr = nil
+			} else {
+				cp.pos = pos
+			}
+			k.mu.Unlock()
+			if perr != nil && firstErr == nil {
+				firstErr = perr
+			}
+		}
+	}
+	if k.cfg.BorrowRecords || out.batchMode {
+		k.lent = append(k.lent, frame)
+	} else {
+		k.recycle(frame) // every record was copied out of it
+	}
+	return firstErr
+}
+
+// nextParts returns the partitions of a fetch advanced past the whole
+// batches the response carries for them, and whether the broker said it
+// has more for any of them. It reads only batch headers, so it runs
+// before the records are decoded; when decoding then stops early (a bad
+// batch), the positions differ and the prefetch goes unused.
+func nextParts(resp *protocol.FetchResponse, parts []fetchPart) ([]fetchPart, bool) {
+	if resp.ErrorCode != protocol.NoError {
+		return nil, false
+	}
+	next := slices.Clone(parts)
+	more := false
+	for ti := range resp.Topics {
+		rt := &resp.Topics[ti]
+		for pi := range rt.Partitions {
+			rp := &rt.Partitions[pi]
+			i := slices.IndexFunc(next, func(fp fetchPart) bool { return fp.topic == rt.Name && fp.partition == rp.Partition })
+			if i < 0 {
+				continue
+			}
+			if rp.ErrorCode != protocol.NoError {
+				return nil, false
+			}
+			pos := next[i].pos
+			for rest := rp.Records; len(rest) > 0; {
+				b, tail, err := batch.Split(rest)
+				if err != nil {
+					break
+				}
+				h, err := batch.ParseHeader(b)
+				if err != nil {
+					break
+				}
+				pos = max(pos, h.NextOffset())
+				rest = tail
+			}
+			next[i].pos = pos
+			if pos < rp.HighWatermark {
+				more = true
+			}
+		}
+	}
+	return next, more
+}
+
+// takePrefetch returns the fetch sent ahead to addr if it asked for exactly
+// parts, and forgets any other.
+func (k *Consumer) takePrefetch(addr string, parts []fetchPart) *fetchCall {
+	fc := k.prefetched[addr]
+	if fc == nil {
+		return nil
+	}
+	delete(k.prefetched, addr)
+	if !slices.Equal(fc.parts, parts) {
+		return nil // stale: its answer is read and dropped by the connection
+	}
+	return fc
+}
+
+// prefetch sends a fetch for parts to addr without waiting for it. It
+// only uses a live connection: a failure here costs nothing, because the
+// next Poll fetches again.
+func (k *Consumer) prefetch(ctx context.Context, addr string, parts []fetchPart) {
+	if ctx.Err() != nil {
+		return
+	}
+	c, err := k.pool.get(ctx, addr)
+	if err != nil {
+		return
+	}
+	deadline := time.Now().Add(k.cl.cfg.RequestTimeout + k.cfg.MaxWait)
+	cl, err := c.send(k.fetchRequest(parts), true, deadline, k.takeBuffer(), nil)
+	if err != nil || cl == nil {
+		return
+	}
+	k.prefetched[addr] = &fetchCall{parts: parts, cl: cl}
+}
+
+func (k *Consumer) fetchRequest(parts []fetchPart) *protocol.FetchRequest {
+	req := &protocol.FetchRequest{
+		MaxWaitMs: int32(min(k.cfg.MaxWait.Milliseconds(), 1<<31-1)),
+		MinBytes:  k.cfg.MinBytes,
+		MaxBytes:  k.cfg.MaxBytes,
+	}
+	for _, fp := range parts {
+		if n := len(req.Topics); n == 0 || req.Topics[n-1].Name != fp.topic {
+			req.Topics = append(req.Topics, protocol.FetchRequestTopic{Name: fp.topic})
+		}
+		t := &req.Topics[len(req.Topics)-1]
+		t.Partitions = append(t.Partitions, protocol.FetchRequestPartition{
+			Partition: fp.partition, FetchOffset: fp.pos, PartitionMaxBytes: k.cfg.MaxPartitionBytes,
+		})
+	}
+	return req
+}
+
+func (k *Consumer) takeBuffer() []byte {
+	n := len(k.free)
+	if n == 0 {
+		return nil
+	}
+	b := k.free[n-1]
+	k.free = k.free[:n-1]
+	return b
+}
+
+func (k *Consumer) recycle(frame []byte) {
+	if frame != nil && len(k.free) < maxFreeBuffers {
+		k.free = append(k.free, frame[:0])
+	}
+}
+
+// roundTrip sends a fetch on the consumer's own connection to addr (any
+// broker for "") and returns the response frame and body, retrying
+// connection failures within RequestTimeout: a fetch changes nothing, so
+// repeating it is always safe.
+func (k *Consumer) roundTrip(ctx context.Context, addr string, req *protocol.FetchRequest) (frame, body []byte, err error) {
+	timeout := k.cl.cfg.RequestTimeout + k.cfg.MaxWait
+	budget := time.Now().Add(k.cl.cfg.RequestTimeout)
+	backoff := 50 * time.Millisecond
+	for attempt := 0; ; attempt++ {
+		target := addr
+		if target == "" {
+			all := k.cl.brokers()
+			target = all[attempt%len(all)]
+		}
+		c, err := k.pool.get(ctx, target)
+		if err == nil {
+			var cl *call
+			cl, err = c.send(req, true, time.Now().Add(timeout), k.takeBuffer(), nil)
+			if err == nil {
+				if body, err = c.wait(ctx, cl); err == nil {
+					return cl.frame, body, nil
+				}
+				// An abandoned call may still fill its buffer, which is
+				// therefore not reused.
+			}
+		}
+		if errors.Is(err, ErrClosed) {
+			return nil, nil, ErrClosed
+		}
+		if ctx.Err() != nil {
+			return nil, nil, ctx.Err()
+		}
+		if !errors.Is(err, ErrNetwork) || time.Now().Add(backoff).After(budget) {
+			return nil, nil, fmt.Errorf("fetch: %w", err)
+		}
+		k.cl.logger.Debug("retrying fetch", "broker", target, "err", err)
+		if err := sleep(ctx, backoff); err != nil {
+			return nil, nil, err
+		}
+		backoff = min(2*backoff, time.Second)
+	}
+}
