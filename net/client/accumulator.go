@@ -106,6 +106,9 @@ type topicState struct {
 	partitions int32
 	sticky     sticky
 	metaAt     time.Time // when the partition count was last looked up
+	// parts caches the producer's partStates of this topic by partition
+	// id, sparing Send a map lookup by (name, id) per record.
+	parts []*partState
 }
 
 // addSeq advances a sequence number; sequences wrap from MaxInt32 to 0, as

@@ -185,9 +185,12 @@ type Producer struct {
 	serial   uint64
 	flushing int // Flushes waiting: every batch is ready at once
 	topics   map[string]*topicState
-	parts    map[tp]*partState
-	senders  map[string]*sender
-	inflight int // produce requests unanswered, over all senders
+	// lastTopic is the topic of the last Send, found without hashing its
+	// name when the next Send names it again.
+	lastTopic *topicState
+	parts     map[tp]*partState
+	senders   map[string]*sender
+	inflight  int // produce requests unanswered, over all senders
 
 	// Idempotence: the producer id and epoch; needBump asks for a new
 	// epoch (or, with pid -1, the first id) before anything is sent.
@@ -269,14 +272,22 @@ func (p *Producer) Send(ctx context.Context, r *Record, cb func(RecordMetadata, 
 		return fmt.Errorf("client: record of about %d bytes is larger than the producer's limit (MaxRequestSize %d, BufferMemory %d): %w",
 			size, p.cfg.MaxRequestSize, p.cfg.BufferMemory, protocol.ErrMessageTooLarge)
 	}
-	deadline := time.Now().Add(p.cfg.MaxBlock)
-	ts, err := p.topicFor(ctx, r, deadline)
-	if err != nil {
-		return err
-	}
+	// One clock read per record: it stamps the record, ages the metadata
+	// and, only if Send must block, starts the MaxBlock deadline. (On
+	// virtual machines a clock read can cost more than the rest of Send.)
+	now := time.Now()
 	p.mu.Lock()
+	ts := p.knownTopicLocked(r, now)
+	if ts == nil {
+		p.mu.Unlock()
+		var err error
+		if ts, err = p.topicFor(ctx, r, now.Add(p.cfg.MaxBlock)); err != nil {
+			return err
+		}
+		p.mu.Lock()
+	}
 	defer p.mu.Unlock()
-	if err := p.reserve(ctx, size, deadline); err != nil {
+	if err := p.reserve(ctx, size, now); err != nil {
 		return err
 	}
 	partition := r.Partition
@@ -288,14 +299,41 @@ func (p *Producer) Send(ctx context.Context, r *Record, cb func(RecordMetadata, 
 		partition = ts.sticky.pick(ts.partitions)
 	}
 	pt := p.partition(ts, partition)
-	var tsMs int64
-	if r.Timestamp.IsZero() {
-		tsMs = time.Now().UnixMilli()
-	} else {
+	tsMs := now.UnixMilli()
+	if !r.Timestamp.IsZero() {
 		tsMs = r.Timestamp.UnixMilli()
 	}
-	p.appendLocked(pt, tsMs, r, cb, size)
+	p.appendLocked(pt, tsMs, r, cb, size, now)
 	return nil
+}
+
+// knownTopicLocked returns the topic's state if its metadata is known and
+// has the record's partition, or nil. It runs with p.mu held.
+func (p *Producer) knownTopicLocked(r *Record, now time.Time) *topicState {
+	if p.closed {
+		return nil // topicFor reports it
+	}
+	ts := p.lastTopic
+	if ts == nil || ts.name != r.Topic {
+		if ts = p.topics[r.Topic]; ts == nil {
+			return nil
+		}
+		p.lastTopic = ts
+	}
+	if r.Partition >= ts.partitions {
+		return nil
+	}
+	if now.Sub(ts.metaAt) > metadataMaxAge {
+		// Partitions may have been added: a sender looks again in the
+		// background, as Kafka's metadata.max.age.ms does.
+		ts.metaAt = now
+		p.metaStale[r.Topic] = true
+		for _, s := range p.senders {
+			s.poke()
+			break
+		}
+	}
+	return ts
 }
 
 // topicFor returns the topic's state, looking its metadata up (and letting
@@ -307,21 +345,11 @@ func (p *Producer) topicFor(ctx context.Context, r *Record, deadline time.Time) 
 		return nil, ErrClosed
 	}
 	ts := p.topics[r.Topic]
-	known := ts != nil && r.Partition < ts.partitions
-	if known && time.Since(ts.metaAt) > metadataMaxAge {
-		// Partitions may have been added: a sender looks again in the
-		// background, as Kafka's metadata.max.age.ms does.
-		ts.metaAt = time.Now()
-		p.metaStale[r.Topic] = true
-		for _, s := range p.senders {
-			s.poke()
-			break
-		}
+	if known := ts != nil && r.Partition < ts.partitions; known {
+		p.mu.Unlock()
+		return ts, nil // looked up by another Send meanwhile
 	}
 	p.mu.Unlock()
-	if known {
-		return ts, nil
-	}
 	// A partition past the known count may be a new one: look again once.
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
@@ -376,13 +404,14 @@ func (p *Producer) topicFor(ctx context.Context, r *Record, deadline time.Time) 
 	}
 }
 
-// reserve charges size bytes of buffer memory, waiting for room up to the
-// deadline and while ctx lasts. It runs with p.mu held.
-func (p *Producer) reserve(ctx context.Context, size int64, deadline time.Time) error {
+// reserve charges size bytes of buffer memory, waiting for room for
+// MaxBlock from now and while ctx lasts. It runs with p.mu held.
+func (p *Producer) reserve(ctx context.Context, size int64, now time.Time) error {
 	if p.used+size <= p.cfg.BufferMemory && !p.closed {
 		p.used += size
 		return nil
 	}
+	deadline := now.Add(p.cfg.MaxBlock)
 	wake := func() {
 		p.mu.Lock()
 		p.cond.Broadcast()
@@ -411,6 +440,9 @@ func (p *Producer) reserve(ctx context.Context, size int64, deadline time.Time) 
 // partition returns the partition's state, making it (and its sender) on
 // first use.
 func (p *Producer) partition(ts *topicState, id int32) *partState {
+	if int(id) < len(ts.parts) && ts.parts[id] != nil {
+		return ts.parts[id]
+	}
 	k := tp{ts.name, id}
 	pt := p.parts[k]
 	if pt == nil {
@@ -418,6 +450,10 @@ func (p *Producer) partition(ts *topicState, id int32) *partState {
 		p.parts[k] = pt
 		p.assignLocked(pt, p.cl.leaderAddr(ts.name, id))
 	}
+	if int(id) >= len(ts.parts) {
+		ts.parts = append(ts.parts, make([]*partState, int(id)+1-len(ts.parts))...)
+	}
+	ts.parts[id] = pt
 	return pt
 }
 
@@ -446,7 +482,7 @@ func (p *Producer) assignLocked(pt *partState, addr string) {
 
 // appendLocked adds a record to the partition's open batch, opening a new
 // one when there is none or the record would overflow BatchSize.
-func (p *Producer) appendLocked(pt *partState, tsMs int64, r *Record, cb func(RecordMetadata, error), size int64) {
+func (p *Producer) appendLocked(pt *partState, tsMs int64, r *Record, cb func(RecordMetadata, error), size int64, now time.Time) {
 	var b *pbatch
 	if n := len(pt.queue); n > 0 && !pt.queue[n-1].full {
 		b = pt.queue[n-1]
@@ -460,7 +496,7 @@ func (p *Producer) appendLocked(pt *partState, tsMs int64, r *Record, cb func(Re
 	if b == nil {
 		b = p.pool.Get().(*pbatch)
 		b.part = pt
-		b.created = time.Now()
+		b.created = now
 		p.serial++
 		b.serial = p.serial
 		pt.queue = append(pt.queue, b)
