@@ -73,6 +73,17 @@
 // log fails with an [OffsetOutOfRangeError] that gives the valid range:
 // without groups there is no auto.offset.reset, the caller seeks.
 //
+// When a fetch comes back and the broker says more is waiting, the
+// consumer sends the next fetch before it decodes this one (prefetch), so
+// the broker's sendfile and the network run while the caller works. A
+// prefetch is used only if the next Poll asks for exactly what it asked;
+// after a Seek it is dropped unread. Responses land in recycled buffers.
+// Two modes skip copying records, for consumers that are done with them
+// before polling again: ConsumerConfig.BorrowRecords (records point into
+// the fetch buffer until the next Poll) and [Consumer.PollBatches] (whole
+// CRC-checked batches, for mirrors and archivers, or callers that decode
+// with batch.Reader themselves). Both allocate nothing per record.
+//
 // # Errors
 //
 // An error code from a broker comes back as a [*BrokerError] that unwraps
