@@ -23,6 +23,8 @@ const (
 	// DefaultFetchBytes is the consumer's max.partition.fetch.bytes
 	// (Kafka's default, 1 MiB), used for the raw fetches too.
 	DefaultFetchBytes = 1 << 20
+	// DefaultLatencyDuration is how long the paced latency phase runs.
+	DefaultLatencyDuration = 3 * time.Second
 	// TargetConsumeRatio is issue 3's target for the consumer: at least
 	// this share of the loopback limit measured in the same run.
 	TargetConsumeRatio = 0.8
@@ -46,6 +48,9 @@ type Config struct {
 	// FetchBytes is max.partition.fetch.bytes for the consumer and the raw
 	// fetches: the size of one fetch response's records.
 	FetchBytes int32
+	// LatencyDuration is how long produce latency is measured, at
+	// LatencyFraction of the peak rate.
+	LatencyDuration time.Duration
 	// LimitRuns is how many times each loopback limit is measured; the
 	// median run is the limit (5 by default: one short run is noisy on a
 	// shared machine).
@@ -99,6 +104,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.FetchBytes <= 0 {
 		c.FetchBytes = DefaultFetchBytes
+	}
+	if c.LatencyDuration <= 0 {
+		c.LatencyDuration = DefaultLatencyDuration
 	}
 	if c.LimitRuns <= 0 {
 		c.LimitRuns = 5

@@ -30,7 +30,7 @@ func TestRunTiny(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	const n = 20000
-	rep, err := Run(ctx, Config{Records: n, Dir: dir, LimitRuns: 2, Logf: t.Logf, Command: "netbench test"})
+	rep, err := Run(ctx, Config{Records: n, Dir: dir, LimitRuns: 2, LatencyDuration: 300 * time.Millisecond, Logf: t.Logf, Command: "netbench test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,13 +56,17 @@ func TestRunTiny(t *testing.T) {
 	if tcpCountersSupported && (p.WireBytesFrom != "tcp_info" || p.WireBytes != p.ComputedWireBytes) {
 		t.Errorf("produce wire bytes %d from %s, computed %d", p.WireBytes, p.WireBytesFrom, p.ComputedWireBytes)
 	}
-	for _, c := range []ConsumeResult{rep.Consume, rep.RawFetch} {
+	for _, c := range []ConsumeResult{rep.Consume, rep.Borrowed, rep.Batches, rep.RawFetch} {
 		if c.Records != n || c.Mismatches != 0 || c.PayloadBytes != p.PayloadBytes {
 			t.Errorf("%s: %d records, %d mismatches, %d payload bytes; want %d records", c.Name, c.Records, c.Mismatches, c.PayloadBytes, n)
 		}
 		if c.WireBytes <= p.StoredBytes || c.Seconds <= 0 || c.WireMBps <= 0 {
 			t.Errorf("%s: %d wire bytes (log %d), %.3fs, %.1f MB/s", c.Name, c.WireBytes, p.StoredBytes, c.Seconds, c.WireMBps)
 		}
+	}
+	if lt := rep.Latency; lt.Records <= 0 || lt.Failed != 0 || !(lt.TargetRate > 0) ||
+		!(0 < lt.P50Us && lt.P50Us <= lt.P99Us && lt.P99Us <= lt.P999Us && lt.P999Us <= lt.MaxUs) {
+		t.Errorf("latency: %+v", lt)
 	}
 	if rep.RawFetch.RecordBytes != p.StoredBytes {
 		t.Errorf("raw fetch record bytes %d, stored %d", rep.RawFetch.RecordBytes, p.StoredBytes)

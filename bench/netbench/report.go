@@ -97,6 +97,14 @@ func (rep *Report) WriteText(w io.Writer) error {
 	p("   ratio batches/limit:   %.3f (target >= %.2f: %s)", rep.BatchesRatio, rep.TargetConsumeRatio, verdict(rep.BatchesRatio))
 	p("   ratio raw fetch/limit: %.3f", rep.RawFetchRatio)
 	p("")
+	lt := rep.Latency
+	p("3. produce latency at %.0f%% of the peak rate above (send call to acknowledgement callback, HdrHistogram)", LatencyFraction*100)
+	p("   sluice producer   %d records in %.3fs to topic %s: %.0f records/s (asked %.0f), %d failed",
+		lt.Records, lt.Seconds, lt.Topic, lt.Rate, lt.TargetRate, lt.Failed)
+	p("                     latency p50 %.0f us, p99 %.0f us, p99.9 %.0f us, max %.0f us, mean %.0f us",
+		lt.P50Us, lt.P99Us, lt.P999Us, lt.MaxUs, lt.MeanUs)
+	p("                     %s", cpuLine(lt.CPU, "broker", lt.Seconds, m.Cores))
+	p("")
 	p("broker:   SIGTERM -> exit code %d in %.3fs", rep.Broker.ExitCode, rep.Broker.StopSeconds)
 	for _, l := range rep.Broker.Warnings {
 		p("          logged: %s", l)

@@ -44,6 +44,8 @@ type Report struct {
 	Batches      ConsumeResult `json:"consume_batches"`
 	RawFetch     ConsumeResult `json:"raw_fetch"`
 	ConsumeLimit LimitResult   `json:"consume_limit"`
+	// Latency is produce latency at LatencyFraction of the peak rate.
+	Latency LatencyResult `json:"produce_latency"`
 
 	// Ratios of wire MB/s to the loopback limit of the same bytes.
 	ProduceRatio       float64 `json:"produce_ratio"`
@@ -331,6 +333,16 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 		return nil, err
 	}
 	logf("netbench: consume limit %.1f MB/s", rep.ConsumeLimit.MBps)
+
+	rate := LatencyFraction * rep.Produce.RecordsPerSec
+	logf("netbench: produce latency at %.0f records/s for %v", rate, cfg.LatencyDuration)
+	if err := phase("sluice-latency", func(ctx context.Context) (err error) {
+		rep.Latency, err = r.produceLatency(ctx, rate, cfg.LatencyDuration)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	logf("netbench: latency p50 %.0f us, p99 %.0f us, p99.9 %.0f us", rep.Latency.P50Us, rep.Latency.P99Us, rep.Latency.P999Us)
 	if cfg.CPUProfile != nil {
 		pprof.StopCPUProfile()
 	}
@@ -371,6 +383,11 @@ func (rep *Report) check() {
 	}
 	if p.ComputedWireBytes != p.WireBytes {
 		bad("produce: the connection carried %d bytes, the stored log plus framing is %d (a request sent twice?)", p.WireBytes, p.ComputedWireBytes)
+	}
+	if lt := &rep.Latency; lt.Failed != 0 || lt.Records == 0 {
+		bad("latency: %d records sent, %d failed (first error: %s)", lt.Records, lt.Failed, lt.FirstError)
+	} else if lt.Rate < 0.9*lt.TargetRate {
+		bad("latency: the producer kept up only %.0f of the %.0f records/s asked", lt.Rate, lt.TargetRate)
 	}
 	for _, c := range []*ConsumeResult{&rep.Consume, &rep.Borrowed, &rep.Batches, &rep.RawFetch} {
 		if c.Records != n {
@@ -428,6 +445,7 @@ func fullCommand(cfg *Config) string {
 		"-batch-size", units.FormatSize(int64(cfg.BatchSize)),
 		"-compression", cfg.Compression.String(),
 		"-fetch-bytes", units.FormatSize(int64(cfg.FetchBytes)),
+		"-latency-duration", cfg.LatencyDuration.String(),
 		"-limit-runs", fmt.Sprint(cfg.LimitRuns),
 	}
 	return quoteArgs(argv)
