@@ -108,6 +108,25 @@ func runModel(t *testing.T, seed int64, steps int) {
 			if reg.BaseOffset != b.base || reg.Len == 0 {
 				t.Fatalf("seed %d step %d: read %d starts at batch %d (len %d), want batch %d", seed, step, off, reg.BaseOffset, reg.Len, b.base)
 			}
+			// NextOffset is the offset after the region's last batch.
+			data, err := reg.ReadTo(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var last batch.Header
+			for rest := data; len(rest) > 0; {
+				bb, tail, err := batch.Split(rest)
+				if err != nil {
+					t.Fatalf("seed %d step %d: region of read %d: %v", seed, step, off, err)
+				}
+				if last, err = batch.ParseHeader(bb); err != nil {
+					t.Fatal(err)
+				}
+				rest = tail
+			}
+			if reg.NextOffset != last.NextOffset() {
+				t.Fatalf("seed %d step %d: read %d: NextOffset %d, the region's last batch ends at %d", seed, step, off, reg.NextOffset, last.NextOffset())
+			}
 			reg.Release()
 		case r < 76:
 			op = "list-offset"

@@ -370,7 +370,8 @@ func (p *Partition) Changed() <-chan struct{} {
 // offset, at most maxBytes long unless its first batch alone is larger,
 // never past the high watermark. Reading at the high watermark gives an
 // empty region; outside [log start, high watermark] gives
-// ErrOffsetOutOfRange. A non-empty region must be released.
+// ErrOffsetOutOfRange. A non-empty region must be released; its NextOffset
+// is where the next read should start.
 func (p *Partition) Read(offset, maxBytes int64) (segment.Region, error) {
 	w := p.hw.Load()
 	start := p.logStart.Load()
@@ -403,6 +404,15 @@ func (p *Partition) Read(offset, maxBytes int64) (segment.Region, error) {
 			return segment.Region{}, fmt.Errorf("%s-%d: %w", p.Topic(), p.id, err)
 		}
 		if r.Len > 0 {
+			if r.NextOffset < 0 {
+				// The region runs to the high watermark's position or
+				// to the end of a sealed segment, where the next one
+				// starts.
+				r.NextOffset = w.offset
+				if maxPos < 0 && i+1 < len(segs) {
+					r.NextOffset = segs[i+1].Base()
+				}
+			}
 			return r, nil
 		}
 	}

@@ -21,6 +21,12 @@ type Region struct {
 	Len  int64
 	// BaseOffset is the base offset of the first batch in the region.
 	BaseOffset int64
+	// NextOffset is the offset after the region's last batch, or -1 when
+	// the region runs to the end of what the reader let it see (the
+	// segment's end, or maxPosition): the reader knows the offset there
+	// (the next segment's base, or the high watermark's offset) while
+	// the segment would have to read its last batch's header to tell.
+	NextOffset int64
 
 	seg *Segment
 }
@@ -118,14 +124,15 @@ func (s *Segment) read(offset, maxBytes, maxPosition int64) (Region, error) {
 		return Region{}, nil
 	}
 	start := sc.cur
-	r := Region{File: f, Pos: start, BaseOffset: sc.hdr.BaseOffset}
+	r := Region{File: f, Pos: start, BaseOffset: sc.hdr.BaseOffset, NextOffset: -1}
 	if maxBytes >= limit-start {
 		// The common case for a caught-up consumer: everything fits.
-		r.Len = limit - start
+		r.Len = limit - start // NextOffset stays -1: see Region
 		return r, nil
 	}
 	budget := start + max(maxBytes, 0) // below limit, so no overflow
 	end := sc.pos                      // the first batch, whole
+	r.NextOffset = sc.hdr.NextOffset()
 	// Jump with the index to the last indexed batch boundary within budget
 	// (every batch before it fits), then walk headers to the last batch
 	// that fits.
@@ -133,14 +140,16 @@ func (s *Segment) read(offset, maxBytes, maxPosition int64) (Region, error) {
 	i := sort.Search(n, func(i int) bool { return oi.Entry(i).Position > budget })
 	if i > 0 {
 		if e := oi.Entry(i - 1); e.Position > end {
+			// Index entries name the base offset of the batch at their
+			// position: the one after the region, if the walk stops here.
 			sc.pos, sc.minOffset = e.Position, e.Offset
-			end = e.Position
+			end, r.NextOffset = e.Position, e.Offset
 		}
 	}
 	// A scan error past the first batch ends the region early; a reader
 	// that asks for the damaged batch itself gets the error.
 	for sc.next(false) && sc.pos <= budget {
-		end = sc.pos
+		end, r.NextOffset = sc.pos, sc.hdr.NextOffset()
 	}
 	r.Len = end - start
 	return r, nil

@@ -38,9 +38,9 @@ type ConsumerConfig struct {
 	BorrowRecords bool
 	// NoPrefetch turns off prefetching. By default, when a fetch comes
 	// back with more data waiting on the broker, the consumer asks for the
-	// next records before it decodes these, so that the broker sends while
-	// the caller processes (Kafka's consumer does the same). A prefetch
-	// that a Seek or Unassign makes stale is dropped unread.
+	// next records before it decodes these, keeping up to two fetches in
+	// flight, so that the broker sends while the caller processes. A
+	// prefetch that a Seek or Unassign makes stale is dropped unread.
 	NoPrefetch bool
 }
 
@@ -109,7 +109,7 @@ func (cl *Client) NewConsumer(cfg ConsumerConfig) *Consumer {
 		pool:  newConnPool(cl.cfg.DialTimeout, cl.logger),
 		parts: map[tp]*cpart{},
 	}
-	k.prefetched = map[string]*fetchCall{}
+	k.prefetched = map[string][]*fetchCall{}
 	if err := cl.adopt(k, func() { k.close() }); err != nil {
 		k.closed = true
 		k.pool.closeAll()

@@ -74,10 +74,15 @@
 // without groups there is no auto.offset.reset, the caller seeks.
 //
 // When a fetch comes back and the broker says more is waiting, the
-// consumer sends the next fetch before it decodes this one (prefetch), so
-// the broker's sendfile and the network run while the caller works. A
-// prefetch is used only if the next Poll asks for exactly what it asked;
-// after a Seek it is dropped unread. Responses land in recycled buffers.
+// consumer sends the next fetches before it decodes this one (prefetch):
+// one for the positions after this response, and one continuing from
+// wherever that one will end (protocol.FetchContinue), so that the broker
+// always has a request queued and its sendfile and the network run while
+// the caller works. A prefetch is used only if the next Poll asks for
+// exactly what it asked; after a Seek the queue is dropped unread.
+// Prefetches do not long-poll: one that finds nothing new comes back at
+// once and the Poll fetches again, waiting. Responses land in recycled
+// buffers.
 // Two modes skip copying records, for consumers that are done with them
 // before polling again: ConsumerConfig.BorrowRecords (records point into
 // the fetch buffer until the next Poll) and [Consumer.PollBatches] (whole

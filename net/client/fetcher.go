@@ -33,12 +33,20 @@ type fetchState struct {
 	arena   []byte // copies of compressed records' bytes
 	hdrs    []batch.RecordHeader
 
-	// prefetched holds, per broker, a fetch sent ahead of the Poll that
-	// will want it. It is used only if that Poll asks for exactly the
-	// same partitions, positions and generations; otherwise it is dropped
-	// and its answer read off the wire and discarded by the connection.
-	prefetched map[string]*fetchCall
+	// prefetched holds, per broker, the fetches sent ahead of the Polls
+	// that will want them, oldest first, at most prefetchDepth. The first
+	// is used only if the next Poll asks for exactly the same partitions,
+	// positions and generations; otherwise the whole queue is dropped and
+	// the answers read off the wire and discarded by the connection.
+	prefetched map[string][]*fetchCall
 }
+
+// prefetchDepth is how many fetches a consumer keeps in flight to one
+// broker while a partition has more to read. With one, the broker idles
+// while the client receives the last bytes of a response and sends the
+// next request; with two, the second (a continuation, see
+// protocol.FetchContinue) is already queued at the broker.
+const prefetchDepth = 2
 
 // maxFreeBuffers bounds the frames kept for reuse: two suffice for one
 // broker (one decoded while the next is read); more are dropped.
@@ -53,7 +61,11 @@ type fetchPart struct {
 
 // fetchCall is a Fetch sent to a broker and not yet collected.
 type fetchCall struct {
+	// parts are the partitions and the positions the fetch reads from.
+	// A continuation's are unknown (nil) until the fetch before it is
+	// answered.
 	parts []fetchPart
+	cont  bool
 	cl    *call
 }
 
@@ -211,35 +223,57 @@ func (k *Consumer) poll(ctx context.Context, out *pollResult) error {
 func (k *Consumer) fetch(ctx context.Context, addr string, parts []fetchPart, out *pollResult) error {
 	var frame, body []byte
 	var err error
+	var resp protocol.FetchResponse
 	if fc := k.takePrefetch(addr, parts); fc != nil {
 		body, err = fc.cl.c.wait(ctx, fc.cl)
 		switch {
 		case err == nil:
 			frame = fc.cl.frame
+			if err := resp.DecodeFrom(body); err != nil {
+				return fmt.Errorf("fetch from %s: %w", addr, err)
+			}
+			if !usable(&resp) {
+				// Nothing new (prefetches do not wait for data), or a
+				// continuation the broker could not place: fetch
+				// again, explicitly and with the long poll.
+				k.recycle(frame)
+				k.dropPrefetches(addr)
+				body = nil
+			}
 		case ctx.Err() != nil:
 			// Still good for the next Poll.
-			k.prefetched[addr] = fc
+			k.prefetched[addr] = append([]*fetchCall{fc}, k.prefetched[addr]...)
 			return ctx.Err()
 		default:
-			body = nil // the connection broke: fetch again, with retries
+			// The connection broke: fetch again, with retries.
+			k.dropPrefetches(addr)
+			body = nil
 		}
 	}
 	if body == nil {
-		if frame, body, err = k.roundTrip(ctx, addr, k.fetchRequest(parts)); err != nil {
+		if frame, body, err = k.roundTrip(ctx, addr, k.fetchRequest(parts, false, false)); err != nil {
 			return err
 		}
-	}
-	var resp protocol.FetchResponse
-	if err := resp.DecodeFrom(body); err != nil {
-		return fmt.Errorf("fetch from %s: %w", addr, err)
+		if err := resp.DecodeFrom(body); err != nil {
+			return fmt.Errorf("fetch from %s: %w", addr, err)
+		}
 	}
 	if err := brokerErr(protocol.Fetch, resp.ErrorCode, "", -1, nil); err != nil {
 		k.recycle(frame)
+		k.dropPrefetches(addr)
 		return err
 	}
 	if !k.cfg.NoPrefetch {
-		if next, more := nextParts(&resp, parts); more {
-			k.prefetch(ctx, addr, next)
+		next, more := nextParts(&resp, parts)
+		if q := k.prefetched[addr]; len(q) > 0 && q[0].cont {
+			// The fetch queued behind this one continues where it
+			// ended (nil when that is unclear: it will go unused).
+			q[0].parts = next
+		}
+		for more && len(k.prefetched[addr]) < prefetchDepth {
+			if !k.prefetch(ctx, addr, next) {
+				break
+			}
 		}
 	}
 
@@ -343,52 +377,106 @@ func nextParts(resp *protocol.FetchResponse, parts []fetchPart) ([]fetchPart, bo
 	return next, more
 }
 
-// takePrefetch returns the fetch sent ahead to addr if it asked for exactly
-// parts, and forgets any other.
+// usable reports whether a prefetched response is worth returning: it
+// holds records, or an error other than a continuation's INVALID_REQUEST
+// (which means it reached a connection that had not seen the fetch before
+// it).
+func usable(resp *protocol.FetchResponse) bool {
+	if resp.ErrorCode != protocol.NoError {
+		return true
+	}
+	for ti := range resp.Topics {
+		for _, rp := range resp.Topics[ti].Partitions {
+			switch {
+			case rp.ErrorCode == protocol.ErrInvalidRequest:
+				return false
+			case rp.ErrorCode != protocol.NoError, len(rp.Records) > 0:
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// takePrefetch returns the oldest fetch sent ahead to addr if it asked
+// for exactly parts; otherwise it drops every fetch sent ahead, since
+// those behind continue from it.
 func (k *Consumer) takePrefetch(addr string, parts []fetchPart) *fetchCall {
-	fc := k.prefetched[addr]
-	if fc == nil {
+	q := k.prefetched[addr]
+	if len(q) == 0 {
 		return nil
 	}
-	delete(k.prefetched, addr)
-	if !slices.Equal(fc.parts, parts) {
-		return nil // stale: its answer is read and dropped by the connection
+	fc := q[0]
+	if fc.parts == nil || !slices.Equal(fc.parts, parts) {
+		k.dropPrefetches(addr)
+		return nil
 	}
+	q[0] = nil
+	k.prefetched[addr] = q[1:]
 	return fc
 }
 
-// prefetch sends a fetch for parts to addr without waiting for it. It
+// dropPrefetches forgets the fetches sent ahead to addr: their answers are
+// read and discarded by the connection.
+func (k *Consumer) dropPrefetches(addr string) {
+	delete(k.prefetched, addr)
+}
+
+// prefetch sends a fetch to addr without waiting for it: for parts when
+// none is queued, else a continuation of the last one queued, on the same
+// connection (the broker keeps continuation state per connection). It
 // only uses a live connection: a failure here costs nothing, because the
-// next Poll fetches again.
-func (k *Consumer) prefetch(ctx context.Context, addr string, parts []fetchPart) {
+// next Poll fetches again. Prefetches do not wait for data (MaxWait 0):
+// one that finds none comes back at once and the Poll fetches again with
+// the long poll.
+func (k *Consumer) prefetch(ctx context.Context, addr string, parts []fetchPart) bool {
 	if ctx.Err() != nil {
-		return
+		return false
 	}
 	c, err := k.pool.get(ctx, addr)
 	if err != nil {
-		return
+		return false
 	}
-	deadline := time.Now().Add(k.cl.cfg.RequestTimeout + k.cfg.MaxWait)
-	cl, err := c.send(k.fetchRequest(parts), true, deadline, k.takeBuffer(), nil)
+	q := k.prefetched[addr]
+	cont := len(q) > 0
+	if cont && q[len(q)-1].cl.c != c {
+		return false // a new connection knows nothing to continue from
+	}
+	deadline := time.Now().Add(k.cl.cfg.RequestTimeout)
+	cl, err := c.send(k.fetchRequest(parts, true, cont), true, deadline, k.takeBuffer(), nil)
 	if err != nil || cl == nil {
-		return
+		return false
 	}
-	k.prefetched[addr] = &fetchCall{parts: parts, cl: cl}
+	fc := &fetchCall{parts: parts, cont: cont, cl: cl}
+	if cont {
+		fc.parts = nil // known when the fetch before it is answered
+	}
+	k.prefetched[addr] = append(q, fc)
+	return true
 }
 
-func (k *Consumer) fetchRequest(parts []fetchPart) *protocol.FetchRequest {
+// fetchRequest builds a Fetch for parts: without waiting for data when
+// prefetching, and a continuation (every offset FetchContinue) when cont.
+func (k *Consumer) fetchRequest(parts []fetchPart, prefetch, cont bool) *protocol.FetchRequest {
 	req := &protocol.FetchRequest{
 		MaxWaitMs: int32(min(k.cfg.MaxWait.Milliseconds(), 1<<31-1)),
 		MinBytes:  k.cfg.MinBytes,
 		MaxBytes:  k.cfg.MaxBytes,
 	}
+	if prefetch {
+		req.MaxWaitMs, req.MinBytes = 0, 0
+	}
 	for _, fp := range parts {
 		if n := len(req.Topics); n == 0 || req.Topics[n-1].Name != fp.topic {
 			req.Topics = append(req.Topics, protocol.FetchRequestTopic{Name: fp.topic})
 		}
+		offset := fp.pos
+		if cont {
+			offset = protocol.FetchContinue
+		}
 		t := &req.Topics[len(req.Topics)-1]
 		t.Partitions = append(t.Partitions, protocol.FetchRequestPartition{
-			Partition: fp.partition, FetchOffset: fp.pos, PartitionMaxBytes: k.cfg.MaxPartitionBytes,
+			Partition: fp.partition, FetchOffset: offset, PartitionMaxBytes: k.cfg.MaxPartitionBytes,
 		})
 	}
 	return req

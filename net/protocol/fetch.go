@@ -32,7 +32,15 @@ type FetchRequestTopic struct {
 	Partitions []FetchRequestPartition
 }
 
-// FetchRequestPartition asks for one partition's records from FetchOffset.
+// FetchContinue as a FetchOffset asks the broker to continue where this
+// connection's previous fetch of the partition ended (see
+// docs/PROTOCOL.md), so that a fetch can be queued behind one still in
+// flight.
+const FetchContinue int64 = -1
+
+// FetchRequestPartition asks for one partition's records from FetchOffset
+// (or, with FetchContinue, from where the connection's last fetch of it
+// ended).
 type FetchRequestPartition struct {
 	Partition         int32
 	FetchOffset       int64

@@ -34,6 +34,10 @@ type conn struct {
 	stopped  chan struct{}
 
 	wbuf []byte
+	// fetchNext is where each partition's last fetch on this connection
+	// ended: what a FetchContinue offset stands for. Only the handler
+	// goroutine touches it.
+	fetchNext map[fetchKey]int64
 }
 
 // pending is one request read off the wire, or the error code it gets

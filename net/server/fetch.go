@@ -15,6 +15,15 @@ type fetchState struct {
 	regions []segment.Region
 	bytes   int64
 	failed  bool
+	// next holds, for each partition of the request in order, where a
+	// fetch continuing this one starts.
+	next []int64
+}
+
+// fetchKey names a partition in a connection's continuation state.
+type fetchKey struct {
+	topic     string
+	partition int32
 }
 
 func (f *fetchState) release() {
@@ -33,6 +42,19 @@ func (c *conn) fetch(correlationID int32, r *protocol.FetchRequest) error {
 	if r.MaxWaitMs > 0 {
 		deadline = time.Now().Add(time.Duration(r.MaxWaitMs) * time.Millisecond)
 	}
+	// Continuation: FetchContinue offsets start where this connection's
+	// last fetch of the partition ended (docs/PROTOCOL.md). Unknown ones
+	// stay FetchContinue, which collectFetch refuses.
+	for ti := range r.Topics {
+		t := &r.Topics[ti]
+		for pi := range t.Partitions {
+			if rp := &t.Partitions[pi]; rp.FetchOffset == protocol.FetchContinue {
+				if next, ok := c.fetchNext[fetchKey{t.Name, rp.Partition}]; ok {
+					rp.FetchOffset = next
+				}
+			}
+		}
+	}
 	var st fetchState
 	for {
 		// Ask for the wake-up channels before reading, so an append that
@@ -49,6 +71,18 @@ func (c *conn) fetch(correlationID int32, r *protocol.FetchRequest) error {
 		}
 	}
 	defer st.release()
+	i := 0
+	for _, t := range r.Topics {
+		for _, rp := range t.Partitions {
+			if c.fetchNext == nil {
+				c.fetchNext = map[fetchKey]int64{}
+			}
+			if next := st.next[i]; next >= 0 {
+				c.fetchNext[fetchKey{t.Name, rp.Partition}] = next
+			}
+			i++
+		}
+	}
 	frame, splices := protocol.AppendFetchResponseFrame(c.wbuf[:0], correlationID, &st.resp)
 	c.wbuf = frame
 	prev := 0
@@ -79,7 +113,7 @@ func (s *Server) isStopping() bool {
 func (s *Server) collectFetch(r *protocol.FetchRequest, st *fetchState) []<-chan struct{} {
 	st.release()
 	st.resp = protocol.FetchResponse{Topics: make([]protocol.FetchResponseTopic, 0, len(r.Topics))}
-	st.bytes, st.failed = 0, false
+	st.bytes, st.failed, st.next = 0, false, st.next[:0]
 	var chans []<-chan struct{}
 	budget := int64(r.MaxBytes)
 	if budget <= 0 {
@@ -89,6 +123,14 @@ func (s *Server) collectFetch(r *protocol.FetchRequest, st *fetchState) []<-chan
 		rt := protocol.FetchResponseTopic{Name: t.Name, Partitions: make([]protocol.FetchResponsePartition, 0, len(t.Partitions))}
 		for _, rp := range t.Partitions {
 			out := protocol.FetchResponsePartition{Partition: rp.Partition, HighWatermark: -1, LastStableOffset: -1, LogStartOffset: -1}
+			// A fetch that returns no records ends where it started.
+			st.next = append(st.next, rp.FetchOffset)
+			if rp.FetchOffset == protocol.FetchContinue {
+				// Nothing to continue from on this connection.
+				out.ErrorCode, st.failed = protocol.ErrInvalidRequest, true
+				rt.Partitions = append(rt.Partitions, out)
+				continue
+			}
 			p, err := s.eng.Partition(t.Name, rp.Partition)
 			if err != nil {
 				out.ErrorCode, st.failed = errorCode(err), true
@@ -113,6 +155,7 @@ func (s *Server) collectFetch(r *protocol.FetchRequest, st *fetchState) []<-chan
 					st.regions = append(st.regions, reg)
 					st.bytes += reg.Len
 					budget -= reg.Len
+					st.next[len(st.next)-1] = reg.NextOffset
 				}
 			}
 			rt.Partitions = append(rt.Partitions, out)
