@@ -21,6 +21,7 @@ import (
 //	producers/<topic>/<partition> idempotent producer state snapshot
 //	                              (producers.go has its format)
 //	producer-id/next              int64: the next producer id to hand out
+//	offsets/...                   committed group offsets (offsets.go)
 //
 // Topic names cannot contain '/', so the key spaces never collide.
 // Recovery points are synced too: they move only when a segment was just
@@ -68,7 +69,8 @@ func (m *metaStore) putTopic(t *topicMeta) error {
 	return nil
 }
 
-// deleteTopic removes a topic and its recovery points in one synced batch.
+// deleteTopic removes a topic, its recovery points and every group's
+// committed offsets of it in one synced batch.
 func (m *metaStore) deleteTopic(name string) error {
 	b := m.db.NewBatch()
 	defer b.Close()
@@ -76,6 +78,9 @@ func (m *metaStore) deleteTopic(name string) error {
 		return err
 	}
 	if err := deleteRecoveryPoints(b, name); err != nil {
+		return err
+	}
+	if err := m.deleteTopicOffsets(b, name); err != nil {
 		return err
 	}
 	if err := b.Commit(pebble.Sync); err != nil {

@@ -23,6 +23,11 @@ var (
 	// request of several batches (a lone duplicate batch is answered as a
 	// success with its original offsets instead).
 	ErrDuplicateSequence = errors.New("duplicate sequence number")
+	// ErrUnknownProducerID: a batch past sequence 0 from a producer the
+	// partition has no state for (never seen, or expired after
+	// producer.id.expiration.ms). It always comes wrapped together with
+	// ErrOutOfOrderSequence, so callers that only know that one still match.
+	ErrUnknownProducerID = errors.New("unknown producer id")
 )
 
 // producerWindow is how many recent batches per producer a partition
@@ -91,6 +96,9 @@ func (s *producerState) check(h *batch.Header) (*producerBatch, error) {
 	e, ok := s.entries[h.ProducerID]
 	lastSeq := nextSeq(h.BaseSequence, h.LastOffsetDelta)
 	switch {
+	case !ok && h.BaseSequence != 0:
+		return nil, fmt.Errorf("%w (%w): producer %d epoch %d starts at sequence %d, expected 0",
+			ErrUnknownProducerID, ErrOutOfOrderSequence, h.ProducerID, h.ProducerEpoch, h.BaseSequence)
 	case !ok || h.ProducerEpoch > e.epoch:
 		if h.BaseSequence != 0 {
 			return nil, fmt.Errorf("%w: producer %d epoch %d starts at sequence %d, expected 0",

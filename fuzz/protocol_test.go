@@ -261,6 +261,18 @@ func protocolRequestSeeds(tb testing.TB) []protocolSeed {
 				{Name: "segment.bytes", Op: protocol.AlterConfigDelete},
 			}},
 		}},
+		&protocol.FindCoordinatorRequest{CoordinatorKey: "billing"},
+		&protocol.JoinGroupRequest{GroupID: "billing", SessionTimeoutMs: 45000, RebalanceTimeoutMs: 300000, GroupInstanceID: new("h1"),
+			ProtocolType: protocol.ConsumerProtocolType, ClientID: "app", Protocols: []protocol.JoinGroupRequestProtocol{{Name: "range", Metadata: []byte{0, 0}}}},
+		&protocol.SyncGroupRequest{GroupID: "billing", GenerationID: 1, MemberID: "m1", Assignments: []protocol.SyncGroupRequestAssignment{{MemberID: "m1", Assignment: []byte{0}}}},
+		&protocol.HeartbeatRequest{GroupID: "billing", GenerationID: 1, MemberID: "m1"},
+		&protocol.LeaveGroupRequest{GroupID: "billing", Members: []protocol.LeaveGroupRequestMember{{MemberID: "m1"}}},
+		&protocol.OffsetCommitRequest{GroupID: "billing", GenerationID: 1, MemberID: "m1", Topics: []protocol.OffsetCommitRequestTopic{
+			{Name: "orders", Partitions: []protocol.OffsetCommitRequestPartition{{Partition: 0, Offset: 5, LeaderEpoch: -1, Metadata: new("x")}}}}},
+		&protocol.OffsetFetchRequest{GroupID: "billing", Topics: []protocol.OffsetFetchRequestTopic{{Name: "orders", Partitions: []int32{0}}}},
+		&protocol.ListGroupsRequest{},
+		&protocol.DescribeGroupsRequest{Groups: []string{"billing"}},
+		&protocol.DeleteGroupsRequest{Groups: []string{"billing"}},
 	}
 	var seeds []protocolSeed
 	for i, r := range reqs {
@@ -314,6 +326,17 @@ func protocolResponseSeeds(tb testing.TB) []protocolSeed {
 			{ResourceType: protocol.ResourceTopic, ResourceName: "orders"},
 			{ErrorCode: protocol.ErrInvalidConfig, ErrorMessage: new("bad value"), ResourceType: protocol.ResourceTopic, ResourceName: "other"},
 		}},
+		&protocol.FindCoordinatorResponse{NodeID: 0, Host: "127.0.0.1", Port: 9192},
+		&protocol.JoinGroupResponse{GenerationID: 1, ProtocolType: "consumer", ProtocolName: "range", Leader: "m1", MemberID: "m1",
+			Members: []protocol.JoinGroupResponseMember{{MemberID: "m1", Metadata: []byte{0, 0}}}},
+		&protocol.SyncGroupResponse{Assignment: []byte{0, 0}},
+		&protocol.HeartbeatResponse{ErrorCode: protocol.ErrRebalanceInProgress},
+		&protocol.LeaveGroupResponse{Members: []protocol.LeaveGroupResponseMember{{MemberID: "m1"}}},
+		&protocol.OffsetCommitResponse{Topics: []protocol.OffsetCommitResponseTopic{{Name: "orders", Partitions: []protocol.OffsetCommitResponsePartition{{Partition: 0}}}}},
+		&protocol.OffsetFetchResponse{Topics: []protocol.OffsetFetchResponseTopic{{Name: "orders", Partitions: []protocol.OffsetFetchResponsePartition{{Partition: 0, Offset: 5, LeaderEpoch: -1, CommitTimestamp: 1}}}}},
+		&protocol.ListGroupsResponse{Groups: []protocol.ListGroupsResponseGroup{{GroupID: "billing", ProtocolType: "consumer", State: "Stable"}}},
+		&protocol.DescribeGroupsResponse{Groups: []protocol.DescribeGroupsResponseGroup{{GroupID: "billing", State: "Stable", Members: []protocol.DescribeGroupsResponseMember{{MemberID: "m1", Assignment: []byte{0}}}}}},
+		&protocol.DeleteGroupsResponse{Results: []protocol.DeleteGroupsResponseResult{{GroupID: "billing", ErrorCode: protocol.ErrNonEmptyGroup}}},
 	}
 	var seeds []protocolSeed
 	for i, r := range resps {
@@ -395,4 +418,32 @@ func protocolParseCorpusFile(t *testing.T, raw []byte) []byte {
 		t.Fatal(err)
 	}
 	return []byte(s)
+}
+
+// FuzzConsumerProtocol feeds arbitrary bytes to the decoders of the
+// consumer protocol's subscription and assignment, which a group leader
+// and the groups CLI read from other members: nothing may panic, and
+// whatever decodes must encode back to the same bytes.
+func FuzzConsumerProtocol(f *testing.F) {
+	f.Add((&protocol.ConsumerSubscription{Topics: []string{"a"}, Owned: []protocol.ConsumerTopicPartitions{{Topic: "a", Partitions: []int32{0}}}, Generation: 3}).AppendTo(nil))
+	f.Add((&protocol.ConsumerAssignment{Partitions: []protocol.ConsumerTopicPartitions{{Topic: "a", Partitions: []int32{1, 2}}}}).AppendTo(nil))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var s protocol.ConsumerSubscription
+		if err := s.DecodeFrom(data); err == nil {
+			if !bytes.Equal(s.AppendTo(nil), data) {
+				t.Fatalf("subscription re-encodes differently")
+			}
+		} else if !errors.Is(err, protocol.ErrMalformed) {
+			t.Fatalf("subscription error %v does not wrap ErrMalformed", err)
+		}
+		var a protocol.ConsumerAssignment
+		if err := a.DecodeFrom(data); err == nil {
+			if len(data) > 0 && !bytes.Equal(a.AppendTo(nil), data) {
+				t.Fatalf("assignment re-encodes differently")
+			}
+		} else if !errors.Is(err, protocol.ErrMalformed) {
+			t.Fatalf("assignment error %v does not wrap ErrMalformed", err)
+		}
+	})
 }

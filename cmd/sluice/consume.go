@@ -24,6 +24,7 @@ type consumeOptions struct {
 	printOffset    bool
 	printTimestamp bool
 	jsonLines      bool
+	group          string
 }
 
 func newConsumeCommand(g *globals) *cobra.Command {
@@ -49,10 +50,14 @@ func newConsumeCommand(g *globals) *cobra.Command {
 	f.BoolVar(&o.printOffset, "print-offset", false, "print the offset")
 	f.BoolVar(&o.printTimestamp, "print-timestamp", false, "print the timestamp (ms since the epoch)")
 	f.BoolVar(&o.jsonLines, "json", false, "print one JSON object per record")
+	f.StringVar(&o.group, "group", "", "read as a member of this consumer group, committing what is printed")
 	return cmd
 }
 
 func consume(ctx context.Context, g *globals, topic string, o consumeOptions) error {
+	if o.group != "" {
+		return consumeGroup(ctx, g, topic, o)
+	}
 	if o.offset != "" && o.partition < 0 {
 		return errors.New("--offset needs --partition")
 	}

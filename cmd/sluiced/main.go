@@ -3,7 +3,8 @@
 //	sluiced [--config server.properties] [--override key=value ...]
 //
 // The configuration uses Kafka's broker property names (see
-// --help-config); --override, --data-dir and --listen win over the file.
+// --help-config); --override, --data-dir, --listen and --kafka-listen win
+// over the file.
 // SIGINT or SIGTERM stop the broker gracefully: it stops accepting, answers
 // the requests it has read, flushes every log and marks a clean shutdown.
 package main
@@ -17,6 +18,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -48,10 +50,12 @@ func run(args []string, stderr io.Writer) int {
 	configPath := fs.String("config", "", "broker properties file (Kafka property names)")
 	dataDir := fs.String("data-dir", "", "data directory (log.dirs); overrides the file")
 	listen := fs.String("listen", "", "native protocol address host:port (listeners=SLUICE://host:port); overrides the file")
+	kafkaListen := fs.String("kafka-listen", "", "Kafka protocol address host:port (listeners=PLAINTEXT://host:port); overrides the file")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "text or json")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 30*time.Second, "how long a graceful shutdown may take")
 	helpConfig := fs.Bool("help-config", false, "list the accepted properties and exit")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (pprof) of the broker's whole run to this file")
 	over := overrides{}
 	fs.Var(over, "override", "property key=value, may repeat; wins over the file")
 	fs.Usage = func() {
@@ -97,7 +101,18 @@ func run(args []string, stderr io.Writer) int {
 	if *listen != "" {
 		cfg.Listen = *listen
 	}
+	if *kafkaListen != "" {
+		cfg.KafkaListen = *kafkaListen
+	}
 
+	if *cpuProfile != "" {
+		stopProfile, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "sluiced: --cpuprofile: %v\n", err)
+			return 2
+		}
+		defer stopProfile()
+	}
 	b, err := broker.Start(cfg, logger)
 	if err != nil {
 		fmt.Fprintf(stderr, "sluiced: %v\n", err)
@@ -119,6 +134,23 @@ func run(args []string, stderr io.Writer) int {
 		return 1
 	}
 	return code
+}
+
+// startCPUProfile profiles the process into path until the returned
+// function is called.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {

@@ -9,16 +9,25 @@ import (
 	"time"
 
 	"github.com/sluicelog/sluice/engine"
+	"github.com/sluicelog/sluice/engine/group"
+	"github.com/sluicelog/sluice/net/kafka"
+	"github.com/sluicelog/sluice/net/kafka/kgroup"
 	"github.com/sluicelog/sluice/net/server"
 )
 
-// Broker is a running single-node broker: an engine and the native protocol
-// server in front of it.
+// Broker is a running single-node broker: an engine with the native
+// protocol server and, when configured, the Kafka protocol listener in
+// front of it.
 type Broker struct {
 	Engine *engine.Engine
 	server *server.Server
+	kafka  *kafka.Server // nil without a PLAINTEXT listener
 	logger *slog.Logger
 	done   chan error
+
+	groups     *group.Coordinator
+	stopGroups context.CancelFunc
+	groupsDone chan struct{}
 }
 
 // Start opens the data directory, binds the listener and starts serving.
@@ -38,6 +47,18 @@ func Start(cfg Config, logger *slog.Logger) (*Broker, error) {
 	if err != nil {
 		return nil, err
 	}
+	initialDelay := cfg.GroupInitialDelay
+	if initialDelay == 0 {
+		initialDelay = -1 // none
+	}
+	groups := group.New(group.Config{
+		Store:                 eng,
+		Logger:                logger.With("component", "groups"),
+		MinSessionTimeout:     cfg.GroupMinSessionTimeout,
+		MaxSessionTimeout:     cfg.GroupMaxSessionTimeout,
+		InitialRebalanceDelay: initialDelay,
+		OffsetsRetention:      cfg.OffsetsRetention,
+	})
 	srv := server.New(eng, server.Config{
 		Addr:                     cfg.Listen,
 		Advertised:               cfg.Advertised,
@@ -51,21 +72,64 @@ func Start(cfg Config, logger *slog.Logger) (*Broker, error) {
 		DeleteTopicEnable:        cfg.DeleteTopicEnable,
 		BrokerConfigs:            cfg.brokerConfigs(),
 		Logger:                   logger.With("component", "server"),
+		Groups:                   groups,
 	})
 	if err := srv.Listen(); err != nil {
 		eng.Close()
 		return nil, err
 	}
-	b := &Broker{Engine: eng, server: srv, logger: logger, done: make(chan error, 1)}
+	b := &Broker{Engine: eng, server: srv, logger: logger, done: make(chan error, 2), groups: groups, groupsDone: make(chan struct{})}
+	if cfg.KafkaListen != "" {
+		b.kafka = kafka.New(eng, kafka.Config{
+			Addr:                     cfg.KafkaListen,
+			Advertised:               cfg.KafkaAdvertised,
+			NodeID:                   cfg.NodeID,
+			MaxRequestBytes:          cfg.SocketRequestMaxBytes,
+			MaxConnections:           cfg.MaxConnections,
+			IdleTimeout:              cfg.ConnectionsMaxIdle,
+			NumPartitions:            cfg.NumPartitions,
+			DefaultReplicationFactor: cfg.DefaultReplicationFactor,
+			AutoCreateTopics:         cfg.AutoCreateTopics,
+			DeleteTopicEnable:        cfg.DeleteTopicEnable,
+			BrokerConfigs:            cfg.brokerConfigs(),
+			Logger:                   logger.With("component", "kafka"),
+			Groups:                   kgroup.New(groups, eng),
+		})
+		if err := b.kafka.Listen(); err != nil {
+			srv.Shutdown(context.Background())
+			eng.Close()
+			return nil, err
+		}
+		go func() { b.done <- b.kafka.Serve() }()
+		logger.Info("kafka listener started", "kafka", b.kafka.Addr().String(), "cluster_id", b.kafka.ClusterID())
+	}
+	var groupsCtx context.Context
+	groupsCtx, b.stopGroups = context.WithCancel(context.Background())
+	go func() {
+		defer close(b.groupsDone)
+		groups.Run(groupsCtx)
+	}()
 	go func() { b.done <- srv.Serve() }()
 	logger.Info("broker started", "node_id", cfg.NodeID, "listen", srv.Addr().String(), "data_dir", cfg.DataDir)
 	return b, nil
 }
 
+// KafkaAddr returns the Kafka listener's address, or nil when the broker
+// has no PLAINTEXT listener.
+func (b *Broker) KafkaAddr() net.Addr {
+	if b.kafka == nil {
+		return nil
+	}
+	return b.kafka.Addr()
+}
+
+// Groups returns the group coordinator, which every listener shares.
+func (b *Broker) Groups() *group.Coordinator { return b.groups }
+
 // Addr returns the native listener's address.
 func (b *Broker) Addr() net.Addr { return b.server.Addr() }
 
-// Done is closed (with Serve's error) if the listener fails on its own.
+// Done receives Serve's error if a listener fails on its own.
 func (b *Broker) Done() <-chan error { return b.done }
 
 // Close stops accepting, lets connections finish the requests they have
@@ -73,9 +137,15 @@ func (b *Broker) Done() <-chan error { return b.done }
 // the clean-shutdown marker.
 func (b *Broker) Close(ctx context.Context) error {
 	start := time.Now()
+	var kerr error
+	if b.kafka != nil {
+		kerr = b.kafka.Shutdown(ctx)
+	}
 	serr := b.server.Shutdown(ctx)
+	b.stopGroups()
+	<-b.groupsDone
 	eerr := b.Engine.Close()
-	err := errors.Join(serr, eerr)
+	err := errors.Join(kerr, serr, eerr)
 	if err != nil {
 		b.logger.Error("broker stopped with errors", "err", err)
 	} else {
@@ -88,7 +158,7 @@ func (b *Broker) Close(ctx context.Context) error {
 func (c *Config) brokerConfigs() map[string]string {
 	m := map[string]string{
 		"node.id":                    strconv.Itoa(int(c.NodeID)),
-		"listeners":                  "SLUICE://" + c.Listen,
+		"listeners":                  c.listeners(),
 		"log.dirs":                   c.DataDir,
 		"num.partitions":             strconv.Itoa(int(c.NumPartitions)),
 		"default.replication.factor": strconv.Itoa(int(c.DefaultReplicationFactor)),
@@ -104,6 +174,14 @@ func (c *Config) brokerConfigs() map[string]string {
 	return m
 }
 
+func (c *Config) listeners() string {
+	l := "SLUICE://" + c.Listen
+	if c.KafkaListen != "" {
+		l += ",PLAINTEXT://" + c.KafkaListen
+	}
+	return l
+}
+
 // TB is the part of testing.TB that StartTest needs.
 type TB interface {
 	Helper()
@@ -113,13 +191,14 @@ type TB interface {
 	Logf(format string, args ...any)
 }
 
-// StartTest starts a broker for a test: on 127.0.0.1 with a free port and
-// a temporary data directory, closed when the test ends. edit, if not nil,
-// adjusts the configuration first.
+// StartTest starts a broker for a test: both listeners (native and Kafka)
+// on 127.0.0.1 with free ports and a temporary data directory, closed when
+// the test ends. edit, if not nil, adjusts the configuration first.
 func StartTest(t TB, edit func(*Config)) *Broker {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Listen = "127.0.0.1:0"
+	cfg.KafkaListen = "127.0.0.1:0"
 	cfg.DataDir = t.TempDir()
 	if edit != nil {
 		edit(&cfg)

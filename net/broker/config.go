@@ -28,7 +28,14 @@ type Config struct {
 	// Advertised is the address clients are told to use; empty means Listen
 	// (with the port actually bound).
 	Advertised string
-	DataDir    string
+	// KafkaListen is the Kafka protocol's address
+	// (listeners=PLAINTEXT://host:port); empty means no Kafka listener.
+	KafkaListen string
+	// KafkaAdvertised is the address Kafka clients are told to use
+	// (advertised.listeners=PLAINTEXT://host:port); empty means KafkaListen
+	// with the port actually bound.
+	KafkaAdvertised string
+	DataDir         string
 
 	NumPartitions            int32
 	DefaultReplicationFactor int16
@@ -44,6 +51,14 @@ type Config struct {
 	ConnectionsMaxIdle     time.Duration
 	RetentionCheckInterval time.Duration
 	ProducerIDExpiration   time.Duration
+
+	// Group coordinator: group.min.session.timeout.ms,
+	// group.max.session.timeout.ms, group.initial.rebalance.delay.ms
+	// (0 turns the delay off) and offsets.retention.minutes.
+	GroupMinSessionTimeout time.Duration
+	GroupMaxSessionTimeout time.Duration
+	GroupInitialDelay      time.Duration
+	OffsetsRetention       time.Duration
 }
 
 // DefaultConfig returns Kafka's defaults, on Sluice's native port 9192 and
@@ -62,6 +77,10 @@ func DefaultConfig() Config {
 		ConnectionsMaxIdle:       10 * time.Minute,
 		RetentionCheckInterval:   5 * time.Minute,
 		ProducerIDExpiration:     24 * time.Hour,
+		GroupMinSessionTimeout:   6 * time.Second,
+		GroupMaxSessionTimeout:   30 * time.Minute,
+		GroupInitialDelay:        3 * time.Second,
+		OffsetsRetention:         7 * 24 * time.Hour,
 	}
 }
 
@@ -137,20 +156,23 @@ func msProp(set func(*Config, time.Duration), doc string) property {
 var properties = map[string]property{
 	"node.id":   intProp(0, math.MaxInt32, func(c *Config, n int64) { c.NodeID = int32(n) }, "this broker's id"),
 	"broker.id": intProp(0, math.MaxInt32, func(c *Config, n int64) { c.NodeID = int32(n) }, "alias of node.id"),
-	"listeners": {doc: "SLUICE://host:port for the native protocol", apply: func(c *Config, v string) error {
-		addr, err := parseListeners(v)
+	"listeners": {doc: "SLUICE://host:port (native protocol) and PLAINTEXT://host:port (Kafka protocol; off when absent)", apply: func(c *Config, v string) error {
+		native, kafka, err := parseListeners(v)
 		if err != nil {
 			return err
 		}
-		c.Listen = addr
+		if native != "" {
+			c.Listen = native
+		}
+		c.KafkaListen = kafka
 		return nil
 	}},
-	"advertised.listeners": {doc: "the SLUICE://host:port clients are told to use", apply: func(c *Config, v string) error {
-		addr, err := parseListeners(v)
+	"advertised.listeners": {doc: "the SLUICE:// and PLAINTEXT://host:port clients are told to use", apply: func(c *Config, v string) error {
+		native, kafka, err := parseListeners(v)
 		if err != nil {
 			return err
 		}
-		c.Advertised = addr
+		c.Advertised, c.KafkaAdvertised = native, kafka
 		return nil
 	}},
 	"log.dirs": {doc: "the data directory (one)", apply: setDataDir},
@@ -179,6 +201,14 @@ var properties = map[string]property{
 	"message.max.bytes":           topicDefault("max.message.bytes", "largest record batch accepted (max.message.bytes default)"),
 	"log.retention.check.interval.ms": msProp(func(c *Config, d time.Duration) { c.RetentionCheckInterval = d },
 		"how often retention runs"),
+	"group.min.session.timeout.ms": msProp(func(c *Config, d time.Duration) { c.GroupMinSessionTimeout = d },
+		"shortest session.timeout.ms a group member may ask for"),
+	"group.max.session.timeout.ms": msProp(func(c *Config, d time.Duration) { c.GroupMaxSessionTimeout = d },
+		"longest session.timeout.ms a group member may ask for"),
+	"group.initial.rebalance.delay.ms": intProp(0, math.MaxInt32, func(c *Config, n int64) { c.GroupInitialDelay = time.Duration(n) * time.Millisecond },
+		"how long an empty group's first rebalance waits for more members (0: none)"),
+	"offsets.retention.minutes": intProp(1, math.MaxInt32, func(c *Config, n int64) { c.OffsetsRetention = time.Duration(n) * time.Minute },
+		"how long an empty group's committed offsets are kept"),
 	"producer.id.expiration.ms": msProp(func(c *Config, d time.Duration) { c.ProducerIDExpiration = d },
 		"how long an idle idempotent producer is remembered"),
 	"socket.request.max.bytes": intProp(1024, math.MaxInt32, func(c *Config, n int64) { c.SocketRequestMaxBytes = int(n) },
@@ -207,28 +237,37 @@ func setDataDir(c *Config, v string) error {
 	return nil
 }
 
-// parseListeners takes Kafka's listener list and returns the SLUICE
-// listener's host:port.
-func parseListeners(v string) (string, error) {
-	var found string
+// parseListeners takes Kafka's listener list and returns the host:port of
+// the SLUICE (native protocol) and PLAINTEXT (Kafka protocol) listeners,
+// empty for one not listed.
+func parseListeners(v string) (native, kafka string, err error) {
 	for _, l := range strings.Split(v, ",") {
 		l = strings.TrimSpace(l)
 		name, addr, ok := strings.Cut(l, "://")
 		if !ok {
-			return "", fmt.Errorf("listener %q is not NAME://host:port", l)
-		}
-		if name != "SLUICE" {
-			return "", fmt.Errorf("listener %q: only SLUICE (the native protocol) is supported so far", l)
+			return "", "", fmt.Errorf("listener %q is not NAME://host:port", l)
 		}
 		if _, _, err := net.SplitHostPort(addr); err != nil {
-			return "", fmt.Errorf("listener %q: %v", l, err)
+			return "", "", fmt.Errorf("listener %q: %v", l, err)
 		}
-		found = addr
+		var dst *string
+		switch name {
+		case "SLUICE":
+			dst = &native
+		case "PLAINTEXT":
+			dst = &kafka
+		default:
+			return "", "", fmt.Errorf("listener %q: only SLUICE (native protocol) and PLAINTEXT (Kafka protocol) are supported", l)
+		}
+		if *dst != "" {
+			return "", "", fmt.Errorf("listener %q: %s is listed twice", l, name)
+		}
+		*dst = addr
 	}
-	if found == "" {
-		return "", errors.New("no SLUICE listener")
+	if native == "" && kafka == "" {
+		return "", "", errors.New("no SLUICE or PLAINTEXT listener")
 	}
-	return found, nil
+	return native, kafka, nil
 }
 
 // ParseProperties reads a Java-style properties file: key=value or
@@ -332,6 +371,17 @@ func (c *Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		return fmt.Errorf("%w: no data directory (log.dirs)", ErrConfig)
+	}
+	if c.GroupMinSessionTimeout > c.GroupMaxSessionTimeout {
+		return fmt.Errorf("%w: group.min.session.timeout.ms (%v) is above group.max.session.timeout.ms (%v)", ErrConfig, c.GroupMinSessionTimeout, c.GroupMaxSessionTimeout)
+	}
+	if c.KafkaAdvertised != "" && c.KafkaListen == "" {
+		return fmt.Errorf("%w: advertised.listeners has PLAINTEXT://%s but listeners has no PLAINTEXT listener", ErrConfig, c.KafkaAdvertised)
+	}
+	if host, _, _ := net.SplitHostPort(c.KafkaAdvertised); host != "" {
+		if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+			return fmt.Errorf("%w: advertised.listeners PLAINTEXT://%s: clients cannot connect to %s; advertise a routable host", ErrConfig, c.KafkaAdvertised, host)
+		}
 	}
 	return nil
 }

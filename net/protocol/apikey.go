@@ -22,12 +22,8 @@ const (
 	// own, as in Kafka's IncrementalAlterConfigs, whose key it uses.
 	// (Kafka's whole-set AlterConfigs, key 33, has no Sluice counterpart.)
 	AlterConfigs APIKey = 44
-)
 
-// Reserved for the consumer-group APIs that are coming, with Kafka's keys.
-// They are not implemented yet: NewRequest refuses them and a broker
-// answers them with UNSUPPORTED_VERSION.
-const (
+	// The consumer-group APIs, with Kafka's keys.
 	OffsetCommit    APIKey = 8
 	OffsetFetch     APIKey = 9
 	FindCoordinator APIKey = 10
@@ -79,11 +75,21 @@ var supportedAPIs = [...]APIVersionsResponseKey{
 	{APIKey: Fetch},
 	{APIKey: ListOffsets},
 	{APIKey: Metadata},
+	{APIKey: OffsetCommit},
+	{APIKey: OffsetFetch},
+	{APIKey: FindCoordinator},
+	{APIKey: JoinGroup},
+	{APIKey: Heartbeat},
+	{APIKey: LeaveGroup},
+	{APIKey: SyncGroup},
+	{APIKey: DescribeGroups},
+	{APIKey: ListGroups},
 	{APIKey: APIVersions},
 	{APIKey: CreateTopics},
 	{APIKey: DeleteTopics},
 	{APIKey: InitProducerID},
 	{APIKey: DescribeConfigs},
+	{APIKey: DeleteGroups},
 	{APIKey: AlterConfigs},
 }
 

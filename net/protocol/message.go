@@ -59,6 +59,26 @@ func NewRequest(key APIKey) (Request, bool) {
 		return new(DescribeConfigsRequest), true
 	case AlterConfigs:
 		return new(AlterConfigsRequest), true
+	case OffsetCommit:
+		return new(OffsetCommitRequest), true
+	case OffsetFetch:
+		return new(OffsetFetchRequest), true
+	case FindCoordinator:
+		return new(FindCoordinatorRequest), true
+	case JoinGroup:
+		return new(JoinGroupRequest), true
+	case Heartbeat:
+		return new(HeartbeatRequest), true
+	case LeaveGroup:
+		return new(LeaveGroupRequest), true
+	case SyncGroup:
+		return new(SyncGroupRequest), true
+	case DescribeGroups:
+		return new(DescribeGroupsRequest), true
+	case ListGroups:
+		return new(ListGroupsRequest), true
+	case DeleteGroups:
+		return new(DeleteGroupsRequest), true
 	}
 	return nil, false
 }
@@ -88,6 +108,26 @@ func NewResponse(key APIKey) (Response, bool) {
 		return new(DescribeConfigsResponse), true
 	case AlterConfigs:
 		return new(AlterConfigsResponse), true
+	case OffsetCommit:
+		return new(OffsetCommitResponse), true
+	case OffsetFetch:
+		return new(OffsetFetchResponse), true
+	case FindCoordinator:
+		return new(FindCoordinatorResponse), true
+	case JoinGroup:
+		return new(JoinGroupResponse), true
+	case Heartbeat:
+		return new(HeartbeatResponse), true
+	case LeaveGroup:
+		return new(LeaveGroupResponse), true
+	case SyncGroup:
+		return new(SyncGroupResponse), true
+	case DescribeGroups:
+		return new(DescribeGroupsResponse), true
+	case ListGroups:
+		return new(ListGroupsResponse), true
+	case DeleteGroups:
+		return new(DeleteGroupsResponse), true
 	}
 	return nil, false
 }

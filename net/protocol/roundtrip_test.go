@@ -223,10 +223,10 @@ func TestErrorOnlyResponse(t *testing.T) {
 		}
 	}
 	// The bodies of requests are not error-prefixed: an empty body is
-	// valid only for ApiVersions.
+	// valid only for the requests without fields.
 	for _, a := range SupportedAPIs() {
 		req, _ := NewRequest(a.APIKey)
-		if err := req.DecodeFrom(nil); (err == nil) != (a.APIKey == APIVersions) {
+		if err := req.DecodeFrom(nil); (err == nil) != (a.APIKey == APIVersions || a.APIKey == ListGroups) {
 			t.Errorf("%v request from no bytes: %v", a.APIKey, err)
 		}
 	}
@@ -332,6 +332,23 @@ func TestElementMinimumSizes(t *testing.T) {
 		{"ListOffsetsRequestPartition", new(ListOffsetsRequestPartition).appendTo(nil), listOffsetsRequestPartitionMin},
 		{"ListOffsetsResponseTopic", new(ListOffsetsResponseTopic).appendTo(nil), listOffsetsResponseTopicMin},
 		{"ListOffsetsResponsePartition", new(ListOffsetsResponsePartition).appendTo(nil), listOffsetsResponsePartitionMin},
+		{"JoinGroupRequestProtocol", new(JoinGroupRequestProtocol).appendTo(nil), joinGroupRequestProtocolMin},
+		{"JoinGroupResponseMember", new(JoinGroupResponseMember).appendTo(nil), joinGroupResponseMemberMin},
+		{"SyncGroupRequestAssignment", new(SyncGroupRequestAssignment).appendTo(nil), syncGroupRequestAssignmentMin},
+		{"LeaveGroupRequestMember", new(LeaveGroupRequestMember).appendTo(nil), leaveGroupRequestMemberMin},
+		{"LeaveGroupResponseMember", new(LeaveGroupResponseMember).appendTo(nil), leaveGroupResponseMemberMin},
+		{"OffsetCommitRequestTopic", new(OffsetCommitRequestTopic).appendTo(nil), offsetCommitRequestTopicMin},
+		{"OffsetCommitRequestPartition", new(OffsetCommitRequestPartition).appendTo(nil), offsetCommitRequestPartitionMin},
+		{"OffsetCommitResponseTopic", new(OffsetCommitResponseTopic).appendTo(nil), offsetCommitResponseTopicMin},
+		{"OffsetCommitResponsePartition", new(OffsetCommitResponsePartition).appendTo(nil), offsetCommitResponsePartitionMin},
+		{"OffsetFetchRequestTopic", new(OffsetFetchRequestTopic).appendTo(nil), offsetFetchRequestTopicMin},
+		{"OffsetFetchResponseTopic", new(OffsetFetchResponseTopic).appendTo(nil), offsetFetchResponseTopicMin},
+		{"OffsetFetchResponsePartition", new(OffsetFetchResponsePartition).appendTo(nil), offsetFetchResponsePartitionMin},
+		{"ListGroupsResponseGroup", new(ListGroupsResponseGroup).appendTo(nil), listGroupsResponseGroupMin},
+		{"DescribeGroupsResponseGroup", new(DescribeGroupsResponseGroup).appendTo(nil), describeGroupsResponseGroupMin},
+		{"DescribeGroupsResponseMember", new(DescribeGroupsResponseMember).appendTo(nil), describeGroupsResponseMemberMin},
+		{"DeleteGroupsResponseResult", new(DeleteGroupsResponseResult).appendTo(nil), deleteGroupsResponseResultMin},
+		{"ConsumerTopicPartitions", new(ConsumerTopicPartitions).appendTo(nil), consumerTopicPartitionsMin},
 	} {
 		// The zero value has empty strings, null nullable fields (the
 		// shortest) and empty arrays: the smallest encoding.

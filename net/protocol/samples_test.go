@@ -63,6 +63,23 @@ func sampleRequests() []Request {
 		}},
 		&InitProducerIDRequest{TransactionalID: nil, TransactionTimeoutMs: 60000, ProducerID: -1, ProducerEpoch: -1},
 		&InitProducerIDRequest{TransactionalID: new("txn-1"), TransactionTimeoutMs: 1, ProducerID: 42, ProducerEpoch: 3},
+		&FindCoordinatorRequest{CoordinatorKey: "billing", KeyType: CoordinatorKeyGroup},
+		&JoinGroupRequest{GroupID: "billing", SessionTimeoutMs: 45000, RebalanceTimeoutMs: 300000, MemberID: "",
+			GroupInstanceID: new("host-1"), ProtocolType: ConsumerProtocolType, ClientID: "app",
+			Protocols: []JoinGroupRequestProtocol{{Name: "cooperative-sticky", Metadata: []byte{0, 0}}, {Name: "range", Metadata: []byte{}}}},
+		&SyncGroupRequest{GroupID: "billing", GenerationID: 3, MemberID: "app-1", Assignments: []SyncGroupRequestAssignment{
+			{MemberID: "app-1", Assignment: []byte{1, 2}}, {MemberID: "app-2", Assignment: nil}}},
+		&HeartbeatRequest{GroupID: "billing", GenerationID: 3, MemberID: "app-1", GroupInstanceID: new("host-1")},
+		&LeaveGroupRequest{GroupID: "billing", Members: []LeaveGroupRequestMember{{MemberID: "app-1"}, {GroupInstanceID: new("host-2")}}},
+		&OffsetCommitRequest{GroupID: "billing", GenerationID: -1, Topics: []OffsetCommitRequestTopic{
+			{Name: "orders", Partitions: []OffsetCommitRequestPartition{{Partition: 0, Offset: 42, LeaderEpoch: -1, Metadata: new("m")}, {Partition: 1, Offset: 7, LeaderEpoch: 2}}},
+		}},
+		&OffsetFetchRequest{GroupID: "billing", Topics: []OffsetFetchRequestTopic{{Name: "orders", Partitions: []int32{0, 1}}}},
+		&OffsetFetchRequest{GroupID: "billing", Topics: nil},
+		&OffsetFetchRequest{GroupID: "billing", Topics: []OffsetFetchRequestTopic{}},
+		&ListGroupsRequest{},
+		&DescribeGroupsRequest{Groups: []string{"billing", "audit"}},
+		&DeleteGroupsRequest{Groups: []string{"old"}},
 	}
 }
 
@@ -127,5 +144,26 @@ func sampleResponses() []Response {
 		}},
 		&InitProducerIDResponse{ThrottleTimeMs: 1, ProducerID: 1 << 50, ProducerEpoch: 2},
 		&InitProducerIDResponse{ErrorCode: ErrCoordinatorNotAvailable, ProducerID: -1, ProducerEpoch: -1},
+		&FindCoordinatorResponse{NodeID: 0, Host: "127.0.0.1", Port: 9192},
+		&FindCoordinatorResponse{ErrorCode: ErrCoordinatorNotAvailable, ErrorMessage: new("starting"), NodeID: -1},
+		&JoinGroupResponse{GenerationID: 4, ProtocolType: ConsumerProtocolType, ProtocolName: "range", Leader: "app-1", MemberID: "app-1",
+			Members: []JoinGroupResponseMember{{MemberID: "app-1", Metadata: []byte{0, 0}}, {MemberID: "app-2", GroupInstanceID: new("h2"), Metadata: []byte{}}}},
+		&JoinGroupResponse{ErrorCode: ErrMemberIDRequired, ErrorMessage: new("rejoin"), GenerationID: -1, MemberID: "app-9"},
+		&SyncGroupResponse{Assignment: []byte{0, 0, 0, 0, 0, 0}},
+		&SyncGroupResponse{ErrorCode: ErrRebalanceInProgress},
+		&HeartbeatResponse{ErrorCode: ErrIllegalGeneration, ErrorMessage: new("generation 3, group at 4")},
+		&LeaveGroupResponse{Members: []LeaveGroupResponseMember{{MemberID: "app-1"}, {GroupInstanceID: new("h2"), ErrorCode: ErrUnknownMemberID}}},
+		&OffsetCommitResponse{Topics: []OffsetCommitResponseTopic{{Name: "orders", Partitions: []OffsetCommitResponsePartition{{Partition: 0}, {Partition: 9, ErrorCode: ErrUnknownTopicOrPartition}}}}},
+		&OffsetCommitResponse{ErrorCode: ErrIllegalGeneration, ErrorMessage: new("stale")},
+		&OffsetFetchResponse{Topics: []OffsetFetchResponseTopic{{Name: "orders", Partitions: []OffsetFetchResponsePartition{
+			{Partition: 0, Offset: 42, LeaderEpoch: -1, Metadata: new(""), CommitTimestamp: 1700000000000},
+			{Partition: 1, Offset: -1, LeaderEpoch: -1, CommitTimestamp: -1}}}}},
+		&ListGroupsResponse{Groups: []ListGroupsResponseGroup{{GroupID: "billing", ProtocolType: "consumer", State: "Stable"}, {GroupID: "old", State: "Empty"}}},
+		&DescribeGroupsResponse{Groups: []DescribeGroupsResponseGroup{
+			{GroupID: "billing", State: "Stable", ProtocolType: "consumer", Protocol: "range", GenerationID: 4, Leader: "app-1", Members: []DescribeGroupsResponseMember{
+				{MemberID: "app-1", ClientID: "app", ClientHost: "/127.0.0.1", Metadata: []byte{0}, Assignment: []byte{1}},
+				{MemberID: "app-2", GroupInstanceID: new("h2"), Metadata: nil, Assignment: []byte{}}}},
+			{ErrorCode: ErrInvalidGroupID, GroupID: "", State: "Dead"}}},
+		&DeleteGroupsResponse{Results: []DeleteGroupsResponseResult{{GroupID: "old"}, {GroupID: "busy", ErrorCode: ErrNonEmptyGroup}}},
 	}
 }

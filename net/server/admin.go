@@ -29,6 +29,26 @@ func (s *Server) dispatch(c *conn, req protocol.Request) protocol.Response {
 		return s.listOffsets(r)
 	case *protocol.InitProducerIDRequest:
 		return s.initProducerID(r)
+	case *protocol.FindCoordinatorRequest:
+		return s.findCoordinator(r)
+	case *protocol.JoinGroupRequest:
+		return s.joinGroup(c, r)
+	case *protocol.SyncGroupRequest:
+		return s.syncGroup(r)
+	case *protocol.HeartbeatRequest:
+		return s.heartbeat(r)
+	case *protocol.LeaveGroupRequest:
+		return s.leaveGroup(r)
+	case *protocol.OffsetCommitRequest:
+		return s.offsetCommit(r)
+	case *protocol.OffsetFetchRequest:
+		return s.offsetFetch(r)
+	case *protocol.ListGroupsRequest:
+		return s.listGroups()
+	case *protocol.DescribeGroupsRequest:
+		return s.describeGroups(r)
+	case *protocol.DeleteGroupsRequest:
+		return s.deleteGroups(r)
 	}
 	// NewRequest and this switch list the same APIs; reaching here is a bug.
 	c.logger.Error("no handler for request", "api", req.Key().String())

@@ -84,6 +84,7 @@ func (c *conn) serve() {
 	for p := range c.queue {
 		if err := c.handle(p); err != nil {
 			c.logger.Info("closing connection: write failed", "api", p.hdr.APIKey.String(), "err", err)
+			c.s.forget(c)
 			c.nc.Close()
 			for range c.queue { // let the reader finish
 			}
@@ -94,6 +95,7 @@ func (c *conn) serve() {
 		default:
 		}
 	}
+	c.s.forget(c)
 	c.nc.Close()
 	c.logger.Debug("connection closed")
 }

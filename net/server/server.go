@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sluicelog/sluice/engine"
+	"github.com/sluicelog/sluice/engine/group"
 	"github.com/sluicelog/sluice/net/protocol"
 )
 
@@ -46,6 +47,10 @@ type Config struct {
 	// BrokerConfigs are reported by DescribeConfigs for the broker resource.
 	BrokerConfigs map[string]string
 	Logger        *slog.Logger
+	// Groups is the group coordinator, which the caller runs (Run). When
+	// nil the server makes one with Kafka's defaults over the engine and
+	// runs it while it serves.
+	Groups *group.Coordinator
 }
 
 func (c *Config) setDefaults() {
@@ -92,18 +97,32 @@ type Server struct {
 	// stopping is closed when Shutdown begins: long polls end early.
 	stopping chan struct{}
 	wg       sync.WaitGroup
+
+	groups *group.Coordinator
+	// ctx ends when Shutdown begins: JoinGroup and SyncGroup stop waiting.
+	ctx        context.Context
+	cancel     context.CancelFunc
+	ownGroups  bool
+	groupsDone sync.WaitGroup
 }
 
 // New returns a server for eng; Listen binds it.
 func New(eng *engine.Engine, cfg Config) *Server {
 	cfg.setDefaults()
-	return &Server{
+	s := &Server{
 		eng:      eng,
 		cfg:      cfg,
 		logger:   cfg.Logger,
 		conns:    map[*conn]struct{}{},
 		stopping: make(chan struct{}),
+		groups:   cfg.Groups,
 	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	if s.groups == nil {
+		s.groups = group.New(group.Config{Store: eng, Logger: cfg.Logger.With("component", "groups")})
+		s.ownGroups = true
+	}
+	return s
 }
 
 // Listen binds the listening socket. With port 0 the kernel picks one; Addr
@@ -138,6 +157,10 @@ func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 // Serve accepts connections until Shutdown. It returns nil after Shutdown.
 func (s *Server) Serve() error {
 	s.logger.Info("listening", "addr", s.ln.Addr().String(), "protocol", "sluice")
+	if s.ownGroups {
+		s.groupsDone.Add(1)
+		go s.runGroups(s.ctx)
+	}
 	var backoff time.Duration
 	for {
 		c, err := s.ln.Accept()
@@ -176,11 +199,23 @@ func (s *Server) Serve() error {
 		go func() {
 			defer s.wg.Done()
 			cn.serve()
-			s.mu.Lock()
-			delete(s.conns, cn)
-			s.mu.Unlock()
-			s.connections.Add(-1)
+			s.forget(cn)
 		}()
+	}
+}
+
+// forget gives a connection's slot back. The connection calls it before it
+// closes its socket, so that a client that sees the close can connect
+// again at once without finding max.connections still counting the old
+// one; the accept loop calls it again when serve returns, which is then a
+// no-op.
+func (s *Server) forget(c *conn) {
+	s.mu.Lock()
+	_, ok := s.conns[c]
+	delete(s.conns, c)
+	s.mu.Unlock()
+	if ok {
+		s.connections.Add(-1)
 	}
 }
 
@@ -195,6 +230,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.closed = true
 	close(s.stopping)
+	s.cancel()
 	for c := range s.conns {
 		c.stopReading()
 	}
@@ -205,6 +241,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() {
 		s.wg.Wait()
+		s.groupsDone.Wait()
 		close(done)
 	}()
 	select {

@@ -1,4 +1,4 @@
-package server
+package sendfile
 
 import (
 	"fmt"
@@ -9,13 +9,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// sendRegion writes n bytes of f, starting at off, to the connection with
+// Send writes n bytes of f, starting at off, to the connection with
 // sendfile(2): the bytes go from the page cache to the socket without
 // entering Go's heap. The offset is explicit, never the file's shared one,
 // so concurrent fetches of one segment do not race. When the socket is
 // full the goroutine parks in the poller (returning false from the Write
 // callback), so the connection's write deadline applies.
-func sendRegion(nc net.Conn, f *os.File, off, n int64) error {
+func Send(nc net.Conn, f *os.File, off, n int64) error {
 	tc, ok := nc.(*net.TCPConn)
 	if !ok {
 		return copyRegion(nc, f, off, n)

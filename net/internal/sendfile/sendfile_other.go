@@ -1,0 +1,14 @@
+//go:build !linux
+
+package sendfile
+
+import (
+	"net"
+	"os"
+)
+
+// Send copies the region through a buffer where sendfile with an
+// explicit offset is not available.
+func Send(nc net.Conn, f *os.File, off, n int64) error {
+	return copyRegion(nc, f, off, n)
+}
