@@ -52,17 +52,17 @@ fuzz-smoke:
 fuzz:
 	$(MAKE) fuzz-smoke FUZZTIME=$(if $(filter 1000x,$(FUZZTIME)),60s,$(FUZZTIME))
 
-## bench: Go benchmarks with allocation counts, then the engine-vs-disk harness.
+## bench: the standard suite (about 8 minutes on 2 cores): engine and broker
+## harnesses, Go benchmarks, and Sluice beside kfake, NATS JetStream and the
+## machine's limits (bench/peers); rewrites BENCHMARKS.md and docs/bench-*.svg.
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) ./segment/... ./index/... ./engine/...
-	$(MAKE) enginebench
+	bash bench/benchmarks.sh
 
 enginebench:
 	$(GO) run ./bench/cmd/enginebench
 
-## benchmarks: the fixed suite (harness and Go benchmarks, about 5 minutes); rewrites BENCHMARKS.md.
-benchmarks:
-	bash bench/benchmarks.sh
+## benchmarks: an alias of bench.
+benchmarks: bench
 
 ## run: a single-node broker on 127.0.0.1:9192 with its data in ./data (Ctrl-C stops it cleanly).
 run:

@@ -71,8 +71,11 @@ func TestRunTiny(t *testing.T) {
 	if rep.RawFetch.RecordBytes != p.StoredBytes {
 		t.Errorf("raw fetch record bytes %d, stored %d", rep.RawFetch.RecordBytes, p.StoredBytes)
 	}
-	if tcpCountersSupported && rep.Consume.WireBytes != rep.RawFetch.WireBytes {
-		t.Errorf("consumer read %d wire bytes, raw fetch %d: the same fetches should be the same bytes", rep.Consume.WireBytes, rep.RawFetch.WireBytes)
+	// The consumer asks for the same records as the raw fetches; its
+	// pipelined continuation fetches may add a few empty answers (tens of
+	// bytes each) at the end of the log, never records twice.
+	if extra := rep.Consume.WireBytes - rep.RawFetch.WireBytes; tcpCountersSupported && (extra < 0 || extra > 1024) {
+		t.Errorf("consumer read %d wire bytes, raw fetch %d: the same fetches should be about the same bytes", rep.Consume.WireBytes, rep.RawFetch.WireBytes)
 	}
 	if l := rep.ProduceLimit; l.Bytes != p.WireBytes || l.ConfirmedBytes != l.Bytes || len(l.RunsMBps) != 2 {
 		t.Errorf("produce limit: %d bytes, %d confirmed, runs %v; want %d", l.Bytes, l.ConfirmedBytes, l.RunsMBps, p.WireBytes)

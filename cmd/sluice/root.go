@@ -36,6 +36,7 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root.PersistentFlags().DurationVar(&g.timeout, "request-timeout", 30*time.Second, "timeout of each request to the broker")
 	root.AddCommand(newTopicsCommand(g), newProduceCommand(g), newConsumeCommand(g))
 	root.AddCommand(newGroupsCommand(g))
+	root.AddCommand(newBenchCommand(g))
 	return root
 }
 
