@@ -21,8 +21,13 @@ const (
 type Config struct {
 	// Workload is Produce, Consume, E2E or Engine.
 	Workload string `json:"workload"`
+	// Protocol is how to talk to the broker: ProtocolSluice (the native
+	// protocol and client, by default) or ProtocolKafka (the Kafka
+	// protocol, with franz-go's kgo client: Sluice's Kafka listener or
+	// any Kafka broker). Not for Engine.
+	Protocol string `json:"protocol,omitempty"`
 	// Bootstrap lists broker addresses (not for Engine); 127.0.0.1:9192
-	// by default.
+	// by default, 127.0.0.1:9092 with ProtocolKafka.
 	Bootstrap []string `json:"bootstrap,omitempty"`
 	// Topic is the topic to use; "sluice-bench" by default. It is created
 	// with Partitions and TopicConfigs when missing (always for Engine).
@@ -67,8 +72,14 @@ type Config struct {
 
 // SetDefaults fills the zero fields.
 func (c *Config) SetDefaults() {
+	if c.Protocol == "" && c.Workload != Engine {
+		c.Protocol = ProtocolSluice
+	}
 	if len(c.Bootstrap) == 0 && c.Workload != Engine {
 		c.Bootstrap = []string{"127.0.0.1:9192"}
+		if c.Protocol == ProtocolKafka {
+			c.Bootstrap = []string{"127.0.0.1:9092"}
+		}
 	}
 	if c.Topic == "" {
 		c.Topic = "sluice-bench"
@@ -115,6 +126,12 @@ func (c *Config) Validate() error {
 	case Produce, Consume, E2E, Engine:
 	default:
 		errs = append(errs, fmt.Errorf("workload %q: want produce, consume, e2e or engine", c.Workload))
+	}
+	switch {
+	case c.Workload == Engine && c.Protocol != "":
+		errs = append(errs, fmt.Errorf("protocol %q: the engine workload talks to no broker", c.Protocol))
+	case c.Workload != Engine && c.Protocol != ProtocolSluice && c.Protocol != ProtocolKafka:
+		errs = append(errs, fmt.Errorf("protocol %q: want sluice or kafka", c.Protocol))
 	}
 	if c.RecordSize < 0 || (c.Workload == E2E && c.RecordSize < 8) {
 		errs = append(errs, fmt.Errorf("record size %d: must be at least %d", c.RecordSize, minSize(c.Workload)))

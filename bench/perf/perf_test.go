@@ -170,3 +170,49 @@ func TestRecorderPercentiles(t *testing.T) {
 		t.Errorf("latency %+v", l)
 	}
 }
+
+// TestKafkaProtocol runs the three broker workloads through the broker's
+// Kafka listener with kgo: the records produced are the ones consumed, and
+// a consume through the native protocol reads the same topic.
+func TestKafkaProtocol(t *testing.T) {
+	b := broker.StartTest(t, nil)
+	kafkaAddr := []string{b.KafkaAddr().String()}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	base := Config{Protocol: ProtocolKafka, Bootstrap: kafkaAddr, RecordSize: 64, Partitions: 2, Interval: 20 * time.Millisecond, Linger: time.Millisecond}
+
+	p := base
+	p.Workload, p.Topic, p.NumRecords, p.Acks, p.Compression, p.KeyCardinality = Produce, "kbench", 5000, "all", "lz4", 20
+	res, err := Run(ctx, p, nil)
+	if err != nil {
+		t.Fatalf("produce: %v", err)
+	}
+	checkResult(t, res, 5000, 64)
+	if res.System != "kafka-protocol" || res.Config.Partitions != 2 {
+		t.Errorf("produce result: system %q, partitions %d", res.System, res.Config.Partitions)
+	}
+
+	c := base
+	c.Workload, c.Topic = Consume, "kbench"
+	if res, err = Run(ctx, c, nil); err != nil {
+		t.Fatalf("consume: %v", err)
+	}
+	checkResult(t, res, 5000, 64)
+	native := Config{Workload: Consume, Topic: "kbench", Bootstrap: []string{b.Addr().String()}, Interval: 20 * time.Millisecond}
+	if res, err = Run(ctx, native, nil); err != nil || res.Records != 5000 {
+		t.Fatalf("native consume of the Kafka-produced topic: %v, %+v", err, res)
+	}
+
+	e := base
+	e.Workload, e.Topic, e.NumRecords, e.Throughput = E2E, "ke2e", 2000, 20000
+	if res, err = Run(ctx, e, nil); err != nil {
+		t.Fatalf("e2e: %v", err)
+	}
+	checkResult(t, res, 2000, 64)
+
+	bad := base
+	bad.Workload, bad.Protocol = Produce, "amqp"
+	if _, err := Run(ctx, bad, nil); err == nil || !strings.Contains(err.Error(), "protocol") {
+		t.Fatalf("protocol amqp: %v", err)
+	}
+}

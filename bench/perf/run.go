@@ -29,10 +29,14 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Result, error) {
 		LoadBefore: hostinfo.LoadAverage(),
 	}
 	var err error
-	if cfg.Workload == Engine {
+	switch {
+	case cfg.Workload == Engine:
 		res.System = "sluice-engine"
 		err = runEngine(ctx, &cfg, res, progress)
-	} else {
+	case cfg.Protocol == ProtocolKafka:
+		res.System = "kafka-protocol"
+		err = runKafka(ctx, &cfg, res, progress)
+	default:
 		err = runNet(ctx, &cfg, res, progress)
 	}
 	res.LoadAfter = hostinfo.LoadAverage()

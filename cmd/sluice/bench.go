@@ -56,7 +56,7 @@ func newBenchWorkload(g *globals, workload, short string) *cobra.Command {
 			if cfg.TopicConfigs, err = parseConfigs(topicConfigs); err != nil {
 				return err
 			}
-			if workload != perf.Engine {
+			if workload != perf.Engine && (cfg.Protocol != perf.ProtocolKafka || cmd.Flag("bootstrap-server").Changed) {
 				for _, s := range strings.Split(g.bootstrap, ",") {
 					if s = strings.TrimSpace(s); s != "" {
 						cfg.Bootstrap = append(cfg.Bootstrap, s)
@@ -79,6 +79,10 @@ func newBenchWorkload(g *globals, workload, short string) *cobra.Command {
 		},
 	}
 	fs := cmd.Flags()
+	if workload != perf.Engine {
+		fs.StringVar(&cfg.Protocol, "protocol", perf.ProtocolSluice,
+			"sluice (native protocol and client) or kafka (the Kafka listener, with franz-go's kgo; --bootstrap-server defaults to 127.0.0.1:9092)")
+	}
 	fs.StringVar(&cfg.Topic, "topic", "sluice-bench", "topic to use, created with --partitions and --topic-config when missing")
 	fs.StringArrayVar(&topicConfigs, "topic-config", nil, "topic config key=value for a topic this run creates (e.g. flush.on.ack=true); may repeat")
 	fs.IntVar(&cfg.RecordSize, "record-size", 100, "value size of each record in bytes")
@@ -103,7 +107,7 @@ func newBenchWorkload(g *globals, workload, short string) *cobra.Command {
 // commandLine renders the command as run, with the flags that were set.
 func commandLine(cmd *cobra.Command, topicConfigs []string) string {
 	parts := []string{cmd.CommandPath()}
-	for _, name := range []string{"bootstrap-server", "topic", "record-size", "num-records", "duration", "throughput",
+	for _, name := range []string{"bootstrap-server", "protocol", "topic", "record-size", "num-records", "duration", "throughput",
 		"producers", "consumers", "partitions", "acks", "compression", "linger", "batch-size", "key-cardinality",
 		"fetch-bytes", "data-dir", "interval", "json"} {
 		if f := cmd.Flag(name); f != nil && f.Changed {
