@@ -140,6 +140,9 @@ run_suite() {
 	NB=($GO run ./bench/cmd/netbench)
 	if [[ $SMOKE == 1 ]]; then NB+=(-records 20000); fi
 	run netbench "${NB[@]}"
+	RB=($GO run ./bench/cmd/rebalancebench)
+	if [[ $SMOKE == 1 ]]; then RB+=(-runs 1 -heartbeat 300ms -warmup 300ms -settle 300ms); fi
+	run rebalance "${RB[@]}"
 	PB=($GO -C bench/peers run . -out "$RAW/peers" -data "$DATA_DIR")
 	if [[ $SMOKE == 1 ]]; then PB+=(-smoke); fi
 	run peers "${PB[@]}"
@@ -425,6 +428,22 @@ EOF
 	echo "Zero-copy fetch path in-process (bytes the broker allocates per MiB fetched):"
 	echo
 	rawblock gb_server go
+	cat <<EOF
+
+## Consumer groups: a member joins a stable group of three
+
+\`bench/cmd/rebalancebench\` runs a group of three native group consumers on a 12-partition topic
+that receives a record per partition every 5 ms, then starts a fourth member, and measures the
+longest gap in consumption on the partitions that keep their owner, with cooperative
+(incremental) rebalancing and with Kafka's classic eager protocol (sticky placement, so the same
+partitions move). The summary line, extracted by the script from the output below:
+
+\`\`\`text
+$(grep -E '^longest consumption gap' "$RAW/rebalance.out")
+\`\`\`
+
+EOF
+	rawblock rebalance
 	cat <<EOF
 
 ## Raw outputs
