@@ -172,12 +172,20 @@ func (pt *partState) next(room int, idem bool, pid int64, epoch int16) (*pbatch,
 		pt.nextSeq = addSeq(pt.nextSeq, int32(len(b.recs)))
 	}
 	b.sealed = true
-	wire, err := b.b.Build()
-	if err != nil {
-		return b, err
-	}
-	b.wire = wire
+	// Not built here: the sender compresses it after letting go of the
+	// producer's lock (buildWire), so Send is not held up meanwhile.
+	b.wire = nil
 	return b, nil
+}
+
+// wireSize is the batch's size on the wire, or before it is built its
+// uncompressed size, which compression rarely exceeds by more than a
+// few bytes.
+func (b *pbatch) wireSize() int {
+	if b.wire != nil {
+		return len(b.wire)
+	}
+	return b.b.Size()
 }
 
 // produceOutcome classifies a batch's answer.

@@ -54,6 +54,11 @@ func (a *accTest) send() *pbatch {
 	}
 	b.attempts++
 	a.pt.inflight++
+	if b.wire == nil { // as the sender's buildWire does, outside the lock
+		if b.wire, err = b.b.Build(); err != nil {
+			a.t.Fatal(err)
+		}
+	}
 	if h, _ := batch.ParseHeader(b.wire); h.BaseSequence != b.seq || h.ProducerID != 7 {
 		a.t.Fatalf("wire header seq %d pid %d, batch seq %d", h.BaseSequence, h.ProducerID, b.seq)
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sluicelog/sluice/net/protocol"
+	"github.com/sluicelog/sluice/segment/batch"
 )
 
 // sender is the goroutine that sends one broker's produce requests over a
@@ -25,6 +26,9 @@ type sender struct {
 	conn      *conn
 	dialAfter time.Time
 	inflight  int
+	// comp compresses every batch this sender builds: one set of
+	// encoders, however many batches the producer has open.
+	comp batch.Compressor
 }
 
 func newSender(p *Producer, addr string) *sender {
@@ -252,8 +256,8 @@ func (s *sender) sendReady(start *int) time.Time {
 		}
 
 		p.mu.Lock()
-		req, batches, wakeAt := s.buildLocked(time.Now(), start)
-		if req == nil {
+		batches, wakeAt := s.takeLocked(time.Now(), start)
+		if batches == nil {
 			p.mu.Unlock()
 			return wakeAt
 		}
@@ -263,6 +267,10 @@ func (s *sender) sendReady(start *int) time.Time {
 			p.inflight++
 		}
 		p.mu.Unlock()
+		if batches = s.buildWire(batches, expect); len(batches) == 0 {
+			continue
+		}
+		req := s.request(batches)
 
 		cl, err := c.send(req, expect, time.Now().Add(p.cl.cfg.RequestTimeout), nil, s.results)
 		switch {
@@ -335,12 +343,12 @@ func (s *sender) expireAndCheck(now time.Time, done []*pbatch) ([]*pbatch, time.
 	return done, wakeAt, anyReady
 }
 
-// buildLocked takes one ready batch from each ready partition, up to
-// MaxRequestSize, and makes the request.
-func (s *sender) buildLocked(now time.Time, start *int) (*protocol.ProduceRequest, []*pbatch, time.Time) {
+// takeLocked takes one ready batch from each ready partition, up to
+// MaxRequestSize, for the next request.
+func (s *sender) takeLocked(now time.Time, start *int) ([]*pbatch, time.Time) {
 	p := s.p
 	if p.needBump || p.bumping {
-		return nil, nil, time.Time{}
+		return nil, time.Time{}
 	}
 	room := p.cfg.MaxRequestSize - 64
 	var batches []*pbatch
@@ -374,15 +382,60 @@ func (s *sender) buildLocked(now time.Time, start *int) (*protocol.ProduceReques
 		}
 		b.attempts++
 		pt.inflight++
-		room -= len(b.wire) + len(pt.topic.name) + 32
+		room -= b.wireSize() + len(pt.topic.name) + 32
 		batches = append(batches, b)
 	}
 	if n > 0 {
 		*start = (*start + 1) % n
 	}
 	if len(batches) == 0 {
-		return nil, nil, wakeAt
+		return nil, wakeAt
 	}
+	return batches, time.Time{}
+}
+
+// buildWire builds (compresses) the batches taken for a request that are
+// not built yet, without the producer's lock: a batch the sender has taken
+// is the sender's alone, and Send keeps appending to the others meanwhile.
+// A batch that fails to build is finished with the error, as if never
+// sent; the request's in-flight count is given back if none is left.
+func (s *sender) buildWire(batches []*pbatch, expect bool) []*pbatch {
+	var failed []*pbatch
+	var errs []error
+	kept := batches[:0]
+	for _, b := range batches {
+		if b.wire == nil {
+			wire, err := b.b.BuildWith(&s.comp)
+			if err != nil {
+				failed, errs = append(failed, b), append(errs, err)
+				continue
+			}
+			b.wire = wire
+		}
+		kept = append(kept, b)
+	}
+	if len(failed) == 0 {
+		return kept
+	}
+	p := s.p
+	p.mu.Lock()
+	for i, b := range failed {
+		b.part.inflight--
+		// Never sent: its sequence number is a gap to close.
+		b.finish(-1, -1, fmt.Errorf("client: building a batch: %w", errs[i]))
+		b.part.gaveUp(b, p.idem)
+	}
+	if len(kept) == 0 && expect {
+		s.inflight--
+		p.inflight--
+	}
+	p.mu.Unlock()
+	return kept
+}
+
+// request makes the produce request carrying the built batches.
+func (s *sender) request(batches []*pbatch) *protocol.ProduceRequest {
+	p := s.p
 	req := &protocol.ProduceRequest{Acks: p.cfg.wireAcks(), TimeoutMs: p.cl.timeoutMs()}
 	for _, b := range batches {
 		name := b.part.topic.name
@@ -402,7 +455,7 @@ func (s *sender) buildLocked(now time.Time, start *int) (*protocol.ProduceReques
 		req.Topics[ti].Partitions = append(req.Topics[ti].Partitions,
 			protocol.ProduceRequestPartition{Partition: b.part.partition, Records: b.wire})
 	}
-	return req, batches, time.Time{}
+	return req
 }
 
 // handle takes one produce answer off the connection.

@@ -133,7 +133,21 @@ func appendBytes(dst, p []byte) []byte {
 // both). The returned bytes belong to the Builder and stay valid until the
 // next Reset or Append. Build may be called again after more Appends; it
 // fails with ErrEmpty before the first Append.
-func (b *Builder) Build() ([]byte, error) {
+func (b *Builder) Build() ([]byte, error) { return b.build(&b.comp) }
+
+// Compressor holds a set of encoders that Builders can share through
+// BuildWith instead of each keeping its own. A producer with hundreds of
+// open batches then keeps one set, not hundreds: an encoder's state (zstd's
+// match tables above all) costs far more to make and to warm than a batch
+// takes to compress. The zero value is ready to use; it is not safe for
+// concurrent use.
+type Compressor struct{ c compressor }
+
+// BuildWith is Build compressing with c instead of the Builder's own
+// encoders.
+func (b *Builder) BuildWith(c *Compressor) ([]byte, error) { return b.build(&c.c) }
+
+func (b *Builder) build(comp *compressor) ([]byte, error) {
 	if b.records == 0 {
 		return nil, ErrEmpty
 	}
@@ -143,7 +157,7 @@ func (b *Builder) Build() ([]byte, error) {
 	batch := b.buf
 	if b.codec != None {
 		var err error
-		b.out, err = b.comp.compress(append(b.out[:0], b.buf[:HeaderSize]...), b.buf[HeaderSize:], b.codec)
+		b.out, err = comp.compress(append(b.out[:0], b.buf[:HeaderSize]...), b.buf[HeaderSize:], b.codec)
 		if err != nil {
 			return nil, err
 		}
