@@ -82,9 +82,9 @@ func newConn(s *Server, nc net.Conn) *conn {
 	}
 }
 
-// stopReading makes the reader stop after the frame it is on: Shutdown's
+// StopReading makes the reader stop after the frame it is on: Shutdown's
 // way to drain a connection.
-func (c *conn) stopReading() {
+func (c *conn) StopReading() {
 	c.stopOnce.Do(func() {
 		close(c.stopped)
 		c.nc.SetReadDeadline(time.Now())
@@ -100,14 +100,19 @@ func (c *conn) isStopped() bool {
 	}
 }
 
-func (c *conn) serve() {
+// Close closes the connection's socket (a Shutdown that ran out of time).
+func (c *conn) Close() error { return c.nc.Close() }
+
+// Serve answers the connection's requests until it ends; it closes the
+// socket.
+func (c *conn) Serve() {
 	defer c.cancel()
 	c.logger.Debug("connection opened")
 	go c.readLoop()
 	for r := range c.queue {
 		if err := c.handle(r); err != nil {
 			c.logger.Info("closing connection", "api", kmsg.NameForKey(r.hdr.key), "err", err)
-			c.s.forget(c)
+			c.s.conns.Release(c)
 			c.nc.Close()
 			c.cancel()
 			for range c.queue { // let the reader finish
@@ -119,7 +124,7 @@ func (c *conn) serve() {
 		default:
 		}
 	}
-	c.s.forget(c)
+	c.s.conns.Release(c)
 	c.nc.Close()
 	c.logger.Debug("connection closed")
 }

@@ -2,17 +2,15 @@ package kafka
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/sluicelog/sluice/engine"
+	"github.com/sluicelog/sluice/net/internal/connset"
 )
 
 // Config configures a Server. Zero fields take the defaults noted.
@@ -85,31 +83,27 @@ type Server struct {
 	logger *slog.Logger
 	apis   apiTable
 
-	ln          net.Listener
-	advertHost  string
-	advertPort  int32
-	clusterID   string
-	connections atomic.Int64
-
-	mu     sync.Mutex
-	conns  map[*conn]struct{}
-	closed bool
+	ln         net.Listener
+	advertHost string
+	advertPort int32
+	clusterID  string
+	conns      *connset.Set
 	// stopping is closed when Shutdown begins: long polls end early.
-	stopping chan struct{}
-	wg       sync.WaitGroup
+	stopping <-chan struct{}
 }
 
 // New returns a server for eng; Listen binds it.
 func New(eng *engine.Engine, cfg Config) *Server {
 	cfg.setDefaults()
-	return &Server{
-		eng:      eng,
-		cfg:      cfg,
-		logger:   cfg.Logger,
-		apis:     newAPITable(cfg.Groups),
-		conns:    map[*conn]struct{}{},
-		stopping: make(chan struct{}),
+	s := &Server{
+		eng:    eng,
+		cfg:    cfg,
+		logger: cfg.Logger,
+		apis:   newAPITable(cfg.Groups),
+		conns:  connset.New(cfg.MaxConnections, cfg.Logger),
 	}
+	s.stopping = s.conns.Stopping()
+	return s
 }
 
 // Listen binds the listening socket and reads the cluster id. With port 0
@@ -161,60 +155,11 @@ func (s *Server) ClusterID() string { return s.clusterID }
 func (s *Server) Serve() error {
 	s.logger.Info("listening", "addr", s.ln.Addr().String(), "protocol", "kafka",
 		"advertised", net.JoinHostPort(s.advertHost, strconv.Itoa(int(s.advertPort))))
-	var backoff time.Duration
-	for {
-		nc, err := s.ln.Accept()
-		if err != nil {
-			if s.isStopping() {
-				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-				time.Sleep(backoff)
-				continue
-			}
-			return fmt.Errorf("kafka listener: accept: %w", err)
-		}
-		backoff = 0
-		if n := s.connections.Add(1); n > int64(s.cfg.MaxConnections) {
-			s.connections.Add(-1)
-			s.logger.Warn("connection refused: max.connections reached", "remote", nc.RemoteAddr().String(), "max", s.cfg.MaxConnections)
-			nc.Close()
-			continue
-		}
-		c := newConn(s, nc)
-		s.mu.Lock()
-		if s.closed {
-			s.mu.Unlock()
-			s.connections.Add(-1)
-			nc.Close()
-			continue
-		}
-		s.conns[c] = struct{}{}
-		s.wg.Add(1)
-		s.mu.Unlock()
-		go func() {
-			defer s.wg.Done()
-			c.serve()
-			s.forget(c)
-		}()
+	err := s.conns.Serve(s.ln, func(nc net.Conn) connset.Conn { return newConn(s, nc) })
+	if err != nil {
+		return fmt.Errorf("kafka listener: %w", err)
 	}
-}
-
-// forget gives a connection's slot back. The connection calls it before it
-// closes its socket, so that a client that sees the close can connect
-// again at once without finding max.connections still counting the old
-// one; the accept loop calls it again when serve returns, which is then a
-// no-op.
-func (s *Server) forget(c *conn) {
-	s.mu.Lock()
-	_, ok := s.conns[c]
-	delete(s.conns, c)
-	s.mu.Unlock()
-	if ok {
-		s.connections.Add(-1)
-	}
+	return nil
 }
 
 func (s *Server) isStopping() bool {
@@ -230,35 +175,5 @@ func (s *Server) isStopping() bool {
 // has read (long polls answer at once with what they have), then closes
 // the connections. If ctx ends first, connections are closed at once.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil
-	}
-	s.closed = true
-	close(s.stopping)
-	for c := range s.conns {
-		c.stopReading()
-	}
-	s.mu.Unlock()
-	if s.ln != nil {
-		s.ln.Close()
-	}
-	done := make(chan struct{})
-	go func() {
-		s.wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		s.mu.Lock()
-		for c := range s.conns {
-			c.nc.Close()
-		}
-		s.mu.Unlock()
-		<-done
-		return ctx.Err()
-	}
+	return s.conns.Shutdown(ctx, s.ln)
 }

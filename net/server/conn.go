@@ -60,9 +60,9 @@ func newConn(s *Server, nc net.Conn) *conn {
 	}
 }
 
-// stopReading makes the reader stop after the frame it is on: Shutdown's way
+// StopReading makes the reader stop after the frame it is on: Shutdown's way
 // to drain a connection.
-func (c *conn) stopReading() {
+func (c *conn) StopReading() {
 	c.stopOnce.Do(func() {
 		close(c.stopped)
 		c.nc.SetReadDeadline(time.Now())
@@ -78,13 +78,18 @@ func (c *conn) isStopped() bool {
 	}
 }
 
-func (c *conn) serve() {
+// Close closes the connection's socket (a Shutdown that ran out of time).
+func (c *conn) Close() error { return c.nc.Close() }
+
+// Serve answers the connection's requests until it ends; it closes the
+// socket.
+func (c *conn) Serve() {
 	c.logger.Debug("connection opened")
 	go c.readLoop()
 	for p := range c.queue {
 		if err := c.handle(p); err != nil {
 			c.logger.Info("closing connection: write failed", "api", p.hdr.APIKey.String(), "err", err)
-			c.s.forget(c)
+			c.s.conns.Release(c)
 			c.nc.Close()
 			for range c.queue { // let the reader finish
 			}
@@ -95,7 +100,7 @@ func (c *conn) serve() {
 		default:
 		}
 	}
-	c.s.forget(c)
+	c.s.conns.Release(c)
 	c.nc.Close()
 	c.logger.Debug("connection closed")
 }

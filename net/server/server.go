@@ -2,17 +2,16 @@ package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/sluicelog/sluice/engine"
 	"github.com/sluicelog/sluice/engine/group"
+	"github.com/sluicelog/sluice/net/internal/connset"
 	"github.com/sluicelog/sluice/net/protocol"
 )
 
@@ -86,17 +85,12 @@ type Server struct {
 	cfg    Config
 	logger *slog.Logger
 
-	ln          net.Listener
-	advertHost  string
-	advertPort  int32
-	connections atomic.Int64
-
-	mu     sync.Mutex
-	conns  map[*conn]struct{}
-	closed bool
+	ln         net.Listener
+	advertHost string
+	advertPort int32
+	conns      *connset.Set
 	// stopping is closed when Shutdown begins: long polls end early.
-	stopping chan struct{}
-	wg       sync.WaitGroup
+	stopping <-chan struct{}
 
 	groups *group.Coordinator
 	// ctx ends when Shutdown begins: JoinGroup and SyncGroup stop waiting.
@@ -110,13 +104,13 @@ type Server struct {
 func New(eng *engine.Engine, cfg Config) *Server {
 	cfg.setDefaults()
 	s := &Server{
-		eng:      eng,
-		cfg:      cfg,
-		logger:   cfg.Logger,
-		conns:    map[*conn]struct{}{},
-		stopping: make(chan struct{}),
-		groups:   cfg.Groups,
+		eng:    eng,
+		cfg:    cfg,
+		logger: cfg.Logger,
+		conns:  connset.New(cfg.MaxConnections, cfg.Logger),
+		groups: cfg.Groups,
 	}
+	s.stopping = s.conns.Stopping()
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if s.groups == nil {
 		s.groups = group.New(group.Config{Store: eng, Logger: cfg.Logger.With("component", "groups")})
@@ -161,99 +155,19 @@ func (s *Server) Serve() error {
 		s.groupsDone.Add(1)
 		go s.runGroups(s.ctx)
 	}
-	var backoff time.Duration
-	for {
-		c, err := s.ln.Accept()
-		if err != nil {
-			select {
-			case <-s.stopping:
-				return nil
-			default:
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-				time.Sleep(backoff)
-				continue
-			}
-			return fmt.Errorf("accept: %w", err)
-		}
-		backoff = 0
-		if n := s.connections.Add(1); n > int64(s.cfg.MaxConnections) {
-			s.connections.Add(-1)
-			s.logger.Warn("connection refused: max.connections reached", "remote", c.RemoteAddr().String(), "max", s.cfg.MaxConnections)
-			c.Close()
-			continue
-		}
-		cn := newConn(s, c)
-		s.mu.Lock()
-		if s.closed {
-			s.mu.Unlock()
-			s.connections.Add(-1)
-			c.Close()
-			continue
-		}
-		s.conns[cn] = struct{}{}
-		s.wg.Add(1)
-		s.mu.Unlock()
-		go func() {
-			defer s.wg.Done()
-			cn.serve()
-			s.forget(cn)
-		}()
+	err := s.conns.Serve(s.ln, func(nc net.Conn) connset.Conn { return newConn(s, nc) })
+	if err != nil {
+		return fmt.Errorf("sluice listener: %w", err)
 	}
-}
-
-// forget gives a connection's slot back. The connection calls it before it
-// closes its socket, so that a client that sees the close can connect
-// again at once without finding max.connections still counting the old
-// one; the accept loop calls it again when serve returns, which is then a
-// no-op.
-func (s *Server) forget(c *conn) {
-	s.mu.Lock()
-	_, ok := s.conns[c]
-	delete(s.conns, c)
-	s.mu.Unlock()
-	if ok {
-		s.connections.Add(-1)
-	}
+	return nil
 }
 
 // Shutdown stops accepting, lets each connection finish the requests it has
 // read (long polls answer at once with what they have), then closes the
 // connections. If ctx ends first, connections are closed at once.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil
-	}
-	s.closed = true
-	close(s.stopping)
 	s.cancel()
-	for c := range s.conns {
-		c.stopReading()
-	}
-	s.mu.Unlock()
-	if s.ln != nil {
-		s.ln.Close()
-	}
-	done := make(chan struct{})
-	go func() {
-		s.wg.Wait()
-		s.groupsDone.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		s.mu.Lock()
-		for c := range s.conns {
-			c.nc.Close()
-		}
-		s.mu.Unlock()
-		<-done
-		return ctx.Err()
-	}
+	err := s.conns.Shutdown(ctx, s.ln)
+	s.groupsDone.Wait()
+	return err
 }
