@@ -358,3 +358,29 @@ func TestInitialDelayAndOffsetExpiry(t *testing.T) {
 		t.Fatalf("offsets after expiry: %v", offs)
 	}
 }
+
+// TestKeepsCopiesOfRequestBytes: the coordinator must not keep the caller's
+// byte slices (a server recycles its request buffers): overwriting them
+// after the calls leaves the group's subscription and assignment intact.
+func TestKeepsCopiesOfRequestBytes(t *testing.T) {
+	c, _, _ := newCoordinator(t, -1)
+	id := newMember(t, c)
+	req := joinReq(id, "")
+	meta := []byte("subscription")
+	req.Protocols = []group.Protocol{{Name: "range", Metadata: meta}}
+	j := waitJoin(t, c, join(c, req))
+	if j.err != nil {
+		t.Fatal(j.err)
+	}
+	assignment := []byte("assignment")
+	if _, err := c.SyncGroup(context.Background(), group.SyncRequest{Group: "g", Generation: j.res.Generation, MemberID: id,
+		Assignments: []group.MemberAssignment{{MemberID: id, Assignment: assignment}}}); err != nil {
+		t.Fatal(err)
+	}
+	copy(meta, "XXXXXXXXXXXX")
+	copy(assignment, "YYYYYYYYYY")
+	d := describe(t, c)
+	if len(d.Members) != 1 || string(d.Members[0].Metadata) != "subscription" || string(d.Members[0].Assignment) != "assignment" {
+		t.Fatalf("the group kept the caller's bytes: %+v", d.Members)
+	}
+}

@@ -155,7 +155,7 @@ func (c *Coordinator) join(req JoinRequest) (chan joinOutcome, JoinResult, error
 		}
 	}
 	m.clientID, m.clientHost = req.ClientID, req.ClientHost
-	m.protocolType, m.protocols = req.ProtocolType, req.Protocols
+	m.protocolType, m.protocols = req.ProtocolType, cloneProtocols(req.Protocols)
 	m.session, m.rebalance = req.SessionTimeout, req.RebalanceTimeout
 	m.lastHeard = now
 	m.answerJoin(joinOutcome{err: ErrRebalanceInProgress}) // a duplicate join replaces the first
@@ -228,7 +228,9 @@ func (c *Coordinator) SyncGroup(ctx context.Context, req SyncRequest) ([]byte, e
 	if m.id == g.leader {
 		given := map[string][]byte{}
 		for _, a := range req.Assignments {
-			given[a.MemberID] = a.Assignment
+			// Copied: the request's bytes belong to the caller (a
+			// server's recycled frame buffer), the group keeps these.
+			given[a.MemberID] = bytes.Clone(a.Assignment)
 		}
 		for _, mm := range g.members {
 			mm.assignment = given[mm.id]
@@ -343,4 +345,15 @@ func (c *Coordinator) LeaveGroup(groupID string, members []LeaveMember) ([]error
 		c.maybeCompleteJoin(g)
 	}
 	return errs, nil
+}
+
+// cloneProtocols copies a join's protocols, metadata included: a member's
+// subscription outlives the request it came in (a server reuses its frame
+// buffers), and DescribeGroups and later joins read it.
+func cloneProtocols(ps []Protocol) []Protocol {
+	out := make([]Protocol, len(ps))
+	for i, p := range ps {
+		out[i] = Protocol{Name: p.Name, Metadata: bytes.Clone(p.Metadata)}
+	}
+	return out
 }
