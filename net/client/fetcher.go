@@ -277,6 +277,18 @@ func (k *Consumer) fetch(ctx context.Context, addr string, parts []fetchPart, ou
 		}
 	}
 
+	if !out.batchMode {
+		// Room for every partition's records at once: growing the slice
+		// partition by partition copied the earlier partitions' records
+		// again each time (with 16 partitions, most of a Poll's time).
+		n := 0
+		for ti := range resp.Topics {
+			for pi := range resp.Topics[ti].Partitions {
+				n += recordCount(resp.Topics[ti].Partitions[pi].Records)
+			}
+		}
+		out.recs = slices.Grow(out.recs, n)
+	}
 	want := make(map[tp]fetchPart, len(parts))
 	for _, fp := range parts {
 		want[fp.tp] = fp
