@@ -48,7 +48,7 @@ func consume(ctx context.Context, cl *client.Client, cfg *Config, rec *Recorder)
 	if err != nil {
 		return err
 	}
-	return readAll(ctx, cons, cfg, rec, &target, nil)
+	return readAll(ctx, nativePollers(cons), cfg, rec, &target, false)
 }
 
 // endToEnd runs producers and consumers together; consumers start at the
@@ -67,7 +67,7 @@ func endToEnd(ctx context.Context, cl *client.Client, cfg *Config, rec *Recorder
 		target.Store(sent.n.Load())
 		perr <- err
 	}()
-	err = readAll(ctx, cons, cfg, rec, &target, &sent)
+	err = readAll(ctx, nativePollers(cons), cfg, rec, &target, true)
 	return errors.Join(<-perr, err)
 }
 
@@ -95,15 +95,40 @@ func startConsumers(ctx context.Context, cl *client.Client, cfg *Config, atEnd b
 	return cons, nil
 }
 
+// poller is one consumer, whatever its client: poll waits for the next
+// records and calls visit for each; close releases the consumer.
+type poller struct {
+	poll  func(ctx context.Context, visit func(key, value []byte)) error
+	close func()
+}
+
+// nativePollers wraps net/client consumers.
+func nativePollers(cons []*client.Consumer) []poller {
+	ps := make([]poller, len(cons))
+	for i, c := range cons {
+		ps[i] = poller{
+			poll: func(ctx context.Context, visit func(key, value []byte)) error {
+				recs, err := c.Poll(ctx)
+				for j := range recs {
+					visit(recs[j].Key, recs[j].Value)
+				}
+				return err
+			},
+			close: func() { c.Close() },
+		}
+	}
+	return ps
+}
+
 // readAll polls with every consumer until the received records reach
 // target (negative while unknown), the deadline passes, ctx ends, or
 // nothing arrives for stallTimeout. With e2e set, each record's latency is
 // its receipt time less the send time in its first 8 bytes; otherwise one
-// latency per Poll.
-func readAll(ctx context.Context, cons []*client.Consumer, cfg *Config, rec *Recorder, target *atomic.Int64, e2e *produced) error {
+// latency per poll.
+func readAll(ctx context.Context, cons []poller, cfg *Config, rec *Recorder, target *atomic.Int64, e2e bool) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	if e2e == nil && cfg.NumRecords == 0 && cfg.Duration > 0 {
+	if !e2e && cfg.NumRecords == 0 && cfg.Duration > 0 {
 		var c context.CancelFunc
 		ctx, c = context.WithTimeout(ctx, cfg.Duration)
 		defer c()
@@ -117,12 +142,26 @@ func readAll(ctx context.Context, cons []*client.Consumer, cfg *Config, rec *Rec
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer c.Close()
+			defer c.close()
 			rec.MarkStart()
 			for ctx.Err() == nil {
 				t0 := rec.Since()
-				recs, err := c.Poll(ctx)
-				now := rec.Since()
+				var now time.Duration
+				var n, b int64
+				err := c.poll(ctx, func(key, value []byte) {
+					if n == 0 {
+						now = rec.Since()
+					}
+					n++
+					b += int64(len(key) + len(value))
+					if e2e && len(value) >= 8 {
+						sentAt := time.Duration(binary.LittleEndian.Uint64(value))
+						rec.Record(now-sentAt, 1, int64(len(key)+len(value)))
+					}
+				})
+				if n == 0 {
+					now = rec.Since()
+				}
 				if err != nil {
 					if ctx.Err() == nil {
 						errs[i] = fmt.Errorf("perf: consumer %d: %w", i, err)
@@ -130,22 +169,13 @@ func readAll(ctx context.Context, cons []*client.Consumer, cfg *Config, rec *Rec
 					}
 					return
 				}
-				var b int64
-				for j := range recs {
-					r := &recs[j]
-					b += int64(len(r.Key) + len(r.Value))
-					if e2e != nil && len(r.Value) >= 8 {
-						sentAt := time.Duration(binary.LittleEndian.Uint64(r.Value))
-						rec.Record(now-sentAt, 1, int64(len(r.Key)+len(r.Value)))
-					}
-				}
-				if len(recs) > 0 {
-					if e2e == nil {
-						rec.Record(now-t0, int64(len(recs)), b)
+				if n > 0 {
+					if !e2e {
+						rec.Record(now-t0, n, b)
 					}
 					lastProgress.Store(int64(now))
 				}
-				got := received.Add(int64(len(recs)))
+				got := received.Add(n)
 				if t := target.Load(); t >= 0 && got >= t {
 					cancel()
 					return
@@ -159,8 +189,8 @@ func readAll(ctx context.Context, cons []*client.Consumer, cfg *Config, rec *Rec
 		}()
 	}
 	// In e2e the target is only known when the producers finish; a
-	// consumer blocked in Poll would not see it, so check here too.
-	if e2e != nil {
+	// consumer blocked in a poll would not see it, so check here too.
+	if e2e {
 		tick := time.NewTicker(50 * time.Millisecond)
 		defer tick.Stop()
 	wait:

@@ -221,7 +221,7 @@ func kafkaConsume(ctx context.Context, adm *kadm.Client, cfg *Config, rec *Recor
 	if err != nil {
 		return err
 	}
-	return kafkaReadAll(ctx, cons, cfg, rec, &target, false)
+	return readAll(ctx, kafkaPollers(cons), cfg, rec, &target, false)
 }
 
 func kafkaEndToEnd(ctx context.Context, cfg *Config, rec *Recorder) error {
@@ -246,91 +246,28 @@ func kafkaEndToEnd(ctx context.Context, cfg *Config, rec *Recorder) error {
 		target.Store(sent.n.Load())
 		perr <- err
 	}()
-	err = kafkaReadAll(ctx, cons, cfg, rec, &target, true)
+	err = readAll(ctx, kafkaPollers(cons), cfg, rec, &target, true)
 	return errors.Join(<-perr, err)
 }
 
-// kafkaReadAll is readAll for kgo consumers: it polls until target is
-// reached (negative while unknown), the deadline, or a stall.
-func kafkaReadAll(ctx context.Context, cons []*kgo.Client, cfg *Config, rec *Recorder, target *atomic.Int64, e2e bool) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	if !e2e && cfg.NumRecords == 0 && cfg.Duration > 0 {
-		var c context.CancelFunc
-		ctx, c = context.WithTimeout(ctx, cfg.Duration)
-		defer c()
-	}
-	var received, lastProgress atomic.Int64
-	lastProgress.Store(int64(rec.Since()))
-	errs := make([]error, len(cons))
-	var wg sync.WaitGroup
+// kafkaPollers wraps kgo consumers; a fetch error ends the run.
+func kafkaPollers(cons []*kgo.Client) []poller {
+	ps := make([]poller, len(cons))
 	for i, c := range cons {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer c.Close()
-			rec.MarkStart()
-			for ctx.Err() == nil {
-				t0 := rec.Since()
+		ps[i] = poller{
+			poll: func(ctx context.Context, visit func(key, value []byte)) error {
 				fs := c.PollFetches(ctx)
-				now := rec.Since()
 				if ctx.Err() != nil {
-					return
+					return ctx.Err()
 				}
 				for _, fe := range fs.Errors() {
-					errs[i] = fmt.Errorf("perf: consumer %d: %s-%d: %w", i, fe.Topic, fe.Partition, fe.Err)
-					cancel()
-					return
+					return fmt.Errorf("%s-%d: %w", fe.Topic, fe.Partition, fe.Err)
 				}
-				var n, b int64
-				fs.EachRecord(func(r *kgo.Record) {
-					n++
-					b += int64(len(r.Key) + len(r.Value))
-					if e2e && len(r.Value) >= 8 {
-						rec.Record(now-time.Duration(binary.LittleEndian.Uint64(r.Value)), 1, int64(len(r.Key)+len(r.Value)))
-					}
-				})
-				if n > 0 {
-					if !e2e {
-						rec.Record(now-t0, n, b)
-					}
-					lastProgress.Store(int64(now))
-				}
-				got := received.Add(n)
-				if t := target.Load(); t >= 0 && got >= t {
-					cancel()
-					return
-				}
-				if time.Duration(int64(now)-lastProgress.Load()) > stallTimeout {
-					errs[i] = fmt.Errorf("perf: consumers received nothing for %v (%d records so far)", stallTimeout, got)
-					cancel()
-					return
-				}
-			}
-		}()
-	}
-	if e2e {
-		tick := time.NewTicker(50 * time.Millisecond)
-		defer tick.Stop()
-	wait:
-		for {
-			select {
-			case <-ctx.Done():
-				break wait
-			case <-tick.C:
-				if t := target.Load(); t >= 0 && received.Load() >= t {
-					cancel()
-					break wait
-				}
-			}
+				fs.EachRecord(func(r *kgo.Record) { visit(r.Key, r.Value) })
+				return nil
+			},
+			close: c.Close,
 		}
 	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-	if t := target.Load(); t >= 0 && received.Load() < t {
-		return fmt.Errorf("perf: consumers received %d of %d records", received.Load(), t)
-	}
-	return nil
+	return ps
 }
