@@ -34,7 +34,7 @@ func (s *Server) dispatch(c *conn, req protocol.Request) protocol.Response {
 	case *protocol.JoinGroupRequest:
 		return s.joinGroup(c, r)
 	case *protocol.SyncGroupRequest:
-		return s.syncGroup(r)
+		return s.syncGroup(c, r)
 	case *protocol.HeartbeatRequest:
 		return s.heartbeat(r)
 	case *protocol.LeaveGroupRequest:

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -32,6 +33,10 @@ type conn struct {
 
 	stopOnce sync.Once
 	stopped  chan struct{}
+	// ctx ends when the reader stops (the client went away, idled out,
+	// or Shutdown began): group calls waiting on a rebalance give up.
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	wbuf []byte
 	// fetchNext is where each partition's last fetch on this connection
@@ -50,7 +55,10 @@ type pending struct {
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
+	ctx, cancel := context.WithCancel(s.ctx)
 	return &conn{
+		ctx:     ctx,
+		cancel:  cancel,
 		s:       s,
 		nc:      nc,
 		logger:  s.logger.With("remote", nc.RemoteAddr().String()),
@@ -109,6 +117,9 @@ func (c *conn) Serve() {
 // server stops it. Requests already queued are still answered.
 func (c *conn) readLoop() {
 	defer close(c.queue)
+	// Nothing more will come: a JoinGroup or SyncGroup waiting on a
+	// rebalance for this client need not wait.
+	defer c.cancel()
 	for {
 		if c.isStopped() {
 			return

@@ -89,7 +89,7 @@ func (s *Server) joinGroup(c *conn, r *protocol.JoinGroupRequest) *protocol.Join
 	for _, p := range r.Protocols {
 		req.Protocols = append(req.Protocols, group.Protocol{Name: p.Name, Metadata: p.Metadata})
 	}
-	res, err := s.groups.JoinGroup(s.ctx, req)
+	res, err := s.groups.JoinGroup(c.ctx, req)
 	resp := &protocol.JoinGroupResponse{ErrorCode: groupCode(err), ErrorMessage: message(err), GenerationID: -1, MemberID: res.MemberID}
 	if err != nil {
 		return resp
@@ -109,7 +109,7 @@ func remoteHost(nc net.Conn) string {
 	return nc.RemoteAddr().String()
 }
 
-func (s *Server) syncGroup(r *protocol.SyncGroupRequest) *protocol.SyncGroupResponse {
+func (s *Server) syncGroup(c *conn, r *protocol.SyncGroupRequest) *protocol.SyncGroupResponse {
 	req := group.SyncRequest{Group: r.GroupID, Generation: r.GenerationID, MemberID: r.MemberID, InstanceID: deref(r.GroupInstanceID)}
 	for _, a := range r.Assignments {
 		req.Assignments = append(req.Assignments, group.MemberAssignment{MemberID: a.MemberID, Assignment: a.Assignment})
@@ -117,7 +117,7 @@ func (s *Server) syncGroup(r *protocol.SyncGroupRequest) *protocol.SyncGroupResp
 	if r.GenerationID < 0 {
 		return &protocol.SyncGroupResponse{ErrorCode: protocol.ErrIllegalGeneration, ErrorMessage: new("SyncGroup needs the generation JoinGroup gave")}
 	}
-	a, err := s.groups.SyncGroup(s.ctx, req)
+	a, err := s.groups.SyncGroup(c.ctx, req)
 	if a == nil && err == nil {
 		a = []byte{}
 	}
