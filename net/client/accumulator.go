@@ -148,19 +148,19 @@ func (pt *partState) ready(now time.Time, linger time.Duration, flushAll bool) (
 // batch, sealed now (its sequence number is assigned at this moment, so
 // that sequences follow the order batches leave in). It returns nil if the
 // batch's estimated size does not fit in room.
-func (pt *partState) next(room int, idem bool, pid int64, epoch int16) (*pbatch, error) {
+func (pt *partState) next(room int, idem bool, pid int64, epoch int16) *pbatch {
 	if len(pt.retry) > 0 {
 		b := pt.retry[0]
 		if len(b.wire) > room {
-			return nil, nil
+			return nil
 		}
 		pt.retry[0] = nil
 		pt.retry = pt.retry[1:]
-		return b, nil
+		return b
 	}
 	b := pt.queue[0]
 	if b.b.Size() > room {
-		return nil, nil
+		return nil
 	}
 	pt.queue[0] = nil
 	pt.queue = pt.queue[1:]
@@ -175,7 +175,7 @@ func (pt *partState) next(room int, idem bool, pid int64, epoch int16) (*pbatch,
 	// Not built here: the sender compresses it after letting go of the
 	// producer's lock (buildWire), so Send is not held up meanwhile.
 	b.wire = nil
-	return b, nil
+	return b
 }
 
 // wireSize is the batch's size on the wire, or before it is built its

@@ -363,22 +363,15 @@ func (s *sender) takeLocked(now time.Time, start *int) ([]*pbatch, time.Time) {
 			}
 			continue
 		}
-		b, err := pt.next(room-len(pt.topic.name)-32, p.idem, p.pid, p.epoch)
+		b := pt.next(room-len(pt.topic.name)-32, p.idem, p.pid, p.epoch)
 		if b == nil {
-			if len(batches) == 0 {
-				// Alone it does not fit either; Send keeps records
-				// below MaxRequestSize, so only compression overhead
-				// gets here. Send it anyway: the broker decides.
-				b, err = pt.next(1<<31-1, p.idem, p.pid, p.epoch)
-			} else {
+			if len(batches) > 0 {
 				continue
 			}
-		}
-		if err != nil {
-			// Never sent: its sequence number is a gap to close.
-			b.finish(-1, -1, fmt.Errorf("client: building a batch: %w", err))
-			pt.gaveUp(b, p.idem)
-			continue
+			// Alone it does not fit either; Send keeps records below
+			// MaxRequestSize, so only compression overhead gets here.
+			// Send it anyway: the broker decides.
+			b = pt.next(1<<31-1, p.idem, p.pid, p.epoch)
 		}
 		b.attempts++
 		pt.inflight++
