@@ -41,7 +41,8 @@
 // time of this process, of the broker or helper, of softirq work and of
 // everything else on the machine (from /proc); a phase during which other
 // work took more than a tenth of the machine gets a note, since its figure
-// is disturbed. Sanity checks (every count equal, every consumed record's
+// is disturbed, and so does a latency phase that fell short of the rate it
+// asked for (a busy machine is not a wrong result). Sanity checks (every count equal, every consumed record's
 // offset and value as produced, the connection's bytes equal to the stored
 // log plus request framing, the helpers' byte counts, the broker's exit
 // code 0 after SIGTERM) fill Report.Problems. Temporary directories are

@@ -386,8 +386,6 @@ func (rep *Report) check() {
 	}
 	if lt := &rep.Latency; lt.Failed != 0 || lt.Records == 0 {
 		bad("latency: %d records sent, %d failed (first error: %s)", lt.Records, lt.Failed, lt.FirstError)
-	} else if lt.Rate < 0.9*lt.TargetRate {
-		bad("latency: the producer kept up only %.0f of the %.0f records/s asked", lt.Rate, lt.TargetRate)
 	}
 	for _, c := range []*ConsumeResult{&rep.Consume, &rep.Borrowed, &rep.Batches, &rep.RawFetch} {
 		if c.Records != n {
@@ -432,6 +430,13 @@ func (rep *Report) noteNoise() {
 			rep.Notes = append(rep.Notes, fmt.Sprintf("%s: other processes and kernel threads used %.2f of %.2f core-s (%.0f%%): that figure is disturbed",
 				ph.name, ph.cpu.Others, avail, 100*ph.cpu.Others/avail))
 		}
+	}
+	// Falling behind the asked rate is a fact about the machine at that
+	// moment (a busy neighbour, a slow phase), not a wrong result: the
+	// latencies still describe what was sent, at the rate reached.
+	if lt := &rep.Latency; lt.Records > 0 && lt.Rate < 0.9*lt.TargetRate {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("latency: the producer kept up only %.0f of the %.0f records/s asked, so the percentiles are for the lower rate",
+			lt.Rate, lt.TargetRate))
 	}
 }
 
