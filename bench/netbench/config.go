@@ -51,10 +51,12 @@ type Config struct {
 	// LatencyDuration is how long produce latency is measured, at
 	// LatencyFraction of the peak rate.
 	LatencyDuration time.Duration
-	// LimitRuns is how many times each loopback limit is measured; the
-	// median run is the limit (5 by default: one short run is noisy on a
-	// shared machine).
-	LimitRuns int
+	// Runs is how many times each loopback limit and each way of
+	// consuming is measured (5 by default: one short run is noisy on a
+	// shared machine). The consume phases run in rounds, each round every
+	// consumer mode and the consume limit once, so that a ratio compares
+	// runs made moments apart; the report gives medians.
+	Runs int
 
 	// Dir is where the temporary directories go (the broker binary and its
 	// data). Empty means os.TempDir(), or a hidden directory in this
@@ -108,8 +110,8 @@ func (c *Config) setDefaults() {
 	if c.LatencyDuration <= 0 {
 		c.LatencyDuration = DefaultLatencyDuration
 	}
-	if c.LimitRuns <= 0 {
-		c.LimitRuns = 5
+	if c.Runs <= 0 {
+		c.Runs = 5
 	}
 	if c.Logf == nil {
 		c.Logf = func(string, ...any) {}

@@ -31,9 +31,13 @@
 //     reader under full-frame reads). Ratio consumer/limit, target
 //     TargetConsumeRatio (0.8).
 //
-// Each limit is measured Config.LimitRuns times (5) and the median run is
-// the limit: one run moves the same bytes in a fifth of a second, and on a
-// shared machine a single such run is noisy.
+// Each limit is measured Config.Runs times (5) and the median run is the
+// limit: one run moves the same bytes in a fifth of a second, and on a
+// shared machine a single such run is noisy. The consume side runs in
+// rounds: each round reads the partition once in every mode and then
+// measures the consume limit, so each ratio compares runs made seconds
+// apart; the report gives every run, the median run of each mode, and the
+// median of the rounds' ratios.
 //
 // Throughput is in MB/s of 10^6 bytes. The report holds the machine's facts
 // (CPU, cores, kernel, Go version, load average before and after), every

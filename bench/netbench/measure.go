@@ -3,7 +3,6 @@ package netbench
 import (
 	"bufio"
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -71,7 +69,7 @@ type LimitResult struct {
 	WriteSize int `json:"write_size"`
 	ReadSize  int `json:"read_size"`
 	// Seconds and MBps are the median run's; RunsMBps lists every run
-	// (Config.LimitRuns), in order.
+	// (Config.Runs), in order.
 	Seconds  float64   `json:"seconds"`
 	MBps     float64   `json:"mb_per_s"`
 	RunsMBps []float64 `json:"runs_mb_per_s"`
@@ -93,9 +91,7 @@ func medianLimit(n int, f func() (LimitResult, error)) (LimitResult, error) {
 	for i, r := range runs {
 		all[i] = r.MBps
 	}
-	sorted := slices.Clone(runs)
-	slices.SortFunc(sorted, func(a, b LimitResult) int { return cmp.Compare(a.MBps, b.MBps) })
-	med := sorted[(len(sorted)-1)/2]
+	med := medianRun(runs, func(r LimitResult) float64 { return r.MBps })
 	med.RunsMBps = all
 	return med, nil
 }
@@ -125,6 +121,9 @@ type ConsumeResult struct {
 	PayloadMBps   float64 `json:"payload_mb_per_s"`
 	WireMBps      float64 `json:"wire_mb_per_s"`
 	CPU           CPUUse  `json:"cpu"`
+	// RunsMBps is every run's wire MB/s, round by round (Config.Runs);
+	// the other fields are the median run's.
+	RunsMBps []float64 `json:"runs_wire_mb_per_s"`
 }
 
 func mbps(n int64, d time.Duration) float64 {

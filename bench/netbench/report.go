@@ -60,24 +60,25 @@ func (rep *Report) WriteText(w io.Writer) error {
 	p("")
 
 	c, bc, bb, rf, cl := rep.Consume, rep.Borrowed, rep.Batches, rep.RawFetch, rep.ConsumeLimit
-	p("2. consume from page cache (broker sendfile -> this process), whole partition from offset 0")
-	p("   sluice consumer   %d records in %.3fs: %.0f records/s, %.1f MB/s payload, %.1f MB/s wire (%d B, %s)",
-		c.Records, c.Seconds, c.RecordsPerSec, c.PayloadMBps, c.WireMBps, c.WireBytes, wireFrom(c.WireBytesFrom))
+	p("2. consume from page cache (broker sendfile -> this process), whole partition from offset 0,")
+	p("   in %d rounds of every mode then the limit; figures are the median run's, ratios the median of the rounds'", len(cl.RunsMBps))
+	p("   sluice consumer   %d records in %.3fs: %.0f records/s, %.1f MB/s payload, %.1f MB/s wire (%d B, %s); runs %s",
+		c.Records, c.Seconds, c.RecordsPerSec, c.PayloadMBps, c.WireMBps, c.WireBytes, wireFrom(c.WireBytesFrom), runs(c.RunsMBps))
 	p("                     %d fetches of %.0f B avg, records copied out (the caller owns them), every record's offset and value checked",
 		c.Fetches+c.EmptyFetches, c.AvgFetchBytes)
 	p("                     %s", cpuLine(c.CPU, "broker", c.Seconds, m.Cores))
-	p("   ... borrowed      %d records in %.3fs: %.0f records/s, %.1f MB/s payload, %.1f MB/s wire (%d B, %s)",
-		bc.Records, bc.Seconds, bc.RecordsPerSec, bc.PayloadMBps, bc.WireMBps, bc.WireBytes, wireFrom(bc.WireBytesFrom))
+	p("   ... borrowed      %d records in %.3fs: %.0f records/s, %.1f MB/s payload, %.1f MB/s wire (%d B, %s); runs %s",
+		bc.Records, bc.Seconds, bc.RecordsPerSec, bc.PayloadMBps, bc.WireMBps, bc.WireBytes, wireFrom(bc.WireBytesFrom), runs(bc.RunsMBps))
 	p("                     %d fetches of %.0f B avg, BorrowRecords (records point into the fetch buffer until the next Poll), every record's offset and value checked",
 		bc.Fetches+bc.EmptyFetches, bc.AvgFetchBytes)
 	p("                     %s", cpuLine(bc.CPU, "broker", bc.Seconds, m.Cores))
-	p("   ... batches       %d records in %.3fs: %.0f records/s, %.1f MB/s payload, %.1f MB/s wire (%d B, %s)",
-		bb.Records, bb.Seconds, bb.RecordsPerSec, bb.PayloadMBps, bb.WireMBps, bb.WireBytes, wireFrom(bb.WireBytesFrom))
+	p("   ... batches       %d records in %.3fs: %.0f records/s, %.1f MB/s payload, %.1f MB/s wire (%d B, %s); runs %s",
+		bb.Records, bb.Seconds, bb.RecordsPerSec, bb.PayloadMBps, bb.WireMBps, bb.WireBytes, wireFrom(bb.WireBytesFrom), runs(bb.RunsMBps))
 	p("                     %d fetches of %.0f B avg, PollBatches (whole batches lent until the next poll, CRC-checked, records not decoded), offsets checked",
 		bb.Fetches+bb.EmptyFetches, bb.AvgFetchBytes)
 	p("                     %s", cpuLine(bb.CPU, "broker", bb.Seconds, m.Cores))
-	p("   raw fetch         %d records in %.3fs: %.0f records/s, %.1f MB/s payload, %.1f MB/s wire (%d B)",
-		rf.Records, rf.Seconds, rf.RecordsPerSec, rf.PayloadMBps, rf.WireMBps, rf.WireBytes)
+	p("   raw fetch         %d records in %.3fs: %.0f records/s, %.1f MB/s payload, %.1f MB/s wire (%d B); runs %s",
+		rf.Records, rf.Seconds, rf.RecordsPerSec, rf.PayloadMBps, rf.WireMBps, rf.WireBytes, runs(rf.RunsMBps))
 	p("                     %d fetches of %.0f B avg into one reused buffer, %d batch headers walked, records not decoded",
 		rf.Fetches+rf.EmptyFetches, rf.AvgFetchBytes, rf.Batches)
 	p("                     %s", cpuLine(rf.CPU, "broker", rf.Seconds, m.Cores))
@@ -92,10 +93,10 @@ func (rep *Report) WriteText(w io.Writer) error {
 		}
 		return "NOT MET"
 	}
-	p("   ratio consumer/limit:  %.3f (target >= %.2f: %s)", rep.ConsumeRatio, rep.TargetConsumeRatio, verdict(rep.ConsumeRatio))
-	p("   ratio borrowed/limit:  %.3f (target >= %.2f: %s)", rep.BorrowedRatio, rep.TargetConsumeRatio, verdict(rep.BorrowedRatio))
-	p("   ratio batches/limit:   %.3f (target >= %.2f: %s)", rep.BatchesRatio, rep.TargetConsumeRatio, verdict(rep.BatchesRatio))
-	p("   ratio raw fetch/limit: %.3f", rep.RawFetchRatio)
+	p("   ratio consumer/limit:  %.3f (target >= %.2f: %s; rounds %s)", rep.ConsumeRatio, rep.TargetConsumeRatio, verdict(rep.ConsumeRatio), ratios(rep.RatioRuns[c.Name]))
+	p("   ratio borrowed/limit:  %.3f (target >= %.2f: %s; rounds %s)", rep.BorrowedRatio, rep.TargetConsumeRatio, verdict(rep.BorrowedRatio), ratios(rep.RatioRuns[bc.Name]))
+	p("   ratio batches/limit:   %.3f (target >= %.2f: %s; rounds %s)", rep.BatchesRatio, rep.TargetConsumeRatio, verdict(rep.BatchesRatio), ratios(rep.RatioRuns[bb.Name]))
+	p("   ratio raw fetch/limit: %.3f (rounds %s)", rep.RawFetchRatio, ratios(rep.RatioRuns[rf.Name]))
 	p("")
 	lt := rep.Latency
 	p("3. produce latency at %.0f%% of the peak rate above (send call to acknowledgement callback, HdrHistogram)", LatencyFraction*100)
@@ -142,6 +143,14 @@ func runs(mbps []float64) string {
 		s[i] = fmt.Sprintf("%.0f", v)
 	}
 	return "[" + strings.Join(s, " ") + "] MB/s"
+}
+
+func ratios(rs []float64) string {
+	s := make([]string, len(rs))
+	for i, v := range rs {
+		s[i] = fmt.Sprintf("%.2f", v)
+	}
+	return "[" + strings.Join(s, " ") + "]"
 }
 
 func wireFrom(s string) string {

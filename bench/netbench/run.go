@@ -47,13 +47,16 @@ type Report struct {
 	// Latency is produce latency at LatencyFraction of the peak rate.
 	Latency LatencyResult `json:"produce_latency"`
 
-	// Ratios of wire MB/s to the loopback limit of the same bytes.
-	ProduceRatio       float64 `json:"produce_ratio"`
-	ConsumeRatio       float64 `json:"consume_ratio"`
-	BorrowedRatio      float64 `json:"consume_borrowed_ratio"`
-	BatchesRatio       float64 `json:"consume_batches_ratio"`
-	RawFetchRatio      float64 `json:"raw_fetch_ratio"`
-	TargetConsumeRatio float64 `json:"target_consume_ratio"`
+	// Ratios of wire MB/s to the loopback limit of the same bytes; the
+	// consume ratios are medians of the rounds' ratios, which RatioRuns
+	// lists by consumer name.
+	ProduceRatio       float64              `json:"produce_ratio"`
+	ConsumeRatio       float64              `json:"consume_ratio"`
+	BorrowedRatio      float64              `json:"consume_borrowed_ratio"`
+	BatchesRatio       float64              `json:"consume_batches_ratio"`
+	RawFetchRatio      float64              `json:"raw_fetch_ratio"`
+	TargetConsumeRatio float64              `json:"target_consume_ratio"`
+	RatioRuns          map[string][]float64 `json:"consume_ratio_runs"`
 
 	// PerfFiles are the broker's perf recordings, by phase.
 	PerfFiles map[string]string `json:"perf_files,omitempty"`
@@ -230,7 +233,8 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 	}
 	phase := func(name string, f func(ctx context.Context) error) error {
 		var stopPerf func()
-		if cfg.BrokerPerf != "" && strings.HasPrefix(name, "sluice-") {
+		if _, recorded := rep.PerfFiles[name]; cfg.BrokerPerf != "" && strings.HasPrefix(name, "sluice-") && !recorded {
+			// The first round's; later rounds would overwrite it.
 			file := cfg.BrokerPerf + "." + strings.TrimPrefix(name, "sluice-") + ".data"
 			sp, perr := startPerf(b.pid(), file)
 			if perr != nil {
@@ -269,7 +273,7 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 
 	logf("netbench: produce limit: %d bytes to a sink process", rep.Produce.WireBytes)
 	if err := phase("limit-produce", func(ctx context.Context) (err error) {
-		rep.ProduceLimit, err = medianLimit(cfg.LimitRuns, func() (LimitResult, error) {
+		rep.ProduceLimit, err = medianLimit(cfg.Runs, func() (LimitResult, error) {
 			return r.produceLimit(ctx, rep.Produce.WireBytes, int(rep.Produce.AvgRequestBytes+0.5))
 		})
 		return err
@@ -278,61 +282,9 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 	}
 	logf("netbench: produce limit %.1f MB/s", rep.ProduceLimit.MBps)
 
-	logf("netbench: consuming")
-	if err := phase("sluice-consume", func(ctx context.Context) (err error) {
-		rep.Consume, err = r.consume(ctx, ownedRecords)
-		return err
-	}); err != nil {
+	if err := r.consumeRounds(rep, phase); err != nil {
 		return nil, err
 	}
-	logf("netbench: consumed in %.3fs: %.1f MB/s wire", rep.Consume.Seconds, rep.Consume.WireMBps)
-	logf("netbench: consuming with BorrowRecords")
-	if err := phase("sluice-consume-borrowed", func(ctx context.Context) (err error) {
-		rep.Borrowed, err = r.consume(ctx, borrowedRecords)
-		return err
-	}); err != nil {
-		return nil, err
-	}
-	logf("netbench: consumed in %.3fs: %.1f MB/s wire", rep.Borrowed.Seconds, rep.Borrowed.WireMBps)
-	logf("netbench: consuming with PollBatches")
-	if err := phase("sluice-consume-batches", func(ctx context.Context) (err error) {
-		rep.Batches, err = r.consume(ctx, wholeBatches)
-		return err
-	}); err != nil {
-		return nil, err
-	}
-	logf("netbench: consumed in %.3fs: %.1f MB/s wire", rep.Batches.Seconds, rep.Batches.WireMBps)
-
-	logf("netbench: raw fetch")
-	if err := phase("sluice-rawfetch", func(ctx context.Context) (err error) {
-		rep.RawFetch, err = r.rawFetch(ctx)
-		return err
-	}); err != nil {
-		return nil, err
-	}
-	logf("netbench: raw fetch in %.3fs: %.1f MB/s wire", rep.RawFetch.Seconds, rep.RawFetch.WireMBps)
-
-	for _, c := range []*ConsumeResult{&rep.Consume, &rep.Borrowed, &rep.Batches} {
-		if c.WireBytes == 0 {
-			// No TCP_INFO here: the raw fetches asked for the same data
-			// with the same limits, so their frames are the consumer's
-			// bytes.
-			c.WireBytes, c.WireBytesFrom = rep.RawFetch.WireBytes, "raw fetch frames"
-			c.WireMBps = mbps(c.WireBytes, time.Duration(c.Seconds*float64(time.Second)))
-			c.AvgFetchBytes = rep.RawFetch.AvgFetchBytes
-		}
-	}
-	limitBytes, frame := rep.Consume.WireBytes, rep.Consume.AvgFetchBytes
-	logf("netbench: consume limit: %d bytes from a source process", limitBytes)
-	if err := phase("limit-consume", func(ctx context.Context) (err error) {
-		rep.ConsumeLimit, err = medianLimit(cfg.LimitRuns, func() (LimitResult, error) {
-			return r.consumeLimit(ctx, limitBytes, int(frame+0.5))
-		})
-		return err
-	}); err != nil {
-		return nil, err
-	}
-	logf("netbench: consume limit %.1f MB/s", rep.ConsumeLimit.MBps)
 
 	rate := LatencyFraction * rep.Produce.RecordsPerSec
 	logf("netbench: produce latency at %.0f records/s for %v", rate, cfg.LatencyDuration)
@@ -358,12 +310,6 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 
 	if rep.ProduceLimit.MBps > 0 {
 		rep.ProduceRatio = rep.Produce.WireMBps / rep.ProduceLimit.MBps
-	}
-	if rep.ConsumeLimit.MBps > 0 {
-		rep.ConsumeRatio = rep.Consume.WireMBps / rep.ConsumeLimit.MBps
-		rep.BorrowedRatio = rep.Borrowed.WireMBps / rep.ConsumeLimit.MBps
-		rep.BatchesRatio = rep.Batches.WireMBps / rep.ConsumeLimit.MBps
-		rep.RawFetchRatio = rep.RawFetch.WireMBps / rep.ConsumeLimit.MBps
 	}
 	rep.check()
 	rep.noteNoise()
@@ -451,7 +397,7 @@ func fullCommand(cfg *Config) string {
 		"-compression", cfg.Compression.String(),
 		"-fetch-bytes", units.FormatSize(int64(cfg.FetchBytes)),
 		"-latency-duration", cfg.LatencyDuration.String(),
-		"-limit-runs", fmt.Sprint(cfg.LimitRuns),
+		"-runs", fmt.Sprint(cfg.Runs),
 	}
 	return quoteArgs(argv)
 }

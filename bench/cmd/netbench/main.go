@@ -38,7 +38,7 @@ func main() {
 		batchSize   = flag.String("batch-size", units.FormatSize(netbench.DefaultBatchSize), "producer batch.size")
 		compression = flag.String("compression", "none", "producer compression: none, gzip, snappy, lz4, zstd")
 		fetchBytes  = flag.String("fetch-bytes", units.FormatSize(netbench.DefaultFetchBytes), "consumer max.partition.fetch.bytes (also the raw fetches')")
-		limitRuns   = flag.Int("limit-runs", 5, "measure each loopback limit this many times and use the median")
+		runs        = flag.Int("runs", 5, "measure each limit and each consumer mode this many times (consume phases interleaved round by round) and report medians")
 		latencyDur  = flag.Duration("latency-duration", netbench.DefaultLatencyDuration, "how long to measure produce latency at half the peak rate")
 		dir         = flag.String("dir", "", "parent of the temporary directories (default $TMPDIR, or the work tree if that is too small)")
 		sluiced     = flag.String("sluiced", "", "use this sluiced binary instead of building cmd/sluiced")
@@ -52,7 +52,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "netbench: unexpected arguments %q\n", flag.Args())
 		os.Exit(2)
 	}
-	cfg := netbench.Config{Records: *records, RecordSize: *recordSize, Linger: *linger, LimitRuns: *limitRuns, LatencyDuration: *latencyDur, Dir: *dir, Sluiced: *sluiced,
+	cfg := netbench.Config{Records: *records, RecordSize: *recordSize, Linger: *linger, Runs: *runs, LatencyDuration: *latencyDur, Dir: *dir, Sluiced: *sluiced,
 		BrokerPerf: *brokerPerf, Command: commandLine()}
 	var err error
 	if cfg.Acks, err = netbench.ParseAcks(*acks); err != nil {
