@@ -24,9 +24,10 @@ type ConsumerConfig struct {
 	// MaxPartitionBytes bounds one partition's records in a fetch
 	// (max.partition.fetch.bytes, 1 MiB), with the same exception.
 	MaxPartitionBytes int32
-	// SkipCRCCheck turns off check.crcs: a batch whose CRC does not match
-	// is read anyway instead of failing Poll. (The CRC is still computed:
-	// the batch reader checks it as it validates the batch.)
+	// SkipCRCCheck turns off check.crcs: batches' CRCs are not computed,
+	// so a damaged batch whose framing still holds is read as it is
+	// instead of failing Poll. Checking costs about a quarter of a
+	// consumer's time at loopback speeds; every other check stays.
 	SkipCRCCheck bool
 	// BorrowRecords makes Poll lend its records instead of giving them:
 	// the returned slice, and the keys, values and headers in it, are

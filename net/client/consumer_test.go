@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"strconv"
 	"strings"
@@ -278,9 +279,30 @@ func TestDecodeBatches(t *testing.T) {
 	if err != nil || len(recs) != 2 || pos != 2 {
 		t.Fatalf("bad CRC skipped: %v %d %v", recs, pos, err)
 	}
+	// PollBatches' check behaves alike.
+	k.cfg.SkipCRCCheck = false
+	if _, _, err := k.checkBatches(nil, "t", 3, 0, bad); !errors.Is(err, batch.ErrBadCRC) {
+		t.Fatalf("bad CRC in batch mode: %v", err)
+	}
+	k.cfg.SkipCRCCheck = true
+	if bs, pos, err := k.checkBatches(nil, "t", 3, 0, bad); err != nil || len(bs) != 1 || pos != 2 {
+		t.Fatalf("bad CRC skipped in batch mode: %v %d %v", bs, pos, err)
+	}
 	// Other damage still fails with the check off.
 	bad[batch.HeaderSize] ^= 0x7f
 	if _, _, err := k.decode(nil, "t", 3, 0, bad); err == nil {
 		t.Fatal("corrupt records read")
 	}
+	badCount := buildBatch(t, batch.None, 0, "x", "y")
+	binary.BigEndian.PutUint32(badCount[recordCountOffset:], 3)
+	if _, _, err := k.checkBatches(nil, "t", 3, 0, badCount); err == nil {
+		t.Fatal("a batch whose record count disagrees with its last offset delta passed with the CRC check off")
+	}
 }
+
+// Offsets of v2 batch header fields (Kafka's record batch layout) that
+// the tests above damage.
+const (
+	crcOffset         = 17
+	recordCountOffset = 57
+)

@@ -1,25 +1,14 @@
 package client
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"slices"
 	"time"
 
 	"github.com/sluicelog/sluice/segment/batch"
 )
-
-// Layout of the batch header fields SkipCRCCheck rewrites (see the batch
-// package's documentation).
-const (
-	crcOffset      = 17
-	crcCoveredFrom = 21
-)
-
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // decode appends the records of a partition's fetched batches at or after
 // pos and returns the position after the last batch read.
@@ -64,16 +53,9 @@ func (k *Consumer) decode(recs []ConsumerRecord, topic string, partition int32, 
 			continue
 		}
 		alias := borrow && h.Codec() == batch.None
+		k.reader.SkipCRC = k.cfg.SkipCRCCheck
 		if _, err := k.reader.Reset(b); err != nil {
-			if !k.cfg.SkipCRCCheck || !errors.Is(err, batch.ErrBadCRC) {
-				return recs, pos, fmt.Errorf("fetch %s-%d batch at offset %d: %w", topic, partition, h.BaseOffset, err)
-			}
-			k.scratch = append(k.scratch[:0], b...)
-			binary.BigEndian.PutUint32(k.scratch[crcOffset:], crc32.Checksum(k.scratch[crcCoveredFrom:], castagnoli))
-			if _, err := k.reader.Reset(k.scratch); err != nil {
-				return recs, pos, fmt.Errorf("fetch %s-%d batch at offset %d: %w", topic, partition, h.BaseOffset, err)
-			}
-			alias = false // the scratch copy is overwritten by the next bad batch
+			return recs, pos, fmt.Errorf("fetch %s-%d batch at offset %d: %w", topic, partition, h.BaseOffset, err)
 		}
 		if arena == nil && !alias {
 			arena = make([]byte, 0, len(data))
@@ -131,8 +113,12 @@ func (k *Consumer) checkBatches(out []FetchedBatch, topic string, partition int3
 			return out, pos, fmt.Errorf("fetch %s-%d at offset %d: %w", topic, partition, pos, err)
 		}
 		rest = next
-		h, err := batch.Validate(b)
-		if err != nil && !(k.cfg.SkipCRCCheck && errors.Is(err, batch.ErrBadCRC)) {
+		validate := batch.Validate
+		if k.cfg.SkipCRCCheck {
+			validate = batch.ValidateFraming
+		}
+		h, err := validate(b)
+		if err != nil {
 			return out, pos, fmt.Errorf("fetch %s-%d batch at offset %d: %w", topic, partition, h.BaseOffset, err)
 		}
 		if h.NextOffset() <= pos {

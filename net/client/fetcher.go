@@ -18,9 +18,8 @@ import (
 // decoded (or, with BorrowRecords, lent to the caller until the next Poll)
 // while the prefetch fills another.
 type fetchState struct {
-	reader  batch.Reader
-	scratch []byte   // a batch copy for SkipCRCCheck
-	free    [][]byte // response buffers ready for reuse
+	reader batch.Reader
+	free   [][]byte // response buffers ready for reuse
 	// lent holds the frames the last Poll's borrowed records or batches
 	// point into. They go back to free when the next Poll starts, not
 	// when their fetch is done, because a Poll over several brokers

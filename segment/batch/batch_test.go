@@ -175,6 +175,20 @@ func TestValidateErrors(t *testing.T) {
 		if _, err := r.Next(); !errors.Is(err, c.want) {
 			t.Errorf("%s: Next after a failed Reset = %v, want %v", c.name, err, c.want)
 		}
+		// Without the CRC check every other fault is still found, and a
+		// stale CRC alone passes.
+		_, err = batch.ValidateFraming(c.b)
+		skip := batch.Reader{SkipCRC: true}
+		_, rerr := skip.Reset(c.b)
+		if c.want == batch.ErrBadCRC {
+			if err != nil || rerr != nil {
+				t.Errorf("%s: ValidateFraming = %v, Reset with SkipCRC = %v; want both to pass", c.name, err, rerr)
+			}
+			continue
+		}
+		if !errors.Is(err, c.want) || !errors.Is(rerr, c.want) {
+			t.Errorf("%s: ValidateFraming = %v, Reset with SkipCRC = %v; want %v", c.name, err, rerr, c.want)
+		}
 	}
 }
 

@@ -37,6 +37,9 @@ type Reader struct {
 	// when decompressed; a larger one fails with ErrCorruptRecords. Zero
 	// means DefaultMaxDecompressedSize.
 	MaxDecompressedSize int
+	// SkipCRC makes Reset check a batch with ValidateFraming rather than
+	// Validate: the CRC is not computed (Kafka's check.crcs=false).
+	SkipCRC bool
 
 	header  Header
 	ready   bool   // a batch was accepted by Reset
@@ -56,7 +59,7 @@ type Reader struct {
 // batch the records alias b, so b must not change while they are read.
 func (r *Reader) Reset(b []byte) (Header, error) {
 	r.ready, r.data, r.pos, r.read, r.prev, r.err = false, nil, 0, 0, -1, nil
-	h, err := Validate(b)
+	h, err := validate(b, !r.SkipCRC)
 	r.header = h
 	if err != nil {
 		r.err = err

@@ -15,7 +15,15 @@ import "encoding/binary"
 // reported as ErrBadCRC rather than as whatever field it happened to hit;
 // then codec and record count, which only a producer bug can get wrong
 // under a good CRC.
-func Validate(b []byte) (Header, error) {
+func Validate(b []byte) (Header, error) { return validate(b, true) }
+
+// ValidateFraming is Validate without the CRC: every other check, in the
+// same order. It is for readers that trust the bytes' path and want the
+// speed, as a Kafka consumer with check.crcs=false does; the CRC is most of
+// Validate's cost.
+func ValidateFraming(b []byte) (Header, error) { return validate(b, false) }
+
+func validate(b []byte, checkCRC bool) (Header, error) {
 	h, err := ParseHeader(b)
 	if err != nil {
 		return h, err
@@ -26,8 +34,10 @@ func Validate(b []byte) (Header, error) {
 		}
 		return h, errTrailing(len(b), size)
 	}
-	if sum := checksum(b); sum != h.CRC {
-		return h, errBadCRC(h.CRC, sum)
+	if checkCRC {
+		if sum := checksum(b); sum != h.CRC {
+			return h, errBadCRC(h.CRC, sum)
+		}
 	}
 	if !h.Codec().Valid() {
 		return h, errBadCodec(h.Attributes)
