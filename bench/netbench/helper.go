@@ -27,9 +27,11 @@ import (
 // the peer half-closes, answer with the byte count (8 bytes, big-endian),
 // print "bytes=COUNT" and exit.
 //
-// -source -bytes N [-chunk C]: listen likewise, accept one connection,
-// write N bytes to it in writes of C bytes as fast as it can, close, print
-// "bytes=N" and exit.
+// -source -bytes N [-chunk C] [-file F]: listen likewise, accept one
+// connection, write N bytes to it in writes of C bytes as fast as it can,
+// close, print "bytes=N" and exit. With -file the bytes are F's, sent with
+// sendfile(2) from the page cache (from the start again at its end), as
+// the broker sends fetched records.
 func HelperMain(args []string) (int, bool) {
 	if len(args) == 0 || (args[0] != "-sink" && args[0] != "-source") {
 		return 0, false
@@ -40,6 +42,7 @@ func HelperMain(args []string) (int, bool) {
 	n := fs.Int64("bytes", 0, "bytes to write (-source)")
 	chunk := fs.Int("chunk", 1<<20, "write size (-source)")
 	readBuf := fs.Int("read-buffer", 1<<20, "read size (-sink)")
+	file := fs.String("file", "", "send this file's bytes with sendfile (-source)")
 	if err := fs.Parse(args); err != nil {
 		return 2, true
 	}
@@ -48,7 +51,11 @@ func HelperMain(args []string) (int, bool) {
 	case *sink:
 		err = runSink(*readBuf, os.Stdout)
 	case *source:
-		err = runSource(*n, *chunk, os.Stdout)
+		if *file != "" {
+			err = runFileSource(*file, *n, *chunk, os.Stdout)
+		} else {
+			err = runSource(*n, *chunk, os.Stdout)
+		}
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "netbench helper:", err)
@@ -110,6 +117,51 @@ func runSource(n int64, chunk int, out io.Writer) error {
 		sent += int64(m)
 		if err != nil {
 			return err
+		}
+	}
+	if err := c.Close(); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(out, "bytes=%d\n", sent)
+	return err
+}
+
+// runFileSource is runSource with the bytes of a file, sent by
+// TCPConn.ReadFrom, which uses sendfile(2) for a limited *os.File.
+func runFileSource(path string, n int64, chunk int, out io.Writer) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if st.Size() == 0 {
+		return fmt.Errorf("%s is empty", path)
+	}
+	c, err := acceptOne(out)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	var sent, pos int64
+	for sent < n {
+		if pos == st.Size() {
+			if _, err := f.Seek(0, io.SeekStart); err != nil {
+				return err
+			}
+			pos = 0
+		}
+		want := min(int64(chunk), n-sent, st.Size()-pos)
+		m, err := c.ReadFrom(io.LimitReader(f, want))
+		sent, pos = sent+m, pos+m
+		if err != nil {
+			return err
+		}
+		if m != want {
+			return fmt.Errorf("sent %d of %d bytes from %s at %d", m, want, path, pos)
 		}
 	}
 	if err := c.Close(); err != nil {

@@ -384,14 +384,16 @@ const (
 	ownedRecords    consumeMode = iota // Poll: records the caller owns
 	borrowedRecords                    // Poll with BorrowRecords
 	wholeBatches                       // PollBatches: CRC-checked batches, records not decoded
+	trustedBatches                     // PollBatches with check.crcs=false
 )
 
 // consume reads the whole partition with the native consumer in the given
 // mode.
 func (r *runner) consume(ctx context.Context, mode consumeMode) (ConsumeResult, error) {
 	cfg := &r.cfg
-	res := ConsumeResult{Name: [...]string{"consumer", "consumer (BorrowRecords)", "consumer (PollBatches)"}[mode]}
-	k := r.cl.NewConsumer(client.ConsumerConfig{MaxPartitionBytes: cfg.FetchBytes, BorrowRecords: mode == borrowedRecords})
+	res := ConsumeResult{Name: [...]string{"consumer", "consumer (BorrowRecords)", "consumer (PollBatches)", "consumer (PollBatches, check.crcs=false)"}[mode]}
+	k := r.cl.NewConsumer(client.ConsumerConfig{MaxPartitionBytes: cfg.FetchBytes, BorrowRecords: mode == borrowedRecords,
+		SkipCRCCheck: mode == trustedBatches})
 	defer k.Close()
 	k.Assign(r.work.topic, 0)
 	if err := k.SeekToBeginning(ctx, r.work.topic, 0); err != nil {
@@ -404,7 +406,7 @@ func (r *runner) consume(ctx context.Context, mode consumeMode) (ConsumeResult, 
 	start := time.Now()
 	for next < cfg.Records {
 		var got int
-		if mode == wholeBatches {
+		if mode == wholeBatches || mode == trustedBatches {
 			bs, err := k.PollBatches(ctx)
 			if err != nil {
 				return res, fmt.Errorf("poll at offset %d: %w", next, err)
@@ -552,10 +554,17 @@ func (r *runner) rawFetch(ctx context.Context) (ConsumeResult, error) {
 // consumeLimit has a source process write n bytes, in writes of frame
 // bytes, and reads them as the client reads fetch responses: a 4-byte
 // length, then the rest of the frame, through a 64 KiB bufio.Reader.
-func (r *runner) consumeLimit(ctx context.Context, n int64, frame int) (LimitResult, error) {
+//
+// With file set the source sends that file's bytes with sendfile(2)
+// instead, as the broker does: the limit of the consume path itself.
+func (r *runner) consumeLimit(ctx context.Context, n int64, frame int, file string) (LimitResult, error) {
 	frame = max(frame, protocol.LengthSize+1)
 	res := LimitResult{Bytes: n, WriteSize: frame, ReadSize: frame}
-	h, err := startHelper(ctx, r.helperExe, "-source", "-bytes", strconv.FormatInt(n, 10), "-chunk", strconv.Itoa(frame))
+	args := []string{"-source", "-bytes", strconv.FormatInt(n, 10), "-chunk", strconv.Itoa(frame)}
+	if file != "" {
+		args = append(args, "-file", file)
+	}
+	h, err := startHelper(ctx, r.helperExe, args...)
 	if err != nil {
 		return res, err
 	}

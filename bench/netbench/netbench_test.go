@@ -57,7 +57,7 @@ func TestRunTiny(t *testing.T) {
 	if tcpCountersSupported && (p.WireBytesFrom != "tcp_info" || p.WireBytes != p.ComputedWireBytes) {
 		t.Errorf("produce wire bytes %d from %s, computed %d", p.WireBytes, p.WireBytesFrom, p.ComputedWireBytes)
 	}
-	for _, c := range []ConsumeResult{rep.Consume, rep.Borrowed, rep.Batches, rep.RawFetch} {
+	for _, c := range []ConsumeResult{rep.Consume, rep.Borrowed, rep.Batches, rep.BatchesNoCRC, rep.RawFetch} {
 		if c.Records != n || c.Mismatches != 0 || c.PayloadBytes != p.PayloadBytes {
 			t.Errorf("%s: %d records, %d mismatches, %d payload bytes; want %d records", c.Name, c.Records, c.Mismatches, c.PayloadBytes, n)
 		}
@@ -86,12 +86,18 @@ func TestRunTiny(t *testing.T) {
 	if l := rep.ConsumeLimit; l.ConfirmedBytes != l.Bytes || len(l.RunsMBps) != 2 || (tcpCountersSupported && abs(l.Bytes-rep.Consume.WireBytes) > 1024) {
 		t.Errorf("consume limit: %d bytes, %d confirmed, runs %v; want about %d bytes in 2 runs", l.Bytes, l.ConfirmedBytes, l.RunsMBps, rep.Consume.WireBytes)
 	}
-	for _, c := range []ConsumeResult{rep.Consume, rep.Borrowed, rep.Batches, rep.RawFetch} {
+	if l := rep.SendfileLimit; l.ConfirmedBytes != rep.ConsumeLimit.Bytes || l.Bytes != l.ConfirmedBytes || len(l.RunsMBps) != 2 || !strings.Contains(l.Command, "-file") {
+		t.Errorf("sendfile limit: %d bytes, %d confirmed, runs %v, command %q; want the consume limit's %d bytes", l.Bytes, l.ConfirmedBytes, l.RunsMBps, l.Command, rep.ConsumeLimit.Bytes)
+	}
+	for _, c := range []ConsumeResult{rep.Consume, rep.Borrowed, rep.Batches, rep.BatchesNoCRC, rep.RawFetch} {
+		if !(rep.SendfileRatios[c.Name] > 0) {
+			t.Errorf("%s: sendfile ratio %v", c.Name, rep.SendfileRatios[c.Name])
+		}
 		if len(c.RunsMBps) != 2 || !slices.Contains(c.RunsMBps, c.WireMBps) || len(rep.RatioRuns[c.Name]) != 2 {
 			t.Errorf("%s: runs %v (median %v), ratio runs %v; want 2 runs each", c.Name, c.RunsMBps, c.WireMBps, rep.RatioRuns[c.Name])
 		}
 	}
-	for name, r := range map[string]float64{"produce": rep.ProduceRatio, "consume": rep.ConsumeRatio, "consume borrowed": rep.BorrowedRatio, "consume batches": rep.BatchesRatio, "raw fetch": rep.RawFetchRatio} {
+	for name, r := range map[string]float64{"produce": rep.ProduceRatio, "consume": rep.ConsumeRatio, "consume borrowed": rep.BorrowedRatio, "consume batches": rep.BatchesRatio, "consume batches without CRC": rep.BatchesNoCRCRatio, "raw fetch": rep.RawFetchRatio} {
 		if !(r > 0) {
 			t.Errorf("%s ratio %v, want > 0", name, r)
 		}

@@ -77,6 +77,12 @@ func (rep *Report) WriteText(w io.Writer) error {
 	p("                     %d fetches of %.0f B avg, PollBatches (whole batches lent until the next poll, CRC-checked, records not decoded), offsets checked",
 		bb.Fetches+bb.EmptyFetches, bb.AvgFetchBytes)
 	p("                     %s", cpuLine(bb.CPU, "broker", bb.Seconds, m.Cores))
+	bn := rep.BatchesNoCRC
+	p("   ... no CRC check  %d records in %.3fs: %.0f records/s, %.1f MB/s payload, %.1f MB/s wire (%d B, %s); runs %s",
+		bn.Records, bn.Seconds, bn.RecordsPerSec, bn.PayloadMBps, bn.WireMBps, bn.WireBytes, wireFrom(bn.WireBytesFrom), runs(bn.RunsMBps))
+	p("                     %d fetches of %.0f B avg, PollBatches with check.crcs=false (framing checked, CRCs not computed), offsets checked",
+		bn.Fetches+bn.EmptyFetches, bn.AvgFetchBytes)
+	p("                     %s", cpuLine(bn.CPU, "broker", bn.Seconds, m.Cores))
 	p("   raw fetch         %d records in %.3fs: %.0f records/s, %.1f MB/s payload, %.1f MB/s wire (%d B); runs %s",
 		rf.Records, rf.Seconds, rf.RecordsPerSec, rf.PayloadMBps, rf.WireMBps, rf.WireBytes, runs(rf.RunsMBps))
 	p("                     %d fetches of %.0f B avg into one reused buffer, %d batch headers walked, records not decoded",
@@ -87,6 +93,12 @@ func (rep *Report) WriteText(w io.Writer) error {
 	p("                     (source writes of %d B; reads as the client's: 4 B + rest of %d B frames via a 64 KiB bufio.Reader)", cl.WriteSize, cl.ReadSize)
 	p("                     %s", cpuLine(cl.CPU, "source", cl.Seconds, m.Cores))
 	p("                     source: %s", cl.Command)
+	sf := rep.SendfileLimit
+	p("   sendfile limit    %d B in %.3fs: %.1f MB/s, median of %s",
+		sf.Bytes, sf.Seconds, sf.MBps, runs(sf.RunsMBps))
+	p("                     (the same, but the source sends a segment file of the partition with sendfile(2), as the broker does)")
+	p("                     %s", cpuLine(sf.CPU, "source", sf.Seconds, m.Cores))
+	p("                     source: %s", sf.Command)
 	verdict := func(r float64) string {
 		if r >= rep.TargetConsumeRatio {
 			return "MET"
@@ -96,7 +108,10 @@ func (rep *Report) WriteText(w io.Writer) error {
 	p("   ratio consumer/limit:  %.3f (target >= %.2f: %s; rounds %s)", rep.ConsumeRatio, rep.TargetConsumeRatio, verdict(rep.ConsumeRatio), ratios(rep.RatioRuns[c.Name]))
 	p("   ratio borrowed/limit:  %.3f (target >= %.2f: %s; rounds %s)", rep.BorrowedRatio, rep.TargetConsumeRatio, verdict(rep.BorrowedRatio), ratios(rep.RatioRuns[bc.Name]))
 	p("   ratio batches/limit:   %.3f (target >= %.2f: %s; rounds %s)", rep.BatchesRatio, rep.TargetConsumeRatio, verdict(rep.BatchesRatio), ratios(rep.RatioRuns[bb.Name]))
+	p("   ratio no-CRC/limit:    %.3f (target >= %.2f: %s; rounds %s)", rep.BatchesNoCRCRatio, rep.TargetConsumeRatio, verdict(rep.BatchesNoCRCRatio), ratios(rep.RatioRuns[bn.Name]))
 	p("   ratio raw fetch/limit: %.3f (rounds %s)", rep.RawFetchRatio, ratios(rep.RatioRuns[rf.Name]))
+	p("   against the sendfile limit: consumer %.3f, borrowed %.3f, batches %.3f, no CRC %.3f, raw fetch %.3f (medians of the rounds' ratios)",
+		rep.SendfileRatios[c.Name], rep.SendfileRatios[bc.Name], rep.SendfileRatios[bb.Name], rep.SendfileRatios[bn.Name], rep.SendfileRatios[rf.Name])
 	p("")
 	lt := rep.Latency
 	p("3. produce latency at %.0f%% of the peak rate above (send call to acknowledgement callback, HdrHistogram)", LatencyFraction*100)

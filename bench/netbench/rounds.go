@@ -3,6 +3,9 @@ package netbench
 import (
 	"cmp"
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"time"
 )
@@ -29,10 +32,15 @@ func (r *runner) consumeRounds(rep *Report, phase phaseFunc) error {
 		{"sluice-consume", &rep.Consume, &rep.ConsumeRatio, func(ctx context.Context) (ConsumeResult, error) { return r.consume(ctx, ownedRecords) }},
 		{"sluice-consume-borrowed", &rep.Borrowed, &rep.BorrowedRatio, func(ctx context.Context) (ConsumeResult, error) { return r.consume(ctx, borrowedRecords) }},
 		{"sluice-consume-batches", &rep.Batches, &rep.BatchesRatio, func(ctx context.Context) (ConsumeResult, error) { return r.consume(ctx, wholeBatches) }},
+		{"sluice-consume-batches-nocrc", &rep.BatchesNoCRC, &rep.BatchesNoCRCRatio, func(ctx context.Context) (ConsumeResult, error) { return r.consume(ctx, trustedBatches) }},
 		{"sluice-rawfetch", &rep.RawFetch, &rep.RawFetchRatio, r.rawFetch},
 	}
 	runs := make([][]ConsumeResult, len(modes))
-	var limits []LimitResult
+	segment, err := largestSegment(filepath.Join(r.dataDir, r.work.topic+"-0"))
+	if err != nil {
+		return err
+	}
+	var limits, sendfiles []LimitResult
 	var limitBytes int64
 	var frame float64
 	for round := range r.cfg.Runs {
@@ -61,40 +69,78 @@ func (r *runner) consumeRounds(rep *Report, phase phaseFunc) error {
 		if round == 0 {
 			limitBytes, frame = runs[0][0].WireBytes, runs[0][0].AvgFetchBytes
 		}
-		var lim LimitResult
+		var lim, sf LimitResult
 		if err := phase("limit-consume", func(ctx context.Context) (err error) {
-			lim, err = r.consumeLimit(ctx, limitBytes, int(frame+0.5))
+			lim, err = r.consumeLimit(ctx, limitBytes, int(frame+0.5), "")
 			return err
 		}); err != nil {
 			return err
 		}
-		limits = append(limits, lim)
-		logf("netbench: consume round %d of %d: consumer %.0f, borrowed %.0f, batches %.0f, raw fetch %.0f, limit %.0f MB/s",
-			round+1, r.cfg.Runs, runs[0][round].WireMBps, runs[1][round].WireMBps, runs[2][round].WireMBps, raw.WireMBps, lim.MBps)
+		if err := phase("limit-sendfile", func(ctx context.Context) (err error) {
+			sf, err = r.consumeLimit(ctx, limitBytes, int(frame+0.5), segment)
+			return err
+		}); err != nil {
+			return err
+		}
+		limits, sendfiles = append(limits, lim), append(sendfiles, sf)
+		logf("netbench: consume round %d of %d: consumer %.0f, borrowed %.0f, batches %.0f (no CRC %.0f), raw fetch %.0f, limit %.0f, sendfile limit %.0f MB/s",
+			round+1, r.cfg.Runs, runs[0][round].WireMBps, runs[1][round].WireMBps, runs[2][round].WireMBps, runs[3][round].WireMBps, raw.WireMBps, lim.MBps, sf.MBps)
 	}
 
-	limitMBps := make([]float64, len(limits))
-	for i, l := range limits {
-		limitMBps[i] = l.MBps
-	}
+	limitMBps, sendfileMBps := runsMBps(limits), runsMBps(sendfiles)
 	rep.ConsumeLimit = medianRun(limits, func(l LimitResult) float64 { return l.MBps })
 	rep.ConsumeLimit.RunsMBps = limitMBps
-	rep.RatioRuns = map[string][]float64{}
+	rep.SendfileLimit = medianRun(sendfiles, func(l LimitResult) float64 { return l.MBps })
+	rep.SendfileLimit.RunsMBps = sendfileMBps
+	rep.RatioRuns, rep.SendfileRatios = map[string][]float64{}, map[string]float64{}
 	for i, m := range modes {
 		mb := make([]float64, len(runs[i]))
 		ratios := make([]float64, len(runs[i]))
+		sfRatios := make([]float64, len(runs[i]))
 		for j, c := range runs[i] {
 			mb[j] = c.WireMBps
 			if limitMBps[j] > 0 {
 				ratios[j] = c.WireMBps / limitMBps[j]
+			}
+			if sendfileMBps[j] > 0 {
+				sfRatios[j] = c.WireMBps / sendfileMBps[j]
 			}
 		}
 		*m.out = medianRun(runs[i], func(c ConsumeResult) float64 { return c.WireMBps })
 		m.out.RunsMBps = mb
 		*m.ratio = median(ratios)
 		rep.RatioRuns[m.out.Name] = ratios
+		rep.SendfileRatios[m.out.Name] = median(sfRatios)
 	}
 	return nil
+}
+
+func runsMBps(runs []LimitResult) []float64 {
+	mb := make([]float64, len(runs))
+	for i, l := range runs {
+		mb[i] = l.MBps
+	}
+	return mb
+}
+
+// largestSegment is the biggest log file in a partition's directory: the
+// sendfile limit sends its bytes, which the consumer has just read and
+// the page cache therefore holds.
+func largestSegment(dir string) (string, error) {
+	names, err := filepath.Glob(filepath.Join(dir, "*.log"))
+	if err != nil {
+		return "", err
+	}
+	best, size := "", int64(0)
+	for _, n := range names {
+		if st, err := os.Stat(n); err == nil && st.Size() > size {
+			best, size = n, st.Size()
+		}
+	}
+	if best == "" {
+		return "", fmt.Errorf("no log segment with data in %s", dir)
+	}
+	return best, nil
 }
 
 // medianRun returns the run whose key is the median (the lower middle

@@ -41,9 +41,15 @@ type Report struct {
 	Borrowed ConsumeResult `json:"consume_borrowed"`
 	// Batches is the consumer once more with PollBatches: whole batches,
 	// CRC-checked, records not decoded.
-	Batches      ConsumeResult `json:"consume_batches"`
+	Batches ConsumeResult `json:"consume_batches"`
+	// BatchesNoCRC is PollBatches with check.crcs=false (SkipCRCCheck):
+	// batches' framing checked, their CRCs not computed.
+	BatchesNoCRC ConsumeResult `json:"consume_batches_no_crc"`
 	RawFetch     ConsumeResult `json:"raw_fetch"`
 	ConsumeLimit LimitResult   `json:"consume_limit"`
+	// SendfileLimit is the consume limit with the source sending a
+	// segment file's bytes with sendfile(2), as the broker does.
+	SendfileLimit LimitResult `json:"sendfile_limit"`
 	// Latency is produce latency at LatencyFraction of the peak rate.
 	Latency LatencyResult `json:"produce_latency"`
 
@@ -54,9 +60,13 @@ type Report struct {
 	ConsumeRatio       float64              `json:"consume_ratio"`
 	BorrowedRatio      float64              `json:"consume_borrowed_ratio"`
 	BatchesRatio       float64              `json:"consume_batches_ratio"`
+	BatchesNoCRCRatio  float64              `json:"consume_batches_no_crc_ratio"`
 	RawFetchRatio      float64              `json:"raw_fetch_ratio"`
 	TargetConsumeRatio float64              `json:"target_consume_ratio"`
 	RatioRuns          map[string][]float64 `json:"consume_ratio_runs"`
+	// SendfileRatios are the consumers' medians of the rounds' ratios to
+	// SendfileLimit, by consumer name.
+	SendfileRatios map[string]float64 `json:"sendfile_ratios"`
 
 	// PerfFiles are the broker's perf recordings, by phase.
 	PerfFiles map[string]string `json:"perf_files,omitempty"`
@@ -96,10 +106,10 @@ type Broker struct {
 	Warnings     []string `json:"warnings,omitempty"` // WARN and ERROR lines it logged
 }
 
-// TargetMet reports whether the consumer, in either of its modes, reached
+// TargetMet reports whether the consumer, in any of its modes, reached
 // TargetConsumeRatio.
 func (rep *Report) TargetMet() bool {
-	return max(rep.ConsumeRatio, rep.BorrowedRatio, rep.BatchesRatio) >= rep.TargetConsumeRatio
+	return max(rep.ConsumeRatio, rep.BorrowedRatio, rep.BatchesRatio, rep.BatchesNoCRCRatio) >= rep.TargetConsumeRatio
 }
 
 // runner holds one run's state.
@@ -333,7 +343,7 @@ func (rep *Report) check() {
 	if lt := &rep.Latency; lt.Failed != 0 || lt.Records == 0 {
 		bad("latency: %d records sent, %d failed (first error: %s)", lt.Records, lt.Failed, lt.FirstError)
 	}
-	for _, c := range []*ConsumeResult{&rep.Consume, &rep.Borrowed, &rep.Batches, &rep.RawFetch} {
+	for _, c := range []*ConsumeResult{&rep.Consume, &rep.Borrowed, &rep.Batches, &rep.BatchesNoCRC, &rep.RawFetch} {
 		if c.Records != n {
 			bad("%s: read %d records, produced %d", c.Name, c.Records, n)
 		}
