@@ -44,6 +44,12 @@ type conn struct {
 	err     error // set once when the connection breaks; never cleared
 
 	readerDone chan struct{}
+
+	// inline connections have no reader goroutine: see conn_inline.go.
+	inline bool
+	rsem   chan struct{} // one slot, held while reading r
+	r      *bufio.Reader
+	drainT *time.Timer // guarded by mu
 }
 
 // call is one request waiting for its response.
@@ -54,6 +60,9 @@ type call struct {
 	deadline time.Time
 	// buf, if not nil, is memory the response frame may be read into.
 	buf []byte
+	// timeout is deadline's distance from the send: an inline connection
+	// read long after the send gives the broker that long again.
+	timeout time.Duration
 	// notify, if not nil, receives the call when it completes; otherwise
 	// done is closed.
 	notify chan<- *call
@@ -67,8 +76,9 @@ type call struct {
 	data any
 }
 
-// dial connects to addr within timeout (and ctx) and starts the reader.
-func dial(ctx context.Context, addr string, timeout time.Duration, logger *slog.Logger) (*conn, error) {
+// dial connects to addr within timeout (and ctx) and starts the reader,
+// unless inline.
+func dial(ctx context.Context, addr string, timeout time.Duration, logger *slog.Logger, inline bool) (*conn, error) {
 	d := net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
 	nc, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
@@ -81,7 +91,12 @@ func dial(ctx context.Context, addr string, timeout time.Duration, logger *slog.
 		// Requests are written whole; Nagle would only add latency.
 		tc.SetNoDelay(true)
 	}
-	c := &conn{addr: addr, nc: nc, logger: logger, readerDone: make(chan struct{})}
+	c := &conn{addr: addr, nc: nc, logger: logger, readerDone: make(chan struct{}), inline: inline}
+	if inline {
+		c.r, c.rsem = bufio.NewReaderSize(nc, 64<<10), make(chan struct{}, 1)
+		close(c.readerDone)
+		return c, nil
+	}
 	go c.readLoop()
 	return c, nil
 }
@@ -114,7 +129,7 @@ func (c *conn) send(req protocol.Request, expectResponse bool, deadline time.Tim
 	c.wbuf = protocol.AppendRequestFrame(c.wbuf[:0], c.corr, req)
 	var cl *call
 	if expectResponse {
-		cl = &call{c: c, corr: c.corr, key: req.Key(), deadline: deadline, buf: buf, notify: notify}
+		cl = &call{c: c, corr: c.corr, key: req.Key(), deadline: deadline, timeout: time.Until(deadline), buf: buf, notify: notify}
 		if notify == nil {
 			cl.done = make(chan struct{})
 		}
@@ -125,11 +140,14 @@ func (c *conn) send(req protocol.Request, expectResponse bool, deadline time.Tim
 			return nil, err
 		}
 		c.pending = append(c.pending, cl)
-		if len(c.pending) == 1 {
+		if len(c.pending) == 1 && !c.inline {
 			// The oldest call sets the read deadline; see the type comment.
 			c.nc.SetReadDeadline(deadline)
 		}
 		c.mu.Unlock()
+	}
+	if cl != nil && c.inline {
+		c.armDrain()
 	}
 	c.nc.SetWriteDeadline(deadline)
 	_, err := c.nc.Write(c.wbuf)
@@ -161,6 +179,9 @@ func (c *conn) send(req protocol.Request, expectResponse bool, deadline time.Tim
 // wait blocks until cl completes or ctx ends. On ctx's end the call is
 // abandoned: its response will be read and dropped.
 func (c *conn) wait(ctx context.Context, cl *call) ([]byte, error) {
+	if c.inline {
+		return c.waitInline(ctx, cl)
+	}
 	select {
 	case <-cl.done:
 		return cl.body, cl.err
@@ -196,62 +217,76 @@ func (c *conn) readLoop() {
 	defer close(c.readerDone)
 	r := bufio.NewReaderSize(c.nc, 64<<10)
 	for {
-		// Wait for the next response to start before choosing the memory
-		// it goes into: the call it answers is registered before its
-		// request is written, so it is known by now, while before the
-		// wait it might not have been (and its buffer would go unused).
 		_, err := r.Peek(protocol.LengthSize)
-		var buf []byte
 		if err == nil {
-			c.mu.Lock()
-			if len(c.pending) > 0 {
-				buf = c.pending[0].buf
-			}
-			c.mu.Unlock()
-		}
-		var frame []byte
-		if err == nil {
-			frame, err = protocol.ReadFrame(r, buf, 0)
+			err = c.readResponse(r)
 		}
 		if err != nil {
-			switch {
-			case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
-				err = &netError{addr: c.addr, op: "read", err: errors.New("connection closed by broker")}
-			case isTimeout(err):
-				err = &netError{addr: c.addr, op: "read", timeout: true, err: errors.New("no response within the request timeout")}
-			default:
-				err = &netError{addr: c.addr, op: "read", err: err}
-			}
-			c.fail(err)
+			c.fail(readError(c.addr, err))
 			return
 		}
-		corr, body, err := protocol.ParseResponseHeader(frame)
-		c.mu.Lock()
-		if len(c.pending) == 0 {
-			c.mu.Unlock()
-			c.fail(&netError{addr: c.addr, op: "read", err: fmt.Errorf("unexpected response (correlation id %d) with no request pending", corr)})
-			return
-		}
-		cl := c.pending[0]
-		if err == nil && corr != cl.corr {
-			err = fmt.Errorf("response correlation id %d, expected %d: stream out of step", corr, cl.corr)
-		}
-		if err != nil {
-			c.mu.Unlock()
-			c.fail(&netError{addr: c.addr, op: "read", err: err})
-			return
-		}
-		c.pending[0] = nil
-		c.pending = c.pending[1:]
+	}
+}
+
+// readResponse reads the response frame that r holds the start of and
+// completes the oldest pending call with it.
+//
+// Waiting for the frame to start (Peek) comes before choosing the memory
+// it goes into: the call it answers is registered before its request is
+// written, so it is known by now, while before the wait it might not have
+// been (and its buffer would go unused).
+func (c *conn) readResponse(r *bufio.Reader) error {
+	var buf []byte
+	c.mu.Lock()
+	if len(c.pending) > 0 {
+		buf = c.pending[0].buf
+	}
+	c.mu.Unlock()
+	frame, err := protocol.ReadFrame(r, buf, 0)
+	if err != nil {
+		return err
+	}
+	corr, body, err := protocol.ParseResponseHeader(frame)
+	c.mu.Lock()
+	if len(c.pending) == 0 {
+		c.mu.Unlock()
+		return fmt.Errorf("unexpected response (correlation id %d) with no request pending", corr)
+	}
+	cl := c.pending[0]
+	if err == nil && corr != cl.corr {
+		err = fmt.Errorf("response correlation id %d, expected %d: stream out of step", corr, cl.corr)
+	}
+	if err != nil {
+		c.mu.Unlock()
+		return err
+	}
+	c.pending[0] = nil
+	c.pending = c.pending[1:]
+	if !c.inline {
 		if len(c.pending) > 0 {
 			c.nc.SetReadDeadline(c.pending[0].deadline)
 		} else {
 			c.nc.SetReadDeadline(time.Time{})
 		}
-		c.mu.Unlock()
-		cl.frame, cl.body = frame, body
-		cl.complete()
 	}
+	c.mu.Unlock()
+	cl.frame, cl.body = frame, body
+	cl.complete()
+	return nil
+}
+
+// readError turns a failed read into the error pending calls get.
+func readError(addr string, err error) error {
+	var ne *netError
+	switch {
+	case errors.As(err, &ne):
+		return err
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		return &netError{addr: addr, op: "read", err: errors.New("connection closed by broker")}
+	case isTimeout(err):
+		return &netError{addr: addr, op: "read", timeout: true, err: errors.New("no response within the request timeout")}
+	}
+	return &netError{addr: addr, op: "read", err: err}
 }
 
 func (cl *call) complete() {
@@ -288,6 +323,9 @@ func (c *conn) fail(err error) {
 func (c *conn) close() {
 	c.fail(fmt.Errorf("broker %s: connection %w", c.addr, ErrClosed))
 	<-c.readerDone
+	if c.inline {
+		c.stopDrain()
+	}
 }
 
 // connPool holds one connection per broker address, redialled when it
@@ -297,6 +335,9 @@ func (c *conn) close() {
 type connPool struct {
 	dialTimeout time.Duration
 	logger      *slog.Logger
+	// inline dials connections whose waiters read their responses
+	// themselves: for a consumer, whose polls run one at a time.
+	inline bool
 
 	mu     sync.Mutex
 	closed bool
@@ -335,7 +376,7 @@ func (p *connPool) get(ctx context.Context, addr string) (*conn, error) {
 		s.c.close() // reap its reader
 		s.c = nil
 	}
-	c, err := dial(ctx, addr, p.dialTimeout, p.logger)
+	c, err := dial(ctx, addr, p.dialTimeout, p.logger, p.inline)
 	if err != nil {
 		return nil, err
 	}

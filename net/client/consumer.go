@@ -110,6 +110,7 @@ func (cl *Client) NewConsumer(cfg ConsumerConfig) *Consumer {
 		pool:  newConnPool(cl.cfg.DialTimeout, cl.logger),
 		parts: map[tp]*cpart{},
 	}
+	k.pool.inline = true
 	k.prefetched = map[string][]*fetchCall{}
 	if err := cl.adopt(k, func() { k.close() }); err != nil {
 		k.closed = true

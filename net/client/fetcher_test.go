@@ -2,6 +2,8 @@ package client
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -192,5 +194,106 @@ func TestPollOwnedRecordsSurvive(t *testing.T) {
 	}
 	if !bytes.Equal(all[0].Value, []byte("value-000000")) {
 		t.Fatal("first record changed")
+	}
+}
+
+// fetchConn is the consumer's connection to addr, or nil.
+func fetchConn(k *Consumer, addr string) *conn {
+	k.pool.mu.Lock()
+	s := k.pool.slots[addr]
+	k.pool.mu.Unlock()
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.c
+}
+
+// TestPollInterruptedKeepsConnection: a consumer's Poll reads its
+// responses itself; a context that ends while it waits in a long poll
+// for a response to begin leaves the connection in step and in use.
+func TestPollInterruptedKeepsConnection(t *testing.T) {
+	b := startBroker(t, nil)
+	addr := b.Addr().String()
+	cl := newClient(t, addr, nil)
+	ctx := testCtx(t, 30*time.Second)
+	if err := cl.CreateTopic(ctx, "interrupted", 1, 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	k := cl.NewConsumer(ConsumerConfig{MaxWait: 5 * time.Second})
+	defer k.Close()
+	k.Assign("interrupted", 0)
+	for range 3 {
+		short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		recs, err := k.Poll(short)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) || len(recs) != 0 {
+			t.Fatalf("Poll of an empty partition with a short context: %d records, %v", len(recs), err)
+		}
+	}
+	c := fetchConn(k, addr)
+	if c == nil || c.broken() != nil {
+		t.Fatalf("connection after interrupted polls: %v", c)
+	}
+	// The abandoned long polls are answered (empty) and read off before
+	// the records come.
+	produceValues(t, cl, "interrupted", 5, "none")
+	var got []ConsumerRecord
+	for len(got) < 5 {
+		recs, err := k.Poll(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, recs...)
+	}
+	for i, r := range got {
+		checkRecord(t, r, int64(i))
+	}
+	if fetchConn(k, addr) != c {
+		t.Error("the consumer dialled again: the interrupted polls broke its connection")
+	}
+}
+
+// TestSlowPollerKeepsConnection: while the application takes its time
+// between Polls, the drain timer reads the responses sent ahead (so the
+// broker's writes never stall on a full socket), and their waiting past
+// the request timeout is not taken for a broker that stopped answering.
+func TestSlowPollerKeepsConnection(t *testing.T) {
+	b := startBroker(t, nil)
+	addr := b.Addr().String()
+	const timeout = 300 * time.Millisecond
+	cl := newClient(t, addr, func(c *Config) { c.RequestTimeout = timeout })
+	produceValues(t, cl, "slow", 2000, "none")
+	ctx := testCtx(t, 30*time.Second)
+	k := cl.NewConsumer(ConsumerConfig{MaxPartitionBytes: 1024})
+	defer k.Close()
+	k.Assign("slow", 0)
+	recs, err := k.Poll(ctx)
+	if err != nil || len(recs) == 0 {
+		t.Fatalf("first Poll: %d records, %v", len(recs), err)
+	}
+	c := fetchConn(k, addr)
+	if n := len(k.prefetched[addr]); n == 0 {
+		t.Fatal("no fetch sent ahead")
+	}
+	waitFor(t, 10*time.Second, "the drain to read the responses sent ahead", func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return len(c.pending) == 0
+	})
+	next := int64(len(recs))
+	for next < 2000 {
+		recs, err := k.Poll(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range recs {
+			checkRecord(t, r, next)
+			next++
+		}
+	}
+	if fetchConn(k, addr) != c {
+		t.Error("the consumer dialled again after a pause longer than the request timeout")
 	}
 }

@@ -212,7 +212,7 @@ func (s *sender) ensureConn() (*conn, error) {
 	if addr == "" {
 		addr = s.p.cl.brokers()[0]
 	}
-	c, err := dial(s.p.ctx, addr, s.p.cl.cfg.DialTimeout, s.p.cl.logger)
+	c, err := dial(s.p.ctx, addr, s.p.cl.cfg.DialTimeout, s.p.cl.logger, false)
 	if err != nil {
 		s.dialAfter = time.Now().Add(s.p.cfg.RetryBackoff)
 		return nil, err
