@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -25,12 +26,17 @@ func (k *Consumer) decode(recs []ConsumerRecord, topic string, partition int32, 
 	// allocated per byte fetched).
 	recs = slices.Grow(recs, recordCount(data))
 	borrow := k.cfg.BorrowRecords
-	// Without BorrowRecords one allocation holds every key, value and
-	// header of the partition's records, which are copies: the response
-	// buffer is reused.
+	// Without BorrowRecords the records own their bytes: an uncompressed
+	// batch is copied whole and its records point into the copy; the
+	// records of compressed batches are copied into one allocation per
+	// partition. Either way the response buffer is free for reuse.
 	var arena []byte
+	// Headers come from a slab too: reused across Polls when borrowed,
+	// the caller's own otherwise.
+	var owned []batch.RecordHeader
+	hslab := &owned
 	if borrow {
-		arena = k.arena
+		arena, hslab = k.arena, &k.hdrs
 	}
 	for rest := data; len(rest) > 0; {
 		b, next, err := batch.Split(rest)
@@ -52,7 +58,16 @@ func (k *Consumer) decode(recs []ConsumerRecord, topic string, partition int32, 
 			pos = h.NextOffset()
 			continue
 		}
-		alias := borrow && h.Codec() == batch.None
+		alias := h.Codec() == batch.None
+		if alias && !borrow {
+			// The caller's records point into a copy of the whole batch:
+			// one memmove, into memory that append does not clear first,
+			// where copying record by record into a fresh arena cleared
+			// the arena and then filled it piecemeal. The copy is made
+			// before the CRC is checked, so that what was checked is
+			// what the records hold.
+			b = bytes.Clone(b)
+		}
 		k.reader.SkipCRC = k.cfg.SkipCRCCheck
 		if _, err := k.reader.Reset(b); err != nil {
 			return recs, pos, fmt.Errorf("fetch %s-%d batch at offset %d: %w", topic, partition, h.BaseOffset, err)
@@ -80,7 +95,7 @@ func (k *Consumer) decode(recs []ConsumerRecord, topic string, partition int32, 
 				cr.Value, arena = copyInto(arena, r.Value)
 			}
 			if len(r.Headers) > 0 {
-				cr.Headers = k.headers(len(r.Headers))
+				cr.Headers = headerSlab(hslab, len(r.Headers))
 				for i, hd := range r.Headers {
 					if alias {
 						cr.Headers[i] = hd
@@ -149,19 +164,15 @@ func recordCount(data []byte) int {
 	return count
 }
 
-// headers returns room for n headers of one record: its own slice, or
-// with BorrowRecords a piece of a slab reused across Polls.
-func (k *Consumer) headers(n int) []batch.RecordHeader {
-	if !k.cfg.BorrowRecords {
-		return make([]batch.RecordHeader, n)
+// headerSlab returns room for n headers of one record, cut from *slab,
+// which grows by new allocations (earlier records keep the old ones).
+func headerSlab(slab *[]batch.RecordHeader, n int) []batch.RecordHeader {
+	if cap(*slab)-len(*slab) < n {
+		*slab = make([]batch.RecordHeader, 0, max(n, 2*cap(*slab), 64))
 	}
-	if cap(k.hdrs)-len(k.hdrs) < n {
-		// Earlier records keep the old slab; the next Poll reuses this one.
-		k.hdrs = make([]batch.RecordHeader, 0, max(n, 2*cap(k.hdrs), 64))
-	}
-	start := len(k.hdrs)
-	k.hdrs = k.hdrs[:start+n]
-	return k.hdrs[start : start+n : start+n]
+	start := len(*slab)
+	*slab = (*slab)[:start+n]
+	return (*slab)[start : start+n : start+n]
 }
 
 // copyInto copies b to the end of arena and returns the copy (nil for nil,
