@@ -78,9 +78,18 @@ type GroupConfig struct {
 	OnPartitionsLost func(ctx context.Context, partitions []TopicPartition)
 	// Consumer configures the fetches.
 	Consumer ConsumerConfig
+	// MetadataMaxAge is metadata.max.age.ms (5 min): how often the group's
+	// leader looks at the subscribed topics' partition counts. When one
+	// has changed since its last assignment (partitions added, or the
+	// topic created or deleted), it starts a rebalance, so that new
+	// partitions get an owner, as Kafka's consumer does.
+	MetadataMaxAge time.Duration
 }
 
 func (c *GroupConfig) setDefaults() {
+	if c.MetadataMaxAge <= 0 {
+		c.MetadataMaxAge = 5 * time.Minute
+	}
 	if c.ClientID == "" {
 		c.ClientID = "sluice"
 	}
@@ -148,6 +157,7 @@ type GroupConsumer struct {
 	ctx    context.Context // ends at Close
 	cancel context.CancelFunc
 	hbDone chan struct{}
+	mdDone chan struct{}
 	async  chan asyncCommit
 	asyncW sync.WaitGroup
 
@@ -172,6 +182,10 @@ type GroupConsumer struct {
 	// auto.offset.reset=none: Poll fails until they are sought.
 	noOffset    map[TopicPartition]bool
 	asyncClosed bool
+	// assigned is, while this member leads the group, the partition
+	// count of every subscribed topic its last assignment used (0 for a
+	// topic that did not exist); nil otherwise. See watchMetadata.
+	assigned map[string]int32
 
 	// Poll's own state (pollMu).
 	pollMu     sync.Mutex
@@ -194,6 +208,7 @@ func (cl *Client) NewGroupConsumer(cfg GroupConfig) (*GroupConsumer, error) {
 		coord:       newConnPool(cl.cfg.DialTimeout, cl.logger),
 		cooperative: true,
 		hbDone:      make(chan struct{}),
+		mdDone:      make(chan struct{}),
 		async:       make(chan asyncCommit, 64),
 		results:     make(chan joinRound, 1),
 		generation:  -1,
@@ -212,6 +227,7 @@ func (cl *Client) NewGroupConsumer(cfg GroupConfig) (*GroupConsumer, error) {
 		return nil, err
 	}
 	go g.heartbeatLoop()
+	go g.metadataLoop()
 	g.asyncW.Add(1)
 	go g.asyncLoop()
 	return g, nil
@@ -596,5 +612,6 @@ func (g *GroupConsumer) abort() {
 	g.coord.closeAll()
 	g.k.Close()
 	<-g.hbDone
+	<-g.mdDone
 	g.stopAsync()
 }

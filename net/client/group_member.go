@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"strconv"
 	"time"
@@ -141,6 +142,10 @@ func (g *GroupConsumer) join(sub protocol.ConsumerSubscription) joinRound {
 		if assignments, err = g.lead(&resp); err != nil {
 			return joinRound{err: err}
 		}
+	} else {
+		g.mu.Lock()
+		g.assigned = nil
+		g.mu.Unlock()
 	}
 	req := &protocol.SyncGroupRequest{GroupID: g.cfg.GroupID, GenerationID: resp.GenerationID, MemberID: resp.MemberID,
 		GroupInstanceID: instance, Assignments: assignments}
@@ -194,12 +199,10 @@ func (g *GroupConsumer) lead(resp *protocol.JoinGroupResponse) ([]protocol.SyncG
 	if err != nil {
 		return nil, fmt.Errorf("group %s: metadata for the assignment: %w", g.cfg.GroupID, err)
 	}
-	partitions := map[string]int32{}
-	for _, t := range md.Topics {
-		if t.ErrorCode == protocol.NoError {
-			partitions[t.Name] = int32(len(t.Partitions))
-		}
-	}
+	partitions := partitionCounts(md, topics)
+	g.mu.Lock()
+	g.assigned = partitions
+	g.mu.Unlock()
 	out := a.Assign(members, partitions)
 	assignments := make([]protocol.SyncGroupRequestAssignment, 0, len(members))
 	for _, m := range members {
@@ -214,6 +217,60 @@ func (g *GroupConsumer) lead(resp *protocol.JoinGroupResponse) ([]protocol.SyncG
 		assignments = append(assignments, protocol.SyncGroupRequestAssignment{MemberID: m.ID, Assignment: ca.AppendTo(nil)})
 	}
 	return assignments, nil
+}
+
+// partitionCounts is each topic's partition count in md, 0 for a topic
+// that does not exist (or failed).
+func partitionCounts(md *protocol.MetadataResponse, topics []string) map[string]int32 {
+	counts := make(map[string]int32, len(topics))
+	for _, t := range topics {
+		counts[t] = 0
+	}
+	for _, t := range md.Topics {
+		if _, ok := counts[t.Name]; ok && t.ErrorCode == protocol.NoError {
+			counts[t.Name] = int32(len(t.Partitions))
+		}
+	}
+	return counts
+}
+
+// metadataLoop is the leader's watch on the subscribed topics: every
+// MetadataMaxAge it compares their partition counts with those of its last
+// assignment and asks for a rebalance when they differ.
+func (g *GroupConsumer) metadataLoop() {
+	defer close(g.mdDone)
+	t := time.NewTicker(g.cfg.MetadataMaxAge)
+	defer t.Stop()
+	for {
+		select {
+		case <-g.ctx.Done():
+			return
+		case <-t.C:
+		}
+		g.mu.Lock()
+		assigned, busy := g.assigned, g.inJoin || g.rejoin
+		g.mu.Unlock()
+		if assigned == nil || busy {
+			continue
+		}
+		topics := sortedStrings(assigned)
+		ctx, cancel := context.WithTimeout(g.ctx, g.cl.cfg.RequestTimeout)
+		md, err := g.cl.refreshMetadata(ctx, topics, false)
+		cancel()
+		if err != nil {
+			continue // tried again at the next tick
+		}
+		now := partitionCounts(md, topics)
+		if maps.Equal(now, assigned) {
+			continue
+		}
+		g.mu.Lock()
+		if maps.Equal(g.assigned, assigned) { // still the same assignment
+			g.rejoin = true
+		}
+		g.mu.Unlock()
+		g.cl.logger.Info("subscribed topics changed: rebalancing", "group", g.cfg.GroupID, "assigned_with", assigned, "now", now)
+	}
 }
 
 // heartbeatLoop keeps the session alive between join rounds, and leaves

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"sync"
 	"testing"
 	"time"
@@ -655,4 +657,50 @@ func TestGroupKickedMemberLosesItsPartitionsAndRejoins(t *testing.T) {
 		id, _ := m.g.Generation()
 		return id != oldID && id != "" && len(m.g.Assignment()) == 2
 	})
+}
+
+// TestGroupRebalancesWhenPartitionsAreAdded: the leader notices that a
+// subscribed topic grew (here through the Kafka listener, as an operator
+// with Kafka's tools would do it) and rebalances, so the new partitions
+// get owners and their records are read.
+func TestGroupRebalancesWhenPartitionsAreAdded(t *testing.T) {
+	b := groupBroker(t)
+	cl := newClient(t, b.Addr().String(), nil)
+	produceEach(t, cl, "events", 2, 10)
+	l := newLedger(t)
+	for i := 0; i < 2; i++ {
+		startMember(t, cl, l, fmt.Sprintf("m%d", i), func(c *GroupConfig) { c.MetadataMaxAge = 100 * time.Millisecond })
+	}
+	ctx := testCtx(t, 60*time.Second)
+	owned := func(want int) func() bool {
+		return func() bool {
+			d, err := cl.DescribeGroup(ctx, "workers")
+			if err != nil || d.State != "Stable" || len(d.Members) != 2 {
+				return false
+			}
+			n := 0
+			for _, m := range d.Members {
+				n += len(m.Partitions)
+			}
+			return n == want
+		}
+	}
+	waitFor(t, 30*time.Second, "a stable group owning 2 partitions", owned(2))
+	waitFor(t, 30*time.Second, "the first 20 records", func() bool { return l.total() == 20 })
+
+	kc, err := kgo.NewClient(kgo.SeedBrokers(b.KafkaAddr().String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kc.Close()
+	res, err := kadm.NewClient(kc).CreatePartitions(ctx, 2, "events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := res["events"]; r.Err != nil {
+		t.Fatalf("CreatePartitions: %v", r.Err)
+	}
+	waitFor(t, 30*time.Second, "a stable group owning 4 partitions", owned(4))
+	produceMore(t, cl, "events", 4, 10)
+	waitFor(t, 30*time.Second, "every record, new partitions included", func() bool { return l.total() == 60 })
 }

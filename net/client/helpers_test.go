@@ -38,7 +38,7 @@ func newClient(t *testing.T, addr string, edit func(*Config)) *Client {
 }
 
 // ourGoroutines are the long-lived goroutines this package starts.
-var ourGoroutines = []string{"client.(*conn).readLoop", "client.(*conn).drain", "client.(*sender).run"}
+var ourGoroutines = []string{"client.(*conn).readLoop", "client.(*conn).drain", "client.(*sender).run", "client.(*GroupConsumer).heartbeatLoop", "client.(*GroupConsumer).metadataLoop"}
 
 // allGoroutines returns the stack of every goroutine.
 func allGoroutines() []string {
