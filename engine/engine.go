@@ -374,6 +374,7 @@ func (e *Engine) CreatePartitions(name string, total int32) error {
 	}
 	t.meta = &m
 	t.partitions = append(t.partitions[:have:have], added...)
+	e.logger.Info("partitions added", "topic", name, "from", have, "to", total)
 	return nil
 }
 

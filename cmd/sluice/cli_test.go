@@ -118,6 +118,29 @@ func TestCLIRoundTrip(t *testing.T) {
 	if !strings.Contains(out, "retention.bytes=1000000") {
 		t.Fatalf("alter-config not visible:\n%s", out)
 	}
+	// Partitions are only added: growing works, shrinking or standing
+	// still is refused with Kafka's INVALID_PARTITIONS and changes nothing.
+	if out, errOut, code := cli(t, bin, "", "topics", "alter", "lines", "--partitions", "5", bs); code != 0 || !strings.Contains(out, "now has 5 partitions") {
+		t.Fatalf("alter --partitions 5: %d %s %s", code, out, errOut)
+	}
+	for _, n := range []string{"5", "2"} {
+		if _, errOut, code := cli(t, bin, "", "topics", "alter", "lines", "--partitions", n, bs); code == 0 || !strings.Contains(errOut, "INVALID_PARTITIONS") {
+			t.Fatalf("alter --partitions %s: exit %d, %s", n, code, errOut)
+		}
+	}
+	if _, errOut, code := cli(t, bin, "", "topics", "alter", "lines", bs); code == 0 || !strings.Contains(errOut, "--partitions") {
+		t.Fatalf("alter without --partitions: exit %d, %s", code, errOut)
+	}
+	out, _, _ = cli(t, bin, "", "topics", "describe", "lines", bs)
+	if !strings.Contains(out, "PartitionCount: 5") {
+		t.Fatalf("after alter:\n%s", out)
+	}
+	if _, errOut, code := cli(t, bin, "on a new partition\n", "produce", "lines", "--partition", "4", bs); code != 0 {
+		t.Fatalf("produce to a new partition: %s", errOut)
+	}
+	if out, errOut, code := cli(t, bin, "", "consume", "lines", "--partition", "4", "--from-beginning", "--max-messages", "1", "--timeout", "20s", bs); code != 0 || out != "on a new partition\n" {
+		t.Fatalf("consume the new partition: %d %q %s", code, out, errOut)
+	}
 	if _, errOut, code := cli(t, bin, "", "topics", "delete", "lines", bs); code != 0 {
 		t.Fatalf("delete: %s", errOut)
 	}

@@ -2,7 +2,7 @@
 // console producer and consumer, in the spirit of Kafka's kafka-topics,
 // kafka-console-producer and kafka-console-consumer.
 //
-//	sluice topics create|delete|describe|list|alter-config
+//	sluice topics create|delete|describe|list|alter-config|alter
 //	sluice produce TOPIC < lines
 //	sluice consume TOPIC [--from-beginning]
 //

@@ -12,9 +12,9 @@ import (
 func newTopicsCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "topics",
-		Short: "Create, delete, describe, list topics and alter their configs",
+		Short: "Create, delete, describe, list topics, add partitions and alter configs",
 	}
-	cmd.AddCommand(topicsCreate(g), topicsDelete(g), topicsDescribe(g), topicsList(g), topicsAlterConfig(g))
+	cmd.AddCommand(topicsCreate(g), topicsDelete(g), topicsDescribe(g), topicsList(g), topicsAlterConfig(g), topicsAlter(g))
 	return cmd
 }
 
@@ -160,6 +160,36 @@ func topicsAlterConfig(g *globals) *cobra.Command {
 	}
 	cmd.Flags().StringArrayVar(&set, "config", nil, "config key=value to set (repeatable)")
 	cmd.Flags().StringArrayVar(&remove, "delete-config", nil, "config key to reset to the default (repeatable)")
+	return cmd
+}
+
+func topicsAlter(g *globals) *cobra.Command {
+	var partitions int32
+	cmd := &cobra.Command{
+		Use:   "alter TOPIC --partitions N",
+		Short: "Add partitions to a topic",
+		Long: "Raise a topic's partition count to N (partitions are only ever added), e.g.\n" +
+			"  sluice topics alter events --partitions 12\n" +
+			"Keyed records produced afterwards may land on other partitions than the same keys before;\n" +
+			"consumer groups on the topic rebalance to give the new partitions owners.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if partitions <= 0 {
+				return fmt.Errorf("give the new partition count with --partitions N")
+			}
+			c, err := g.connect(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			if err := c.CreatePartitions(cmd.Context(), args[0], partitions); err != nil {
+				return fmt.Errorf("add partitions to %s: %w", args[0], err)
+			}
+			fmt.Fprintf(g.stdout, "Topic %s now has %d partitions.\n", args[0], partitions)
+			return nil
+		},
+	}
+	cmd.Flags().Int32Var(&partitions, "partitions", 0, "the new total number of partitions")
 	return cmd
 }
 

@@ -89,6 +89,29 @@ func (cl *Client) DeleteTopic(ctx context.Context, name string) error {
 	return fmt.Errorf("delete topic %s: the broker's answer did not mention it", name)
 }
 
+// CreatePartitions raises a topic's partition count to total (Kafka's
+// kafka-topics --alter --partitions). Partitions are only added; a total
+// not above the current count fails with protocol.ErrInvalidPartitions.
+// Consumer groups subscribed to the topic rebalance when their leader
+// notices (GroupConfig.MetadataMaxAge).
+func (cl *Client) CreatePartitions(ctx context.Context, topic string, total int32) error {
+	req := &protocol.CreatePartitionsRequest{Topics: []protocol.CreatePartitionsRequestTopic{{Name: topic, Count: total}}, TimeoutMs: cl.timeoutMs()}
+	var resp protocol.CreatePartitionsResponse
+	if err := cl.call(ctx, cl.controllerAddr(), req, &resp, false); err != nil {
+		return err
+	}
+	cl.meta.forget(topic) // producers see the new partitions at once
+	if err := brokerErr(protocol.CreatePartitions, resp.ErrorCode, topic, -1, nil); err != nil {
+		return err
+	}
+	for _, r := range resp.Topics {
+		if r.Name == topic {
+			return brokerErr(protocol.CreatePartitions, r.ErrorCode, topic, -1, r.ErrorMessage)
+		}
+	}
+	return fmt.Errorf("create partitions of %s: the broker's answer did not mention it", topic)
+}
+
 // ListTopics returns the names of all topics, sorted.
 func (cl *Client) ListTopics(ctx context.Context) ([]string, error) {
 	resp, err := cl.refreshMetadata(ctx, nil, false)

@@ -9,15 +9,17 @@ type APIKey int16
 
 // The APIs this package implements, all at version 0.
 const (
-	Produce         APIKey = 0
-	Fetch           APIKey = 1
-	ListOffsets     APIKey = 2
-	Metadata        APIKey = 3
-	APIVersions     APIKey = 18 // Kafka's ApiVersions
-	CreateTopics    APIKey = 19
-	DeleteTopics    APIKey = 20
-	InitProducerID  APIKey = 22
-	DescribeConfigs APIKey = 32
+	Produce        APIKey = 0
+	Fetch          APIKey = 1
+	ListOffsets    APIKey = 2
+	Metadata       APIKey = 3
+	APIVersions    APIKey = 18 // Kafka's ApiVersions
+	CreateTopics   APIKey = 19
+	DeleteTopics   APIKey = 20
+	InitProducerID APIKey = 22
+	// CreatePartitions raises topics' partition counts.
+	CreatePartitions APIKey = 37
+	DescribeConfigs  APIKey = 32
 	// AlterConfigs is incremental: each config is set or deleted on its
 	// own, as in Kafka's IncrementalAlterConfigs, whose key it uses.
 	// (Kafka's whole-set AlterConfigs, key 33, has no Sluice counterpart.)
@@ -37,26 +39,27 @@ const (
 )
 
 var apiNames = map[APIKey]string{
-	Produce:         "Produce",
-	Fetch:           "Fetch",
-	ListOffsets:     "ListOffsets",
-	Metadata:        "Metadata",
-	OffsetCommit:    "OffsetCommit",
-	OffsetFetch:     "OffsetFetch",
-	FindCoordinator: "FindCoordinator",
-	JoinGroup:       "JoinGroup",
-	Heartbeat:       "Heartbeat",
-	LeaveGroup:      "LeaveGroup",
-	SyncGroup:       "SyncGroup",
-	DescribeGroups:  "DescribeGroups",
-	ListGroups:      "ListGroups",
-	APIVersions:     "ApiVersions",
-	CreateTopics:    "CreateTopics",
-	DeleteTopics:    "DeleteTopics",
-	InitProducerID:  "InitProducerId",
-	DescribeConfigs: "DescribeConfigs",
-	DeleteGroups:    "DeleteGroups",
-	AlterConfigs:    "AlterConfigs",
+	Produce:          "Produce",
+	Fetch:            "Fetch",
+	ListOffsets:      "ListOffsets",
+	Metadata:         "Metadata",
+	OffsetCommit:     "OffsetCommit",
+	OffsetFetch:      "OffsetFetch",
+	FindCoordinator:  "FindCoordinator",
+	JoinGroup:        "JoinGroup",
+	Heartbeat:        "Heartbeat",
+	LeaveGroup:       "LeaveGroup",
+	SyncGroup:        "SyncGroup",
+	DescribeGroups:   "DescribeGroups",
+	ListGroups:       "ListGroups",
+	APIVersions:      "ApiVersions",
+	CreateTopics:     "CreateTopics",
+	DeleteTopics:     "DeleteTopics",
+	InitProducerID:   "InitProducerId",
+	CreatePartitions: "CreatePartitions",
+	DescribeConfigs:  "DescribeConfigs",
+	DeleteGroups:     "DeleteGroups",
+	AlterConfigs:     "AlterConfigs",
 }
 
 // String is the API's name as Kafka's documentation spells it ("ApiVersions",
@@ -89,6 +92,7 @@ var supportedAPIs = [...]APIVersionsResponseKey{
 	{APIKey: DeleteTopics},
 	{APIKey: InitProducerID},
 	{APIKey: DescribeConfigs},
+	{APIKey: CreatePartitions},
 	{APIKey: DeleteGroups},
 	{APIKey: AlterConfigs},
 }

@@ -53,6 +53,8 @@ func NewRequest(key APIKey) (Request, bool) {
 		return new(CreateTopicsRequest), true
 	case DeleteTopics:
 		return new(DeleteTopicsRequest), true
+	case CreatePartitions:
+		return new(CreatePartitionsRequest), true
 	case InitProducerID:
 		return new(InitProducerIDRequest), true
 	case DescribeConfigs:
@@ -102,6 +104,8 @@ func NewResponse(key APIKey) (Response, bool) {
 		return new(CreateTopicsResponse), true
 	case DeleteTopics:
 		return new(DeleteTopicsResponse), true
+	case CreatePartitions:
+		return new(CreatePartitionsResponse), true
 	case InitProducerID:
 		return new(InitProducerIDResponse), true
 	case DescribeConfigs:

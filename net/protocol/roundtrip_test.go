@@ -314,6 +314,8 @@ func TestElementMinimumSizes(t *testing.T) {
 		{"CreateTopicsRequestConfig", new(CreateTopicsRequestConfig).appendTo(nil), createTopicsRequestConfigMin},
 		{"CreateTopicsResponseTopic", new(CreateTopicsResponseTopic).appendTo(nil), createTopicsResponseTopicMin},
 		{"DeleteTopicsResponseTopic", new(DeleteTopicsResponseTopic).appendTo(nil), deleteTopicsResponseTopicMin},
+		{"CreatePartitionsRequestTopic", new(CreatePartitionsRequestTopic).appendTo(nil), createPartitionsRequestTopicMin},
+		{"CreatePartitionsResponseTopic", new(CreatePartitionsResponseTopic).appendTo(nil), createPartitionsResponseTopicMin},
 		{"DescribeConfigsRequestResource", new(DescribeConfigsRequestResource).appendTo(nil), describeConfigsRequestResourceMin},
 		{"DescribeConfigsResponseResult", new(DescribeConfigsResponseResult).appendTo(nil), describeConfigsResponseResultMin},
 		{"DescribeConfigsResponseConfig", new(DescribeConfigsResponseConfig).appendTo(nil), describeConfigsResponseConfigMin},

@@ -24,6 +24,8 @@ func sampleRequests() []Request {
 		},
 		&DeleteTopicsRequest{Names: []string{"a", "b-c"}, TimeoutMs: -1},
 		&DeleteTopicsRequest{},
+		&CreatePartitionsRequest{Topics: []CreatePartitionsRequestTopic{{Name: "orders", Count: 12}, {Name: "x", Count: -1}}, TimeoutMs: 30000, ValidateOnly: true},
+		&CreatePartitionsRequest{},
 		&DescribeConfigsRequest{Resources: []DescribeConfigsRequestResource{
 			{ResourceType: ResourceTopic, ResourceName: "orders", ConfigNames: nil},
 			{ResourceType: ResourceTopic, ResourceName: "payments", ConfigNames: []string{}},
@@ -106,6 +108,11 @@ func sampleResponses() []Response {
 			{Name: "bad name", ErrorCode: ErrInvalidTopic, ErrorMessage: new("illegal character ' '"), NumPartitions: -1, ReplicationFactor: -1},
 			{Name: "dup", ErrorCode: ErrTopicAlreadyExists, ErrorMessage: new("")},
 		}},
+		&CreatePartitionsResponse{Topics: []CreatePartitionsResponseTopic{
+			{Name: "orders"},
+			{Name: "x", ErrorCode: ErrInvalidPartitions, ErrorMessage: new("topic x has 3 partitions, asked for 2")},
+		}},
+		&CreatePartitionsResponse{ErrorCode: ErrInvalidRequest},
 		&DeleteTopicsResponse{ErrorCode: ErrTopicDeletionDisabled, Topics: []DeleteTopicsResponseTopic{
 			{Name: "a", ErrorCode: ErrTopicDeletionDisabled, ErrorMessage: new("delete.topic.enable is false")},
 			{Name: "b"},

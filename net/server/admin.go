@@ -21,6 +21,8 @@ func (s *Server) dispatch(c *conn, req protocol.Request) protocol.Response {
 		return s.createTopics(r)
 	case *protocol.DeleteTopicsRequest:
 		return s.deleteTopics(r)
+	case *protocol.CreatePartitionsRequest:
+		return s.createPartitions(r)
 	case *protocol.DescribeConfigsRequest:
 		return s.describeConfigs(r)
 	case *protocol.AlterConfigsRequest:
@@ -169,6 +171,26 @@ func (s *Server) deleteTopics(r *protocol.DeleteTopicsRequest) *protocol.DeleteT
 			res.ErrorCode, res.ErrorMessage = errorCode(err), message(err)
 		}
 		resp.Topics = append(resp.Topics, res)
+	}
+	return resp
+}
+
+func (s *Server) createPartitions(r *protocol.CreatePartitionsRequest) *protocol.CreatePartitionsResponse {
+	resp := &protocol.CreatePartitionsResponse{}
+	for _, t := range r.Topics {
+		var err error
+		if r.ValidateOnly {
+			var d engine.TopicDescription
+			if d, err = s.eng.DescribeTopic(t.Name); err == nil && int(t.Count) <= len(d.Partitions) {
+				err = fmt.Errorf("%w: topic %s has %d partitions, asked for %d", engine.ErrInvalidPartitions, t.Name, len(d.Partitions), t.Count)
+			}
+		} else {
+			err = s.eng.CreatePartitions(t.Name, t.Count)
+		}
+		if err != nil {
+			s.logger.Info("create partitions refused", "topic", t.Name, "count", t.Count, "err", err)
+		}
+		resp.Topics = append(resp.Topics, protocol.CreatePartitionsResponseTopic{Name: t.Name, ErrorCode: errorCode(err), ErrorMessage: message(err)})
 	}
 	return resp
 }

@@ -161,6 +161,31 @@ func TestAdminAPIs(t *testing.T) {
 		t.Fatalf("broker configs: %+v", dc.Results[2])
 	}
 
+	// Partitions: validate-only changes nothing; a count not above the
+	// current one and an unknown topic are refused; growing works.
+	var cp protocol.CreatePartitionsResponse
+	c.call(&protocol.CreatePartitionsRequest{Topics: []protocol.CreatePartitionsRequestTopic{{Name: "orders", Count: 4}}, ValidateOnly: true}, &cp)
+	if cp.Topics[0].ErrorCode != protocol.NoError {
+		t.Fatalf("validate-only create partitions: %+v", cp.Topics)
+	}
+	c.call(&protocol.MetadataRequest{Topics: []string{"orders"}}, &md)
+	if n := len(md.Topics[0].Partitions); n != 3 {
+		t.Fatalf("validate-only changed the topic to %d partitions", n)
+	}
+	c.call(&protocol.CreatePartitionsRequest{Topics: []protocol.CreatePartitionsRequestTopic{
+		{Name: "orders", Count: 4}, {Name: "orders", Count: 4}, {Name: "orders", Count: 2}, {Name: "missing", Count: 2}, {Name: "orders", Count: -7},
+	}}, &cp)
+	for i, w := range []protocol.ErrorCode{protocol.NoError, protocol.ErrInvalidPartitions, protocol.ErrInvalidPartitions,
+		protocol.ErrUnknownTopicOrPartition, protocol.ErrInvalidPartitions} {
+		if cp.Topics[i].ErrorCode != w {
+			t.Errorf("create partitions #%d (%s): %v, want %v", i, cp.Topics[i].Name, cp.Topics[i].ErrorCode, w)
+		}
+	}
+	c.call(&protocol.MetadataRequest{Topics: []string{"orders"}}, &md)
+	if n := len(md.Topics[0].Partitions); n != 4 {
+		t.Fatalf("orders has %d partitions after growing to 4", n)
+	}
+
 	var dt protocol.DeleteTopicsResponse
 	c.call(&protocol.DeleteTopicsRequest{Names: []string{"orders", "orders"}}, &dt)
 	if dt.Topics[0].ErrorCode != protocol.NoError || dt.Topics[1].ErrorCode != protocol.ErrUnknownTopicOrPartition {
