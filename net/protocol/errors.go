@@ -116,7 +116,7 @@ var errorTable = map[ErrorCode]errorInfo{
 	ErrInvalidTimestamp:             {"INVALID_TIMESTAMP", false, "a record timestamp is outside the range the topic accepts"},
 	ErrUnsupportedVersion:           {"UNSUPPORTED_VERSION", false, "the broker does not implement this API key or version"},
 	ErrTopicAlreadyExists:           {"TOPIC_ALREADY_EXISTS", false, "a topic with this name exists already"},
-	ErrInvalidPartitions:            {"INVALID_PARTITIONS", false, "the partition count is below one or above the limit"},
+	ErrInvalidPartitions:            {"INVALID_PARTITIONS", false, "the partition count is not allowed here"},
 	ErrInvalidReplicationFactor:     {"INVALID_REPLICATION_FACTOR", false, "the replication factor is below one or above the number of brokers"},
 	ErrInvalidConfig:                {"INVALID_CONFIG", false, "a config name is unknown or its value is out of range"},
 	ErrInvalidRequest:               {"INVALID_REQUEST", false, "the request does not decode, or its fields contradict each other"},
