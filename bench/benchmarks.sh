@@ -436,6 +436,7 @@ $(grep -E '^ +(ratio|against) ' "$RAW/netbench.out" | sed 's/^ *//')
 $(grep -E '^ +(ratio|against) ' "$RAW/netbench_4m.out" | sed 's/^ *//')
 \`\`\`
 
+EOF
 	rawblock netbench
 	echo
 	rawblock netbench_4m
