@@ -31,7 +31,9 @@
 //
 // Committed offsets are kept by a Store (the engine's pebble meta store):
 // a commit is acknowledged only after the Store synced it. The offsets of
-// a group that has been empty for the retention period are deleted.
+// a group that has been empty for the retention period are deleted. The
+// Store also keeps each stable group's membership (persist.go), which
+// Restore brings back after a restart.
 //
 // Time comes from Config.Now and advances the state only in Tick (Run
 // calls it periodically), so tests drive the coordinator deterministically.

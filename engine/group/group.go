@@ -64,12 +64,17 @@ func (s State) String() string {
 	return fmt.Sprintf("State(%d)", int(s))
 }
 
-// Store keeps committed offsets durably; *engine.Engine is one.
+// Store keeps committed offsets and group states durably; *engine.Engine
+// is one.
 type Store interface {
 	CommitOffsets(group string, commits []engine.OffsetCommit) ([]error, error)
 	FetchOffsets(group string) (map[engine.TopicPartition]engine.CommittedOffset, error)
 	DeleteGroupOffsets(group string) error
 	GroupsWithOffsets() ([]engine.GroupOffsetInfo, error)
+	// Group states (see persist.go), opaque to the store.
+	PutGroupState(group string, state []byte) error
+	DeleteGroupState(group string) error
+	GroupStates() (map[string][]byte, error)
 }
 
 // Defaults of Config, Kafka's.
@@ -429,6 +434,7 @@ func (c *Coordinator) completeJoin(g *group) {
 	if len(g.members) == 0 {
 		g.state, g.protocol, g.protocolType, g.leader = Empty, "", "", ""
 		g.emptySince = now
+		c.forget(g.id)
 		c.logger.Info("group is empty", "group", g.id, "generation", g.generation)
 		return
 	}

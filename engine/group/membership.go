@@ -127,6 +127,7 @@ func (c *Coordinator) join(req JoinRequest) (chan joinOutcome, JoinResult, error
 				// SyncGroup, without a rebalance.
 				m.lastHeard = now
 				m.session, m.rebalance = req.SessionTimeout, req.RebalanceTimeout
+				c.persist(g) // the new member id
 				return nil, JoinResult{Generation: g.generation, ProtocolType: g.protocolType, Protocol: g.protocol,
 					Leader: g.leader, MemberID: newID}, nil
 			}
@@ -236,6 +237,7 @@ func (c *Coordinator) SyncGroup(ctx context.Context, req SyncRequest) ([]byte, e
 			mm.assignment = given[mm.id]
 		}
 		g.state = Stable
+		c.persist(g)
 		for _, mm := range g.members {
 			mm.answerSync(syncOutcome{assignment: mm.assignment})
 		}

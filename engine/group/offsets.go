@@ -184,6 +184,7 @@ func (c *Coordinator) deleteGroup(id string) error {
 	if err := c.cfg.Store.DeleteGroupOffsets(id); err != nil {
 		return err
 	}
+	c.forget(id)
 	if g != nil {
 		g.state = Dead
 		delete(c.groups, id)

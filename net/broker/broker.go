@@ -59,6 +59,12 @@ func Start(cfg Config, logger *slog.Logger) (*Broker, error) {
 		InitialRebalanceDelay: initialDelay,
 		OffsetsRetention:      cfg.OffsetsRetention,
 	})
+	// Groups that were stable at shutdown (or a crash) come back with
+	// their members, so that those carry on without a rebalance.
+	if _, err := groups.Restore(); err != nil {
+		eng.Close()
+		return nil, err
+	}
 	srv := server.New(eng, server.Config{
 		Addr:                     cfg.Listen,
 		Advertised:               cfg.Advertised,
