@@ -1,12 +1,12 @@
 package kafka
 
 import (
-	"reflect"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/sluicelog/sluice/net/internal/longpoll"
 	"github.com/sluicelog/sluice/net/internal/sendfile"
 	"github.com/sluicelog/sluice/segment"
 )
@@ -53,7 +53,7 @@ func (c *conn) fetch(h header, r *kmsg.FetchRequest) error {
 			break
 		}
 		st.release()
-		if !c.s.waitForData(c, chans, deadline) {
+		if !longpoll.Wait(chans, deadline, c.s.stopping, c.ctx.Done()) {
 			c.s.collectFetch(r, &st) // timed out or stopping: a last look
 			break
 		}
@@ -141,32 +141,4 @@ func (s *Server) collectFetch(r *kmsg.FetchRequest, st *fetchState) []<-chan str
 		resp.Topics = append(resp.Topics, rt)
 	}
 	return chans
-}
-
-// waitForData blocks until one of chans closes (new data), the deadline
-// passes, the connection ends or the server stops. It reports whether data
-// may have arrived.
-func (s *Server) waitForData(c *conn, chans []<-chan struct{}, deadline time.Time) bool {
-	timer := time.NewTimer(time.Until(deadline))
-	defer timer.Stop()
-	if len(chans) == 1 {
-		select {
-		case <-chans[0]:
-			return true
-		case <-timer.C:
-		case <-s.stopping:
-		case <-c.ctx.Done():
-		}
-		return false
-	}
-	const fixed = 3
-	cases := make([]reflect.SelectCase, 0, len(chans)+fixed)
-	for _, ch := range []any{timer.C, s.stopping, c.ctx.Done()} {
-		cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ch)})
-	}
-	for _, ch := range chans {
-		cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ch)})
-	}
-	chosen, _, _ := reflect.Select(cases)
-	return chosen >= fixed
 }

@@ -1,9 +1,9 @@
 package server
 
 import (
-	"reflect"
 	"time"
 
+	"github.com/sluicelog/sluice/net/internal/longpoll"
 	"github.com/sluicelog/sluice/net/protocol"
 	"github.com/sluicelog/sluice/segment"
 )
@@ -64,7 +64,7 @@ func (c *conn) fetch(correlationID int32, r *protocol.FetchRequest) error {
 			break
 		}
 		st.release()
-		if !c.s.waitForData(chans, deadline) {
+		if !longpoll.Wait(chans, deadline, c.s.stopping, c.ctx.Done()) {
 			// Timed out or stopping: one last look, then answer.
 			c.s.collectFetch(r, &st)
 			break
@@ -163,30 +163,4 @@ func (s *Server) collectFetch(r *protocol.FetchRequest, st *fetchState) []<-chan
 		st.resp.Topics = append(st.resp.Topics, rt)
 	}
 	return chans
-}
-
-// waitForData blocks until one of chans closes (new data), the deadline
-// passes or the server stops. It reports whether data may have arrived.
-func (s *Server) waitForData(chans []<-chan struct{}, deadline time.Time) bool {
-	timer := time.NewTimer(time.Until(deadline))
-	defer timer.Stop()
-	if len(chans) == 1 {
-		select {
-		case <-chans[0]:
-			return true
-		case <-timer.C:
-			return false
-		case <-s.stopping:
-			return false
-		}
-	}
-	cases := make([]reflect.SelectCase, 0, len(chans)+2)
-	cases = append(cases,
-		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(timer.C)},
-		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(s.stopping)})
-	for _, ch := range chans {
-		cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ch)})
-	}
-	chosen, _, _ := reflect.Select(cases)
-	return chosen >= 2
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
+	"net"
 
 	"testing"
 	"time"
@@ -505,3 +506,48 @@ func TestIdempotentProduceOverTheWire(t *testing.T) {
 }
 
 func ptr(s string) *string { return &s }
+
+// TestLongPollEndsWithItsClient: a fetch long-polling for data ends when
+// its client goes away, rather than holding its connection slot until
+// MaxWait: with max.connections=1, the next client gets in at once.
+func TestLongPollEndsWithItsClient(t *testing.T) {
+	b := broker.StartTest(t, func(c *broker.Config) { c.MaxConnections = 1 })
+	addr := b.Addr().String()
+	c := dial(t, addr)
+	createTopic(t, c, "quiet", 1)
+	c.send(&protocol.FetchRequest{MaxWaitMs: 10 * 60 * 1000, MinBytes: 1, MaxBytes: 1 << 20, Topics: []protocol.FetchRequestTopic{{
+		Name: "quiet", Partitions: []protocol.FetchRequestPartition{{Partition: 0, FetchOffset: 0, PartitionMaxBytes: 1 << 20}}}}})
+	c.nc.Close()
+
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if apiVersionsAnswered(addr) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the long poll of a closed connection still holds the only connection slot")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// apiVersionsAnswered reports whether a new connection gets an ApiVersions
+// answer (a connection over max.connections is closed instead).
+func apiVersionsAnswered(addr string) bool {
+	nc, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		return false
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := nc.Write(protocol.AppendRequestFrame(nil, 1, &protocol.APIVersionsRequest{})); err != nil {
+		return false
+	}
+	frame, err := protocol.ReadFrame(nc, nil, 0)
+	if err != nil {
+		return false
+	}
+	var av protocol.APIVersionsResponse
+	_, body, err := protocol.ParseResponseHeader(frame)
+	return err == nil && av.DecodeFrom(body) == nil && len(av.APIKeys) > 0
+}
