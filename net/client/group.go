@@ -184,7 +184,7 @@ type GroupConsumer struct {
 	asyncClosed bool
 	// assigned is, while this member leads the group, the partition
 	// count of every subscribed topic its last assignment used (0 for a
-	// topic that did not exist); nil otherwise. See watchMetadata.
+	// topic that did not exist); nil otherwise. See metadataLoop.
 	assigned map[string]int32
 
 	// Poll's own state (pollMu).

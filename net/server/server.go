@@ -46,9 +46,9 @@ type Config struct {
 	// BrokerConfigs are reported by DescribeConfigs for the broker resource.
 	BrokerConfigs map[string]string
 	Logger        *slog.Logger
-	// Groups is the group coordinator, which the caller runs (Run). When
-	// nil the server makes one with Kafka's defaults over the engine and
-	// runs it while it serves.
+	// Groups is the group coordinator, which the caller runs (Run) after
+	// Restore. When nil the server makes one with Kafka's defaults over
+	// the engine, restores it and runs it while it serves.
 	Groups *group.Coordinator
 }
 
@@ -115,6 +115,10 @@ func New(eng *engine.Engine, cfg Config) *Server {
 	if s.groups == nil {
 		s.groups = group.New(group.Config{Store: eng, Logger: cfg.Logger.With("component", "groups")})
 		s.ownGroups = true
+		// As the broker's does: stable groups come back with their members.
+		if _, err := s.groups.Restore(); err != nil {
+			s.logger.Warn("stored groups not restored: their members rejoin", "err", err)
+		}
 	}
 	return s
 }
