@@ -36,6 +36,8 @@ const drainAfter = 500 * time.Millisecond
 func (c *conn) waitInline(ctx context.Context, cl *call) ([]byte, error) {
 	defer c.armDrain()
 	for {
+		// A completed call wins over an ended ctx (the select below picks
+		// at random among ready cases).
 		select {
 		case <-cl.done:
 			return cl.body, cl.err
