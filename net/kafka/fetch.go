@@ -69,18 +69,11 @@ func (c *conn) writeFetch(h header, st *fetchState) error {
 	}
 	frame, splices := appendFetchFrame(c.wbuf[:0], h, st.resp, st.lens, nil)
 	c.wbuf = frame
-	prev := 0
-	for i, at := range splices {
-		if err := c.write(frame[prev:at]); err != nil {
-			return err
-		}
-		reg := st.regions[i]
-		if err := sendfile.Send(c.nc, reg.File, reg.Pos, reg.Len); err != nil {
-			return err
-		}
-		prev = at
-	}
-	return c.write(frame[prev:])
+	c.nc.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
+	return sendfile.WriteFrame(c.nc, frame, splices, func(i int) sendfile.Region {
+		reg := &st.regions[i]
+		return sendfile.Region{File: reg.File, Pos: reg.Pos, Len: reg.Len}
+	})
 }
 
 // collectFetch fills st with a fresh response to r and returns the change

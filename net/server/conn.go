@@ -43,6 +43,8 @@ type conn struct {
 	// ended: what a FetchContinue offset stands for. Only the handler
 	// goroutine touches it.
 	fetchNext map[fetchKey]int64
+	// cuts is reused for where a fetch response's record regions go.
+	cuts []int
 }
 
 // pending is one request read off the wire, or the error code it gets

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/sluicelog/sluice/net/internal/longpoll"
+	"github.com/sluicelog/sluice/net/internal/sendfile"
 	"github.com/sluicelog/sluice/net/protocol"
 	"github.com/sluicelog/sluice/segment"
 )
@@ -85,18 +86,15 @@ func (c *conn) fetch(correlationID int32, r *protocol.FetchRequest) error {
 	}
 	frame, splices := protocol.AppendFetchResponseFrame(c.wbuf[:0], correlationID, &st.resp)
 	c.wbuf = frame
-	prev := 0
-	for i, sp := range splices {
-		if err := c.write(frame[prev:sp.At]); err != nil {
-			return err
-		}
-		reg := st.regions[i]
-		if err := sendRegion(c.nc, reg.File, reg.Pos, reg.Len); err != nil {
-			return err
-		}
-		prev = sp.At
+	c.cuts = c.cuts[:0]
+	for _, sp := range splices {
+		c.cuts = append(c.cuts, sp.At)
 	}
-	return c.write(frame[prev:])
+	c.nc.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
+	return sendfile.WriteFrame(c.nc, frame, c.cuts, func(i int) sendfile.Region {
+		reg := &st.regions[i]
+		return sendfile.Region{File: reg.File, Pos: reg.Pos, Len: reg.Len}
+	})
 }
 
 func (s *Server) isStopping() bool {

@@ -59,3 +59,40 @@ func Send(nc net.Conn, f *os.File, off, n int64) error {
 	}
 	return sendErr
 }
+
+// writeMore writes b with MSG_MORE: the kernel queues it for the bytes
+// that follow instead of sending it at once. Like Send, it parks in the
+// poller when the socket is full, so the write deadline applies.
+func writeMore(nc net.Conn, b []byte) error {
+	tc, ok := nc.(*net.TCPConn)
+	if !ok {
+		_, err := nc.Write(b)
+		return err
+	}
+	sock, err := tc.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var sendErr error
+	werr := sock.Write(func(sfd uintptr) bool {
+		for len(b) > 0 {
+			m, e := unix.SendmsgN(int(sfd), b, nil, nil, unix.MSG_MORE|unix.MSG_NOSIGNAL)
+			if m > 0 {
+				b = b[m:]
+			}
+			switch {
+			case e == unix.EAGAIN:
+				return false
+			case e == unix.EINTR:
+			case e != nil:
+				sendErr = fmt.Errorf("send: %w", e)
+				return true
+			}
+		}
+		return true
+	})
+	if sendErr == nil {
+		sendErr = werr
+	}
+	return sendErr
+}

@@ -12,3 +12,9 @@ import (
 func Send(nc net.Conn, f *os.File, off, n int64) error {
 	return copyRegion(nc, f, off, n)
 }
+
+// writeMore is a plain write where MSG_MORE is not available.
+func writeMore(nc net.Conn, b []byte) error {
+	_, err := nc.Write(b)
+	return err
+}
