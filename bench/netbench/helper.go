@@ -27,11 +27,13 @@ import (
 // the peer half-closes, answer with the byte count (8 bytes, big-endian),
 // print "bytes=COUNT" and exit.
 //
-// -source -bytes N [-chunk C] [-file F]: listen likewise, accept one
-// connection, write N bytes to it in writes of C bytes as fast as it can,
-// close, print "bytes=N" and exit. With -file the bytes are F's, sent with
-// sendfile(2) from the page cache (from the start again at its end), as
-// the broker sends fetched records.
+// -source -bytes N [-chunk C] [-file F [-copy]]: listen likewise, accept
+// one connection, write N bytes to it in writes of C bytes as fast as it
+// can, close, print "bytes=N" and exit. With -file the bytes are F's, sent
+// with sendfile(2) from the page cache (from the start again at its end),
+// as the broker sends fetched records; with -copy as well they are F's
+// read (pread) into one reused buffer of C bytes and written from it, as
+// a file server without sendfile would send them.
 func HelperMain(args []string) (int, bool) {
 	if len(args) == 0 || (args[0] != "-sink" && args[0] != "-source") {
 		return 0, false
@@ -43,6 +45,7 @@ func HelperMain(args []string) (int, bool) {
 	chunk := fs.Int("chunk", 1<<20, "write size (-source)")
 	readBuf := fs.Int("read-buffer", 1<<20, "read size (-sink)")
 	file := fs.String("file", "", "send this file's bytes with sendfile (-source)")
+	copyFile := fs.Bool("copy", false, "send -file's bytes with pread and write instead of sendfile")
 	if err := fs.Parse(args); err != nil {
 		return 2, true
 	}
@@ -51,9 +54,12 @@ func HelperMain(args []string) (int, bool) {
 	case *sink:
 		err = runSink(*readBuf, os.Stdout)
 	case *source:
-		if *file != "" {
+		switch {
+		case *file != "" && *copyFile:
+			err = runFileCopySource(*file, *n, *chunk, os.Stdout)
+		case *file != "":
 			err = runFileSource(*file, *n, *chunk, os.Stdout)
-		} else {
+		default:
 			err = runSource(*n, *chunk, os.Stdout)
 		}
 	}
@@ -162,6 +168,51 @@ func runFileSource(path string, n int64, chunk int, out io.Writer) error {
 		}
 		if m != want {
 			return fmt.Errorf("sent %d of %d bytes from %s at %d", m, want, path, pos)
+		}
+	}
+	if err := c.Close(); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(out, "bytes=%d\n", sent)
+	return err
+}
+
+// runFileCopySource is runFileSource through a user-space buffer: each
+// chunk is read from the page cache with pread and written to the
+// socket, so the bytes are copied out of the page cache once by this
+// process and once more into the socket.
+func runFileCopySource(path string, n int64, chunk int, out io.Writer) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if st.Size() == 0 {
+		return fmt.Errorf("%s is empty", path)
+	}
+	buf := make([]byte, max(chunk, 1))
+	c, err := acceptOne(out)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	var sent, pos int64
+	for sent < n {
+		if pos == st.Size() {
+			pos = 0
+		}
+		want := min(int64(len(buf)), n-sent, st.Size()-pos)
+		if _, err := f.ReadAt(buf[:want], pos); err != nil {
+			return fmt.Errorf("reading %s at %d: %w", path, pos, err)
+		}
+		m, err := c.Write(buf[:want])
+		sent, pos = sent+int64(m), pos+int64(m)
+		if err != nil {
+			return err
 		}
 	}
 	if err := c.Close(); err != nil {

@@ -551,18 +551,38 @@ func (r *runner) rawFetch(ctx context.Context) (ConsumeResult, error) {
 	return res, nil
 }
 
+// limitSource is where a consume limit's source process takes its bytes.
+type limitSource int
+
+const (
+	// fromMemory writes one buffer of frame bytes over and over: the
+	// bytes the reader copies are the ones the source just copied into
+	// the socket, warm in the CPU's caches. The plain loopback limit.
+	fromMemory limitSource = iota
+	// bySendfile sends a segment file with sendfile(2), as the broker
+	// does: the reader copies the page cache's pages themselves, cold.
+	bySendfile
+	// byCopy reads the segment file with pread into a reused buffer and
+	// writes that: a file server without sendfile.
+	byCopy
+)
+
 // consumeLimit has a source process write n bytes, in writes of frame
 // bytes, and reads them as the client reads fetch responses: a 4-byte
 // length, then the rest of the frame, through a 64 KiB bufio.Reader.
 //
-// With file set the source sends that file's bytes with sendfile(2)
-// instead, as the broker does: the limit of the consume path itself.
-func (r *runner) consumeLimit(ctx context.Context, n int64, frame int, file string) (LimitResult, error) {
+// With a file the source sends that file's bytes, by sendfile(2) as the
+// broker does (the limit of the consume path itself) or by pread and
+// write, as src says.
+func (r *runner) consumeLimit(ctx context.Context, n int64, frame int, src limitSource, file string) (LimitResult, error) {
 	frame = max(frame, protocol.LengthSize+1)
 	res := LimitResult{Bytes: n, WriteSize: frame, ReadSize: frame}
 	args := []string{"-source", "-bytes", strconv.FormatInt(n, 10), "-chunk", strconv.Itoa(frame)}
-	if file != "" {
+	switch src {
+	case bySendfile:
 		args = append(args, "-file", file)
+	case byCopy:
+		args = append(args, "-file", file, "-copy")
 	}
 	h, err := startHelper(ctx, r.helperExe, args...)
 	if err != nil {

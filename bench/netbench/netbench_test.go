@@ -89,6 +89,17 @@ func TestRunTiny(t *testing.T) {
 	if l := rep.SendfileLimit; l.ConfirmedBytes != rep.ConsumeLimit.Bytes || l.Bytes != l.ConfirmedBytes || len(l.RunsMBps) != 2 || !strings.Contains(l.Command, "-file") {
 		t.Errorf("sendfile limit: %d bytes, %d confirmed, runs %v, command %q; want the consume limit's %d bytes", l.Bytes, l.ConfirmedBytes, l.RunsMBps, l.Command, rep.ConsumeLimit.Bytes)
 	}
+	if l := rep.CopyLimit; l.ConfirmedBytes != rep.ConsumeLimit.Bytes || l.Bytes != l.ConfirmedBytes || len(l.RunsMBps) != 2 || !strings.Contains(l.Command, "-copy") {
+		t.Errorf("copy limit: %d bytes, %d confirmed, runs %v, command %q; want the consume limit's %d bytes", l.Bytes, l.ConfirmedBytes, l.RunsMBps, l.Command, rep.ConsumeLimit.Bytes)
+	}
+	for name, c := range map[string]struct {
+		median float64
+		runs   []float64
+	}{"sendfile": {rep.SendfileCeiling, rep.SendfileCeilingRuns}, "copy": {rep.CopyCeiling, rep.CopyCeilingRuns}} {
+		if !(c.median > 0) || len(c.runs) != 2 || !slices.Contains(c.runs, c.median) {
+			t.Errorf("%s ceiling %v, rounds %v; want a positive median of 2 rounds", name, c.median, c.runs)
+		}
+	}
 	for _, c := range []ConsumeResult{rep.Consume, rep.Borrowed, rep.Batches, rep.BatchesNoCRC, rep.RawFetch} {
 		if !(rep.SendfileRatios[c.Name] > 0) {
 			t.Errorf("%s: sendfile ratio %v", c.Name, rep.SendfileRatios[c.Name])

@@ -99,6 +99,12 @@ func (rep *Report) WriteText(w io.Writer) error {
 	p("                     (the same, but the source sends a segment file of the partition with sendfile(2), as the broker does)")
 	p("                     %s", cpuLine(sf.CPU, "source", sf.Seconds, m.Cores))
 	p("                     source: %s", sf.Command)
+	cp := rep.CopyLimit
+	p("   copy limit        %d B in %.3fs: %.1f MB/s, median of %s",
+		cp.Bytes, cp.Seconds, cp.MBps, runs(cp.RunsMBps))
+	p("                     (the same file, but read with pread into one reused buffer and written from it: a file server without sendfile)")
+	p("                     %s", cpuLine(cp.CPU, "source", cp.Seconds, m.Cores))
+	p("                     source: %s", cp.Command)
 	verdict := func(r float64) string {
 		if r >= rep.TargetConsumeRatio {
 			return "MET"
@@ -112,6 +118,10 @@ func (rep *Report) WriteText(w io.Writer) error {
 	p("   ratio raw fetch/limit: %.3f (rounds %s)", rep.RawFetchRatio, ratios(rep.RatioRuns[rf.Name]))
 	p("   against the sendfile limit: consumer %.3f, borrowed %.3f, batches %.3f, no CRC %.3f, raw fetch %.3f (medians of the rounds' ratios)",
 		rep.SendfileRatios[c.Name], rep.SendfileRatios[bc.Name], rep.SendfileRatios[bb.Name], rep.SendfileRatios[bn.Name], rep.SendfileRatios[rf.Name])
+	p("   ceiling sendfile/limit: %.3f (rounds %s): no consumer served by sendfile can pass this against the loopback limit here",
+		rep.SendfileCeiling, ratios(rep.SendfileCeilingRuns))
+	p("   ceiling copy/limit:     %.3f (rounds %s): the same for a file server that copies the stored bytes through a buffer",
+		rep.CopyCeiling, ratios(rep.CopyCeilingRuns))
 	p("")
 	lt := rep.Latency
 	p("3. produce latency at %.0f%% of the peak rate above (send call to acknowledgement callback, HdrHistogram)", LatencyFraction*100)

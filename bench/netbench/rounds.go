@@ -15,7 +15,8 @@ type phaseFunc func(name string, f func(ctx context.Context) error) error
 
 // consumeRounds measures the consume side in Config.Runs rounds. A round
 // reads the whole partition once in every mode (owned records, borrowed
-// records, batches, raw fetches) and then measures the consume limit once.
+// records, batches, raw fetches) and then measures the consume limits once
+// each: the loopback limit, the sendfile limit and the copying file server.
 // On a shared machine the throughput a run sees drifts by a factor of two
 // within a minute; a ratio of runs made seconds apart, round by round, is
 // far steadier than one Sluice run against a limit measured at another
@@ -40,7 +41,7 @@ func (r *runner) consumeRounds(rep *Report, phase phaseFunc) error {
 	if err != nil {
 		return err
 	}
-	var limits, sendfiles []LimitResult
+	var limits, sendfiles, copies []LimitResult
 	var limitBytes int64
 	var frame float64
 	for round := range r.cfg.Runs {
@@ -69,29 +70,42 @@ func (r *runner) consumeRounds(rep *Report, phase phaseFunc) error {
 		if round == 0 {
 			limitBytes, frame = runs[0][0].WireBytes, runs[0][0].AvgFetchBytes
 		}
-		var lim, sf LimitResult
-		if err := phase("limit-consume", func(ctx context.Context) (err error) {
-			lim, err = r.consumeLimit(ctx, limitBytes, int(frame+0.5), "")
-			return err
-		}); err != nil {
-			return err
+		var lim, sf, cp LimitResult
+		for _, l := range []struct {
+			phase string
+			src   limitSource
+			out   *LimitResult
+		}{{"limit-consume", fromMemory, &lim}, {"limit-sendfile", bySendfile, &sf}, {"limit-filecopy", byCopy, &cp}} {
+			if err := phase(l.phase, func(ctx context.Context) (err error) {
+				*l.out, err = r.consumeLimit(ctx, limitBytes, int(frame+0.5), l.src, segment)
+				return err
+			}); err != nil {
+				return err
+			}
 		}
-		if err := phase("limit-sendfile", func(ctx context.Context) (err error) {
-			sf, err = r.consumeLimit(ctx, limitBytes, int(frame+0.5), segment)
-			return err
-		}); err != nil {
-			return err
-		}
-		limits, sendfiles = append(limits, lim), append(sendfiles, sf)
-		logf("netbench: consume round %d of %d: consumer %.0f, borrowed %.0f, batches %.0f (no CRC %.0f), raw fetch %.0f, limit %.0f, sendfile limit %.0f MB/s",
-			round+1, r.cfg.Runs, runs[0][round].WireMBps, runs[1][round].WireMBps, runs[2][round].WireMBps, runs[3][round].WireMBps, raw.WireMBps, lim.MBps, sf.MBps)
+		limits, sendfiles, copies = append(limits, lim), append(sendfiles, sf), append(copies, cp)
+		logf("netbench: consume round %d of %d: consumer %.0f, borrowed %.0f, batches %.0f (no CRC %.0f), raw fetch %.0f, limit %.0f, sendfile limit %.0f, copy limit %.0f MB/s",
+			round+1, r.cfg.Runs, runs[0][round].WireMBps, runs[1][round].WireMBps, runs[2][round].WireMBps, runs[3][round].WireMBps, raw.WireMBps, lim.MBps, sf.MBps, cp.MBps)
 	}
 
-	limitMBps, sendfileMBps := runsMBps(limits), runsMBps(sendfiles)
+	limitMBps, sendfileMBps, copyMBps := runsMBps(limits), runsMBps(sendfiles), runsMBps(copies)
 	rep.ConsumeLimit = medianRun(limits, func(l LimitResult) float64 { return l.MBps })
 	rep.ConsumeLimit.RunsMBps = limitMBps
 	rep.SendfileLimit = medianRun(sendfiles, func(l LimitResult) float64 { return l.MBps })
 	rep.SendfileLimit.RunsMBps = sendfileMBps
+	rep.CopyLimit = medianRun(copies, func(l LimitResult) float64 { return l.MBps })
+	rep.CopyLimit.RunsMBps = copyMBps
+	// The ceilings: what a source serving the stored bytes reaches, round
+	// by round, against the loopback limit of the same round. No consumer
+	// the broker serves with sendfile can beat the sendfile ceiling.
+	rep.SendfileCeilingRuns, rep.CopyCeilingRuns = make([]float64, len(limits)), make([]float64, len(limits))
+	for j := range limits {
+		if limitMBps[j] > 0 {
+			rep.SendfileCeilingRuns[j] = sendfileMBps[j] / limitMBps[j]
+			rep.CopyCeilingRuns[j] = copyMBps[j] / limitMBps[j]
+		}
+	}
+	rep.SendfileCeiling, rep.CopyCeiling = median(rep.SendfileCeilingRuns), median(rep.CopyCeilingRuns)
 	rep.RatioRuns, rep.SendfileRatios = map[string][]float64{}, map[string]float64{}
 	for i, m := range modes {
 		mb := make([]float64, len(runs[i]))

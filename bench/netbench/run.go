@@ -50,6 +50,18 @@ type Report struct {
 	// SendfileLimit is the consume limit with the source sending a
 	// segment file's bytes with sendfile(2), as the broker does.
 	SendfileLimit LimitResult `json:"sendfile_limit"`
+	// CopyLimit is the consume limit with the source reading the same
+	// segment file with pread into one buffer and writing it: a plain
+	// file server without sendfile.
+	CopyLimit LimitResult `json:"copy_limit"`
+	// SendfileCeiling is the median of the rounds' sendfile limit over
+	// loopback limit: the most any consumer served by sendfile can reach
+	// against the loopback limit on this machine. CopyCeiling is the same
+	// for CopyLimit. The Runs fields list the rounds' ratios.
+	SendfileCeiling     float64   `json:"sendfile_ceiling"`
+	SendfileCeilingRuns []float64 `json:"sendfile_ceiling_runs"`
+	CopyCeiling         float64   `json:"copy_ceiling"`
+	CopyCeilingRuns     []float64 `json:"copy_ceiling_runs"`
 	// Latency is produce latency at LatencyFraction of the peak rate.
 	Latency LatencyResult `json:"produce_latency"`
 
@@ -357,7 +369,7 @@ func (rep *Report) check() {
 	for _, l := range []struct {
 		name string
 		r    *LimitResult
-	}{{"produce limit", &rep.ProduceLimit}, {"consume limit", &rep.ConsumeLimit}} {
+	}{{"produce limit", &rep.ProduceLimit}, {"consume limit", &rep.ConsumeLimit}, {"sendfile limit", &rep.SendfileLimit}, {"copy limit", &rep.CopyLimit}} {
 		if l.r.ConfirmedBytes != l.r.Bytes {
 			bad("%s: %d bytes sent, %d confirmed", l.name, l.r.Bytes, l.r.ConfirmedBytes)
 		}
