@@ -416,11 +416,21 @@ EOF
 \`bench/cmd/netbench\` starts \`sluiced\` as its own process and measures, in the same run, the
 native producer (100 B records, acks=1, batched) and consumer (whole partition from page cache,
 sendfile on the broker) against a plain TCP writer/reader moving the same bytes between two
-processes (the loopback limit), and against a reader of a source process that sends the
-partition's segment file with sendfile(2) (the sendfile limit). The target for the consumer is
-0.8 of the loopback limit. The consume side runs in rounds (every consumer mode, then both
-limits) and each ratio is the median of the rounds' ratios, because on this shared machine the
-limit itself moves by 2x within a minute. Consumer modes: records the caller owns (\`Poll\`),
+processes (the loopback limit), against a reader of a source process that sends the
+partition's segment file with sendfile(2) (the sendfile limit), and against one that reads the
+same file with pread into a buffer and writes it (the copy limit: a file server without
+sendfile). The target for the consumer is 0.8 of the loopback limit. The consume side runs in
+rounds (every consumer mode, then the three limits) and each ratio is the median of the rounds'
+ratios, because on this shared machine the limit itself moves by 2x within a minute.
+
+The ceiling lines say how far the target is reachable here at all. The loopback limit's source
+writes one buffer that stays in the CPU's caches, so its reader copies warm bytes; a reader of
+sendfile'd bytes copies the page cache's own pages, cold, and the sender takes and drops a
+reference on every 4 KiB page. Over loopback, where no NIC's DMA saves the sender a copy, that
+makes sendfile the slower way, and no consumer the broker serves with sendfile can pass the
+sendfile limit: \`ceiling sendfile/limit\` is the most any of them can reach against the target.
+
+Consumer modes: records the caller owns (\`Poll\`),
 borrowed records (\`BorrowRecords\`), whole batches (\`PollBatches\`, CRC-checked), whole
 batches with \`check.crcs=false\` (\`SkipCRCCheck\`: framing checked, CRC not computed), and
 raw Fetch frames without a client.
@@ -430,10 +440,10 @@ tuning for throughput. Ratio lines, extracted by the script from the outputs bel
 
 \`\`\`text
 1 MiB fetches:
-$(grep -E '^ +(ratio|against) ' "$RAW/netbench.out" | sed 's/^ *//')
+$(grep -E '^ +(ratio|against|ceiling) ' "$RAW/netbench.out" | sed 's/^ *//')
 
 4 MiB fetches:
-$(grep -E '^ +(ratio|against) ' "$RAW/netbench_4m.out" | sed 's/^ *//')
+$(grep -E '^ +(ratio|against|ceiling) ' "$RAW/netbench_4m.out" | sed 's/^ *//')
 \`\`\`
 
 EOF

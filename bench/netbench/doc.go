@@ -30,6 +30,14 @@
 //     process reads them with the consumer's read sizes (a 64 KiB bufio
 //     reader under full-frame reads). Ratio consumer/limit, target
 //     TargetConsumeRatio (0.8).
+//   - sendfile limit and copy limit: the same reads from a source that
+//     sends the partition's segment file, by sendfile(2) as the broker
+//     does, or by pread into one buffer and write (a file server without
+//     sendfile). Their ratios to the loopback limit of the same round are
+//     the ceilings: over loopback the plain source's bytes stay warm in
+//     the CPU's caches while sendfile's reader copies cold page-cache
+//     pages, so no consumer served by sendfile can pass the sendfile
+//     ceiling against the loopback limit.
 //
 // Each limit is measured Config.Runs times (5) and the median run is the
 // limit: one run moves the same bytes in a fifth of a second, and on a
