@@ -72,6 +72,8 @@ func Start(cfg Config, logger *slog.Logger) (*Broker, error) {
 		MaxRequestBytes:          cfg.SocketRequestMaxBytes,
 		MaxConnections:           cfg.MaxConnections,
 		IdleTimeout:              cfg.ConnectionsMaxIdle,
+		SendBufferBytes:          cfg.SocketSendBufferBytes,
+		ReceiveBufferBytes:       cfg.SocketReceiveBufferBytes,
 		NumPartitions:            cfg.NumPartitions,
 		DefaultReplicationFactor: cfg.DefaultReplicationFactor,
 		AutoCreateTopics:         cfg.AutoCreateTopics,
@@ -93,6 +95,8 @@ func Start(cfg Config, logger *slog.Logger) (*Broker, error) {
 			MaxRequestBytes:          cfg.SocketRequestMaxBytes,
 			MaxConnections:           cfg.MaxConnections,
 			IdleTimeout:              cfg.ConnectionsMaxIdle,
+			SendBufferBytes:          cfg.SocketSendBufferBytes,
+			ReceiveBufferBytes:       cfg.SocketReceiveBufferBytes,
 			NumPartitions:            cfg.NumPartitions,
 			DefaultReplicationFactor: cfg.DefaultReplicationFactor,
 			AutoCreateTopics:         cfg.AutoCreateTopics,
@@ -163,16 +167,18 @@ func (b *Broker) Close(ctx context.Context) error {
 // brokerConfigs is what DescribeConfigs reports for the broker resource.
 func (c *Config) brokerConfigs() map[string]string {
 	m := map[string]string{
-		"node.id":                    strconv.Itoa(int(c.NodeID)),
-		"listeners":                  c.listeners(),
-		"log.dirs":                   c.DataDir,
-		"num.partitions":             strconv.Itoa(int(c.NumPartitions)),
-		"default.replication.factor": strconv.Itoa(int(c.DefaultReplicationFactor)),
-		"auto.create.topics.enable":  strconv.FormatBool(c.AutoCreateTopics),
-		"delete.topic.enable":        strconv.FormatBool(c.DeleteTopicEnable),
-		"socket.request.max.bytes":   strconv.Itoa(c.SocketRequestMaxBytes),
-		"max.connections":            strconv.Itoa(c.MaxConnections),
-		"connections.max.idle.ms":    strconv.FormatInt(c.ConnectionsMaxIdle.Milliseconds(), 10),
+		"node.id":                     strconv.Itoa(int(c.NodeID)),
+		"listeners":                   c.listeners(),
+		"log.dirs":                    c.DataDir,
+		"num.partitions":              strconv.Itoa(int(c.NumPartitions)),
+		"default.replication.factor":  strconv.Itoa(int(c.DefaultReplicationFactor)),
+		"auto.create.topics.enable":   strconv.FormatBool(c.AutoCreateTopics),
+		"delete.topic.enable":         strconv.FormatBool(c.DeleteTopicEnable),
+		"socket.request.max.bytes":    strconv.Itoa(c.SocketRequestMaxBytes),
+		"max.connections":             strconv.Itoa(c.MaxConnections),
+		"connections.max.idle.ms":     strconv.FormatInt(c.ConnectionsMaxIdle.Milliseconds(), 10),
+		"socket.send.buffer.bytes":    strconv.Itoa(c.SocketSendBufferBytes),
+		"socket.receive.buffer.bytes": strconv.Itoa(c.SocketReceiveBufferBytes),
 	}
 	for k, v := range c.TopicDefaults {
 		m["default."+k] = v

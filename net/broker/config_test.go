@@ -28,6 +28,8 @@ log.segment.bytes=\
 message.max.bytes=2097152
 socket.request.max.bytes=1048576
 connections.max.idle.ms=30000
+socket.send.buffer.bytes=102400
+socket.receive.buffer.bytes=-1
 ! another comment style
 `), 0o644)
 	c := broker.DefaultConfig()
@@ -38,7 +40,8 @@ connections.max.idle.ms=30000
 		t.Fatal(err)
 	}
 	if c.NodeID != 3 || c.Listen != "127.0.0.1:19192" || c.DataDir != "/var/lib/sluice" || c.NumPartitions != 6 ||
-		c.AutoCreateTopics || c.DeleteTopicEnable || c.SocketRequestMaxBytes != 1048576 || c.ConnectionsMaxIdle != 30*time.Second {
+		c.AutoCreateTopics || c.DeleteTopicEnable || c.SocketRequestMaxBytes != 1048576 || c.ConnectionsMaxIdle != 30*time.Second ||
+		c.SocketSendBufferBytes != 102400 || c.SocketReceiveBufferBytes != -1 {
 		t.Fatalf("%+v", c)
 	}
 	want := map[string]string{
@@ -64,6 +67,10 @@ func TestBadProperties(t *testing.T) {
 		"two dirs":     "log.dirs=/a,/b",
 		"rf above one": "default.replication.factor=3",
 		"no equals":    "just-a-word",
+		"zero buffer":  "socket.send.buffer.bytes=0",
+		"below -1":     "socket.receive.buffer.bytes=-2",
+		"huge buffer":  "socket.receive.buffer.bytes=4294967296",
+		"text buffer":  "socket.send.buffer.bytes=1MiB",
 	}
 	for name, text := range cases {
 		props, err := broker.ParseProperties(strings.NewReader(text))

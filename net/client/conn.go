@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sluicelog/sluice/net/internal/sockbuf"
 	"github.com/sluicelog/sluice/net/protocol"
 )
 
@@ -78,7 +79,7 @@ type call struct {
 
 // dial connects to addr within timeout (and ctx) and starts the reader,
 // unless inline.
-func dial(ctx context.Context, addr string, timeout time.Duration, logger *slog.Logger, inline bool) (*conn, error) {
+func dial(ctx context.Context, addr string, timeout time.Duration, logger *slog.Logger, inline bool, bufs sockbuf.Sizes) (*conn, error) {
 	d := net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
 	nc, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
@@ -90,6 +91,10 @@ func dial(ctx context.Context, addr string, timeout time.Duration, logger *slog.
 	if tc, ok := nc.(*net.TCPConn); ok {
 		// Requests are written whole; Nagle would only add latency.
 		tc.SetNoDelay(true)
+	}
+	if err := bufs.Apply(nc); err != nil {
+		// The connection still works with the OS's buffers.
+		logger.Warn("socket buffers not set", "broker", addr, "err", err)
 	}
 	c := &conn{addr: addr, nc: nc, logger: logger, readerDone: make(chan struct{}), inline: inline}
 	if inline {
@@ -338,6 +343,8 @@ type connPool struct {
 	// inline dials connections whose waiters read their responses
 	// themselves: for a consumer, whose polls run one at a time.
 	inline bool
+	// bufs sizes the kernel buffers of the connections it dials.
+	bufs sockbuf.Sizes
 
 	mu     sync.Mutex
 	closed bool
@@ -376,7 +383,7 @@ func (p *connPool) get(ctx context.Context, addr string) (*conn, error) {
 		s.c.close() // reap its reader
 		s.c = nil
 	}
-	c, err := dial(ctx, addr, p.dialTimeout, p.logger, p.inline)
+	c, err := dial(ctx, addr, p.dialTimeout, p.logger, p.inline, p.bufs)
 	if err != nil {
 		return nil, err
 	}

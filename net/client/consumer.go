@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sluicelog/sluice/net/internal/sockbuf"
 	"github.com/sluicelog/sluice/net/protocol"
 	"github.com/sluicelog/sluice/segment/batch"
 )
@@ -43,6 +44,16 @@ type ConsumerConfig struct {
 	// flight, so that the broker sends while the caller processes. A
 	// prefetch that a Seek or Unassign makes stale is dropped unread.
 	NoPrefetch bool
+	// ReceiveBufferBytes is receive.buffer.bytes: the kernel receive
+	// buffer (SO_RCVBUF) of the consumer's fetch connections. Zero or
+	// less leaves it to the OS, which on Linux autotunes it; Kafka's
+	// consumer fixes 64 KiB instead. A few MiB (with the broker's
+	// socket.send.buffer.bytes to match) lets the broker send a whole
+	// fetch response without waiting for the consumer to read: netbench
+	// -receive-buffer measures it. The kernel caps it at net.core.rmem_max,
+	// and a fixed size turns autotuning off, so on a machine whose cap is
+	// small it can make things slower.
+	ReceiveBufferBytes int
 }
 
 func (c *ConsumerConfig) setDefaults() {
@@ -111,6 +122,7 @@ func (cl *Client) NewConsumer(cfg ConsumerConfig) *Consumer {
 		parts: map[tp]*cpart{},
 	}
 	k.pool.inline = true
+	k.pool.bufs = sockbuf.Sizes{Receive: cfg.ReceiveBufferBytes}
 	k.prefetched = map[string][]*fetchCall{}
 	if err := cl.adopt(k, func() { k.close() }); err != nil {
 		k.closed = true

@@ -100,6 +100,11 @@ type ProducerConfig struct {
 	// records. It needs AcksAll: with AcksLeader or AcksNone it is off,
 	// as Kafka's producer turns it off when acks is not all.
 	DisableIdempotence bool
+	// SendBufferBytes is send.buffer.bytes: the kernel send buffer
+	// (SO_SNDBUF) of the producer's connections. Zero or less leaves it
+	// to the OS, which on Linux autotunes it; Kafka's producer fixes
+	// 128 KiB instead. The kernel caps it at net.core.wmem_max.
+	SendBufferBytes int
 }
 
 func (c *ProducerConfig) setDefaults() {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/sluicelog/sluice/net/internal/sockbuf"
 	"github.com/sluicelog/sluice/net/protocol"
 	"github.com/sluicelog/sluice/segment/batch"
 )
@@ -212,7 +213,7 @@ func (s *sender) ensureConn() (*conn, error) {
 	if addr == "" {
 		addr = s.p.cl.brokers()[0]
 	}
-	c, err := dial(s.p.ctx, addr, s.p.cl.cfg.DialTimeout, s.p.cl.logger, false)
+	c, err := dial(s.p.ctx, addr, s.p.cl.cfg.DialTimeout, s.p.cl.logger, false, sockbuf.Sizes{Send: s.p.cfg.SendBufferBytes})
 	if err != nil {
 		s.dialAfter = time.Now().Add(s.p.cfg.RetryBackoff)
 		return nil, err

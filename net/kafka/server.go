@@ -11,6 +11,7 @@ import (
 
 	"github.com/sluicelog/sluice/engine"
 	"github.com/sluicelog/sluice/net/internal/connset"
+	"github.com/sluicelog/sluice/net/internal/sockbuf"
 )
 
 // Config configures a Server. Zero fields take the defaults noted.
@@ -30,6 +31,10 @@ type Config struct {
 	MaxConnections int
 	// IdleTimeout is connections.max.idle.ms (10 minutes).
 	IdleTimeout time.Duration
+	// SendBufferBytes and ReceiveBufferBytes are socket.send.buffer.bytes
+	// and socket.receive.buffer.bytes: each connection's kernel buffers.
+	// Zero or less leaves them to the OS (autotuning on Linux).
+	SendBufferBytes, ReceiveBufferBytes int
 	// WriteTimeout bounds how long one response may take to write to a
 	// client that does not read (30 s).
 	WriteTimeout time.Duration
@@ -100,7 +105,7 @@ func New(eng *engine.Engine, cfg Config) *Server {
 		cfg:    cfg,
 		logger: cfg.Logger,
 		apis:   newAPITable(cfg.Groups),
-		conns:  connset.New(cfg.MaxConnections, cfg.Logger),
+		conns:  connset.New(cfg.MaxConnections, sockbuf.Sizes{Send: cfg.SendBufferBytes, Receive: cfg.ReceiveBufferBytes}, cfg.Logger),
 	}
 	s.stopping = s.conns.Stopping()
 	return s

@@ -12,6 +12,7 @@ import (
 	"github.com/sluicelog/sluice/engine"
 	"github.com/sluicelog/sluice/engine/group"
 	"github.com/sluicelog/sluice/net/internal/connset"
+	"github.com/sluicelog/sluice/net/internal/sockbuf"
 	"github.com/sluicelog/sluice/net/protocol"
 )
 
@@ -32,6 +33,10 @@ type Config struct {
 	// IdleTimeout is connections.max.idle.ms (10 minutes): a connection
 	// with no request for this long is closed.
 	IdleTimeout time.Duration
+	// SendBufferBytes and ReceiveBufferBytes are socket.send.buffer.bytes
+	// and socket.receive.buffer.bytes: each connection's kernel buffers.
+	// Zero or less leaves them to the OS (autotuning on Linux).
+	SendBufferBytes, ReceiveBufferBytes int
 	// WriteTimeout bounds how long one response may take to write to a
 	// client that does not read (30 s).
 	WriteTimeout time.Duration
@@ -107,7 +112,7 @@ func New(eng *engine.Engine, cfg Config) *Server {
 		eng:    eng,
 		cfg:    cfg,
 		logger: cfg.Logger,
-		conns:  connset.New(cfg.MaxConnections, cfg.Logger),
+		conns:  connset.New(cfg.MaxConnections, sockbuf.Sizes{Send: cfg.SendBufferBytes, Receive: cfg.ReceiveBufferBytes}, cfg.Logger),
 		groups: cfg.Groups,
 	}
 	s.stopping = s.conns.Stopping()

@@ -1,7 +1,7 @@
 // Package connset runs the accept loop that the broker's listeners (the
 // native protocol's and the Kafka protocol's) share: it admits connections
-// up to a limit, serves each on a goroutine of its own, and drains them on
-// shutdown.
+// up to a limit, sizes their kernel buffers as configured, serves each on a
+// goroutine of its own, and drains them on shutdown.
 //
 // Invariants: a connection holds one of the max slots from its accept until
 // it calls Release (which it does just before closing its socket, so that a
@@ -21,6 +21,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/sluicelog/sluice/net/internal/sockbuf"
 )
 
 // Conn is one admitted connection.
@@ -36,6 +38,7 @@ type Conn interface {
 // Set is the connections of one listener.
 type Set struct {
 	max    int
+	bufs   sockbuf.Sizes
 	logger *slog.Logger
 
 	n        atomic.Int64
@@ -46,9 +49,11 @@ type Set struct {
 	wg       sync.WaitGroup
 }
 
-// New returns a set admitting at most max connections at a time.
-func New(max int, logger *slog.Logger) *Set {
-	return &Set{max: max, logger: logger, conns: map[Conn]struct{}{}, stopping: make(chan struct{})}
+// New returns a set admitting at most max connections at a time, each
+// with kernel buffers of bufs (socket.send.buffer.bytes and
+// socket.receive.buffer.bytes).
+func New(max int, bufs sockbuf.Sizes, logger *slog.Logger) *Set {
+	return &Set{max: max, bufs: bufs, logger: logger, conns: map[Conn]struct{}{}, stopping: make(chan struct{})}
 }
 
 // Stopping is closed when Shutdown begins: long waits (fetch long polls)
@@ -84,6 +89,10 @@ func (s *Set) Serve(ln net.Listener, newConn func(net.Conn) Conn) error {
 			s.logger.Warn("connection refused: max.connections reached", "remote", nc.RemoteAddr().String(), "max", s.max)
 			nc.Close()
 			continue
+		}
+		if err := s.bufs.Apply(nc); err != nil {
+			// The connection still works with the OS's buffers.
+			s.logger.Warn("socket buffers not set", "remote", nc.RemoteAddr().String(), "err", err)
 		}
 		c := newConn(nc)
 		s.mu.Lock()

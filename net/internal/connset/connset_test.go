@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/sluicelog/sluice/net/internal/sockbuf"
 )
 
 // echoConn serves a connection by copying what it reads back until the
@@ -48,7 +50,7 @@ func start(t *testing.T, max int) (*Set, net.Listener, chan error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := New(max, slog.New(slog.DiscardHandler))
+	s := New(max, sockbuf.Sizes{}, slog.New(slog.DiscardHandler))
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(ln, func(nc net.Conn) Conn { return &echoConn{set: s, nc: nc} }) }()
 	return s, ln, done
@@ -125,7 +127,7 @@ func TestShutdownDeadline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := New(10, slog.New(slog.DiscardHandler))
+	s := New(10, sockbuf.Sizes{}, slog.New(slog.DiscardHandler))
 	served := make(chan struct{}, 1)
 	go s.Serve(ln, func(nc net.Conn) Conn {
 		served <- struct{}{}

@@ -1,0 +1,93 @@
+package client
+
+import (
+	"net"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// socketsTo returns SO_SNDBUF and SO_RCVBUF of each of this process's TCP
+// sockets connected to addr.
+func socketsTo(t *testing.T, addr string) [][2]int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skipf("no /proc/self/fd: %v", err)
+	}
+	var out [][2]int
+	for _, e := range ents {
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if st, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE); err != nil || st != unix.SOCK_STREAM {
+			continue
+		}
+		sa, err := unix.Getpeername(fd)
+		if err != nil {
+			continue
+		}
+		in4, ok := sa.(*unix.SockaddrInet4)
+		if !ok || (&net.TCPAddr{IP: net.IP(in4.Addr[:]), Port: in4.Port}).String() != addr {
+			continue
+		}
+		send, err1 := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF)
+		recv, err2 := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF)
+		if err1 == nil && err2 == nil {
+			out = append(out, [2]int{send, recv})
+		}
+	}
+	return out
+}
+
+// TestSocketBufferConfigs: ReceiveBufferBytes sizes the consumer's fetch
+// connection and SendBufferBytes the producer's, and no other connection
+// (Linux reports twice the size set).
+func TestSocketBufferConfigs(t *testing.T) {
+	b := startBroker(t, nil)
+	addr := b.Addr().String()
+	cl := newClient(t, addr, nil)
+	ctx := testCtx(t, 30*time.Second)
+	if err := cl.CreateTopic(ctx, "bufs", 1, 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	const recvSize, sendSize = 90112, 102400
+	p, err := cl.NewProducer(ProducerConfig{SendBufferBytes: sendSize})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(ctx)
+	if _, err := p.SendSync(ctx, &Record{Topic: "bufs", Partition: 0, Value: []byte("v")}); err != nil {
+		t.Fatal(err)
+	}
+	k := cl.NewConsumer(ConsumerConfig{ReceiveBufferBytes: recvSize})
+	defer k.Close()
+	k.Assign("bufs", 0)
+	if err := k.SeekToBeginning(ctx, "bufs", 0); err != nil {
+		t.Fatal(err)
+	}
+	if recs, err := k.Poll(ctx); err != nil || len(recs) != 1 {
+		t.Fatalf("poll: %d records, %v", len(recs), err)
+	}
+	var sized, fetch, produce int
+	socks := socketsTo(t, addr)
+	for _, s := range socks {
+		switch {
+		case s[0] == 2*sendSize && s[1] != 2*recvSize:
+			produce++
+		case s[1] == 2*recvSize && s[0] != 2*sendSize:
+			fetch++
+		case s[0] == 2*sendSize || s[1] == 2*recvSize:
+			sized++ // both sizes on one connection: a mix-up
+		}
+	}
+	// The admin connection and any others keep the OS's sizes.
+	if produce != 1 || fetch != 1 || sized != 0 || len(socks) < 3 {
+		t.Errorf("connections to the broker (SO_SNDBUF, SO_RCVBUF): %v; want one with SO_SNDBUF %d (producer), one with SO_RCVBUF %d (consumer) and the rest unsized",
+			socks, 2*sendSize, 2*recvSize)
+	}
+}
