@@ -48,6 +48,15 @@ type Config struct {
 	// FetchBytes is max.partition.fetch.bytes for the consumer and the raw
 	// fetches: the size of one fetch response's records.
 	FetchBytes int32
+	// ReceiveBuffer is receive.buffer.bytes for the consumer, and the
+	// SO_RCVBUF of every connection this process reads on the consume side
+	// (raw fetches and the consume limits), so that each consume ratio
+	// compares readers with the same buffer. Zero leaves it to the OS.
+	ReceiveBuffer int
+	// SendBuffer is the broker's socket.send.buffer.bytes and the SO_SNDBUF
+	// of the consume limits' sources, so that those send with the same
+	// buffer as the broker. Zero leaves it to the OS.
+	SendBuffer int
 	// LatencyDuration is how long produce latency is measured, at
 	// LatencyFraction of the peak rate.
 	LatencyDuration time.Duration

@@ -27,9 +27,10 @@ import (
 // the peer half-closes, answer with the byte count (8 bytes, big-endian),
 // print "bytes=COUNT" and exit.
 //
-// -source -bytes N [-chunk C] [-file F [-copy]]: listen likewise, accept
-// one connection, write N bytes to it in writes of C bytes as fast as it
-// can, close, print "bytes=N" and exit. With -file the bytes are F's, sent
+// -source -bytes N [-chunk C] [-send-buffer B] [-file F [-copy]]: listen
+// likewise, accept one connection (with SO_SNDBUF B, when B > 0), write
+// N bytes to it in writes of C bytes as fast as it can, close, print
+// "bytes=N" and exit. With -file the bytes are F's, sent
 // with sendfile(2) from the page cache (from the start again at its end),
 // as the broker sends fetched records; with -copy as well they are F's
 // read (pread) into one reused buffer of C bytes and written from it, as
@@ -45,6 +46,7 @@ func HelperMain(args []string) (int, bool) {
 	chunk := fs.Int("chunk", 1<<20, "write size (-source)")
 	readBuf := fs.Int("read-buffer", 1<<20, "read size (-sink)")
 	file := fs.String("file", "", "send this file's bytes with sendfile (-source)")
+	sendBuf := fs.Int("send-buffer", 0, "SO_SNDBUF of the connection (-source); 0 for the OS's default")
 	copyFile := fs.Bool("copy", false, "send -file's bytes with pread and write instead of sendfile")
 	if err := fs.Parse(args); err != nil {
 		return 2, true
@@ -56,11 +58,11 @@ func HelperMain(args []string) (int, bool) {
 	case *source:
 		switch {
 		case *file != "" && *copyFile:
-			err = runFileCopySource(*file, *n, *chunk, os.Stdout)
+			err = runFileCopySource(*file, *n, *chunk, *sendBuf, os.Stdout)
 		case *file != "":
-			err = runFileSource(*file, *n, *chunk, os.Stdout)
+			err = runFileSource(*file, *n, *chunk, *sendBuf, os.Stdout)
 		default:
-			err = runSource(*n, *chunk, os.Stdout)
+			err = runSource(*n, *chunk, *sendBuf, os.Stdout)
 		}
 	}
 	if err != nil {
@@ -71,8 +73,9 @@ func HelperMain(args []string) (int, bool) {
 }
 
 // acceptOne listens on a loopback port, prints it, and accepts one
-// connection within a minute.
-func acceptOne(out io.Writer) (*net.TCPConn, error) {
+// connection within a minute, with a send buffer of sndbuf bytes when that
+// is positive.
+func acceptOne(out io.Writer, sndbuf int) (*net.TCPConn, error) {
 	ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		return nil, err
@@ -82,11 +85,16 @@ func acceptOne(out io.Writer) (*net.TCPConn, error) {
 		return nil, err
 	}
 	ln.SetDeadline(time.Now().Add(time.Minute))
-	return ln.AcceptTCP()
+	c, err := ln.AcceptTCP()
+	if err == nil && sndbuf > 0 {
+		// As the broker sizes the connections it accepts.
+		err = c.SetWriteBuffer(sndbuf)
+	}
+	return c, err
 }
 
 func runSink(readBuf int, out io.Writer) error {
-	c, err := acceptOne(out)
+	c, err := acceptOne(out, 0) // the sink only reads
 	if err != nil {
 		return err
 	}
@@ -110,9 +118,9 @@ func runSink(readBuf int, out io.Writer) error {
 	return err
 }
 
-func runSource(n int64, chunk int, out io.Writer) error {
+func runSource(n int64, chunk, sndbuf int, out io.Writer) error {
 	buf := randomBytes(max(chunk, 1), 2)
-	c, err := acceptOne(out)
+	c, err := acceptOne(out, sndbuf)
 	if err != nil {
 		return err
 	}
@@ -134,7 +142,7 @@ func runSource(n int64, chunk int, out io.Writer) error {
 
 // runFileSource is runSource with the bytes of a file, sent by
 // TCPConn.ReadFrom, which uses sendfile(2) for a limited *os.File.
-func runFileSource(path string, n int64, chunk int, out io.Writer) error {
+func runFileSource(path string, n int64, chunk, sndbuf int, out io.Writer) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -147,7 +155,7 @@ func runFileSource(path string, n int64, chunk int, out io.Writer) error {
 	if st.Size() == 0 {
 		return fmt.Errorf("%s is empty", path)
 	}
-	c, err := acceptOne(out)
+	c, err := acceptOne(out, sndbuf)
 	if err != nil {
 		return err
 	}
@@ -181,7 +189,7 @@ func runFileSource(path string, n int64, chunk int, out io.Writer) error {
 // chunk is read from the page cache with pread and written to the
 // socket, so the bytes are copied out of the page cache once by this
 // process and once more into the socket.
-func runFileCopySource(path string, n int64, chunk int, out io.Writer) error {
+func runFileCopySource(path string, n int64, chunk, sndbuf int, out io.Writer) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -195,7 +203,7 @@ func runFileCopySource(path string, n int64, chunk int, out io.Writer) error {
 		return fmt.Errorf("%s is empty", path)
 	}
 	buf := make([]byte, max(chunk, 1))
-	c, err := acceptOne(out)
+	c, err := acceptOne(out, sndbuf)
 	if err != nil {
 		return err
 	}

@@ -377,6 +377,18 @@ func (r *runner) produceLimit(ctx context.Context, n int64, chunk int) (LimitRes
 	return res, nil
 }
 
+// setReceiveBuffer gives a consume-side reader the consumer's
+// receive.buffer.bytes, when one is set.
+func setReceiveBuffer(c net.Conn, n int) error {
+	if n <= 0 {
+		return nil
+	}
+	if err := c.(*net.TCPConn).SetReadBuffer(n); err != nil {
+		return fmt.Errorf("receive buffer of %d bytes: %w", n, err)
+	}
+	return nil
+}
+
 // consumeMode is how the consumer hands out what it read.
 type consumeMode int
 
@@ -392,7 +404,7 @@ const (
 func (r *runner) consume(ctx context.Context, mode consumeMode) (ConsumeResult, error) {
 	cfg := &r.cfg
 	res := ConsumeResult{Name: [...]string{"consumer", "consumer (BorrowRecords)", "consumer (PollBatches)", "consumer (PollBatches, check.crcs=false)"}[mode]}
-	k := r.cl.NewConsumer(client.ConsumerConfig{MaxPartitionBytes: cfg.FetchBytes, BorrowRecords: mode == borrowedRecords,
+	k := r.cl.NewConsumer(client.ConsumerConfig{MaxPartitionBytes: cfg.FetchBytes, ReceiveBufferBytes: cfg.ReceiveBuffer, BorrowRecords: mode == borrowedRecords,
 		SkipCRCCheck: mode == trustedBatches})
 	defer k.Close()
 	k.Assign(r.work.topic, 0)
@@ -474,6 +486,9 @@ func (r *runner) rawFetch(ctx context.Context) (ConsumeResult, error) {
 		return res, err
 	}
 	defer c.Close()
+	if err := setReceiveBuffer(c, cfg.ReceiveBuffer); err != nil {
+		return res, err
+	}
 	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Now()) })
 	defer stop()
 	br := bufio.NewReaderSize(c, 64<<10) // as the client's connection reader
@@ -578,6 +593,9 @@ func (r *runner) consumeLimit(ctx context.Context, n int64, frame int, src limit
 	frame = max(frame, protocol.LengthSize+1)
 	res := LimitResult{Bytes: n, WriteSize: frame, ReadSize: frame}
 	args := []string{"-source", "-bytes", strconv.FormatInt(n, 10), "-chunk", strconv.Itoa(frame)}
+	if r.cfg.SendBuffer > 0 {
+		args = append(args, "-send-buffer", strconv.Itoa(r.cfg.SendBuffer))
+	}
 	switch src {
 	case bySendfile:
 		args = append(args, "-file", file)
@@ -596,6 +614,9 @@ func (r *runner) consumeLimit(ctx context.Context, n int64, frame int, src limit
 		return res, err
 	}
 	defer c.Close()
+	if err := setReceiveBuffer(c, r.cfg.ReceiveBuffer); err != nil {
+		return res, err
+	}
 	br := bufio.NewReaderSize(c, 64<<10)
 	meter := startCPU(h.cmd.Process.Pid)
 	start := time.Now()

@@ -31,9 +31,18 @@ func TestRunTiny(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	const n = 20000
-	rep, err := Run(ctx, Config{Records: n, Dir: dir, Runs: 2, LatencyDuration: 300 * time.Millisecond, Logf: t.Logf, Command: "netbench test"})
+	// Socket buffers set, as make bench's tuned run sets them: the broker
+	// and every consume-side helper take them.
+	rep, err := Run(ctx, Config{Records: n, Dir: dir, Runs: 2, LatencyDuration: 300 * time.Millisecond, Logf: t.Logf, Command: "netbench test",
+		ReceiveBuffer: 1 << 20, SendBuffer: 1 << 20})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !strings.Contains(rep.Broker.Command, "--override socket.send.buffer.bytes=1048576") ||
+		!strings.Contains(rep.ConsumeLimit.Command, "-send-buffer 1048576") || !strings.Contains(rep.SendfileLimit.Command, "-send-buffer 1048576") ||
+		rep.Workload.ReceiveBuffer != 1<<20 || !strings.Contains(rep.FullCommand, "-receive-buffer '1 MiB' -send-buffer '1 MiB'") {
+		t.Errorf("socket buffers not passed on: broker %q, limits %q and %q, workload %+v, full command %q",
+			rep.Broker.Command, rep.ConsumeLimit.Command, rep.SendfileLimit.Command, rep.Workload, rep.FullCommand)
 	}
 	var text bytes.Buffer
 	if err := rep.WriteText(&text); err != nil {

@@ -91,10 +91,13 @@ type brokerProc struct {
 var startedRe = regexp.MustCompile(`msg="broker started".*\blisten=(\S+)`)
 
 // startBroker runs the broker and waits for its "broker started" line.
-func startBroker(ctx context.Context, bin, dataDir, config string) (*brokerProc, error) {
+func startBroker(ctx context.Context, bin, dataDir, config string, overrides ...string) (*brokerProc, error) {
 	argv := []string{bin, "--data-dir", dataDir, "--listen", "127.0.0.1:0"}
 	if config != "" {
 		argv = append(argv, "--config", config)
+	}
+	for _, o := range overrides {
+		argv = append(argv, "--override", o)
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	dieWithParent(cmd, syscall.SIGTERM)

@@ -41,7 +41,14 @@ func (rep *Report) WriteText(w io.Writer) error {
 		wl.Topic, wl.Partitions, plural(wl.Partitions), wl.Records, wl.RecordSize, wl.DistinctValues)
 	p("producer: acks=%s linger=%s batch.size=%s compression=%s max.request.size=%s (other settings: net/client defaults%s)",
 		wl.Acks, wl.Linger, units.FormatSize(int64(wl.BatchSize)), wl.Compression, units.FormatSize(int64(wl.MaxRequestSize)), cfgs)
-	p("consumer: max.partition.fetch.bytes=%s (net/client defaults otherwise)", units.FormatSize(int64(wl.FetchBytes)))
+	recvBuf := "the OS's (autotuned)"
+	if wl.ReceiveBuffer > 0 {
+		recvBuf = units.FormatSize(int64(wl.ReceiveBuffer)) + ", also the raw fetches' and the consume limits' readers'"
+	}
+	p("consumer: max.partition.fetch.bytes=%s receive.buffer.bytes=%s (net/client defaults otherwise)", units.FormatSize(int64(wl.FetchBytes)), recvBuf)
+	if wl.SendBuffer > 0 {
+		p("broker:   socket.send.buffer.bytes=%s, also the consume limits' sources'", units.FormatSize(int64(wl.SendBuffer)))
+	}
 	p("units:    MB = 10^6 bytes; wire = every byte on the connection, framing included; cpu in core-seconds from /proc (10 ms ticks)")
 	p("")
 

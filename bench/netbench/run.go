@@ -101,6 +101,8 @@ type Workload struct {
 	Compression    string `json:"compression"`
 	MaxRequestSize int    `json:"max_request_size"`
 	FetchBytes     int32  `json:"fetch_bytes"`
+	ReceiveBuffer  int    `json:"receive_buffer_bytes"`
+	SendBuffer     int    `json:"send_buffer_bytes"`
 	// DistinctValues is the size of the prebuilt ring of random values.
 	DistinctValues int               `json:"distinct_values"`
 	TopicConfigs   map[string]string `json:"topic_configs,omitempty"`
@@ -161,7 +163,7 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 			Topic: topicName, Partitions: 1, Records: cfg.Records, RecordSize: cfg.RecordSize,
 			Acks: AcksString(cfg.Acks), Linger: cfg.Linger.String(), BatchSize: cfg.BatchSize,
 			Compression: cfg.Compression.String(), MaxRequestSize: cfg.maxRequestSize(),
-			FetchBytes: cfg.FetchBytes, TopicConfigs: cfg.topicConfigs(),
+			FetchBytes: cfg.FetchBytes, ReceiveBuffer: cfg.ReceiveBuffer, SendBuffer: cfg.SendBuffer, TopicConfigs: cfg.topicConfigs(),
 		},
 	}
 	if rep.Command == "" {
@@ -221,7 +223,11 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 		brokerConfig = filepath.Join(modDir, "cmd", "sluiced", "sluiced.properties")
 	}
 	r.dataDir = filepath.Join(tmp, "data")
-	b, err := startBroker(ctx, bin, r.dataDir, brokerConfig)
+	var overrides []string
+	if cfg.SendBuffer > 0 {
+		overrides = append(overrides, fmt.Sprintf("socket.send.buffer.bytes=%d", cfg.SendBuffer))
+	}
+	b, err := startBroker(ctx, bin, r.dataDir, brokerConfig, overrides...)
 	if err != nil {
 		return nil, err
 	}
@@ -418,6 +424,8 @@ func fullCommand(cfg *Config) string {
 		"-batch-size", units.FormatSize(int64(cfg.BatchSize)),
 		"-compression", cfg.Compression.String(),
 		"-fetch-bytes", units.FormatSize(int64(cfg.FetchBytes)),
+		"-receive-buffer", units.FormatSize(int64(cfg.ReceiveBuffer)),
+		"-send-buffer", units.FormatSize(int64(cfg.SendBuffer)),
 		"-latency-duration", cfg.LatencyDuration.String(),
 		"-runs", fmt.Sprint(cfg.Runs),
 	}

@@ -38,6 +38,8 @@ func main() {
 		batchSize   = flag.String("batch-size", units.FormatSize(netbench.DefaultBatchSize), "producer batch.size")
 		compression = flag.String("compression", "none", "producer compression: none, gzip, snappy, lz4, zstd")
 		fetchBytes  = flag.String("fetch-bytes", units.FormatSize(netbench.DefaultFetchBytes), "consumer max.partition.fetch.bytes (also the raw fetches')")
+		sendBuffer  = flag.String("send-buffer", "0", "broker socket.send.buffer.bytes (SO_SNDBUF), also of the consume limits' sources; 0 for the OS's default")
+		recvBuffer  = flag.String("receive-buffer", "0", "consumer receive.buffer.bytes (SO_RCVBUF), also of the raw fetches' and the consume limits' readers; 0 for the OS's default")
 		runs        = flag.Int("runs", 5, "measure each limit and each consumer mode this many times (consume phases interleaved round by round) and report medians")
 		latencyDur  = flag.Duration("latency-duration", netbench.DefaultLatencyDuration, "how long to measure produce latency at half the peak rate")
 		dir         = flag.String("dir", "", "parent of the temporary directories (default $TMPDIR, or the work tree if that is too small)")
@@ -67,6 +69,14 @@ func main() {
 		fail(2, "-fetch-bytes %q: want a size below 2GiB", *fetchBytes)
 	}
 	cfg.FetchBytes = int32(n)
+	if n, err = units.ParseSize(*recvBuffer); err != nil || n < 0 || n >= 1<<31 {
+		fail(2, "-receive-buffer %q: want a size below 2GiB, or 0", *recvBuffer)
+	}
+	cfg.ReceiveBuffer = int(n)
+	if n, err = units.ParseSize(*sendBuffer); err != nil || n < 0 || n >= 1<<31 {
+		fail(2, "-send-buffer %q: want a size below 2GiB, or 0", *sendBuffer)
+	}
+	cfg.SendBuffer = int(n)
 	if cfg.Compression, err = batch.ParseCodec(*compression); err != nil {
 		fail(2, "-compression: %v", err)
 	}
