@@ -57,10 +57,8 @@ func HelperMain(args []string) (int, bool) {
 		err = runSink(*readBuf, os.Stdout)
 	case *source:
 		switch {
-		case *file != "" && *copyFile:
-			err = runFileCopySource(*file, *n, *chunk, *sendBuf, os.Stdout)
 		case *file != "":
-			err = runFileSource(*file, *n, *chunk, *sendBuf, os.Stdout)
+			err = runFileSource(*file, *n, *chunk, *sendBuf, *copyFile, os.Stdout)
 		default:
 			err = runSource(*n, *chunk, *sendBuf, os.Stdout)
 		}
@@ -140,9 +138,12 @@ func runSource(n int64, chunk, sndbuf int, out io.Writer) error {
 	return err
 }
 
-// runFileSource is runSource with the bytes of a file, sent by
-// TCPConn.ReadFrom, which uses sendfile(2) for a limited *os.File.
-func runFileSource(path string, n int64, chunk, sndbuf int, out io.Writer) error {
+// runFileSource is runSource with the bytes of a file, from the start
+// again at its end. By default each chunk goes by TCPConn.ReadFrom, which
+// uses sendfile(2) for a limited *os.File. With copyOut each chunk is read
+// from the page cache with pread into one buffer and written from it, so
+// this process copies the bytes out of the page cache and into the socket.
+func runFileSource(path string, n int64, chunk, sndbuf int, copyOut bool, out io.Writer) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -154,6 +155,10 @@ func runFileSource(path string, n int64, chunk, sndbuf int, out io.Writer) error
 	}
 	if st.Size() == 0 {
 		return fmt.Errorf("%s is empty", path)
+	}
+	var buf []byte
+	if copyOut {
+		buf = make([]byte, max(chunk, 1))
 	}
 	c, err := acceptOne(out, sndbuf)
 	if err != nil {
@@ -168,59 +173,25 @@ func runFileSource(path string, n int64, chunk, sndbuf int, out io.Writer) error
 			}
 			pos = 0
 		}
-		want := min(int64(chunk), n-sent, st.Size()-pos)
-		m, err := c.ReadFrom(io.LimitReader(f, want))
+		want := min(int64(max(chunk, 1)), n-sent, st.Size()-pos)
+		var m int64
+		if copyOut {
+			if _, err := f.ReadAt(buf[:want], pos); err != nil {
+				return fmt.Errorf("reading %s at %d: %w", path, pos, err)
+			}
+			var w int
+			w, err = c.Write(buf[:want])
+			m = int64(w)
+		} else {
+			// The file's own offset, which ReadFrom's sendfile advances.
+			m, err = c.ReadFrom(io.LimitReader(f, want))
+		}
 		sent, pos = sent+m, pos+m
 		if err != nil {
 			return err
 		}
 		if m != want {
 			return fmt.Errorf("sent %d of %d bytes from %s at %d", m, want, path, pos)
-		}
-	}
-	if err := c.Close(); err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(out, "bytes=%d\n", sent)
-	return err
-}
-
-// runFileCopySource is runFileSource through a user-space buffer: each
-// chunk is read from the page cache with pread and written to the
-// socket, so the bytes are copied out of the page cache once by this
-// process and once more into the socket.
-func runFileCopySource(path string, n int64, chunk, sndbuf int, out io.Writer) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	if st.Size() == 0 {
-		return fmt.Errorf("%s is empty", path)
-	}
-	buf := make([]byte, max(chunk, 1))
-	c, err := acceptOne(out, sndbuf)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	var sent, pos int64
-	for sent < n {
-		if pos == st.Size() {
-			pos = 0
-		}
-		want := min(int64(len(buf)), n-sent, st.Size()-pos)
-		if _, err := f.ReadAt(buf[:want], pos); err != nil {
-			return fmt.Errorf("reading %s at %d: %w", path, pos, err)
-		}
-		m, err := c.Write(buf[:want])
-		sent, pos = sent+int64(m), pos+int64(m)
-		if err != nil {
-			return err
 		}
 	}
 	if err := c.Close(); err != nil {

@@ -2,50 +2,26 @@ package broker_test
 
 import (
 	"net"
-	"os"
-	"strconv"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/sluicelog/sluice/net/broker"
+	"github.com/sluicelog/sluice/net/internal/sockbuf"
 )
 
-// peerSocketBuffers finds, among this process's file descriptors, the
-// broker's end of the connection c and returns its SO_SNDBUF and SO_RCVBUF;
-// ok is false while the broker has not accepted c yet.
+// peerSocketBuffers returns the SO_SNDBUF and SO_RCVBUF of the broker's
+// end of the connection c; ok is false while the broker has not accepted
+// c yet.
 func peerSocketBuffers(t *testing.T, c net.Conn) (send, recv int, ok bool) {
 	t.Helper()
-	ents, err := os.ReadDir("/proc/self/fd")
+	socks, err := sockbuf.OfPeer(c.LocalAddr().String())
 	if err != nil {
-		t.Skipf("no /proc/self/fd: %v", err)
+		t.Skipf("reading this process's sockets: %v", err)
 	}
-	want := c.LocalAddr().String()
-	for _, e := range ents {
-		fd, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if st, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE); err != nil || st != unix.SOCK_STREAM {
-			continue
-		}
-		sa, err := unix.Getpeername(fd)
-		if err != nil {
-			continue
-		}
-		in4, isV4 := sa.(*unix.SockaddrInet4)
-		if !isV4 || (&net.TCPAddr{IP: net.IP(in4.Addr[:]), Port: in4.Port}).String() != want {
-			continue
-		}
-		send, err1 := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF)
-		recv, err2 := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF)
-		if err1 != nil || err2 != nil {
-			t.Fatalf("getsockopt: %v %v", err1, err2)
-		}
-		return send, recv, true
+	if len(socks) == 0 {
+		return 0, 0, false
 	}
-	return 0, 0, false
+	return socks[0].Send, socks[0].Receive, true
 }
 
 // TestSocketBufferProperties: socket.send.buffer.bytes and

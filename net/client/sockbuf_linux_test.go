@@ -1,48 +1,11 @@
 package client
 
 import (
-	"net"
-	"os"
-	"strconv"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/sluicelog/sluice/net/internal/sockbuf"
 )
-
-// socketsTo returns SO_SNDBUF and SO_RCVBUF of each of this process's TCP
-// sockets connected to addr.
-func socketsTo(t *testing.T, addr string) [][2]int {
-	t.Helper()
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Skipf("no /proc/self/fd: %v", err)
-	}
-	var out [][2]int
-	for _, e := range ents {
-		fd, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if st, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE); err != nil || st != unix.SOCK_STREAM {
-			continue
-		}
-		sa, err := unix.Getpeername(fd)
-		if err != nil {
-			continue
-		}
-		in4, ok := sa.(*unix.SockaddrInet4)
-		if !ok || (&net.TCPAddr{IP: net.IP(in4.Addr[:]), Port: in4.Port}).String() != addr {
-			continue
-		}
-		send, err1 := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF)
-		recv, err2 := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF)
-		if err1 == nil && err2 == nil {
-			out = append(out, [2]int{send, recv})
-		}
-	}
-	return out
-}
 
 // TestSocketBufferConfigs: ReceiveBufferBytes sizes the consumer's fetch
 // connection and SendBufferBytes the producer's, and no other connection
@@ -74,14 +37,17 @@ func TestSocketBufferConfigs(t *testing.T) {
 		t.Fatalf("poll: %d records, %v", len(recs), err)
 	}
 	var sized, fetch, produce int
-	socks := socketsTo(t, addr)
+	socks, err := sockbuf.OfPeer(addr)
+	if err != nil {
+		t.Skipf("reading this process's sockets: %v", err)
+	}
 	for _, s := range socks {
 		switch {
-		case s[0] == 2*sendSize && s[1] != 2*recvSize:
+		case s.Send == 2*sendSize && s.Receive != 2*recvSize:
 			produce++
-		case s[1] == 2*recvSize && s[0] != 2*sendSize:
+		case s.Receive == 2*recvSize && s.Send != 2*sendSize:
 			fetch++
-		case s[0] == 2*sendSize || s[1] == 2*recvSize:
+		case s.Send == 2*sendSize || s.Receive == 2*recvSize:
 			sized++ // both sizes on one connection: a mix-up
 		}
 	}

@@ -1,6 +1,8 @@
 // Package sockbuf sizes a TCP connection's kernel buffers: Kafka's
 // socket.send.buffer.bytes and socket.receive.buffer.bytes on the broker,
-// send.buffer.bytes and receive.buffer.bytes on clients.
+// send.buffer.bytes and receive.buffer.bytes on clients. On Linux, OfPeer
+// reads back the sizes of this process's sockets, for tests that hold no
+// handle to them.
 //
 // Invariant: a size of zero or less leaves that buffer to the operating
 // system, which on Linux grows it with the connection's needs
