@@ -77,7 +77,7 @@ type Config struct {
 	// ModuleDir is the Sluice module's root; empty asks `go env GOMOD`.
 	ModuleDir string
 	// BrokerConfig is the broker's properties file; empty means
-	// cmd/sluiced/sluiced.properties in ModuleDir (its listener and data
+	// cmd/sluiced/sluiced.properties in ModuleDir (its listeners and data
 	// directory are overridden).
 	BrokerConfig string
 	// HelperExe is the binary run with -sink and -source; empty means this

@@ -38,6 +38,10 @@ func TestRunTiny(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Free ports only: the properties file's fixed ones may be taken.
+	if !strings.Contains(rep.Broker.Command, "--listen 127.0.0.1:0 --kafka-listen 127.0.0.1:0") {
+		t.Errorf("broker command %q: want both listeners on free ports", rep.Broker.Command)
+	}
 	if !strings.Contains(rep.Broker.Command, "--override socket.send.buffer.bytes=1048576") ||
 		!strings.Contains(rep.ConsumeLimit.Command, "-send-buffer 1048576") || !strings.Contains(rep.SendfileLimit.Command, "-send-buffer 1048576") ||
 		rep.Workload.ReceiveBuffer != 1<<20 || !strings.Contains(rep.FullCommand, "-receive-buffer '1 MiB' -send-buffer '1 MiB'") {

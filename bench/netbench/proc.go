@@ -92,7 +92,10 @@ var startedRe = regexp.MustCompile(`msg="broker started".*\blisten=(\S+)`)
 
 // startBroker runs the broker and waits for its "broker started" line.
 func startBroker(ctx context.Context, bin, dataDir, config string, overrides ...string) (*brokerProc, error) {
-	argv := []string{bin, "--data-dir", dataDir, "--listen", "127.0.0.1:0"}
+	// Both listeners on free ports: the properties file names fixed ones,
+	// which a broker already running here (make run, or another netbench)
+	// would hold.
+	argv := []string{bin, "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--kafka-listen", "127.0.0.1:0"}
 	if config != "" {
 		argv = append(argv, "--config", config)
 	}
