@@ -28,8 +28,8 @@
 #                quickly; the figures are meaningless, so BENCH_OUT then
 #                defaults to $TMPDIR/BENCHMARKS.smoke.md
 #
-# The whole suite takes about 9 minutes on a 2-core VM (the peers suite
-# about 2.5 of them). BENCH_OUT is only replaced when every command has
+# The whole suite takes about 6 minutes on a 2-core VM (the peers suite
+# about 1.5 of them). BENCH_OUT is only replaced when every command has
 # succeeded.
 set -euo pipefail
 
