@@ -427,8 +427,9 @@ The ceiling lines say how far the target is reachable here at all. The loopback 
 writes one buffer that stays in the CPU's caches, so its reader copies warm bytes; a reader of
 sendfile'd bytes copies the page cache's own pages, cold, and the sender takes and drops a
 reference on every 4 KiB page. Over loopback, where no NIC's DMA saves the sender a copy, that
-makes sendfile the slower way, and no consumer the broker serves with sendfile can pass the
-sendfile limit: \`ceiling sendfile/limit\` is the most any of them can reach against the target.
+makes sendfile the slower way: a consumer the broker serves with sendfile gets about as far as
+the sendfile limit and no further than the runs' noise, so \`ceiling sendfile/limit\` is about the
+most any of them can reach against the target.
 
 Consumer modes: records the caller owns (\`Poll\`),
 borrowed records (\`BorrowRecords\`), whole batches (\`PollBatches\`, CRC-checked), whole

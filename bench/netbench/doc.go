@@ -36,8 +36,9 @@
 //     sendfile). Their ratios to the loopback limit of the same round are
 //     the ceilings: over loopback the plain source's bytes stay warm in
 //     the CPU's caches while sendfile's reader copies cold page-cache
-//     pages, so no consumer served by sendfile can pass the sendfile
-//     ceiling against the loopback limit.
+//     pages, so a consumer served by sendfile gets about as far as the
+//     sendfile ceiling against the loopback limit, and no further than
+//     the runs' noise.
 //
 // Each limit is measured Config.Runs times (5) and the median run is the
 // limit: one run moves the same bytes in a fifth of a second, and on a

@@ -125,7 +125,7 @@ func (rep *Report) WriteText(w io.Writer) error {
 	p("   ratio raw fetch/limit: %.3f (rounds %s)", rep.RawFetchRatio, ratios(rep.RatioRuns[rf.Name]))
 	p("   against the sendfile limit: consumer %.3f, borrowed %.3f, batches %.3f, no CRC %.3f, raw fetch %.3f (medians of the rounds' ratios)",
 		rep.SendfileRatios[c.Name], rep.SendfileRatios[bc.Name], rep.SendfileRatios[bb.Name], rep.SendfileRatios[bn.Name], rep.SendfileRatios[rf.Name])
-	p("   ceiling sendfile/limit: %.3f (rounds %s): no consumer served by sendfile can pass this against the loopback limit here",
+	p("   ceiling sendfile/limit: %.3f (rounds %s): what sendfile itself reaches here; a consumer served by sendfile gets about this far, within the runs' noise",
 		rep.SendfileCeiling, ratios(rep.SendfileCeilingRuns))
 	p("   ceiling copy/limit:     %.3f (rounds %s): the same for a file server that copies the stored bytes through a buffer",
 		rep.CopyCeiling, ratios(rep.CopyCeilingRuns))

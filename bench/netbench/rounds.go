@@ -96,8 +96,9 @@ func (r *runner) consumeRounds(rep *Report, phase phaseFunc) error {
 	rep.CopyLimit = medianRun(copies, func(l LimitResult) float64 { return l.MBps })
 	rep.CopyLimit.RunsMBps = copyMBps
 	// The ceilings: what a source serving the stored bytes reaches, round
-	// by round, against the loopback limit of the same round. No consumer
-	// the broker serves with sendfile can beat the sendfile ceiling.
+	// by round, against the loopback limit of the same round. A consumer
+	// the broker serves with sendfile gets about as far as the sendfile
+	// ceiling, and no further than the runs' noise.
 	rep.SendfileCeilingRuns, rep.CopyCeilingRuns = make([]float64, len(limits)), make([]float64, len(limits))
 	for j := range limits {
 		if limitMBps[j] > 0 {

@@ -55,8 +55,9 @@ type Report struct {
 	// file server without sendfile.
 	CopyLimit LimitResult `json:"copy_limit"`
 	// SendfileCeiling is the median of the rounds' sendfile limit over
-	// loopback limit: the most any consumer served by sendfile can reach
-	// against the loopback limit on this machine. CopyCeiling is the same
+	// loopback limit: about the most a consumer served by sendfile can
+	// reach against the loopback limit on this machine (one run can pass
+	// it by the runs' noise: single raw fetch runs did, by up to a tenth). CopyCeiling is the same
 	// for CopyLimit. The Runs fields list the rounds' ratios.
 	SendfileCeiling     float64   `json:"sendfile_ceiling"`
 	SendfileCeilingRuns []float64 `json:"sendfile_ceiling_runs"`
