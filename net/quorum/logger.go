@@ -1,0 +1,124 @@
+package quorum
+
+import (
+	"context"
+	"io"
+	"log"
+	"log/slog"
+	"strings"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+// hclogSlog routes hashicorp raft's hclog output to slog. raft logs every
+// state change at info ("entering follower state", "vote granted"), which is
+// noise to a broker operator, so info goes to slog's debug and trace/debug
+// below it; warnings and errors keep their level.
+type hclogSlog struct {
+	l    *slog.Logger
+	name string
+	args []any
+}
+
+func newHclog(l *slog.Logger, name string) hclog.Logger {
+	return &hclogSlog{l: l, name: name}
+}
+
+// slogLevel maps an hclog level to the slog level it is logged at.
+func slogLevel(level hclog.Level) slog.Level {
+	switch level {
+	case hclog.Trace, hclog.Debug:
+		return slog.LevelDebug - 4
+	case hclog.Info, hclog.NoLevel:
+		return slog.LevelDebug
+	case hclog.Warn:
+		return slog.LevelWarn
+	default:
+		return slog.LevelError
+	}
+}
+
+func (h *hclogSlog) Log(level hclog.Level, msg string, args ...any) {
+	if level == hclog.Off {
+		return
+	}
+	lv := slogLevel(level)
+	ctx := context.Background()
+	if !h.l.Enabled(ctx, lv) {
+		return
+	}
+	all := make([]any, 0, 2+len(h.args)+len(args))
+	all = append(all, "component", h.name)
+	all = append(all, h.args...)
+	all = append(all, args...)
+	h.l.Log(ctx, lv, msg, all...)
+}
+
+func (h *hclogSlog) Trace(msg string, args ...any) { h.Log(hclog.Trace, msg, args...) }
+func (h *hclogSlog) Debug(msg string, args ...any) { h.Log(hclog.Debug, msg, args...) }
+func (h *hclogSlog) Info(msg string, args ...any)  { h.Log(hclog.Info, msg, args...) }
+func (h *hclogSlog) Warn(msg string, args ...any)  { h.Log(hclog.Warn, msg, args...) }
+func (h *hclogSlog) Error(msg string, args ...any) { h.Log(hclog.Error, msg, args...) }
+
+func (h *hclogSlog) enabled(level hclog.Level) bool {
+	return h.l.Enabled(context.Background(), slogLevel(level))
+}
+
+func (h *hclogSlog) IsTrace() bool { return h.enabled(hclog.Trace) }
+func (h *hclogSlog) IsDebug() bool { return h.enabled(hclog.Debug) }
+func (h *hclogSlog) IsInfo() bool  { return h.enabled(hclog.Info) }
+func (h *hclogSlog) IsWarn() bool  { return h.enabled(hclog.Warn) }
+func (h *hclogSlog) IsError() bool { return h.enabled(hclog.Error) }
+
+func (h *hclogSlog) ImpliedArgs() []any { return h.args }
+
+func (h *hclogSlog) With(args ...any) hclog.Logger {
+	c := *h
+	c.args = append(append([]any(nil), h.args...), args...)
+	return &c
+}
+
+func (h *hclogSlog) Name() string { return h.name }
+
+func (h *hclogSlog) Named(name string) hclog.Logger {
+	c := *h
+	if c.name != "" {
+		name = c.name + "." + name
+	}
+	c.name = name
+	return &c
+}
+
+func (h *hclogSlog) ResetNamed(name string) hclog.Logger {
+	c := *h
+	c.name = name
+	return &c
+}
+
+// SetLevel is ignored: the slog handler decides what is kept.
+func (h *hclogSlog) SetLevel(hclog.Level) {}
+
+func (h *hclogSlog) GetLevel() hclog.Level {
+	for _, lv := range []hclog.Level{hclog.Trace, hclog.Debug, hclog.Info, hclog.Warn} {
+		if h.enabled(lv) {
+			return lv
+		}
+	}
+	return hclog.Error
+}
+
+func (h *hclogSlog) StandardLogger(opts *hclog.StandardLoggerOptions) *log.Logger {
+	return log.New(h.StandardWriter(opts), "", 0)
+}
+
+// StandardWriter logs each write as one line at info (slog debug).
+func (h *hclogSlog) StandardWriter(*hclog.StandardLoggerOptions) io.Writer {
+	return writerFunc(func(p []byte) (int, error) {
+		h.Info(strings.TrimRight(string(p), "\n"))
+		return len(p), nil
+	})
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
