@@ -105,6 +105,13 @@ func run(args []string, stderr io.Writer) int {
 		cfg.KafkaListen = *kafkaListen
 	}
 
+	// Signals are caught before anything starts: a SIGTERM that arrives
+	// while the broker recovers its logs or joins its quorum stops it
+	// cleanly instead of killing it half-started.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	logger.Info("starting", "node_id", cfg.NodeID, "data_dir", cfg.DataDir)
+
 	if *cpuProfile != "" {
 		stopProfile, err := startCPUProfile(*cpuProfile)
 		if err != nil {
@@ -113,13 +120,15 @@ func run(args []string, stderr io.Writer) int {
 		}
 		defer stopProfile()
 	}
-	b, err := broker.Start(cfg, logger)
+	b, err := broker.StartContext(ctx, cfg, logger)
 	if err != nil {
+		if ctx.Err() != nil {
+			logger.Info("stopped while starting", "signal", "received")
+			return 0
+		}
 		fmt.Fprintf(stderr, "sluiced: %v\n", err)
 		return 1
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	code := 0
 	select {
 	case <-ctx.Done():

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -105,5 +106,60 @@ func TestBinaryServesAndShutsDownCleanly(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(data, ".clean-shutdown")); err != nil {
 		t.Fatalf("no clean-shutdown marker after SIGTERM: %v", err)
+	}
+}
+
+// TestSIGTERMWhileStartingStopsCleanly sends SIGTERM as soon as sluiced
+// says it is starting, before it has recovered its logs or bound its
+// listeners: it must exit 0, not die of the signal.
+func TestSIGTERMWhileStartingStopsCleanly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "sluiced")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	for i := 0; i < 3; i++ {
+		data := t.TempDir()
+		cmd := exec.Command(bin, "--data-dir", data, "--listen", "127.0.0.1:0", "--kafka-listen", "127.0.0.1:0", "--config", "sluiced.properties")
+		stderr, _ := cmd.StderrPipe()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(stderr)
+		started := false
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), `msg=starting`) {
+				started = true
+				break
+			}
+		}
+		if !started {
+			cmd.Process.Kill()
+			t.Fatal("sluiced never said it was starting")
+		}
+		cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan error, 1)
+		go func() {
+			var rest strings.Builder
+			for sc.Scan() {
+				rest.WriteString(sc.Text() + "\n")
+			}
+			err := cmd.Wait()
+			if err != nil {
+				err = fmt.Errorf("%w\n%s", err, rest.String())
+			}
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("sluiced exited with %v after an early SIGTERM", err)
+			}
+		case <-time.After(30 * time.Second):
+			cmd.Process.Kill()
+			t.Fatal("sluiced did not stop on an early SIGTERM")
+		}
 	}
 }
