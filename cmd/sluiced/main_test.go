@@ -127,6 +127,10 @@ func TestSIGTERMWhileStartingStopsCleanly(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
+		// Every wait below is bounded: a sluiced that never says it is
+		// starting, or never stops, is killed and the test fails.
+		watchdog := time.AfterFunc(60*time.Second, func() { cmd.Process.Kill() })
+		defer watchdog.Stop()
 		sc := bufio.NewScanner(stderr)
 		started := false
 		for sc.Scan() {
