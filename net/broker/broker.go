@@ -12,6 +12,7 @@ import (
 	"github.com/sluicelog/sluice/engine/group"
 	"github.com/sluicelog/sluice/net/kafka"
 	"github.com/sluicelog/sluice/net/kafka/kgroup"
+	"github.com/sluicelog/sluice/net/request"
 	"github.com/sluicelog/sluice/net/server"
 )
 
@@ -65,7 +66,18 @@ func Start(cfg Config, logger *slog.Logger) (*Broker, error) {
 		eng.Close()
 		return nil, err
 	}
+	// One request layer answers both listeners; on a single node its
+	// cluster is Local, which learns each listener's address as it binds.
+	local, err := request.NewLocal(eng, request.LocalConfig{NodeID: cfg.NodeID,
+		NumPartitions: cfg.NumPartitions, DefaultReplicationFactor: cfg.DefaultReplicationFactor})
+	if err != nil {
+		eng.Close()
+		return nil, err
+	}
+	handler := request.New(eng, local, request.Config{AutoCreateTopics: cfg.AutoCreateTopics,
+		DeleteTopicEnable: cfg.DeleteTopicEnable, BrokerConfigs: cfg.brokerConfigs(), Logger: logger.With("component", "request")})
 	srv := server.New(eng, server.Config{
+		Handler:                  handler,
 		Addr:                     cfg.Listen,
 		Advertised:               cfg.Advertised,
 		NodeID:                   cfg.NodeID,
@@ -89,6 +101,7 @@ func Start(cfg Config, logger *slog.Logger) (*Broker, error) {
 	b := &Broker{Engine: eng, server: srv, logger: logger, done: make(chan error, 2), groups: groups, groupsDone: make(chan struct{})}
 	if cfg.KafkaListen != "" {
 		b.kafka = kafka.New(eng, kafka.Config{
+			Handler:                  handler,
 			Addr:                     cfg.KafkaListen,
 			Advertised:               cfg.KafkaAdvertised,
 			NodeID:                   cfg.NodeID,

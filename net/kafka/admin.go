@@ -1,13 +1,12 @@
 package kafka
 
 import (
-	"errors"
+	"context"
 	"fmt"
 
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/sluicelog/sluice/engine"
+	"github.com/sluicelog/sluice/net/request"
 )
 
 // dispatch answers every request but ApiVersions, Produce and Fetch, which
@@ -15,23 +14,23 @@ import (
 func (s *Server) dispatch(c *conn, h header, req kmsg.Request) (kmsg.Response, error) {
 	switch r := req.(type) {
 	case *kmsg.MetadataRequest:
-		return s.metadata(r), nil
+		return s.metadata(c.ctx, r), nil
 	case *kmsg.ListOffsetsRequest:
 		return s.listOffsets(r), nil
 	case *kmsg.InitProducerIDRequest:
-		return s.initProducerID(r), nil
+		return s.initProducerID(c.ctx, r), nil
 	case *kmsg.CreateTopicsRequest:
-		return s.createTopics(r), nil
+		return s.createTopics(c.ctx, r), nil
 	case *kmsg.DeleteTopicsRequest:
-		return s.deleteTopics(r), nil
+		return s.deleteTopics(c.ctx, r), nil
 	case *kmsg.CreatePartitionsRequest:
-		return s.createPartitions(r), nil
+		return s.createPartitions(c.ctx, r), nil
 	case *kmsg.DescribeConfigsRequest:
 		return s.describeConfigs(r), nil
 	case *kmsg.AlterConfigsRequest:
-		return s.alterConfigs(r), nil
+		return s.alterConfigs(c.ctx, r), nil
 	case *kmsg.IncrementalAlterConfigsRequest:
-		return s.incrementalAlterConfigs(r), nil
+		return s.incrementalAlterConfigs(c.ctx, r), nil
 	case *kmsg.FindCoordinatorRequest:
 		return s.findCoordinator(r), nil
 	}
@@ -46,41 +45,41 @@ func (s *Server) dispatch(c *conn, h header, req kmsg.Request) (kmsg.Response, e
 	return nil, fmt.Errorf("no handler for %s", kmsg.NameForKey(req.Key()))
 }
 
-var errReplicationFactor = errors.New("replication factor must be 1 on a single-node broker")
-
-func (s *Server) createTopics(r *kmsg.CreateTopicsRequest) *kmsg.CreateTopicsResponse {
-	resp := r.ResponseKind().(*kmsg.CreateTopicsResponse)
+func (s *Server) createTopics(ctx context.Context, r *kmsg.CreateTopicsRequest) *kmsg.CreateTopicsResponse {
+	topics := make([]request.NewTopic, len(r.Topics))
 	for i := range r.Topics {
 		t := &r.Topics[i]
-		out := kmsg.NewCreateTopicsResponseTopic()
-		out.Topic = t.Topic
-		partitions, rf := t.NumPartitions, t.ReplicationFactor
-		if partitions == -1 {
-			partitions = s.cfg.NumPartitions
+		nt := request.NewTopic{Name: t.Topic, Partitions: t.NumPartitions, ReplicationFactor: t.ReplicationFactor,
+			Configs: map[string]string{}, ValidateOnly: r.ValidateOnly}
+		for _, c := range t.Configs {
+			if c.Value != nil {
+				nt.Configs[c.Name] = *c.Value
+			}
 		}
-		if rf == -1 {
-			rf = s.cfg.DefaultReplicationFactor
-		}
-		var err error
 		if len(t.ReplicaAssignment) > 0 {
-			partitions, rf, err = s.checkAssignment(t)
+			// By partition: one that is out of range or given twice leaves
+			// another without replicas, which the cluster refuses.
+			nt.Assignment = make([][]int32, len(t.ReplicaAssignment))
+			for _, a := range t.ReplicaAssignment {
+				if a.Partition >= 0 && int(a.Partition) < len(nt.Assignment) && nt.Assignment[a.Partition] == nil {
+					nt.Assignment[a.Partition] = a.Replicas
+				}
+			}
 		}
-		if err == nil {
-			err = s.createTopic(t, partitions, rf, r.ValidateOnly)
-		}
-		out.ErrorCode, out.ErrorMessage = errorCode(err), errorMessage(err)
-		if err != nil {
-			out.NumPartitions, out.ReplicationFactor = -1, -1
-			resp.Topics = append(resp.Topics, out)
-			continue
-		}
-		out.NumPartitions, out.ReplicationFactor = partitions, rf
-		if d, err := s.eng.DescribeTopic(t.Topic); err == nil {
-			out.TopicID = d.ID
-			for _, c := range d.Configs {
+		topics[i] = nt
+	}
+	resp := r.ResponseKind().(*kmsg.CreateTopicsResponse)
+	for i, res := range s.h.CreateTopics(ctx, topics) {
+		out := kmsg.NewCreateTopicsResponseTopic()
+		out.Topic = r.Topics[i].Topic
+		out.ErrorCode, out.ErrorMessage = errorCode(res.Err), errorMessage(res.Err)
+		out.NumPartitions, out.ReplicationFactor = -1, -1
+		if res.Err == nil {
+			out.NumPartitions, out.ReplicationFactor = int32(len(res.Partitions)), res.ReplicationFactor()
+			out.TopicID = res.ID
+			for _, c := range res.Configs {
 				rc := kmsg.NewCreateTopicsResponseTopicConfig()
-				rc.Name, rc.Value = c.Name, &c.Value
-				rc.Source = int8(configSource(c))
+				rc.Name, rc.Value, rc.Source = c.Name, &c.Value, int8(c.Source)
 				out.Configs = append(out.Configs, rc)
 			}
 		}
@@ -89,120 +88,46 @@ func (s *Server) createTopics(r *kmsg.CreateTopicsRequest) *kmsg.CreateTopicsRes
 	return resp
 }
 
-// checkAssignment accepts an explicit replica assignment only if it puts
-// one replica, this node, on partitions 0 to n-1.
-func (s *Server) checkAssignment(t *kmsg.CreateTopicsRequestTopic) (int32, int16, error) {
-	if t.NumPartitions != -1 || t.ReplicationFactor != -1 {
-		return 0, 0, fmt.Errorf("%w: a replica assignment goes with -1 partitions and replication factor",
-			kerr.InvalidRequest)
-	}
-	seen := make(map[int32]bool, len(t.ReplicaAssignment))
-	for _, a := range t.ReplicaAssignment {
-		if len(a.Replicas) != 1 || a.Replicas[0] != s.cfg.NodeID || a.Partition < 0 ||
-			int(a.Partition) >= len(t.ReplicaAssignment) || seen[a.Partition] {
-			return 0, 0, fmt.Errorf("%w: partition %d on %v: this single node (%d) holds the one replica of every partition",
-				kerr.InvalidReplicaAssignment, a.Partition, a.Replicas, s.cfg.NodeID)
-		}
-		seen[a.Partition] = true
-	}
-	return int32(len(t.ReplicaAssignment)), 1, nil
-}
-
-func (s *Server) createTopic(t *kmsg.CreateTopicsRequestTopic, partitions int32, rf int16, validateOnly bool) error {
-	if rf != 1 {
-		return fmt.Errorf("%w: %w, not %d", kerr.InvalidReplicationFactor, errReplicationFactor, rf)
-	}
-	configs := map[string]string{}
-	for _, c := range t.Configs {
-		if c.Value != nil {
-			configs[c.Name] = *c.Value
-		}
-	}
-	if !validateOnly {
-		return s.eng.CreateTopic(t.Topic, partitions, configs)
-	}
-	if err := engine.ValidateTopicName(t.Topic); err != nil {
-		return err
-	}
-	if partitions < 1 {
-		return fmt.Errorf("%w: %d", engine.ErrInvalidPartitions, partitions)
-	}
-	if err := engine.ValidateConfigs(configs); err != nil {
-		return err
-	}
-	if _, err := s.eng.DescribeTopic(t.Topic); err == nil {
-		return fmt.Errorf("topic %s: %w", t.Topic, engine.ErrTopicExists)
-	}
-	return nil
-}
-
-func (s *Server) deleteTopics(r *kmsg.DeleteTopicsRequest) *kmsg.DeleteTopicsResponse {
-	resp := r.ResponseKind().(*kmsg.DeleteTopicsResponse)
-	topics := r.Topics
+func (s *Server) deleteTopics(ctx context.Context, r *kmsg.DeleteTopicsRequest) *kmsg.DeleteTopicsResponse {
+	var refs []request.TopicRef
 	if r.Version < 6 {
-		topics = make([]kmsg.DeleteTopicsRequestTopic, len(r.TopicNames))
-		for i := range r.TopicNames {
-			topics[i].Topic = &r.TopicNames[i]
+		for _, name := range r.TopicNames {
+			refs = append(refs, request.TopicRef{Name: name})
+		}
+	} else {
+		for _, t := range r.Topics {
+			ref := request.TopicRef{ID: t.TopicID}
+			if t.Topic != nil {
+				ref.Name = *t.Topic
+			}
+			refs = append(refs, ref)
 		}
 	}
-	for _, t := range topics {
+	resp := r.ResponseKind().(*kmsg.DeleteTopicsResponse)
+	for _, res := range s.h.DeleteTopics(ctx, refs) {
 		out := kmsg.NewDeleteTopicsResponseTopic()
-		out.Topic, out.TopicID = t.Topic, t.TopicID
-		var err error
-		if t.Topic == nil {
-			var name string
-			if name, err = s.topicName(t.TopicID); err == nil {
-				out.Topic = &name
-			}
+		if res.Name != "" {
+			out.Topic = kmsg.StringPtr(res.Name)
 		}
-		switch {
-		case err != nil:
-		case !s.cfg.DeleteTopicEnable:
-			err = fmt.Errorf("%w: delete.topic.enable is false on this broker", kerr.TopicDeletionDisabled)
-		default:
-			if d, derr := s.eng.DescribeTopic(*out.Topic); derr == nil {
-				out.TopicID = d.ID
-			}
-			err = s.eng.DeleteTopic(*out.Topic)
-		}
-		out.ErrorCode, out.ErrorMessage = errorCode(err), errorMessage(err)
+		out.TopicID = res.ID
+		out.ErrorCode, out.ErrorMessage = errorCode(res.Err), errorMessage(res.Err)
 		resp.Topics = append(resp.Topics, out)
 	}
 	return resp
 }
 
-// topicName finds a topic by id.
-func (s *Server) topicName(id [16]byte) (string, error) {
-	for _, name := range s.eng.Topics() {
-		if d, err := s.eng.DescribeTopic(name); err == nil && d.ID == id {
-			return name, nil
+func (s *Server) createPartitions(ctx context.Context, r *kmsg.CreatePartitionsRequest) *kmsg.CreatePartitionsResponse {
+	topics := make([]request.NewPartitions, len(r.Topics))
+	for i, t := range r.Topics {
+		topics[i] = request.NewPartitions{Topic: t.Topic, Count: t.Count}
+		for _, a := range t.Assignment {
+			topics[i].Assignment = append(topics[i].Assignment, a.Replicas)
 		}
 	}
-	return "", fmt.Errorf("%w: topic id %x", kerr.UnknownTopicID, id)
-}
-
-func (s *Server) createPartitions(r *kmsg.CreatePartitionsRequest) *kmsg.CreatePartitionsResponse {
 	resp := r.ResponseKind().(*kmsg.CreatePartitionsResponse)
-	for _, t := range r.Topics {
+	for i, err := range s.h.CreatePartitions(ctx, topics, r.ValidateOnly) {
 		out := kmsg.NewCreatePartitionsResponseTopic()
-		out.Topic = t.Topic
-		var err error
-		for _, a := range t.Assignment {
-			if len(a.Replicas) != 1 || a.Replicas[0] != s.cfg.NodeID {
-				err = fmt.Errorf("%w: %v: this single node (%d) holds the one replica of every partition",
-					kerr.InvalidReplicaAssignment, a.Replicas, s.cfg.NodeID)
-			}
-		}
-		if err == nil {
-			if r.ValidateOnly {
-				var d engine.TopicDescription
-				if d, err = s.eng.DescribeTopic(t.Topic); err == nil && int(t.Count) <= len(d.Partitions) {
-					err = fmt.Errorf("%w: topic %s has %d partitions, asked for %d", engine.ErrInvalidPartitions, t.Topic, len(d.Partitions), t.Count)
-				}
-			} else {
-				err = s.eng.CreatePartitions(t.Topic, t.Count)
-			}
-		}
+		out.Topic = r.Topics[i].Topic
 		out.ErrorCode, out.ErrorMessage = errorCode(err), errorMessage(err)
 		resp.Topics = append(resp.Topics, out)
 	}

@@ -1,12 +1,14 @@
 package kafka
 
 import (
+	"context"
 	"fmt"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluicelog/sluice/engine"
+	"github.com/sluicelog/sluice/net/request"
 	"github.com/sluicelog/sluice/segment/batch"
 )
 
@@ -50,7 +52,13 @@ func BenchmarkProduce(b *testing.B) {
 			if err := eng.CreateTopic("bench", 1, nil); err != nil {
 				b.Fatal(err)
 			}
-			s := New(eng, Config{})
+			local, err := request.NewLocal(eng, request.LocalConfig{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			s := New(eng, Config{Handler: request.New(eng, local, request.Config{})})
+			// The connection's request value, reused as a connection does.
+			var p request.Produce
 			bb := batch.NewBuilder(batch.None)
 			for i := 0; i < n; i++ {
 				bb.Append(1, []byte("key"), make([]byte, 100), nil)
@@ -70,7 +78,7 @@ func BenchmarkProduce(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				resp := s.produce(r.msg.(*kmsg.ProduceRequest))
+				resp, _ := s.produce(context.Background(), &p, r.msg.(*kmsg.ProduceRequest))
 				if resp.Topics[0].Partitions[0].ErrorCode != 0 {
 					b.Fatal(resp.Topics[0].Partitions[0].ErrorCode)
 				}

@@ -14,6 +14,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/sluicelog/sluice/net/request"
 )
 
 // pipelineDepth is how many decoded requests a connection reads ahead of
@@ -37,7 +39,7 @@ type conn struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	queue chan *request
+	queue chan *inbound
 	// free recycles frame buffers between the reader and the handler.
 	free chan []byte
 
@@ -45,11 +47,18 @@ type conn struct {
 	stopped  chan struct{}
 
 	wbuf []byte
+	// prod and fetchReq are the request layer's values, and lens and
+	// regions a fetch response's record lengths and the partitions they
+	// come from: all reused from request to request.
+	prod     request.Produce
+	fetchReq request.Fetch
+	lens     []int64
+	regions  []int
 }
 
-// request is one request read off the wire. msg is an unsupported when the
+// inbound is one request read off the wire. msg is an unsupported when the
 // request is answered with UNSUPPORTED_VERSION without being handled.
-type request struct {
+type inbound struct {
 	hdr   header
 	msg   kmsg.Request
 	frame []byte // owns the bytes msg points into (records)
@@ -76,7 +85,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 		logger:     s.logger.With("remote", nc.RemoteAddr().String(), "protocol", "kafka"),
 		ctx:        ctx,
 		cancel:     cancel,
-		queue:      make(chan *request, pipelineDepth),
+		queue:      make(chan *inbound, pipelineDepth),
 		free:       make(chan []byte, 4),
 		stopped:    make(chan struct{}),
 	}
@@ -168,7 +177,7 @@ var errBadRequest = errors.New("bad kafka request")
 // then the body with kmsg. A known API at a version this broker does not
 // answer comes back wrapped in unsupported (ApiVersions then at v0, as
 // Kafka answers it); anything that cannot be parsed is an error.
-func (s *Server) decodeRequest(frame []byte) (r *request, err error) {
+func (s *Server) decodeRequest(frame []byte) (r *inbound, err error) {
 	defer func() {
 		// kmsg decodes defensively; this only keeps a decoder bug from
 		// taking the broker down with it.
@@ -188,7 +197,7 @@ func (s *Server) decodeRequest(frame []byte) (r *request, err error) {
 	if msg == nil {
 		return nil, fmt.Errorf("%w: api key %d", errBadRequest, h.key)
 	}
-	r = &request{hdr: h, frame: frame}
+	r = &inbound{hdr: h, frame: frame}
 	if h.version < 0 || h.version > msg.MaxVersion() {
 		if h.key == apiVersionsKey {
 			// Kafka answers a newer ApiVersions than it knows at v0, so the
@@ -315,7 +324,7 @@ func (c *conn) readFailed(err error) {
 
 // handle answers one request. It returns an error only when the connection
 // must close (a write failed, or an acks=0 produce failed).
-func (c *conn) handle(r *request) error {
+func (c *conn) handle(r *inbound) error {
 	switch m := r.msg.(type) {
 	case unsupported:
 		if r.hdr.key == apiVersionsKey {
@@ -329,11 +338,11 @@ func (c *conn) handle(r *request) error {
 	case *kmsg.ApiVersionsRequest:
 		return c.respond(r.hdr, c.s.apiVersions())
 	case *kmsg.ProduceRequest:
-		resp := c.s.produce(m)
+		resp, failed := c.s.produce(c.ctx, &c.prod, m)
 		if m.Acks == 0 {
 			// No response at all, as in Kafka, which closes the connection
 			// when it could not take the records.
-			if produceFailed(resp) {
+			if failed {
 				return errors.New("acks=0 produce failed")
 			}
 			return nil

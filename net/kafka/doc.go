@@ -1,11 +1,18 @@
-// Package kafka answers the Kafka wire protocol over TCP for one storage
-// engine, so that every Kafka client (franz-go, librdkafka and kcat, the
-// Java client) can use a Sluice broker as it is.
+// Package kafka is the Kafka protocol's listener: the codec and framing of
+// the Kafka wire protocol over TCP, in front of the request layer
+// (net/request), so that every Kafka client (franz-go, librdkafka and
+// kcat, the Java client) can use a Sluice broker as it is.
 //
-// Requests and responses are encoded and decoded with franz-go's kmsg
-// package; the only bytes written by hand are the frame and header around
-// each response and the framing of Fetch responses, whose record bytes go
-// from the segment files to the socket with sendfile(2) (fetchframe.go).
+// For each request the server decodes the wire message with franz-go's
+// kmsg package into the request layer's values, calls its Handler, and
+// encodes the result: the rules (leadership checks, auto-creation, error
+// codes, placement) live in net/request, shared with the native listener
+// (net/server). What stays here is the Kafka protocol's own: versions
+// (versions.go), headers and framing, and the group APIs, which go to a
+// Groups implementation (kgroup). The only bytes written by hand are the
+// frame and header around each response and the framing of Fetch
+// responses, whose record bytes go from the segment files to the socket
+// with sendfile(2) (fetchframe.go).
 //
 // Each connection has a reader goroutine that decodes requests ahead into a
 // bounded queue and a handler that answers them one at a time, in order,
@@ -25,6 +32,7 @@
 //     broker does not answer gets UNSUPPORTED_VERSION; a body that does not
 //     decode closes the connection, as Kafka does. Other connections are
 //     unaffected.
-//   - Errors carry Kafka's error codes (errors.go), so clients retry or fail
-//     as they would against Kafka.
+//   - Errors carry Kafka's error codes from the request layer's one table
+//     (request.CodeOf), so clients retry or fail as they would against
+//     Kafka, and a native client gets the same code for the same failure.
 package kafka

@@ -8,6 +8,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluicelog/sluice/engine"
+	"github.com/sluicelog/sluice/net/request"
 	"github.com/sluicelog/sluice/segment/batch"
 )
 
@@ -62,19 +63,19 @@ func fuzzSeeds(t testing.TB) [][]byte {
 		}(),
 		func() kmsg.Request {
 			r := kmsg.NewPtrDescribeConfigsRequest()
-			r.Resources = []kmsg.DescribeConfigsRequestResource{{ResourceType: resourceTopic, ResourceName: topic}}
+			r.Resources = []kmsg.DescribeConfigsRequestResource{{ResourceType: kmsg.ConfigResourceType(2), ResourceName: topic}}
 			return r
 		}(),
 		func() kmsg.Request {
 			r := kmsg.NewPtrAlterConfigsRequest()
 			v := "1000"
-			r.Resources = []kmsg.AlterConfigsRequestResource{{ResourceType: resourceTopic, ResourceName: topic,
+			r.Resources = []kmsg.AlterConfigsRequestResource{{ResourceType: kmsg.ConfigResourceType(2), ResourceName: topic,
 				Configs: []kmsg.AlterConfigsRequestResourceConfig{{Name: "retention.ms", Value: &v}}}}
 			return r
 		}(),
 		func() kmsg.Request {
 			r := kmsg.NewPtrIncrementalAlterConfigsRequest()
-			r.Resources = []kmsg.IncrementalAlterConfigsRequestResource{{ResourceType: resourceTopic, ResourceName: topic,
+			r.Resources = []kmsg.IncrementalAlterConfigsRequestResource{{ResourceType: kmsg.ConfigResourceType(2), ResourceName: topic,
 				Configs: []kmsg.IncrementalAlterConfigsRequestResourceConfig{{Name: "retention.ms", Op: 1}}}}
 			return r
 		}(),
@@ -110,8 +111,12 @@ func FuzzRequest(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { eng.Close() })
-	s := New(eng, Config{AutoCreateTopics: true, DeleteTopicEnable: true})
-	s.clusterID, s.advertHost, s.advertPort = "fuzz", "127.0.0.1", 9092
+	local, err := request.NewLocal(eng, request.LocalConfig{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	local.Advertise(request.ListenerKafka, "127.0.0.1", 9092)
+	s := New(eng, Config{Handler: request.New(eng, local, request.Config{AutoCreateTopics: true, DeleteTopicEnable: true})})
 	f.Fuzz(func(t *testing.T, frame []byte) {
 		r, err := s.decodeRequest(append([]byte(nil), frame...))
 		if err != nil {

@@ -3,8 +3,9 @@ package kafka
 import (
 	"context"
 
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/sluicelog/sluice/net/request"
 )
 
 // findCoordinatorKey is FindCoordinator's API key.
@@ -31,33 +32,21 @@ type Client struct {
 	Host string // the connection's remote host
 }
 
-// findCoordinator names this node as the coordinator of every group.
-// Transaction coordinators do not exist here.
+// findCoordinator names the broker coordinating each group, as the request
+// layer's cluster says. Transaction coordinators do not exist here.
 func (s *Server) findCoordinator(r *kmsg.FindCoordinatorRequest) *kmsg.FindCoordinatorResponse {
 	resp := r.ResponseKind().(*kmsg.FindCoordinatorResponse)
-	answer := func(key string) (code int16, msg *string) {
-		if r.CoordinatorType != 0 {
-			m := "only group coordinators exist on this broker (no transactions)"
-			return kerr.CoordinatorNotAvailable.Code, &m
-		}
-		return 0, nil
-	}
 	if r.Version < 4 {
-		resp.ErrorCode, resp.ErrorMessage = answer(r.CoordinatorKey)
-		resp.NodeID, resp.Host, resp.Port = s.cfg.NodeID, s.advertHost, s.advertPort
-		if resp.ErrorCode != 0 {
-			resp.NodeID, resp.Host, resp.Port = -1, "", -1
-		}
+		b, err := s.h.FindCoordinator(request.ListenerKafka, r.CoordinatorType, r.CoordinatorKey)
+		resp.ErrorCode, resp.ErrorMessage = errorCode(err), errorMessage(err)
+		resp.NodeID, resp.Host, resp.Port = b.ID, b.Host, b.Port
 		return resp
 	}
 	for _, key := range r.CoordinatorKeys {
 		c := kmsg.NewFindCoordinatorResponseCoordinator()
-		c.Key = key
-		c.ErrorCode, c.ErrorMessage = answer(key)
-		c.NodeID, c.Host, c.Port = s.cfg.NodeID, s.advertHost, s.advertPort
-		if c.ErrorCode != 0 {
-			c.NodeID, c.Host, c.Port = -1, "", -1
-		}
+		b, err := s.h.FindCoordinator(request.ListenerKafka, r.CoordinatorType, key)
+		c.Key, c.ErrorCode, c.ErrorMessage = key, errorCode(err), errorMessage(err)
+		c.NodeID, c.Host, c.Port = b.ID, b.Host, b.Port
 		resp.Coordinators = append(resp.Coordinators, c)
 	}
 	return resp

@@ -1,30 +1,22 @@
 package kafka
 
 import (
-	"github.com/twmb/franz-go/pkg/kerr"
+	"context"
+
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// initProducerID answers InitProducerId for idempotent producers: a new id
-// at epoch 0, or (v3+, with the id and epoch it had) the next epoch of the
-// same id, which fences older instances. Transactions do not exist here, so
-// a transactional id is refused.
-func (s *Server) initProducerID(r *kmsg.InitProducerIDRequest) *kmsg.InitProducerIDResponse {
+// initProducerID answers InitProducerId through the request layer: a new
+// id at epoch 0, or (v3+, with the id and epoch it had) the next epoch of
+// the same id. A transactional id is refused.
+func (s *Server) initProducerID(ctx context.Context, r *kmsg.InitProducerIDRequest) *kmsg.InitProducerIDResponse {
 	resp := r.ResponseKind().(*kmsg.InitProducerIDResponse)
-	resp.ProducerID, resp.ProducerEpoch = -1, -1
-	if r.TransactionalID != nil {
-		resp.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
-		return resp
-	}
 	id, epoch := int64(-1), int16(-1)
 	if r.Version >= 3 {
 		id, epoch = r.ProducerID, r.ProducerEpoch
 	}
-	newID, newEpoch, err := s.eng.InitProducerID(id, epoch)
-	if err != nil {
-		resp.ErrorCode = errorCode(err)
-		return resp
-	}
-	resp.ProducerID, resp.ProducerEpoch = newID, newEpoch
+	var err error
+	resp.ProducerID, resp.ProducerEpoch, err = s.h.InitProducerID(ctx, r.TransactionalID != nil, id, epoch)
+	resp.ErrorCode = errorCode(err)
 	return resp
 }

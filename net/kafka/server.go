@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 	"strconv"
 	"time"
 
 	"github.com/sluicelog/sluice/engine"
 	"github.com/sluicelog/sluice/net/internal/connset"
 	"github.com/sluicelog/sluice/net/internal/sockbuf"
+	"github.com/sluicelog/sluice/net/request"
 )
 
 // Config configures a Server. Zero fields take the defaults noted.
@@ -52,6 +52,12 @@ type Config struct {
 	// ApiVersions, and their requests get UNSUPPORTED_VERSION.
 	Groups Groups
 	Logger *slog.Logger
+	// Handler answers the requests but the group APIs. When nil the server
+	// makes one over the engine, with request.Local as its cluster (a
+	// single node), from NodeID, NumPartitions, DefaultReplicationFactor,
+	// AutoCreateTopics, DeleteTopicEnable and BrokerConfigs; with a
+	// Handler those fields are not used.
+	Handler *request.Handler
 }
 
 func (c *Config) setDefaults() {
@@ -81,18 +87,19 @@ func (c *Config) setDefaults() {
 	}
 }
 
-// Server answers the Kafka protocol over TCP for one engine.
+// Server answers the Kafka protocol over TCP: it decodes each request with
+// kmsg, has the request layer (net/request) answer it, and encodes the
+// answer.
 type Server struct {
 	eng    *engine.Engine
 	cfg    Config
 	logger *slog.Logger
 	apis   apiTable
+	h      *request.Handler
 
-	ln         net.Listener
-	advertHost string
-	advertPort int32
-	clusterID  string
-	conns      *connset.Set
+	ln     net.Listener
+	advert request.Broker
+	conns  *connset.Set
 	// stopping is closed when Shutdown begins: long polls end early.
 	stopping <-chan struct{}
 }
@@ -105,48 +112,31 @@ func New(eng *engine.Engine, cfg Config) *Server {
 		cfg:    cfg,
 		logger: cfg.Logger,
 		apis:   newAPITable(cfg.Groups),
+		h:      cfg.Handler,
 		conns:  connset.New(cfg.MaxConnections, sockbuf.Sizes{Send: cfg.SendBufferBytes, Receive: cfg.ReceiveBufferBytes}, cfg.Logger),
 	}
 	s.stopping = s.conns.Stopping()
 	return s
 }
 
-// Listen binds the listening socket and reads the cluster id. With port 0
-// the kernel picks a port; Addr tells which.
+// Listen binds the listening socket (making the request layer first when
+// the Config has none). With port 0 the kernel picks a port; Addr tells
+// which.
 func (s *Server) Listen() error {
-	id, err := s.eng.ClusterID()
+	if s.h == nil {
+		local, err := request.NewLocal(s.eng, request.LocalConfig{NodeID: s.cfg.NodeID,
+			NumPartitions: s.cfg.NumPartitions, DefaultReplicationFactor: s.cfg.DefaultReplicationFactor})
+		if err != nil {
+			return fmt.Errorf("kafka listener: %w", err)
+		}
+		s.h = request.New(s.eng, local, request.Config{AutoCreateTopics: s.cfg.AutoCreateTopics,
+			DeleteTopicEnable: s.cfg.DeleteTopicEnable, BrokerConfigs: s.cfg.BrokerConfigs, Logger: s.logger})
+	}
+	ln, advert, err := request.Bind(request.ListenerKafka, s.cfg.Addr, s.cfg.Advertised, s.h.Cluster(), s.logger)
 	if err != nil {
 		return fmt.Errorf("kafka listener: %w", err)
 	}
-	s.clusterID = id
-	ln, err := net.Listen("tcp", s.cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("kafka listener: listen %s: %w", s.cfg.Addr, err)
-	}
-	adv := s.cfg.Advertised
-	if adv == "" {
-		adv = ln.Addr().String()
-	}
-	host, port, err := net.SplitHostPort(adv)
-	if err == nil {
-		var p int
-		if p, err = strconv.Atoi(port); err == nil {
-			s.advertHost, s.advertPort = host, int32(p)
-		}
-	}
-	if ip := net.ParseIP(s.advertHost); err == nil && (s.advertHost == "" || ip != nil && ip.IsUnspecified()) {
-		// Bound to every interface with nothing advertised: clients get
-		// this machine's name, as Kafka gives its canonical host name.
-		if s.advertHost, err = os.Hostname(); err == nil {
-			s.logger.Warn("advertising the host name: set advertised.listeners=PLAINTEXT://host:port to choose",
-				"listen", ln.Addr().String(), "advertised", s.advertHost)
-		}
-	}
-	if err != nil {
-		ln.Close()
-		return fmt.Errorf("kafka listener: advertised address %q: %w", adv, err)
-	}
-	s.ln = ln
+	s.ln, s.advert = ln, advert
 	return nil
 }
 
@@ -154,26 +144,17 @@ func (s *Server) Listen() error {
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
 // ClusterID returns the cluster id given to clients (after Listen).
-func (s *Server) ClusterID() string { return s.clusterID }
+func (s *Server) ClusterID() string { return s.h.Cluster().ClusterID() }
 
 // Serve accepts connections until Shutdown, after which it returns nil.
 func (s *Server) Serve() error {
 	s.logger.Info("listening", "addr", s.ln.Addr().String(), "protocol", "kafka",
-		"advertised", net.JoinHostPort(s.advertHost, strconv.Itoa(int(s.advertPort))))
+		"advertised", net.JoinHostPort(s.advert.Host, strconv.Itoa(int(s.advert.Port))))
 	err := s.conns.Serve(s.ln, func(nc net.Conn) connset.Conn { return newConn(s, nc) })
 	if err != nil {
 		return fmt.Errorf("kafka listener: %w", err)
 	}
 	return nil
-}
-
-func (s *Server) isStopping() bool {
-	select {
-	case <-s.stopping:
-		return true
-	default:
-		return false
-	}
 }
 
 // Shutdown stops accepting, lets each connection answer the requests it

@@ -1,12 +1,8 @@
 package server
 
 import (
-	"errors"
-	"fmt"
-	"sort"
-
-	"github.com/sluicelog/sluice/engine"
 	"github.com/sluicelog/sluice/net/protocol"
+	"github.com/sluicelog/sluice/net/request"
 )
 
 // dispatch answers every request but Produce and Fetch, which have their own
@@ -16,21 +12,21 @@ func (s *Server) dispatch(c *conn, req protocol.Request) protocol.Response {
 	case *protocol.APIVersionsRequest:
 		return &protocol.APIVersionsResponse{APIKeys: protocol.SupportedAPIs()}
 	case *protocol.MetadataRequest:
-		return s.metadata(r)
+		return s.metadata(c, r)
 	case *protocol.CreateTopicsRequest:
-		return s.createTopics(r)
+		return s.createTopics(c, r)
 	case *protocol.DeleteTopicsRequest:
-		return s.deleteTopics(r)
+		return s.deleteTopics(c, r)
 	case *protocol.CreatePartitionsRequest:
-		return s.createPartitions(r)
+		return s.createPartitions(c, r)
 	case *protocol.DescribeConfigsRequest:
 		return s.describeConfigs(r)
 	case *protocol.AlterConfigsRequest:
-		return s.alterConfigs(r)
+		return s.alterConfigs(c, r)
 	case *protocol.ListOffsetsRequest:
 		return s.listOffsets(r)
 	case *protocol.InitProducerIDRequest:
-		return s.initProducerID(r)
+		return s.initProducerID(c, r)
 	case *protocol.FindCoordinatorRequest:
 		return s.findCoordinator(r)
 	case *protocol.JoinGroupRequest:
@@ -66,255 +62,145 @@ func errorOnly(resp protocol.Response, code protocol.ErrorCode) protocol.Respons
 	return resp
 }
 
-func (s *Server) metadata(r *protocol.MetadataRequest) *protocol.MetadataResponse {
-	resp := &protocol.MetadataResponse{
-		Brokers:      []protocol.MetadataResponseBroker{{NodeID: s.cfg.NodeID, Host: s.advertHost, Port: s.advertPort}},
-		ControllerID: s.cfg.NodeID,
-	}
-	names := r.Topics
-	if names == nil {
-		names = s.eng.Topics()
-	}
-	for _, name := range names {
-		d, err := s.eng.DescribeTopic(name)
-		if errors.Is(err, engine.ErrUnknownTopic) && r.AllowAutoTopicCreation && s.cfg.AutoCreateTopics {
-			if err = s.autoCreate(name); err == nil {
-				d, err = s.eng.DescribeTopic(name)
-			}
+func (s *Server) metadata(c *conn, r *protocol.MetadataRequest) *protocol.MetadataResponse {
+	var refs []request.TopicRef
+	if r.Topics != nil {
+		refs = make([]request.TopicRef, len(r.Topics))
+		for i, name := range r.Topics {
+			refs[i].Name = name
 		}
-		t := protocol.MetadataResponseTopic{Name: name, ErrorCode: errorCode(err), TopicID: d.ID}
-		for _, p := range d.Partitions {
-			t.Partitions = append(t.Partitions, protocol.MetadataResponsePartition{
-				Partition: p.ID, Leader: s.cfg.NodeID,
-				Replicas: []int32{s.cfg.NodeID}, ISR: []int32{s.cfg.NodeID},
+	}
+	m := s.h.Metadata(c.ctx, request.ListenerNative, refs, r.AllowAutoTopicCreation)
+	resp := &protocol.MetadataResponse{ControllerID: m.ControllerID}
+	for _, b := range m.Brokers {
+		resp.Brokers = append(resp.Brokers, protocol.MetadataResponseBroker{NodeID: b.ID, Host: b.Host, Port: b.Port})
+	}
+	for _, t := range m.Topics {
+		rt := protocol.MetadataResponseTopic{Name: t.Name, ErrorCode: errorCode(t.Err), TopicID: t.ID}
+		for _, p := range t.Partitions {
+			rt.Partitions = append(rt.Partitions, protocol.MetadataResponsePartition{
+				Partition: p.ID, Leader: p.Leader, LeaderEpoch: p.LeaderEpoch, Replicas: p.Replicas, ISR: p.ISR,
 			})
-		}
-		resp.Topics = append(resp.Topics, t)
-	}
-	return resp
-}
-
-// autoCreate creates a topic a client named without creating it, with the
-// broker's defaults, as auto.create.topics.enable does in Kafka. A racing
-// creation of the same topic is not an error.
-func (s *Server) autoCreate(name string) error {
-	err := s.eng.CreateTopic(name, s.cfg.NumPartitions, nil)
-	if errors.Is(err, engine.ErrTopicExists) {
-		return nil
-	}
-	if err == nil {
-		s.logger.Info("auto-created topic", "topic", name, "partitions", s.cfg.NumPartitions)
-	}
-	return err
-}
-
-func (s *Server) createTopics(r *protocol.CreateTopicsRequest) *protocol.CreateTopicsResponse {
-	resp := &protocol.CreateTopicsResponse{}
-	for _, t := range r.Topics {
-		res := protocol.CreateTopicsResponseTopic{Name: t.Name, NumPartitions: t.NumPartitions, ReplicationFactor: t.ReplicationFactor}
-		if res.NumPartitions == -1 {
-			res.NumPartitions = s.cfg.NumPartitions
-		}
-		if res.ReplicationFactor == -1 {
-			res.ReplicationFactor = s.cfg.DefaultReplicationFactor
-		}
-		err := s.createTopic(t, res.NumPartitions, res.ReplicationFactor, r.ValidateOnly)
-		res.ErrorCode, res.ErrorMessage = errorCode(err), message(err)
-		if errors.Is(err, errReplicationFactor) {
-			res.ErrorCode = protocol.ErrInvalidReplicationFactor
-		}
-		resp.Topics = append(resp.Topics, res)
-	}
-	return resp
-}
-
-var errReplicationFactor = errors.New("replication factor must be 1 on a single-node broker")
-
-func (s *Server) createTopic(t protocol.CreateTopicsRequestTopic, partitions int32, rf int16, validateOnly bool) error {
-	if rf != 1 {
-		return fmt.Errorf("%w, not %d", errReplicationFactor, rf)
-	}
-	configs := map[string]string{}
-	for _, c := range t.Configs {
-		if c.Value == nil {
-			continue
-		}
-		configs[c.Name] = *c.Value
-	}
-	if validateOnly {
-		if err := engine.ValidateTopicName(t.Name); err != nil {
-			return err
-		}
-		if partitions < 1 {
-			return fmt.Errorf("%w: %d", engine.ErrInvalidPartitions, partitions)
-		}
-		if err := engine.ValidateConfigs(configs); err != nil {
-			return err
-		}
-		if _, err := s.eng.DescribeTopic(t.Name); err == nil {
-			return fmt.Errorf("topic %s: %w", t.Name, engine.ErrTopicExists)
-		}
-		return nil
-	}
-	return s.eng.CreateTopic(t.Name, partitions, configs)
-}
-
-func (s *Server) deleteTopics(r *protocol.DeleteTopicsRequest) *protocol.DeleteTopicsResponse {
-	resp := &protocol.DeleteTopicsResponse{}
-	for _, name := range r.Names {
-		res := protocol.DeleteTopicsResponseTopic{Name: name}
-		if !s.cfg.DeleteTopicEnable {
-			res.ErrorCode = protocol.ErrTopicDeletionDisabled
-			res.ErrorMessage = message(errors.New("delete.topic.enable is false on this broker"))
-		} else {
-			err := s.eng.DeleteTopic(name)
-			res.ErrorCode, res.ErrorMessage = errorCode(err), message(err)
-		}
-		resp.Topics = append(resp.Topics, res)
-	}
-	return resp
-}
-
-func (s *Server) createPartitions(r *protocol.CreatePartitionsRequest) *protocol.CreatePartitionsResponse {
-	resp := &protocol.CreatePartitionsResponse{}
-	for _, t := range r.Topics {
-		var err error
-		if r.ValidateOnly {
-			var d engine.TopicDescription
-			if d, err = s.eng.DescribeTopic(t.Name); err == nil && int(t.Count) <= len(d.Partitions) {
-				err = fmt.Errorf("%w: topic %s has %d partitions, asked for %d", engine.ErrInvalidPartitions, t.Name, len(d.Partitions), t.Count)
-			}
-		} else {
-			err = s.eng.CreatePartitions(t.Name, t.Count)
-		}
-		if err != nil {
-			s.logger.Info("create partitions refused", "topic", t.Name, "count", t.Count, "err", err)
-		}
-		resp.Topics = append(resp.Topics, protocol.CreatePartitionsResponseTopic{Name: t.Name, ErrorCode: errorCode(err), ErrorMessage: message(err)})
-	}
-	return resp
-}
-
-func (s *Server) describeConfigs(r *protocol.DescribeConfigsRequest) *protocol.DescribeConfigsResponse {
-	resp := &protocol.DescribeConfigsResponse{}
-	for _, res := range r.Resources {
-		out := protocol.DescribeConfigsResponseResult{ResourceType: res.ResourceType, ResourceName: res.ResourceName}
-		wanted := func(name string) bool {
-			if res.ConfigNames == nil {
-				return true
-			}
-			for _, n := range res.ConfigNames {
-				if n == name {
-					return true
-				}
-			}
-			return false
-		}
-		switch res.ResourceType {
-		case protocol.ResourceTopic:
-			d, err := s.eng.DescribeTopic(res.ResourceName)
-			out.ErrorCode, out.ErrorMessage = errorCode(err), message(err)
-			for _, c := range d.Configs {
-				if !wanted(c.Name) {
-					continue
-				}
-				src := protocol.ConfigSourceDefault
-				if c.Source == "topic" {
-					src = protocol.ConfigSourceDynamicTopic
-				}
-				out.Configs = append(out.Configs, protocol.DescribeConfigsResponseConfig{
-					Name: c.Name, Value: str(c.Value), IsDefault: c.Source != "topic", Source: src, Documentation: str(c.Doc),
-				})
-			}
-		case protocol.ResourceBroker:
-			names := make([]string, 0, len(s.cfg.BrokerConfigs))
-			for k := range s.cfg.BrokerConfigs {
-				names = append(names, k)
-			}
-			sort.Strings(names)
-			for _, k := range names {
-				if wanted(k) {
-					out.Configs = append(out.Configs, protocol.DescribeConfigsResponseConfig{
-						Name: k, Value: str(s.cfg.BrokerConfigs[k]), ReadOnly: true, Source: protocol.ConfigSourceStaticBroker,
-					})
-				}
-			}
-		default:
-			out.ErrorCode = protocol.ErrInvalidRequest
-			out.ErrorMessage = str(fmt.Sprintf("resource type %d: only topics (2) and brokers (4) have configs", res.ResourceType))
-		}
-		resp.Results = append(resp.Results, out)
-	}
-	return resp
-}
-
-func (s *Server) alterConfigs(r *protocol.AlterConfigsRequest) *protocol.AlterConfigsResponse {
-	resp := &protocol.AlterConfigsResponse{}
-	for _, res := range r.Resources {
-		out := protocol.AlterConfigsResponseResult{ResourceType: res.ResourceType, ResourceName: res.ResourceName}
-		if res.ResourceType != protocol.ResourceTopic {
-			out.ErrorCode = protocol.ErrInvalidRequest
-			out.ErrorMessage = str("only topic configs can be altered; broker configs come from its properties file")
-			resp.Results = append(resp.Results, out)
-			continue
-		}
-		set := map[string]string{}
-		var remove []string
-		var err error
-		for _, c := range res.Configs {
-			switch {
-			case c.Op == protocol.AlterConfigSet && c.Value != nil:
-				set[c.Name] = *c.Value
-			case c.Op == protocol.AlterConfigDelete:
-				remove = append(remove, c.Name)
-			default:
-				err = fmt.Errorf("%w: config %q: op %d with value %v", engine.ErrInvalidConfig, c.Name, c.Op, c.Value)
-			}
-		}
-		if err == nil {
-			if r.ValidateOnly {
-				_, err = s.eng.DescribeTopic(res.ResourceName)
-				if err == nil {
-					err = engine.ValidateConfigs(set)
-				}
-			} else {
-				err = s.eng.AlterTopicConfig(res.ResourceName, set, remove)
-			}
-		}
-		out.ErrorCode, out.ErrorMessage = errorCode(err), message(err)
-		resp.Results = append(resp.Results, out)
-	}
-	return resp
-}
-
-func (s *Server) listOffsets(r *protocol.ListOffsetsRequest) *protocol.ListOffsetsResponse {
-	resp := &protocol.ListOffsetsResponse{}
-	for _, t := range r.Topics {
-		rt := protocol.ListOffsetsResponseTopic{Name: t.Name}
-		for _, rp := range t.Partitions {
-			out := protocol.ListOffsetsResponsePartition{Partition: rp.Partition, Timestamp: -1, Offset: -1}
-			p, err := s.eng.Partition(t.Name, rp.Partition)
-			if err == nil {
-				out.Offset, err = p.ListOffset(rp.Timestamp)
-			}
-			out.ErrorCode = errorCode(err)
-			rt.Partitions = append(rt.Partitions, out)
 		}
 		resp.Topics = append(resp.Topics, rt)
 	}
 	return resp
 }
 
-func (s *Server) initProducerID(r *protocol.InitProducerIDRequest) protocol.Response {
-	if r.TransactionalID != nil {
-		// Transactions are not implemented: say so rather than pretend.
-		return &protocol.InitProducerIDResponse{ErrorCode: protocol.ErrUnsupportedVersion, ProducerID: -1, ProducerEpoch: -1}
+func (s *Server) createTopics(c *conn, r *protocol.CreateTopicsRequest) *protocol.CreateTopicsResponse {
+	topics := make([]request.NewTopic, len(r.Topics))
+	for i, t := range r.Topics {
+		configs := map[string]string{}
+		for _, c := range t.Configs {
+			if c.Value != nil {
+				configs[c.Name] = *c.Value
+			}
+		}
+		topics[i] = request.NewTopic{Name: t.Name, Partitions: t.NumPartitions, ReplicationFactor: t.ReplicationFactor,
+			Configs: configs, ValidateOnly: r.ValidateOnly}
 	}
-	id, epoch, err := s.eng.InitProducerID(r.ProducerID, r.ProducerEpoch)
-	if err != nil {
-		return &protocol.InitProducerIDResponse{ErrorCode: errorCode(err), ProducerID: -1, ProducerEpoch: -1}
+	resp := &protocol.CreateTopicsResponse{}
+	for _, res := range s.h.CreateTopics(c.ctx, topics) {
+		out := protocol.CreateTopicsResponseTopic{Name: res.Name, ErrorCode: errorCode(res.Err), ErrorMessage: request.Message(res.Err),
+			NumPartitions: -1, ReplicationFactor: -1}
+		if res.Err == nil {
+			out.NumPartitions, out.ReplicationFactor = int32(len(res.Partitions)), res.ReplicationFactor()
+		}
+		resp.Topics = append(resp.Topics, out)
 	}
-	return &protocol.InitProducerIDResponse{ProducerID: id, ProducerEpoch: epoch}
+	return resp
 }
 
-func str(s string) *string { return &s }
+func (s *Server) deleteTopics(c *conn, r *protocol.DeleteTopicsRequest) *protocol.DeleteTopicsResponse {
+	refs := make([]request.TopicRef, len(r.Names))
+	for i, name := range r.Names {
+		refs[i].Name = name
+	}
+	resp := &protocol.DeleteTopicsResponse{}
+	for i, res := range s.h.DeleteTopics(c.ctx, refs) {
+		resp.Topics = append(resp.Topics, protocol.DeleteTopicsResponseTopic{Name: r.Names[i],
+			ErrorCode: errorCode(res.Err), ErrorMessage: request.Message(res.Err)})
+	}
+	return resp
+}
+
+func (s *Server) createPartitions(c *conn, r *protocol.CreatePartitionsRequest) *protocol.CreatePartitionsResponse {
+	topics := make([]request.NewPartitions, len(r.Topics))
+	for i, t := range r.Topics {
+		topics[i] = request.NewPartitions{Topic: t.Name, Count: t.Count}
+	}
+	resp := &protocol.CreatePartitionsResponse{}
+	for i, err := range s.h.CreatePartitions(c.ctx, topics, r.ValidateOnly) {
+		resp.Topics = append(resp.Topics, protocol.CreatePartitionsResponseTopic{Name: r.Topics[i].Name,
+			ErrorCode: errorCode(err), ErrorMessage: request.Message(err)})
+	}
+	return resp
+}
+
+func (s *Server) describeConfigs(r *protocol.DescribeConfigsRequest) *protocol.DescribeConfigsResponse {
+	resources := make([]request.ConfigResource, len(r.Resources))
+	for i, res := range r.Resources {
+		resources[i] = request.ConfigResource{Type: request.ResourceType(res.ResourceType), Name: res.ResourceName, Names: res.ConfigNames}
+	}
+	resp := &protocol.DescribeConfigsResponse{}
+	for i, res := range s.h.DescribeConfigs(resources) {
+		out := protocol.DescribeConfigsResponseResult{ResourceType: r.Resources[i].ResourceType, ResourceName: r.Resources[i].ResourceName,
+			ErrorCode: errorCode(res.Err), ErrorMessage: request.Message(res.Err)}
+		for _, c := range res.Configs {
+			rc := protocol.DescribeConfigsResponseConfig{Name: c.Name, Value: new(c.Value), ReadOnly: c.ReadOnly,
+				IsDefault: c.Source == request.SourceDefault, Source: protocol.ConfigSource(c.Source)}
+			if c.Doc != "" || c.Source != request.SourceStaticBroker {
+				rc.Documentation = new(c.Doc)
+			}
+			out.Configs = append(out.Configs, rc)
+		}
+		resp.Results = append(resp.Results, out)
+	}
+	return resp
+}
+
+func (s *Server) alterConfigs(c *conn, r *protocol.AlterConfigsRequest) *protocol.AlterConfigsResponse {
+	resources := make([]request.AlterResource, len(r.Resources))
+	for i, res := range r.Resources {
+		ar := request.AlterResource{Type: request.ResourceType(res.ResourceType), Name: res.ResourceName}
+		for _, c := range res.Configs {
+			ar.Configs = append(ar.Configs, request.AlterConfig{Name: c.Name, Op: request.ConfigOp(c.Op), Value: c.Value})
+		}
+		resources[i] = ar
+	}
+	resp := &protocol.AlterConfigsResponse{}
+	for i, err := range s.h.AlterConfigs(c.ctx, resources, false, r.ValidateOnly) {
+		resp.Results = append(resp.Results, protocol.AlterConfigsResponseResult{ResourceType: r.Resources[i].ResourceType,
+			ResourceName: r.Resources[i].ResourceName, ErrorCode: errorCode(err), ErrorMessage: request.Message(err)})
+	}
+	return resp
+}
+
+func (s *Server) listOffsets(r *protocol.ListOffsetsRequest) *protocol.ListOffsetsResponse {
+	var parts []request.ListOffsetsPartition
+	for _, t := range r.Topics {
+		for _, rp := range t.Partitions {
+			parts = append(parts, request.ListOffsetsPartition{Topic: t.Name, Partition: rp.Partition,
+				Timestamp: rp.Timestamp, CurrentLeaderEpoch: -1})
+		}
+	}
+	s.h.ListOffsets(parts)
+	resp := &protocol.ListOffsetsResponse{Topics: make([]protocol.ListOffsetsResponseTopic, 0, len(r.Topics))}
+	i := 0
+	for _, t := range r.Topics {
+		rt := protocol.ListOffsetsResponseTopic{Name: t.Name, Partitions: make([]protocol.ListOffsetsResponsePartition, 0, len(t.Partitions))}
+		for range t.Partitions {
+			p := &parts[i]
+			i++
+			rt.Partitions = append(rt.Partitions, protocol.ListOffsetsResponsePartition{Partition: p.Partition,
+				ErrorCode: errorCode(p.Err), Timestamp: p.RecordTimestamp, Offset: p.Offset})
+		}
+		resp.Topics = append(resp.Topics, rt)
+	}
+	return resp
+}
+
+func (s *Server) initProducerID(c *conn, r *protocol.InitProducerIDRequest) protocol.Response {
+	id, epoch, err := s.h.InitProducerID(c.ctx, r.TransactionalID != nil, r.ProducerID, r.ProducerEpoch)
+	return &protocol.InitProducerIDResponse{ErrorCode: errorCode(err), ProducerID: id, ProducerEpoch: epoch}
+}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sluicelog/sluice/net/protocol"
+	"github.com/sluicelog/sluice/net/request"
 )
 
 // pipelineDepth is how many decoded requests a connection reads ahead of
@@ -43,8 +44,14 @@ type conn struct {
 	// ended: what a FetchContinue offset stands for. Only the handler
 	// goroutine touches it.
 	fetchNext map[fetchKey]int64
-	// cuts is reused for where a fetch response's record regions go.
-	cuts []int
+	// cuts is reused for where a fetch response's record regions go, and
+	// regions for which partition of fetchReq each comes from.
+	cuts    []int
+	regions []int
+	// prod and fetchReq are the request layer's values, reused from
+	// request to request.
+	prod     request.Produce
+	fetchReq request.Fetch
 }
 
 // pending is one request read off the wire, or the error code it gets
@@ -191,11 +198,11 @@ func (c *conn) handle(p *pending) error {
 	}
 	switch req := p.req.(type) {
 	case *protocol.ProduceRequest:
-		resp := c.s.produce(req)
+		resp, failed := c.produce(req)
 		if req.Acks == protocol.AcksNone {
 			// Fire and forget: no response at all, as in Kafka, which
 			// closes the connection when it cannot take the records.
-			if produceFailed(resp) {
+			if failed {
 				return errors.New("acks=0 produce failed")
 			}
 			return nil

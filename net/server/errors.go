@@ -1,56 +1,27 @@
 package server
 
 import (
-	"errors"
-
-	"github.com/sluicelog/sluice/engine"
 	"github.com/sluicelog/sluice/net/protocol"
+	"github.com/sluicelog/sluice/net/request"
 )
 
-// errorCode maps an engine error onto the protocol's (Kafka's) error code,
-// so clients retry or fail as they would against Kafka.
+// errorCode is the request layer's code for err (request.CodeOf): the
+// native protocol uses Kafka's numbers, so both listeners send the same,
+// with one exception kept for the native clients of today.
+//
+// A batch from a producer the partition has no state for is
+// UNKNOWN_PRODUCER_ID to Kafka clients; the engine's error is also
+// OUT_OF_ORDER_SEQUENCE_NUMBER (engine.ErrUnknownProducerID comes wrapped
+// with engine.ErrOutOfOrderSequence), and that is the code the native
+// client (net/client) answers by bumping its epoch. It stays so on this
+// listener until net/client knows UNKNOWN_PRODUCER_ID.
 func errorCode(err error) protocol.ErrorCode {
-	switch {
-	case err == nil:
-		return protocol.NoError
-	case errors.Is(err, engine.ErrUnknownTopic), errors.Is(err, engine.ErrUnknownPartition):
-		return protocol.ErrUnknownTopicOrPartition
-	case errors.Is(err, engine.ErrInvalidTopic):
-		return protocol.ErrInvalidTopic
-	case errors.Is(err, engine.ErrTopicExists):
-		return protocol.ErrTopicAlreadyExists
-	case errors.Is(err, engine.ErrInvalidPartitions):
-		return protocol.ErrInvalidPartitions
-	case errors.Is(err, engine.ErrInvalidConfig):
-		return protocol.ErrInvalidConfig
-	case errors.Is(err, engine.ErrRecordTooLarge):
-		return protocol.ErrMessageTooLarge
-	case errors.Is(err, engine.ErrInvalidRecord):
-		return protocol.ErrCorruptMessage
-	case errors.Is(err, engine.ErrUnsupported):
-		return protocol.ErrUnsupportedForMessageFormat
-	case errors.Is(err, engine.ErrOffsetOutOfRange):
-		return protocol.ErrOffsetOutOfRange
-	case errors.Is(err, engine.ErrOutOfOrderSequence):
-		return protocol.ErrOutOfOrderSequenceNumber
-	case errors.Is(err, engine.ErrDuplicateSequence):
-		return protocol.ErrDuplicateSequenceNumber
-	case errors.Is(err, engine.ErrInvalidProducerEpoch):
-		return protocol.ErrInvalidProducerEpoch
-	case errors.Is(err, engine.ErrClosed):
-		// A partition closed under the request (its topic was deleted, or
-		// the broker is stopping): the client should refresh and retry.
-		return protocol.ErrNotLeaderOrFollower
-	default:
-		return protocol.ErrKafkaStorageError
+	code := request.CodeOf(err)
+	if code == request.UnknownProducerID {
+		code = request.OutOfOrderSequenceNumber
 	}
+	return protocol.ErrorCode(code)
 }
 
 // message is the error text sent beside a code, or nil.
-func message(err error) *string {
-	if err == nil {
-		return nil
-	}
-	s := err.Error()
-	return &s
-}
+func message(err error) *string { return request.Message(err) }

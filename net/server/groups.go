@@ -10,6 +10,7 @@ import (
 	"github.com/sluicelog/sluice/engine"
 	"github.com/sluicelog/sluice/engine/group"
 	"github.com/sluicelog/sluice/net/protocol"
+	"github.com/sluicelog/sluice/net/request"
 )
 
 // The group APIs translate between the wire messages and the coordinator
@@ -70,14 +71,8 @@ func nonEmpty(s string) *string {
 }
 
 func (s *Server) findCoordinator(r *protocol.FindCoordinatorRequest) *protocol.FindCoordinatorResponse {
-	if r.KeyType != protocol.CoordinatorKeyGroup {
-		return &protocol.FindCoordinatorResponse{ErrorCode: protocol.ErrInvalidRequest, NodeID: -1,
-			ErrorMessage: new("only group coordinators (key type 0) exist")}
-	}
-	if err := engine.ValidateGroupID(r.CoordinatorKey); err != nil {
-		return &protocol.FindCoordinatorResponse{ErrorCode: protocol.ErrInvalidGroupID, ErrorMessage: message(err), NodeID: -1}
-	}
-	return &protocol.FindCoordinatorResponse{NodeID: s.cfg.NodeID, Host: s.advertHost, Port: s.advertPort}
+	b, err := s.h.FindCoordinator(request.ListenerNative, r.KeyType, r.CoordinatorKey)
+	return &protocol.FindCoordinatorResponse{ErrorCode: errorCode(err), ErrorMessage: message(err), NodeID: b.ID, Host: b.Host, Port: b.Port}
 }
 
 func (s *Server) joinGroup(c *conn, r *protocol.JoinGroupRequest) *protocol.JoinGroupResponse {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"strconv"
 	"sync"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/sluicelog/sluice/net/internal/connset"
 	"github.com/sluicelog/sluice/net/internal/sockbuf"
 	"github.com/sluicelog/sluice/net/protocol"
+	"github.com/sluicelog/sluice/net/request"
 )
 
 // Config configures a Server. Zero fields take the defaults noted.
@@ -51,6 +51,12 @@ type Config struct {
 	// BrokerConfigs are reported by DescribeConfigs for the broker resource.
 	BrokerConfigs map[string]string
 	Logger        *slog.Logger
+	// Handler answers the requests. When nil the server makes one over
+	// the engine, with request.Local as its cluster (a single node),
+	// from NodeID, NumPartitions, DefaultReplicationFactor,
+	// AutoCreateTopics, DeleteTopicEnable and BrokerConfigs; with a
+	// Handler those fields are not used.
+	Handler *request.Handler
 	// Groups is the group coordinator, which the caller runs (Run) after
 	// Restore. When nil the server makes one with Kafka's defaults over
 	// the engine, restores it and runs it while it serves.
@@ -84,16 +90,17 @@ func (c *Config) setDefaults() {
 	}
 }
 
-// Server answers the native protocol over TCP for one engine.
+// Server answers the native protocol over TCP: it decodes each request,
+// has the request layer (net/request) answer it, and encodes the answer.
 type Server struct {
 	eng    *engine.Engine
 	cfg    Config
 	logger *slog.Logger
+	h      *request.Handler
 
-	ln         net.Listener
-	advertHost string
-	advertPort int32
-	conns      *connset.Set
+	ln     net.Listener
+	advert request.Broker
+	conns  *connset.Set
 	// stopping is closed when Shutdown begins: long polls end early.
 	stopping <-chan struct{}
 
@@ -114,6 +121,7 @@ func New(eng *engine.Engine, cfg Config) *Server {
 		logger: cfg.Logger,
 		conns:  connset.New(cfg.MaxConnections, sockbuf.Sizes{Send: cfg.SendBufferBytes, Receive: cfg.ReceiveBufferBytes}, cfg.Logger),
 		groups: cfg.Groups,
+		h:      cfg.Handler,
 	}
 	s.stopping = s.conns.Stopping()
 	s.ctx, s.cancel = context.WithCancel(context.Background())
@@ -131,26 +139,20 @@ func New(eng *engine.Engine, cfg Config) *Server {
 // Listen binds the listening socket. With port 0 the kernel picks one; Addr
 // tells which.
 func (s *Server) Listen() error {
-	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if s.h == nil {
+		local, err := request.NewLocal(s.eng, request.LocalConfig{NodeID: s.cfg.NodeID,
+			NumPartitions: s.cfg.NumPartitions, DefaultReplicationFactor: s.cfg.DefaultReplicationFactor})
+		if err != nil {
+			return err
+		}
+		s.h = request.New(s.eng, local, request.Config{AutoCreateTopics: s.cfg.AutoCreateTopics,
+			DeleteTopicEnable: s.cfg.DeleteTopicEnable, BrokerConfigs: s.cfg.BrokerConfigs, Logger: s.logger})
+	}
+	ln, advert, err := request.Bind(request.ListenerNative, s.cfg.Addr, s.cfg.Advertised, s.h.Cluster(), s.logger)
 	if err != nil {
-		return fmt.Errorf("listen %s: %w", s.cfg.Addr, err)
+		return err
 	}
-	s.ln = ln
-	adv := s.cfg.Advertised
-	if adv == "" {
-		adv = ln.Addr().String()
-	}
-	host, port, err := net.SplitHostPort(adv)
-	if err != nil {
-		ln.Close()
-		return fmt.Errorf("advertised address %q: %w", adv, err)
-	}
-	p, err := strconv.Atoi(port)
-	if err != nil {
-		ln.Close()
-		return fmt.Errorf("advertised port %q: %w", port, err)
-	}
-	s.advertHost, s.advertPort = host, int32(p)
+	s.ln, s.advert = ln, advert
 	return nil
 }
 

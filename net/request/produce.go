@@ -1,0 +1,105 @@
+package request
+
+import (
+	"context"
+	"errors"
+
+	"github.com/sluicelog/sluice/engine"
+)
+
+// Produce is a produce request and, once handled, its results. A listener
+// keeps one per connection and reuses it (Reset), so that a warm
+// connection allocates nothing for it.
+type Produce struct {
+	// Acks is 0 (no response), 1 (the leader's log) or -1 (every in-sync
+	// replica).
+	Acks int16
+	// Transactional is set when the request carries a transactional id.
+	Transactional bool
+	// Partitions in request order, topic by topic: the listener encodes
+	// the response by walking its wire request in the same order.
+	Partitions []ProducePartition
+}
+
+// ProducePartition is one partition's records and, after Handler.Produce,
+// its result.
+type ProducePartition struct {
+	Topic     string
+	Partition int32
+	// Records are the partition's batches as they arrived; they point
+	// into the request frame, which the engine patches in place
+	// (baseOffset), so nothing is copied on the way to the log.
+	Records []byte
+
+	// Err is the partition's failure, nil on success (Code gives its
+	// code). On failure the offsets are -1.
+	Err            error
+	BaseOffset     int64
+	LogAppendTime  int64
+	LogStartOffset int64
+}
+
+// Reset empties p for the next request, keeping its capacity.
+func (p *Produce) Reset(acks int16, transactional bool) {
+	clear(p.Partitions) // drop the references into the last frame
+	p.Partitions = p.Partitions[:0]
+	p.Acks, p.Transactional = acks, transactional
+}
+
+// Add appends a partition's records.
+func (p *Produce) Add(topic string, partition int32, records []byte) {
+	p.Partitions = append(p.Partitions, ProducePartition{Topic: topic, Partition: partition, Records: records})
+}
+
+// Produce appends each partition's batches. Partitions fail on their own:
+// a refused or bad partition does not stop the others. It reports whether
+// any failed: with acks=0 the only way to tell the client is to close the
+// connection.
+func (h *Handler) Produce(ctx context.Context, p *Produce) (failed bool) {
+	var refuse error
+	switch {
+	case p.Acks != 0 && p.Acks != 1 && p.Acks != -1:
+		refuse = ErrInvalidRequiredAcks
+	case p.Transactional:
+		refuse = ErrTransactions
+	}
+	for i := range p.Partitions {
+		pp := &p.Partitions[i]
+		err := refuse
+		if err == nil {
+			var res engine.AppendResult
+			if res, err = h.append(ctx, pp.Topic, pp.Partition, pp.Records); err == nil {
+				pp.Err, pp.BaseOffset, pp.LogAppendTime, pp.LogStartOffset = nil, res.BaseOffset, res.LogAppendTime, res.LogStartOffset
+				continue
+			}
+			h.logProduceError(pp.Topic, pp.Partition, err)
+		}
+		pp.Err, pp.BaseOffset, pp.LogAppendTime, pp.LogStartOffset = err, -1, -1, -1
+		failed = true
+	}
+	return failed
+}
+
+func (h *Handler) append(ctx context.Context, topic string, partition int32, records []byte) (engine.AppendResult, error) {
+	p, err := h.partition(topic, partition)
+	if errors.Is(err, engine.ErrUnknownTopic) && h.cfg.AutoCreateTopics {
+		if err = h.autoCreate(ctx, topic); err == nil {
+			p, err = h.partition(topic, partition)
+		}
+	}
+	if err != nil {
+		return engine.AppendResult{}, err
+	}
+	return p.Append(records)
+}
+
+// logProduceError logs refused input at warn (the client sent something
+// wrong, or asked the wrong broker) and storage failures at error.
+func (h *Handler) logProduceError(topic string, partition int32, err error) {
+	code := CodeOf(err)
+	if code == KafkaStorageError {
+		h.logger.Error("append failed", "topic", topic, "partition", partition, "err", err)
+		return
+	}
+	h.logger.Warn("produce refused", "topic", topic, "partition", partition, "code", code.String(), "err", err)
+}
