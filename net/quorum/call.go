@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"sync"
 	"time"
 
@@ -162,18 +161,6 @@ func (p *callPool) get(addr string) net.Conn {
 		}
 		c.Close()
 	}
-}
-
-// alive reports whether an idle connection is still open: a read that
-// times out at once means no EOF (and no stray bytes) is waiting. This
-// catches a leader that restarted since the connection was pooled, before a
-// proposal is sent into a dead socket and its outcome becomes unknown.
-func alive(c net.Conn) bool {
-	c.SetReadDeadline(time.Now())
-	var one [1]byte
-	_, err := c.Read(one[:])
-	c.SetReadDeadline(time.Time{})
-	return errors.Is(err, os.ErrDeadlineExceeded)
 }
 
 func (p *callPool) put(addr string, c net.Conn) {

@@ -2,6 +2,7 @@ package quorum
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log"
 	"log/slog"
@@ -43,6 +44,11 @@ func (h *hclogSlog) Log(level hclog.Level, msg string, args ...any) {
 		return
 	}
 	lv := slogLevel(level)
+	if lv >= slog.LevelWarn && refusedArg(args) {
+		// The mux already logged this refusal, rate limited; raft would
+		// repeat it on every retry.
+		lv = slog.LevelDebug
+	}
 	ctx := context.Background()
 	if !h.l.Enabled(ctx, lv) {
 		return
@@ -122,3 +128,14 @@ func (h *hclogSlog) StandardWriter(*hclog.StandardLoggerOptions) io.Writer {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// refusedArg reports whether a log line's arguments carry a RefusalError.
+func refusedArg(args []any) bool {
+	for _, a := range args {
+		var re *RefusalError
+		if err, ok := a.(error); ok && errors.As(err, &re) {
+			return true
+		}
+	}
+	return false
+}

@@ -29,8 +29,9 @@ type Node struct {
 	ctx    context.Context // ends when Close starts
 	cancel context.CancelFunc
 
-	notifyCh chan bool // raft's leadership notifications, drained by forwardLeadership
-	leaderCh chan bool // what LeaderChanges returns: the latest value only
+	notifyCh chan bool     // raft's leadership notifications, drained by forwardLeadership
+	leaderCh chan bool     // what LeaderChanges returns: the latest value only
+	raftDone chan struct{} // closed once raft has shut down
 	wg       sync.WaitGroup
 
 	closeOnce sync.Once
@@ -101,6 +102,7 @@ func start(cfg Config, self Voter, ln net.Listener) (_ *Node, err error) {
 		cancel:   cancel,
 		notifyCh: make(chan bool, 8),
 		leaderCh: make(chan bool, 1),
+		raftDone: make(chan struct{}),
 	}
 	n.mux = newMux(ln, &cfg, self)
 	n.mux.serveCall = n.serveCall
@@ -215,7 +217,7 @@ func (n *Node) forwardLeadership() {
 			default:
 			}
 			n.leaderCh <- v
-		case <-n.ctx.Done():
+		case <-n.raftDone: // not before: raft blocks sending its last "false"
 			return
 		}
 	}
@@ -388,6 +390,7 @@ func (n *Node) Close() error {
 		if err := n.raft.Shutdown().Error(); err != nil {
 			errs = append(errs, fmt.Errorf("quorum: raft shutdown: %w", err))
 		}
+		close(n.raftDone)
 		n.trans.Close()
 		n.pool.close()
 		if err := n.mux.close(); err != nil && !errors.Is(err, net.ErrClosed) {

@@ -135,8 +135,16 @@ func TestFailoverAndRejoin(t *testing.T) {
 	if got := propose(t, c.nodes[l], "rejoined"); got != "3" {
 		t.Fatalf("Propose from the rejoined node = %q, want \"3\"", got)
 	}
+	want = append(want, "rejoined")
+	// Every node proposes again: pooled call connections to the closed
+	// node are dead, and must be noticed before a proposal is sent on them.
+	for i, n := range c.nodes {
+		cmd := fmt.Sprintf("again%d", i)
+		want = append(want, cmd)
+		propose(t, n, cmd)
+	}
 	for i := range c.nodes {
-		c.waitList(i, append(want, "rejoined"))
+		c.waitList(i, want)
 	}
 }
 

@@ -302,6 +302,16 @@ type trackedConn struct {
 	once sync.Once
 }
 
+// Read reports a connection closed by our own shutdown as io.EOF, which
+// raft's transport ends quietly on instead of logging a decode error.
+func (c *trackedConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if err != nil && errors.Is(err, net.ErrClosed) {
+		err = io.EOF
+	}
+	return n, err
+}
+
 func (c *trackedConn) Close() error {
 	c.once.Do(func() {
 		c.m.connMu.Lock()
