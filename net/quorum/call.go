@@ -309,6 +309,9 @@ func (n *Node) serveRequest(body []byte) callResponse {
 	var res []byte
 	switch req.Op {
 	case opCall:
+		if err := n.leaderCurrent(ctx); err != nil {
+			return callResponse{Status: statusRetry, Payload: []byte(err.Error())}
+		}
 		res, err = n.handle(ctx, req.Kind, req.Payload)
 		if err != nil {
 			return callResponse{Status: statusHandlerError, Payload: []byte(err.Error())}
@@ -339,7 +342,8 @@ func (n *Node) handle(ctx context.Context, kind uint8, payload []byte) ([]byte, 
 }
 
 // LeaderCall runs the LeaderHandler on the current leader with kind and
-// payload and returns its result. It waits for a leader and retries lost
+// payload and returns its result. The handler runs only once the leader's
+// state machine holds every entry committed before its term. It waits for a leader and retries lost
 // connections until ctx ends, so the handler may run more than once for one
 // call and must be idempotent (heartbeats and registrations are). A handler
 // error comes back as a *HandlerError; any other error is the transport's or
@@ -347,6 +351,9 @@ func (n *Node) handle(ctx context.Context, kind uint8, payload []byte) ([]byte, 
 func (n *Node) LeaderCall(ctx context.Context, kind uint8, payload []byte) ([]byte, error) {
 	req := &callRequest{Op: opCall, Kind: kind, Payload: payload}
 	_, res, err := n.toLeader(ctx, req, true, func(ctx context.Context) (uint64, []byte, error) {
+		if err := n.leaderCurrent(ctx); err != nil {
+			return 0, nil, err
+		}
 		res, err := n.handle(ctx, kind, payload)
 		if err != nil {
 			return 0, nil, &HandlerError{Text: err.Error()}

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -32,7 +33,10 @@ type Node struct {
 	notifyCh chan bool     // raft's leadership notifications, drained by forwardLeadership
 	leaderCh chan bool     // what LeaderChanges returns: the latest value only
 	raftDone chan struct{} // closed once raft has shut down
-	wg       sync.WaitGroup
+	// currentTerm is the term in which this node, as leader, last confirmed
+	// it had applied all earlier leaders' entries (leaderCurrent).
+	currentTerm atomic.Uint64
+	wg          sync.WaitGroup
 
 	closeOnce sync.Once
 	closeErr  error
@@ -211,6 +215,9 @@ func (n *Node) forwardLeadership() {
 	for {
 		select {
 		case v := <-n.notifyCh:
+			if v && !n.becameCurrent() {
+				continue // leadership already lost; a false follows
+			}
 			n.cfg.Logger.Info("quorum: leadership changed", "node", n.cfg.NodeID, "leader", v)
 			select {
 			case <-n.leaderCh:
@@ -221,6 +228,48 @@ func (n *Node) forwardLeadership() {
 			return
 		}
 	}
+}
+
+// becameCurrent waits, on a new leader, until its state machine holds every
+// entry earlier leaders committed, so the broker's controller logic starts
+// from a current image. It reports false if leadership was lost meanwhile.
+func (n *Node) becameCurrent() bool {
+	ctx, cancel := context.WithTimeout(n.ctx, 20*n.cfg.ElectionTimeout)
+	defer cancel()
+	for n.IsLeader() {
+		err := n.leaderCurrent(ctx)
+		if err == nil {
+			return true
+		}
+		if ctx.Err() != nil || errors.Is(err, ErrClosed) {
+			n.cfg.Logger.Warn("quorum: leader not caught up; reporting leadership anyway", "node", n.cfg.NodeID, "error", err)
+			return n.IsLeader()
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	return false
+}
+
+// leaderCurrent makes sure this node, as leader, has applied every entry
+// committed by earlier leaders. raft reports leadership before the new
+// leader's first entry commits, and until then its state machine may lack
+// entries its predecessor committed. It costs one barrier per term.
+func (n *Node) leaderCurrent(ctx context.Context) error {
+	term := n.raft.CurrentTerm()
+	if n.currentTerm.Load() == term {
+		return nil
+	}
+	if _, _, err := n.syncLocal(ctx); err != nil {
+		if errors.Is(err, ErrClosed) || ctx.Err() != nil {
+			return err
+		}
+		return fmt.Errorf("%w: %w", errRetry, err) // a barrier is harmless to repeat
+	}
+	n.currentTerm.Store(term)
+	return nil
 }
 
 // Addr returns the CONTROLLER address this node advertises (its voters entry).
