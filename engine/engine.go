@@ -283,6 +283,18 @@ func (e *Engine) EnforceRetention() (int, error) {
 // CreateTopic creates a topic with the given number of partitions and
 // config overrides (Kafka names). The topic is durable when it returns.
 func (e *Engine) CreateTopic(name string, partitions int32, configs map[string]string) error {
+	var id [16]byte
+	if _, err := rand.Read(id[:]); err != nil {
+		return err
+	}
+	return e.CreateTopicWithID(name, id, partitions, configs)
+}
+
+// CreateTopicWithID is CreateTopic with the topic id given: in a cluster
+// the metadata quorum names a topic's id, and every replica's storage keeps
+// the same one, so a topic deleted and created again under its name is
+// told apart from the old one.
+func (e *Engine) CreateTopicWithID(name string, id [16]byte, partitions int32, configs map[string]string) error {
 	if err := ValidateTopicName(name); err != nil {
 		return err
 	}
@@ -304,10 +316,7 @@ func (e *Engine) CreateTopic(name string, partitions int32, configs map[string]s
 	if err := e.meta.clearRecoveryPoints(name); err != nil {
 		return fmt.Errorf("topic %s: %w", name, err)
 	}
-	m := &topicMeta{Name: name, Partitions: partitions, Configs: copyMap(configs), CreatedMs: e.now().UnixMilli()}
-	if _, err := rand.Read(m.ID[:]); err != nil {
-		return err
-	}
+	m := &topicMeta{Name: name, ID: id, Partitions: partitions, Configs: copyMap(configs), CreatedMs: e.now().UnixMilli()}
 	t := &topic{name: m.Name, meta: m}
 	t.cfg.Store(&cfg)
 	for id := int32(0); id < partitions; id++ {
@@ -480,6 +489,18 @@ func (e *Engine) TopicConfig(name string) (TopicConfig, error) {
 		return TopicConfig{}, err
 	}
 	return *t.cfg.Load(), nil
+}
+
+// TopicOverrides returns a topic's config overrides: the values set for it
+// rather than taken from the defaults.
+func (e *Engine) TopicOverrides(name string) (map[string]string, error) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	t, err := e.topicLocked(name)
+	if err != nil {
+		return nil, err
+	}
+	return copyMap(t.meta.Configs), nil
 }
 
 // AlterTopicConfig sets the overrides in set and removes those named in

@@ -64,6 +64,11 @@ func (e *Error) Error() string {
 	return CodeName(e.Code) + ": " + e.Message
 }
 
+// KafkaCode is the refusal's Kafka error code: the brokers' request layer
+// maps any error with this method onto its code, so a refusal the quorum
+// made reaches the client as the code it names.
+func (e *Error) KafkaCode() int16 { return e.Code }
+
 func errorf(code int16, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }

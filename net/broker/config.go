@@ -8,12 +8,15 @@ import (
 	"math"
 	"net"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/sluicelog/sluice/engine"
+	"github.com/sluicelog/sluice/net/cluster"
+	"github.com/sluicelog/sluice/net/quorum"
 )
 
 // ErrConfig is wrapped by every configuration error.
@@ -36,6 +39,38 @@ type Config struct {
 	// with the port actually bound.
 	KafkaAdvertised string
 	DataDir         string
+
+	// ProcessRoles is process.roles: empty for a single node without a
+	// quorum (what `make run` starts), or "broker", "controller", or both.
+	ProcessRoles []string
+	// QuorumVoters is controller.quorum.voters (id@host:port,...), parsed.
+	QuorumVoters []quorum.Voter
+	// ControllerListenerName is controller.listener.names: the listener
+	// the quorum speaks on (CONTROLLER).
+	ControllerListenerName string
+	// ControllerListen is that listener's host:port; ControllerListener,
+	// when set, is one already bound (tests learn every voter's port
+	// before any broker starts).
+	ControllerListen   string
+	ControllerListener net.Listener
+	// InterBrokerListenerName is inter.broker.listener.name: the listener
+	// brokers use to reach each other (SLUICE or PLAINTEXT).
+	InterBrokerListenerName string
+	// ClusterID is cluster.id: empty lets the first active controller
+	// name the cluster.
+	ClusterID string
+	// BrokerSessionTimeout and BrokerHeartbeatInterval are
+	// broker.session.timeout.ms and broker.heartbeat.interval.ms.
+	BrokerSessionTimeout    time.Duration
+	BrokerHeartbeatInterval time.Duration
+	// RaftHeartbeatTimeout and RaftElectionTimeout tune the quorum
+	// (tests shorten them); zero takes net/quorum's defaults.
+	RaftHeartbeatTimeout time.Duration
+	RaftElectionTimeout  time.Duration
+
+	// otherListeners are listeners= entries other than SLUICE and
+	// PLAINTEXT, by name: the controller's, checked by Validate.
+	otherListeners map[string]string
 
 	NumPartitions            int32
 	DefaultReplicationFactor int16
@@ -76,6 +111,10 @@ func DefaultConfig() Config {
 		DataDir:                  "data",
 		NumPartitions:            1,
 		DefaultReplicationFactor: 1,
+		ControllerListenerName:   "CONTROLLER",
+		InterBrokerListenerName:  "SLUICE",
+		BrokerSessionTimeout:     cluster.DefaultSessionTimeout,
+		BrokerHeartbeatInterval:  cluster.DefaultHeartbeatInterval,
 		AutoCreateTopics:         true,
 		DeleteTopicEnable:        true,
 		TopicDefaults:            map[string]string{},
@@ -181,8 +220,8 @@ func msProp(set func(*Config, time.Duration), doc string) property {
 var properties = map[string]property{
 	"node.id":   intProp(0, math.MaxInt32, func(c *Config, n int64) { c.NodeID = int32(n) }, "this broker's id"),
 	"broker.id": intProp(0, math.MaxInt32, func(c *Config, n int64) { c.NodeID = int32(n) }, "alias of node.id"),
-	"listeners": {doc: "SLUICE://host:port (native protocol) and PLAINTEXT://host:port (Kafka protocol; off when absent)", apply: func(c *Config, v string) error {
-		native, kafka, err := parseListeners(v)
+	"listeners": {doc: "SLUICE://host:port (native protocol), PLAINTEXT://host:port (Kafka protocol; off when absent) and, in a cluster, CONTROLLER://host:port (the metadata quorum)", apply: func(c *Config, v string) error {
+		native, kafka, other, err := parseListeners(v)
 		if err != nil {
 			return err
 		}
@@ -190,22 +229,74 @@ var properties = map[string]property{
 			c.Listen = native
 		}
 		c.KafkaListen = kafka
+		c.otherListeners = other
 		return nil
 	}},
 	"advertised.listeners": {doc: "the SLUICE:// and PLAINTEXT://host:port clients are told to use", apply: func(c *Config, v string) error {
-		native, kafka, err := parseListeners(v)
+		native, kafka, _, err := parseListeners(v)
 		if err != nil {
 			return err
 		}
 		c.Advertised, c.KafkaAdvertised = native, kafka
 		return nil
 	}},
+	"process.roles": {doc: "broker,controller for a cluster member (every broker a quorum voter), controller for a voter only; unset for a single node without a quorum", apply: func(c *Config, v string) error {
+		roles, err := parseRoles(v)
+		if err != nil {
+			return err
+		}
+		c.ProcessRoles = roles
+		return nil
+	}},
+	"controller.quorum.voters": {doc: "the metadata quorum's voters: id@host:port,... (their CONTROLLER listeners)", apply: func(c *Config, v string) error {
+		if strings.TrimSpace(v) == "" {
+			c.QuorumVoters = nil
+			return nil
+		}
+		voters, err := quorum.ParseVoters(v)
+		if err != nil {
+			return err
+		}
+		c.QuorumVoters = voters
+		return nil
+	}},
+	"controller.listener.names": {doc: "the listener the quorum speaks on (one name; CONTROLLER by default)", apply: func(c *Config, v string) error {
+		v = strings.TrimSpace(v)
+		if v == "" || strings.Contains(v, ",") {
+			return fmt.Errorf("one listener name, got %q", v)
+		}
+		if v == "SLUICE" || v == "PLAINTEXT" {
+			return fmt.Errorf("%s serves clients; the controller needs a listener of its own", v)
+		}
+		c.ControllerListenerName = v
+		return nil
+	}},
+	"inter.broker.listener.name": {doc: "the listener brokers use to reach each other: SLUICE (default) or PLAINTEXT", apply: func(c *Config, v string) error {
+		v = strings.TrimSpace(v)
+		if v != "SLUICE" && v != "PLAINTEXT" {
+			return fmt.Errorf("must be SLUICE or PLAINTEXT, not %q", v)
+		}
+		c.InterBrokerListenerName = v
+		return nil
+	}},
+	"cluster.id": {doc: "the cluster's id (Kafka's storage format -t); unset lets the first controller name it", apply: func(c *Config, v string) error {
+		v = strings.TrimSpace(v)
+		if v == "" || len(v) > 64 || strings.ContainsAny(v, " \t=#") {
+			return fmt.Errorf("%q is not a cluster id", v)
+		}
+		c.ClusterID = v
+		return nil
+	}},
+	"broker.session.timeout.ms": msProp(func(c *Config, d time.Duration) { c.BrokerSessionTimeout = d },
+		"a broker without a heartbeat for this long is fenced"),
+	"broker.heartbeat.interval.ms": msProp(func(c *Config, d time.Duration) { c.BrokerHeartbeatInterval = d },
+		"how often a broker heartbeats to the active controller"),
 	"log.dirs": {doc: "the data directory (one)", apply: setDataDir},
 	"log.dir":  {doc: "the data directory (when log.dirs is unset)", apply: setDataDir},
 
 	"num.partitions": intProp(1, math.MaxInt32, func(c *Config, n int64) { c.NumPartitions = int32(n) }, "partitions of auto-created topics"),
-	"default.replication.factor": intProp(1, 1, func(c *Config, n int64) { c.DefaultReplicationFactor = int16(n) },
-		"replication factor of auto-created topics (a single node holds one replica)"),
+	"default.replication.factor": intProp(1, math.MaxInt16, func(c *Config, n int64) { c.DefaultReplicationFactor = int16(n) },
+		"replication factor of topics created without one (1 on a single node)"),
 	"auto.create.topics.enable": boolProp(func(c *Config, b bool) { c.AutoCreateTopics = b }, "create unknown topics on produce or metadata"),
 	"delete.topic.enable":       boolProp(func(c *Config, b bool) { c.DeleteTopicEnable = b }, "allow DeleteTopics"),
 
@@ -268,36 +359,67 @@ func setDataDir(c *Config, v string) error {
 
 // parseListeners takes Kafka's listener list and returns the host:port of
 // the SLUICE (native protocol) and PLAINTEXT (Kafka protocol) listeners,
-// empty for one not listed.
-func parseListeners(v string) (native, kafka string, err error) {
+// empty for one not listed, and every other listener by name (the
+// controller's, which Validate checks against controller.listener.names).
+func parseListeners(v string) (native, kafka string, other map[string]string, err error) {
+	seen := map[string]bool{}
 	for _, l := range strings.Split(v, ",") {
 		l = strings.TrimSpace(l)
 		name, addr, ok := strings.Cut(l, "://")
-		if !ok {
-			return "", "", fmt.Errorf("listener %q is not NAME://host:port", l)
+		if !ok || name == "" {
+			return "", "", nil, fmt.Errorf("listener %q is not NAME://host:port", l)
 		}
 		if _, _, err := net.SplitHostPort(addr); err != nil {
-			return "", "", fmt.Errorf("listener %q: %v", l, err)
+			return "", "", nil, fmt.Errorf("listener %q: %v", l, err)
 		}
-		var dst *string
+		if seen[name] {
+			return "", "", nil, fmt.Errorf("listener %q: %s is listed twice", l, name)
+		}
+		seen[name] = true
 		switch name {
 		case "SLUICE":
-			dst = &native
+			native = addr
 		case "PLAINTEXT":
-			dst = &kafka
+			kafka = addr
 		default:
-			return "", "", fmt.Errorf("listener %q: only SLUICE (native protocol) and PLAINTEXT (Kafka protocol) are supported", l)
+			if other == nil {
+				other = map[string]string{}
+			}
+			other[name] = addr
 		}
-		if *dst != "" {
-			return "", "", fmt.Errorf("listener %q: %s is listed twice", l, name)
-		}
-		*dst = addr
 	}
-	if native == "" && kafka == "" {
-		return "", "", errors.New("no SLUICE or PLAINTEXT listener")
+	if native == "" && kafka == "" && len(other) == 0 {
+		return "", "", nil, errors.New("no listener")
 	}
-	return native, kafka, nil
+	return native, kafka, other, nil
 }
+
+// parseRoles reads process.roles.
+func parseRoles(v string) ([]string, error) {
+	var roles []string
+	for _, r := range strings.Split(v, ",") {
+		r = strings.TrimSpace(r)
+		switch r {
+		case "":
+			continue
+		case "broker", "controller":
+			if slices.Contains(roles, r) {
+				return nil, fmt.Errorf("%s is listed twice", r)
+			}
+			roles = append(roles, r)
+		default:
+			return nil, fmt.Errorf("unknown role %q: the roles are broker and controller", r)
+		}
+	}
+	slices.Sort(roles)
+	return roles, nil
+}
+
+// Clustered reports whether this node is a member of a quorum.
+func (c *Config) Clustered() bool { return len(c.ProcessRoles) > 0 }
+
+// hasRole reports whether process.roles names role.
+func (c *Config) hasRole(role string) bool { return slices.Contains(c.ProcessRoles, role) }
 
 // ParseProperties reads a Java-style properties file: key=value or
 // key: value lines, # and ! comments, trailing backslash continuations.
@@ -404,6 +526,9 @@ func (c *Config) Validate() error {
 	if c.GroupMinSessionTimeout > c.GroupMaxSessionTimeout {
 		return fmt.Errorf("%w: group.min.session.timeout.ms (%v) is above group.max.session.timeout.ms (%v)", ErrConfig, c.GroupMinSessionTimeout, c.GroupMaxSessionTimeout)
 	}
+	if err := c.validateCluster(); err != nil {
+		return err
+	}
 	if c.KafkaAdvertised != "" && c.KafkaListen == "" {
 		return fmt.Errorf("%w: advertised.listeners has PLAINTEXT://%s but listeners has no PLAINTEXT listener", ErrConfig, c.KafkaAdvertised)
 	}
@@ -413,4 +538,80 @@ func (c *Config) Validate() error {
 		}
 	}
 	return nil
+}
+
+// validateCluster checks the KRaft properties together: they only make
+// sense as a set, and a mistake among them must stop start-up with a
+// message naming it rather than leave a broker waiting for a quorum that
+// cannot form.
+func (c *Config) validateCluster() error {
+	ctrlName := c.ControllerListenerName
+	ctrlAddr, hasCtrl := c.otherListeners[ctrlName]
+	if hasCtrl {
+		// Which entry of listeners is the controller's is known only once
+		// controller.listener.names is read too.
+		c.ControllerListen = ctrlAddr
+	}
+	for name := range c.otherListeners {
+		if name != ctrlName {
+			return fmt.Errorf("%w: listeners: %s is not a listener Sluice knows: SLUICE (native), PLAINTEXT (Kafka) or %s (controller.listener.names)", ErrConfig, name, ctrlName)
+		}
+	}
+	if !c.Clustered() {
+		switch {
+		case len(c.QuorumVoters) > 0:
+			return fmt.Errorf("%w: controller.quorum.voters is set but process.roles is not: a cluster member needs process.roles=broker,controller", ErrConfig)
+		case hasCtrl:
+			return fmt.Errorf("%w: listeners has %s://%s but process.roles is not set: only a controller listens on it", ErrConfig, ctrlName, ctrlAddr)
+		case c.DefaultReplicationFactor > 1:
+			return fmt.Errorf("%w: default.replication.factor %d: a single node holds one replica; a cluster (process.roles, controller.quorum.voters) holds more", ErrConfig, c.DefaultReplicationFactor)
+		}
+		return nil
+	}
+	if !c.hasRole("controller") {
+		return fmt.Errorf("%w: process.roles=broker: a broker without a controller role is not supported yet; give every broker process.roles=broker,controller and list it in controller.quorum.voters", ErrConfig)
+	}
+	if len(c.QuorumVoters) == 0 {
+		return fmt.Errorf("%w: process.roles=%s needs controller.quorum.voters (id@host:port,...)", ErrConfig, strings.Join(c.ProcessRoles, ","))
+	}
+	var self *quorum.Voter
+	for i := range c.QuorumVoters {
+		if c.QuorumVoters[i].ID == c.NodeID {
+			self = &c.QuorumVoters[i]
+		}
+	}
+	if self == nil {
+		return fmt.Errorf("%w: node.id %d is not in controller.quorum.voters (%s)", ErrConfig, c.NodeID, quorum.FormatVoters(c.QuorumVoters))
+	}
+	if c.ControllerListener == nil {
+		if !hasCtrl {
+			return fmt.Errorf("%w: a controller needs a %s listener in listeners (%s://%s, its entry in controller.quorum.voters)", ErrConfig, ctrlName, ctrlName, self.Addr)
+		}
+		if !sameAddr(ctrlAddr, self.Addr) {
+			return fmt.Errorf("%w: listeners has %s://%s, but controller.quorum.voters says node %d is at %s", ErrConfig, ctrlName, ctrlAddr, c.NodeID, self.Addr)
+		}
+	}
+	if c.hasRole("broker") {
+		if c.InterBrokerListenerName == "PLAINTEXT" && c.KafkaListen == "" {
+			return fmt.Errorf("%w: inter.broker.listener.name is PLAINTEXT but listeners has no PLAINTEXT listener", ErrConfig)
+		}
+	}
+	if c.BrokerHeartbeatInterval >= c.BrokerSessionTimeout {
+		return fmt.Errorf("%w: broker.heartbeat.interval.ms (%v) must be below broker.session.timeout.ms (%v)", ErrConfig, c.BrokerHeartbeatInterval, c.BrokerSessionTimeout)
+	}
+	return nil
+}
+
+// sameAddr compares a bound address with a voters entry: an unspecified
+// host (0.0.0.0) matches any host on the same port.
+func sameAddr(listen, voter string) bool {
+	lh, lp, err1 := net.SplitHostPort(listen)
+	vh, vp, err2 := net.SplitHostPort(voter)
+	if err1 != nil || err2 != nil || lp != vp {
+		return false
+	}
+	if ip := net.ParseIP(lh); lh == "" || ip != nil && ip.IsUnspecified() {
+		return true
+	}
+	return lh == vh
 }

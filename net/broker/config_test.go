@@ -71,12 +71,30 @@ func TestBadProperties(t *testing.T) {
 		"below -1":     "socket.receive.buffer.bytes=-2",
 		"huge buffer":  "socket.receive.buffer.bytes=4294967296",
 		"text buffer":  "socket.send.buffer.bytes=1MiB",
+
+		// The cluster's properties, alone and together.
+		"unknown listener":       "listeners=SLUICE://127.0.0.1:9192,FOO://127.0.0.1:9999",
+		"voters, no roles":       "controller.quorum.voters=1@127.0.0.1:9301",
+		"controller, single":     "listeners=SLUICE://127.0.0.1:9192,CONTROLLER://127.0.0.1:9301",
+		"unknown role":           "process.roles=broker,leader",
+		"roles, no voters":       "process.roles=broker,controller\nlisteners=SLUICE://127.0.0.1:9192,CONTROLLER://127.0.0.1:9301",
+		"malformed voters":       "process.roles=broker,controller\ncontroller.quorum.voters=1@127.0.0.1",
+		"voter without id":       "process.roles=broker,controller\ncontroller.quorum.voters=127.0.0.1:9301",
+		"duplicate voter":        "process.roles=broker,controller\ncontroller.quorum.voters=1@127.0.0.1:9301,1@127.0.0.1:9302",
+		"self not a voter":       "node.id=4\nprocess.roles=broker,controller\ncontroller.quorum.voters=1@127.0.0.1:9301\nlisteners=SLUICE://127.0.0.1:9192,CONTROLLER://127.0.0.1:9301",
+		"no controller listener": "node.id=1\nprocess.roles=broker,controller\ncontroller.quorum.voters=1@127.0.0.1:9301",
+		"controller elsewhere":   "node.id=1\nprocess.roles=broker,controller\ncontroller.quorum.voters=1@127.0.0.1:9301\nlisteners=SLUICE://127.0.0.1:9192,CONTROLLER://127.0.0.1:9399",
+		"broker alone":           "node.id=1\nprocess.roles=broker\ncontroller.quorum.voters=1@127.0.0.1:9301",
+		"bad cluster id":         "cluster.id=has space",
+		"heartbeat too slow":     "node.id=1\nprocess.roles=broker,controller\ncontroller.quorum.voters=1@127.0.0.1:9301\nlisteners=SLUICE://127.0.0.1:9192,CONTROLLER://127.0.0.1:9301\nbroker.heartbeat.interval.ms=9000",
 	}
 	for name, text := range cases {
 		props, err := broker.ParseProperties(strings.NewReader(text))
 		if err == nil {
 			c := broker.DefaultConfig()
-			err = c.ApplyProperties(props)
+			if err = c.ApplyProperties(props); err == nil {
+				err = c.Validate()
+			}
 		}
 		if !errors.Is(err, broker.ErrConfig) {
 			t.Errorf("%s (%q): %v, want ErrConfig", name, text, err)
@@ -89,5 +107,33 @@ func TestBadProperties(t *testing.T) {
 	}
 	if err := c.Validate(); !errors.Is(err, broker.ErrConfig) {
 		t.Fatalf("validate: %v", err)
+	}
+}
+
+// TestClusterProperties reads a cluster member's KRaft properties.
+func TestClusterProperties(t *testing.T) {
+	text := `node.id=2
+process.roles=controller,broker
+controller.quorum.voters=1@127.0.0.1:9301,2@127.0.0.1:9302,3@127.0.0.1:9303
+listeners=SLUICE://127.0.0.1:9193,PLAINTEXT://127.0.0.1:9093,CONTROLLER://127.0.0.1:9302
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=SLUICE
+default.replication.factor=3
+broker.session.timeout.ms=6000
+`
+	props, err := broker.ParseProperties(strings.NewReader(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := broker.DefaultConfig()
+	if err := c.ApplyProperties(props); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if !c.Clustered() || c.NodeID != 2 || len(c.QuorumVoters) != 3 || c.ControllerListen != "127.0.0.1:9302" ||
+		c.DefaultReplicationFactor != 3 || c.BrokerSessionTimeout.Milliseconds() != 6000 {
+		t.Fatalf("config: %+v", c)
 	}
 }

@@ -1,0 +1,96 @@
+package cluster
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/sluicelog/sluice/engine"
+	"github.com/sluicelog/sluice/net/quorum"
+)
+
+// Defaults, Kafka's where Kafka has the setting.
+const (
+	// DefaultSessionTimeout is broker.session.timeout.ms: a broker whose
+	// last heartbeat is older than this is fenced.
+	DefaultSessionTimeout = 9 * time.Second
+	// DefaultHeartbeatInterval is broker.heartbeat.interval.ms.
+	DefaultHeartbeatInterval = 2 * time.Second
+	// ProducerIDBlockSize is how many producer ids a broker takes from the
+	// quorum at a time (Kafka's AllocateProducerIds block).
+	ProducerIDBlockSize = 1000
+	// MetadataDirName is the quorum's folder inside the data directory
+	// (Kafka's metadata log is __cluster_metadata-0).
+	MetadataDirName = "__cluster_metadata"
+)
+
+// Config configures a node's membership.
+type Config struct {
+	// NodeID is node.id: this node's id in controller.quorum.voters and as a
+	// broker.
+	NodeID int32
+	// DataDir is the broker's data directory (log.dirs): meta.properties
+	// and the quorum's folder live in it.
+	DataDir string
+	// Voters is controller.quorum.voters. Every node here is a voter
+	// (process.roles includes controller).
+	Voters []quorum.Voter
+	// ControllerListen is the CONTROLLER listener's host:port; or
+	// ControllerListener, already bound (tests).
+	ControllerListen   string
+	ControllerListener net.Listener
+	// ClusterID is cluster.id when the configuration names one (as Kafka's
+	// storage format does); empty lets the first active controller pick one.
+	ClusterID string
+	// Engine is the broker's local storage; nil on a controller-only node.
+	Engine *engine.Engine
+
+	// SessionTimeout is broker.session.timeout.ms; HeartbeatInterval is
+	// broker.heartbeat.interval.ms.
+	SessionTimeout    time.Duration
+	HeartbeatInterval time.Duration
+	// NumPartitions and DefaultReplicationFactor fill in topic creations
+	// that leave them out (num.partitions, default.replication.factor).
+	NumPartitions            int32
+	DefaultReplicationFactor int16
+
+	// RaftHeartbeatTimeout and RaftElectionTimeout tune the quorum; zero
+	// takes net/quorum's defaults. Tests shorten them.
+	RaftHeartbeatTimeout time.Duration
+	RaftElectionTimeout  time.Duration
+
+	Logger *slog.Logger
+}
+
+func (c *Config) setDefaults() {
+	if c.SessionTimeout <= 0 {
+		c.SessionTimeout = DefaultSessionTimeout
+	}
+	if c.HeartbeatInterval <= 0 {
+		c.HeartbeatInterval = DefaultHeartbeatInterval
+	}
+	if c.NumPartitions <= 0 {
+		c.NumPartitions = 1
+	}
+	if c.DefaultReplicationFactor <= 0 {
+		c.DefaultReplicationFactor = 1
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+func (c *Config) validate() error {
+	if c.DataDir == "" {
+		return errors.New("cluster: no data directory")
+	}
+	if len(c.Voters) == 0 {
+		return errors.New("cluster: controller.quorum.voters is empty")
+	}
+	if c.HeartbeatInterval >= c.SessionTimeout {
+		return fmt.Errorf("cluster: broker.heartbeat.interval.ms (%v) must be below broker.session.timeout.ms (%v)", c.HeartbeatInterval, c.SessionTimeout)
+	}
+	return nil
+}

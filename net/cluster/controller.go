@@ -1,0 +1,180 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/sluicelog/sluice/engine/metadata"
+)
+
+// controller is the active controller's work, done on whichever node leads
+// the quorum: admitting registrations, tracking heartbeats, fencing brokers
+// whose session expired, and naming the cluster.
+type controller struct {
+	m *Member
+
+	mu   sync.Mutex
+	live *metadata.Liveness // nil while this node does not lead
+}
+
+func newController(m *Member) *controller { return &controller{m: m} }
+
+// liveness returns the heartbeat tracker, making it when this node has just
+// become leader: every registered broker gets a fresh session, so that a
+// controller failover fences nobody who is still alive.
+func (c *controller) liveness() *metadata.Liveness {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.live == nil {
+		c.live = metadata.NewLiveness(c.m.cfg.SessionTimeout)
+		now := time.Now()
+		for _, b := range c.m.state.Brokers() {
+			c.live.Heartbeat(b.ID, b.Incarnation, now)
+		}
+	}
+	return c.live
+}
+
+// run follows leadership until stop: while this node leads, it names the
+// cluster if nobody has and fences expired brokers.
+func (c *controller) run(stop <-chan struct{}) {
+	var stopCurrent func()
+	stopDuties := func() {
+		if stopCurrent != nil {
+			stopCurrent()
+			stopCurrent = nil
+		}
+		c.mu.Lock()
+		c.live = nil
+		c.mu.Unlock()
+	}
+	defer stopDuties()
+	changes := c.m.node.LeaderChanges()
+	for {
+		select {
+		case <-stop:
+			return
+		case leading := <-changes:
+			stopDuties()
+			if !leading {
+				continue
+			}
+			c.m.logger.Info("this node is the active controller", "node_id", c.m.cfg.NodeID)
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				c.duties(ctx)
+			}()
+			stopCurrent = func() { cancel(); <-done }
+		}
+	}
+}
+
+func (c *controller) duties(ctx context.Context) {
+	live := c.liveness()
+	if c.m.state.ClusterID() == "" {
+		id := *c.m.knownClusterID.Load()
+		if id == "" {
+			id = randomID()
+		}
+		if _, err := c.m.propose(ctx, metadata.InitCluster{ClusterID: id}); err != nil {
+			c.m.logger.Error("naming the cluster failed", "err", err)
+		} else {
+			c.m.logger.Info("cluster id set", "cluster_id", id)
+		}
+	}
+	tick := c.m.cfg.SessionTimeout / 8
+	if tick < 50*time.Millisecond {
+		tick = 50 * time.Millisecond
+	}
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for _, id := range live.Expired(time.Now()) {
+			b, ok := c.m.state.Broker(id)
+			if !ok || b.Fenced {
+				continue
+			}
+			if _, err := c.m.propose(ctx, metadata.FenceBroker{ID: id}); err != nil {
+				c.m.logger.Warn("fencing broker failed", "node_id", id, "err", err)
+				continue
+			}
+			c.m.logger.Warn("broker fenced: no heartbeat within broker.session.timeout.ms", "node_id", id, "session_timeout", c.m.cfg.SessionTimeout)
+		}
+	}
+}
+
+// handle serves brokers' calls on the active controller.
+func (c *controller) handle(ctx context.Context, kind uint8, payload []byte) ([]byte, error) {
+	var resp callResponse
+	var err error
+	switch kind {
+	case callRegister:
+		var req registerRequest
+		if err := json.Unmarshal(payload, &req); err != nil {
+			return nil, fmt.Errorf("register: %w", err)
+		}
+		resp, err = c.register(ctx, req)
+	case callHeartbeat:
+		var req heartbeatRequest
+		if err := json.Unmarshal(payload, &req); err != nil {
+			return nil, fmt.Errorf("heartbeat: %w", err)
+		}
+		resp, err = c.heartbeat(ctx, req)
+	default:
+		return nil, fmt.Errorf("unknown controller call %d", kind)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(resp)
+}
+
+// register admits a broker unless another live process holds its id
+// (Kafka's DUPLICATE_BROKER_REGISTRATION).
+func (c *controller) register(ctx context.Context, req registerRequest) (callResponse, error) {
+	live := c.liveness()
+	now := time.Now()
+	if inc, ok := live.Live(req.ID, now); ok && inc != "" && inc != req.Incarnation {
+		if b, known := c.m.state.Broker(req.ID); known && !b.Fenced {
+			return callResponse{
+				Code:    metadata.CodeDuplicateBrokerRegistration,
+				Message: fmt.Sprintf("node.id %d is registered by another live broker process (its session lasts until %v without heartbeats): is another broker running with node.id %d?", req.ID, c.m.cfg.SessionTimeout, req.ID),
+			}, nil
+		}
+	}
+	res, err := c.m.propose(ctx, metadata.RegisterBroker{ID: req.ID, Incarnation: req.Incarnation, Listeners: req.Listeners})
+	if err != nil && res.Code == metadata.CodeNone {
+		return callResponse{}, err // the proposal itself failed: the caller retries
+	}
+	if res.Code == metadata.CodeNone {
+		live.Heartbeat(req.ID, req.Incarnation, now)
+		c.m.logger.Info("broker registered", "node_id", req.ID, "listeners", req.Listeners)
+	}
+	return callResponse{Code: res.Code, Message: res.Message}, nil
+}
+
+// heartbeat renews a broker's session, and unfences it if it was fenced.
+func (c *controller) heartbeat(ctx context.Context, req heartbeatRequest) (callResponse, error) {
+	b, ok := c.m.state.Broker(req.ID)
+	if !ok || b.Incarnation != req.Incarnation {
+		return callResponse{Reregister: true}, nil
+	}
+	c.liveness().Heartbeat(req.ID, req.Incarnation, time.Now())
+	if b.Fenced {
+		if _, err := c.m.propose(ctx, metadata.UnfenceBroker{ID: req.ID}); err != nil {
+			return callResponse{}, err
+		}
+		c.m.logger.Info("broker unfenced: heartbeats again", "node_id", req.ID)
+	}
+	return callResponse{Fenced: b.Fenced}, nil
+}

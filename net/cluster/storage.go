@@ -1,0 +1,128 @@
+package cluster
+
+import (
+	"errors"
+	"maps"
+
+	"github.com/sluicelog/sluice/engine"
+	"github.com/sluicelog/sluice/engine/metadata"
+)
+
+// topicPartition keys the leadership map.
+type topicPartition struct {
+	topic     string
+	partition int32
+}
+
+// leaderMap is each partition's leader as this node last saw the image;
+// replaced whole (copy on write) so the produce and fetch paths read it
+// without a lock or an allocation.
+type leaderMap map[topicPartition]int32
+
+// onChange follows a record the image applied: local storage and the
+// leadership map. It runs on the quorum's apply goroutine, in log order.
+func (m *Member) onChange(rec metadata.Record) {
+	switch r := rec.(type) {
+	case metadata.CreateTopic:
+		m.reconcileTopic(r.Name)
+	case metadata.DeleteTopic:
+		m.reconcileTopic(r.Name)
+	case metadata.CreatePartitions:
+		m.reconcileTopic(r.Topic)
+	case metadata.AlterTopicConfig:
+		m.reconcileTopic(r.Topic)
+	}
+	m.rebuildLeaders()
+}
+
+// onRestore follows a snapshot that replaced the whole image.
+func (m *Member) onRestore() { m.reconcileAll() }
+
+func (m *Member) rebuildLeaders() {
+	im := m.state.Image()
+	lm := make(leaderMap, len(im.Topics)*4)
+	for _, t := range im.Topics {
+		for i, p := range t.Partitions {
+			lm[topicPartition{t.Name, int32(i)}] = p.Leader
+		}
+	}
+	m.leaders.Store(&lm)
+}
+
+// reconcileAll brings every local topic in line with the image: topics the
+// image lacks are deleted, those it has are created or corrected.
+func (m *Member) reconcileAll() {
+	if m.cfg.Engine != nil {
+		names := map[string]bool{}
+		for _, n := range m.state.Topics() {
+			names[n] = true
+		}
+		for _, n := range m.cfg.Engine.Topics() {
+			names[n] = true
+		}
+		for n := range names {
+			m.reconcileTopic(n)
+		}
+	}
+	m.rebuildLeaders()
+}
+
+// reconcileTopic makes the engine's copy of one topic match the image:
+// same id, at least as many partitions, the same config overrides.
+// Storage errors are logged: the image stays the truth, and the next
+// change or restart tries again.
+func (m *Member) reconcileTopic(name string) {
+	eng := m.cfg.Engine
+	if eng == nil {
+		return
+	}
+	m.storageMu.Lock()
+	defer m.storageMu.Unlock()
+	want, inImage := m.state.Topic(name)
+	have, err := eng.DescribeTopic(name)
+	exists := err == nil
+	if err != nil && !errors.Is(err, engine.ErrUnknownTopic) {
+		m.logger.Error("local topic unreadable", "topic", name, "err", err)
+		return
+	}
+	if exists && (!inImage || have.ID != want.ID) {
+		if err := eng.DeleteTopic(name); err != nil && !errors.Is(err, engine.ErrUnknownTopic) {
+			m.logger.Error("deleting local topic failed", "topic", name, "err", err)
+			return
+		}
+		m.logger.Info("local topic deleted", "topic", name)
+		exists = false
+	}
+	if !inImage {
+		return
+	}
+	n := int32(len(want.Partitions))
+	if !exists {
+		if err := eng.CreateTopicWithID(name, want.ID, n, want.Configs); err != nil {
+			m.logger.Error("creating local topic failed", "topic", name, "err", err)
+		}
+		return
+	}
+	if int32(len(have.Partitions)) < n {
+		if err := eng.CreatePartitions(name, n); err != nil {
+			m.logger.Error("adding local partitions failed", "topic", name, "err", err)
+		}
+	}
+	cfg, err := eng.TopicOverrides(name)
+	if err != nil {
+		m.logger.Error("local topic configs unreadable", "topic", name, "err", err)
+		return
+	}
+	if maps.Equal(cfg, want.Configs) || len(cfg) == 0 && len(want.Configs) == 0 {
+		return
+	}
+	var remove []string
+	for k := range cfg {
+		if _, ok := want.Configs[k]; !ok {
+			remove = append(remove, k)
+		}
+	}
+	if err := eng.AlterTopicConfig(name, want.Configs, remove); err != nil {
+		m.logger.Error("altering local topic configs failed", "topic", name, "err", err)
+	}
+}

@@ -1,0 +1,395 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"math/rand/v2"
+	"net"
+	"slices"
+	"strconv"
+
+	"github.com/sluicelog/sluice/engine"
+	"github.com/sluicelog/sluice/engine/metadata"
+	"github.com/sluicelog/sluice/net/request"
+)
+
+// Member answers the request layer from the image and makes cluster-wide
+// changes through the quorum.
+var (
+	_ request.Cluster    = (*Member)(nil)
+	_ request.Advertiser = (*Member)(nil)
+)
+
+// Refusals on the produce and fetch paths are made once: LeaderCheck
+// allocates nothing, whatever it answers.
+var (
+	errUnknownPartition = fmt.Errorf("%w: not in the cluster's metadata", engine.ErrUnknownTopic)
+	errNotLeader        = request.Refuse(request.ErrNotLeader, "this broker does not lead the partition: refresh metadata")
+	errNoLeader         = request.Refuse(request.ErrLeaderNotAvailable, "the partition has no live leader")
+)
+
+// Advertise records this broker's address on a listener, for its
+// registration.
+func (m *Member) Advertise(listener, host string, port int32) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.listeners == nil {
+		m.listeners = map[string]string{}
+	}
+	m.listeners[listener] = net.JoinHostPort(host, strconv.Itoa(int(port)))
+}
+
+// Listeners is what Advertise collected.
+func (m *Member) Listeners() map[string]string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make(map[string]string, len(m.listeners))
+	for k, v := range m.listeners {
+		out[k] = v
+	}
+	return out
+}
+
+func (m *Member) ClusterID() string { return m.state.ClusterID() }
+
+// ControllerID is the quorum's leader: the active controller.
+func (m *Member) ControllerID() int32 {
+	if id, _, ok := m.node.Leader(); ok {
+		return id
+	}
+	return -1
+}
+
+// Brokers are the unfenced brokers with an address on listener.
+func (m *Member) Brokers(listener string) []request.Broker {
+	var out []request.Broker
+	for _, b := range m.state.Brokers() {
+		if b.Fenced {
+			continue
+		}
+		if rb, ok := brokerAddr(b, listener); ok {
+			out = append(out, rb)
+		}
+	}
+	return out
+}
+
+func brokerAddr(b metadata.Broker, listener string) (request.Broker, bool) {
+	addr, ok := b.Listeners[listener]
+	if !ok {
+		return request.Broker{}, false
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return request.Broker{}, false
+	}
+	p, err := strconv.ParseInt(port, 10, 32)
+	if err != nil {
+		return request.Broker{}, false
+	}
+	return request.Broker{ID: b.ID, Host: host, Port: int32(p)}, true
+}
+
+func (m *Member) Topics() []string { return m.state.Topics() }
+
+func (m *Member) Topic(name string) (request.Topic, error) {
+	t, ok := m.state.Topic(name)
+	if !ok {
+		return request.Topic{Name: name}, fmt.Errorf("topic %s: %w", name, engine.ErrUnknownTopic)
+	}
+	return m.placement(t), nil
+}
+
+func (m *Member) TopicByID(id [16]byte) (request.Topic, error) {
+	t, ok := m.state.TopicByID(id)
+	if !ok {
+		return request.Topic{ID: id}, fmt.Errorf("%w: %x", request.ErrUnknownTopicID, id)
+	}
+	return m.placement(t), nil
+}
+
+// placement turns an image topic into the request layer's; replicas on
+// fenced or unknown brokers are offline.
+func (m *Member) placement(t metadata.Topic) request.Topic {
+	fenced := map[int32]bool{}
+	known := map[int32]bool{}
+	for _, b := range m.state.Brokers() {
+		known[b.ID] = true
+		fenced[b.ID] = b.Fenced
+	}
+	out := request.Topic{Name: t.Name, ID: t.ID, Partitions: make([]request.Partition, len(t.Partitions))}
+	for i, p := range t.Partitions {
+		rp := request.Partition{ID: int32(i), Leader: p.Leader, LeaderEpoch: p.LeaderEpoch, Replicas: p.Replicas, ISR: p.ISR, Offline: []int32{}}
+		for _, r := range p.Replicas {
+			if !known[r] || fenced[r] {
+				rp.Offline = append(rp.Offline, r)
+			}
+		}
+		out.Partitions[i] = rp
+	}
+	return out
+}
+
+// LeaderCheck reads the leadership map: no lock, no allocation.
+func (m *Member) LeaderCheck(topic string, partition int32) error {
+	leader, ok := (*m.leaders.Load())[topicPartition{topic, partition}]
+	switch {
+	case !ok:
+		return errUnknownPartition
+	case leader == m.cfg.NodeID:
+		return nil
+	case leader < 0:
+		return errNoLeader
+	default:
+		return errNotLeader
+	}
+}
+
+func (m *Member) LeaderEpoch(topic string, partition int32) (int32, error) {
+	if err := m.LeaderCheck(topic, partition); err != nil {
+		return -1, err
+	}
+	p, ok := m.state.Partition(topic, partition)
+	if !ok {
+		return -1, errUnknownPartition
+	}
+	return p.LeaderEpoch, nil
+}
+
+// liveIDs are the brokers new replicas may go to.
+func (m *Member) liveIDs() []int32 { return m.state.LiveBrokerIDs() }
+
+func (m *Member) CreateTopic(ctx context.Context, t request.NewTopic) (request.Topic, error) {
+	fail := func(err error) (request.Topic, error) { return request.Topic{Name: t.Name}, err }
+	if err := engine.ValidateTopicName(t.Name); err != nil {
+		return fail(err)
+	}
+	if err := engine.ValidateConfigs(t.Configs); err != nil {
+		return fail(err)
+	}
+	if _, ok := m.state.Topic(t.Name); ok {
+		return fail(fmt.Errorf("topic %s: %w", t.Name, engine.ErrTopicExists))
+	}
+	assignment := t.Assignment
+	if len(assignment) == 0 {
+		partitions, rf := t.Partitions, int(t.ReplicationFactor)
+		if partitions == -1 {
+			partitions = m.cfg.NumPartitions
+		}
+		if rf == -1 {
+			rf = int(m.cfg.DefaultReplicationFactor)
+		}
+		if partitions < 1 {
+			return fail(fmt.Errorf("%w: %d (at least 1)", engine.ErrInvalidPartitions, partitions))
+		}
+		if rf < 1 {
+			return fail(request.Refuse(request.ErrInvalidReplicationFactor, fmt.Sprintf("replication factor %d: it must be at least 1", rf)))
+		}
+		live := m.liveIDs()
+		var err error
+		assignment, err = metadata.Assign(live, int(partitions), rf, randomStart(len(live)), 0)
+		if err != nil {
+			return fail(translate(err))
+		}
+	} else if err := m.checkAssignment(assignment); err != nil {
+		return fail(err)
+	}
+	rec := metadata.CreateTopic{Name: t.Name, Assignment: assignment, Configs: t.Configs}
+	if t.ValidateOnly {
+		return m.preview(rec), nil
+	}
+	for rec.ID == [16]byte{} {
+		rec.ID = randomTopicID()
+	}
+	if _, err := m.propose(ctx, rec); err != nil {
+		return fail(translate(err))
+	}
+	return m.Topic(t.Name)
+}
+
+// preview is the placement a validate-only creation would make.
+func (m *Member) preview(rec metadata.CreateTopic) request.Topic {
+	t := metadata.Topic{Name: rec.Name, Configs: rec.Configs}
+	for _, replicas := range rec.Assignment {
+		t.Partitions = append(t.Partitions, metadata.Partition{Replicas: replicas, Leader: replicas[0], ISR: replicas[:1]})
+	}
+	return m.placement(t)
+}
+
+// checkAssignment refuses a manual placement on brokers the cluster does
+// not know, before proposing it (the state machine checks again).
+func (m *Member) checkAssignment(assignment [][]int32) error {
+	for i, replicas := range assignment {
+		if len(replicas) == 0 {
+			return request.Refuse(request.ErrInvalidReplicaAssignment, fmt.Sprintf("partition %d has no replicas", i))
+		}
+		for _, r := range replicas {
+			if _, ok := m.state.Broker(r); !ok {
+				return request.Refuse(request.ErrInvalidReplicaAssignment, fmt.Sprintf("partition %d: broker %d is not registered", i, r))
+			}
+		}
+	}
+	return nil
+}
+
+func (m *Member) DeleteTopic(ctx context.Context, name string) error {
+	if _, ok := m.state.Topic(name); !ok {
+		return fmt.Errorf("topic %s: %w", name, engine.ErrUnknownTopic)
+	}
+	_, err := m.propose(ctx, metadata.DeleteTopic{Name: name})
+	return translate(err)
+}
+
+func (m *Member) CreatePartitions(ctx context.Context, name string, total int32, assignment [][]int32, validateOnly bool) error {
+	t, ok := m.state.Topic(name)
+	if !ok {
+		return fmt.Errorf("topic %s: %w", name, engine.ErrUnknownTopic)
+	}
+	have := int32(len(t.Partitions))
+	if total <= have || total > engine.DefaultMaxPartitions {
+		return fmt.Errorf("%w: topic %s has %d partitions, asked for %d", engine.ErrInvalidPartitions, name, have, total)
+	}
+	if len(assignment) > 0 {
+		if int32(len(assignment)) != total-have {
+			return request.Refuse(request.ErrInvalidReplicaAssignment, fmt.Sprintf("%d assignments for %d new partitions", len(assignment), total-have))
+		}
+		if err := m.checkAssignment(assignment); err != nil {
+			return err
+		}
+	} else {
+		live := m.liveIDs()
+		var err error
+		assignment, err = metadata.Assign(live, int(total-have), len(t.Partitions[0].Replicas), randomStart(len(live)), int(have))
+		if err != nil {
+			return translate(err)
+		}
+	}
+	if validateOnly {
+		return nil
+	}
+	_, err := m.propose(ctx, metadata.CreatePartitions{Topic: name, Assignment: assignment})
+	return translate(err)
+}
+
+func (m *Member) AlterTopicConfig(ctx context.Context, name string, set map[string]string, remove []string, validateOnly bool) error {
+	t, ok := m.state.Topic(name)
+	if !ok {
+		return fmt.Errorf("topic %s: %w", name, engine.ErrUnknownTopic)
+	}
+	names := engine.ConfigNames()
+	merged := map[string]string{}
+	for k, v := range t.Configs {
+		merged[k] = v
+	}
+	for _, k := range remove {
+		if !slices.Contains(names, k) {
+			return fmt.Errorf("topic %s: %w: unknown config %q", name, engine.ErrInvalidConfig, k)
+		}
+		delete(merged, k)
+	}
+	for k, v := range set {
+		merged[k] = v
+	}
+	if err := engine.ValidateConfigs(merged); err != nil {
+		return fmt.Errorf("topic %s: %w", name, err)
+	}
+	if validateOnly {
+		return nil
+	}
+	// Removing what is not set is a no-op, and the state machine refuses
+	// a key both set and removed: send it only what changes.
+	var drop []string
+	for _, k := range remove {
+		if _, isSet := set[k]; !isSet {
+			if _, had := t.Configs[k]; had {
+				drop = append(drop, k)
+			}
+		}
+	}
+	_, err := m.propose(ctx, metadata.AlterTopicConfig{Topic: name, Set: set, Remove: drop})
+	return translate(err)
+}
+
+// InitProducerID hands out ids from a block the quorum gave this broker,
+// so that ids are unique across the cluster; a known id gets its next
+// epoch (a new id once the epoch would overflow).
+func (m *Member) InitProducerID(ctx context.Context, producerID int64, epoch int16) (int64, int16, error) {
+	if producerID >= 0 && epoch >= 0 && epoch < math.MaxInt16 {
+		return producerID, epoch + 1, nil
+	}
+	m.pidMu.Lock()
+	defer m.pidMu.Unlock()
+	if m.pidNext == 0 || m.pidNext > m.pidLast {
+		res, err := m.propose(ctx, metadata.AllocateProducerIDs{BrokerID: m.cfg.NodeID, Count: ProducerIDBlockSize})
+		if err != nil {
+			return -1, -1, translate(err)
+		}
+		m.pidNext, m.pidLast = res.FirstProducerID, res.FirstProducerID+ProducerIDBlockSize-1
+	}
+	id := m.pidNext
+	m.pidNext++
+	return id, 0, nil
+}
+
+// Coordinator picks a group's coordinator by hashing its name over the
+// registered brokers, skipping fenced ones: every broker computes the same
+// answer from the same image, and a group stays put while its broker lives.
+func (m *Member) Coordinator(group, listener string) (request.Broker, error) {
+	brokers := m.state.Brokers()
+	if len(brokers) == 0 {
+		return request.Broker{ID: -1, Port: -1}, request.ErrCoordinatorNotAvailable
+	}
+	h := fnv.New32a()
+	h.Write([]byte(group))
+	start := int(h.Sum32() % uint32(len(brokers)))
+	for i := range brokers {
+		b := brokers[(start+i)%len(brokers)]
+		if b.Fenced {
+			continue
+		}
+		if rb, ok := brokerAddr(b, listener); ok {
+			return rb, nil
+		}
+	}
+	return request.Broker{ID: -1, Port: -1}, request.Refuse(request.ErrCoordinatorNotAvailable, "no live broker has a "+strconv.Quote(listener)+" listener")
+}
+
+// translate turns the state machine's refusals into the engine's sentinel
+// errors where the request layer branches on them (a lost create race is
+// not an error to auto-creation); the rest keep their Kafka code.
+func translate(err error) error {
+	var me *metadata.Error
+	if !errors.As(err, &me) {
+		return err
+	}
+	switch me.Code {
+	case metadata.CodeTopicAlreadyExists:
+		return fmt.Errorf("%w: %s", engine.ErrTopicExists, me.Message)
+	case metadata.CodeUnknownTopicOrPartition:
+		return fmt.Errorf("%w: %s", engine.ErrUnknownTopic, me.Message)
+	case metadata.CodeInvalidPartitions:
+		return fmt.Errorf("%w: %s", engine.ErrInvalidPartitions, me.Message)
+	}
+	return err
+}
+
+func randomStart(n int) int {
+	if n <= 0 {
+		return 0
+	}
+	return rand.IntN(n)
+}
+
+func randomTopicID() [16]byte {
+	var id [16]byte
+	for i := 0; i < 16; i += 8 {
+		v := rand.Uint64()
+		for j := 0; j < 8; j++ {
+			id[i+j] = byte(v >> (8 * j))
+		}
+	}
+	return id
+}
