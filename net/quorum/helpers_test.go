@@ -79,7 +79,7 @@ func testLogger(t testing.TB) *slog.Logger {
 // cluster is n voters in one process on pre-bound 127.0.0.1:0 listeners, so
 // every voter's address is known before any node starts.
 type cluster struct {
-	t      *testing.T
+	t      testing.TB
 	voters []Voter
 	dirs   []string
 	sms    []*listSM
@@ -87,7 +87,7 @@ type cluster struct {
 	tweak  func(i int, c *Config)
 }
 
-func reserve(t *testing.T, n int) ([]net.Listener, []Voter) {
+func reserve(t testing.TB, n int) ([]net.Listener, []Voter) {
 	t.Helper()
 	var lns []net.Listener
 	var vs []Voter
@@ -102,7 +102,7 @@ func reserve(t *testing.T, n int) ([]net.Listener, []Voter) {
 	return lns, vs
 }
 
-func newCluster(t *testing.T, n int, tweak func(i int, c *Config)) *cluster {
+func newCluster(t testing.TB, n int, tweak func(i int, c *Config)) *cluster {
 	t.Helper()
 	lns, vs := reserve(t, n)
 	c := &cluster{t: t, voters: vs, tweak: tweak, nodes: make([]*Node, n), sms: make([]*listSM, n)}
