@@ -59,12 +59,16 @@ type Config struct {
 	Voters []Voter
 	// ClusterID returns the cluster id this node believes in, "" while
 	// unknown. Peers that both know an id refuse each other when they differ.
-	// Nil means always unknown.
+	// It is called for every handshake, from several goroutines, and must be
+	// cheap and safe for concurrent use. Connections already accepted are not
+	// re-checked when the id becomes known. Nil means always unknown.
 	ClusterID func() string
 	// StateMachine receives the committed commands.
 	StateMachine StateMachine
-	// LeaderHandler serves Node.LeaderCall on the current leader. Nil makes
-	// every LeaderCall fail with a HandlerError.
+	// LeaderHandler serves Node.LeaderCall on the current leader, possibly
+	// for several callers at once. ctx ends when the caller stops waiting or
+	// the node closes; Close waits for handlers to return. Nil makes every
+	// LeaderCall fail with a HandlerError.
 	LeaderHandler func(ctx context.Context, kind uint8, payload []byte) ([]byte, error)
 	// Logger receives the node's own logs and raft's, with raft's info lines
 	// lowered to debug. Nil discards.

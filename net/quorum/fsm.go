@@ -75,7 +75,7 @@ func (f *fsm) waitApplied(ctx context.Context, index uint64) error {
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return fmt.Errorf("quorum: waiting for index %d to apply locally (at %d): %w", index, applied, ctx.Err())
+			return fmt.Errorf("quorum: entry %d is committed but not yet applied locally (applied %d): %w", index, applied, ctx.Err())
 		}
 	}
 }

@@ -338,7 +338,9 @@ func (n *Node) Stats() Stats {
 //
 // Propose retries, until ctx ends, only failures that certainly left the
 // log untouched (no leader, not the leader); when the leader was reached
-// but no answer came back the error wraps ErrOutcomeUnknown.
+// but no answer came back the error wraps ErrOutcomeUnknown. If ctx ends
+// while this node waits to apply the entry, the entry is committed and the
+// error says so.
 func (n *Node) Propose(ctx context.Context, cmd []byte) ([]byte, error) {
 	req := &callRequest{Op: opPropose, Payload: cmd}
 	idx, res, err := n.toLeader(ctx, req, false, func(ctx context.Context) (uint64, []byte, error) {
