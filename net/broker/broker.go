@@ -10,19 +10,22 @@ import (
 
 	"github.com/sluicelog/sluice/engine"
 	"github.com/sluicelog/sluice/engine/group"
+	"github.com/sluicelog/sluice/net/cluster"
 	"github.com/sluicelog/sluice/net/kafka"
 	"github.com/sluicelog/sluice/net/kafka/kgroup"
 	"github.com/sluicelog/sluice/net/request"
 	"github.com/sluicelog/sluice/net/server"
 )
 
-// Broker is a running single-node broker: an engine with the native
-// protocol server and, when configured, the Kafka protocol listener in
-// front of it.
+// Broker is a running broker: an engine with the native protocol server
+// and, when configured, the Kafka protocol listener in front of it; in a
+// cluster, also its seat in the metadata quorum. A controller-only node
+// (process.roles=controller) has the seat alone.
 type Broker struct {
-	Engine *engine.Engine
-	server *server.Server
-	kafka  *kafka.Server // nil without a PLAINTEXT listener
+	Engine *engine.Engine // nil on a controller-only node
+	server *server.Server // nil on a controller-only node
+	kafka  *kafka.Server  // nil without a PLAINTEXT listener
+	member *cluster.Member
 	logger *slog.Logger
 	done   chan error
 
@@ -31,12 +34,36 @@ type Broker struct {
 	groupsDone chan struct{}
 }
 
-// Start opens the data directory, binds the listener and starts serving.
+// Start opens the data directory, binds the listeners and starts serving.
+// A cluster member (process.roles set) also joins the metadata quorum and
+// registers with the active controller before it serves.
 func Start(cfg Config, logger *slog.Logger) (*Broker, error) {
+	return StartContext(context.Background(), cfg, logger)
+}
+
+// StartContext is Start that gives up when ctx ends: a broker asked to stop
+// while it recovers its logs or waits for its quorum closes what it opened
+// (cleanly: the logs are flushed and marked) and returns ctx's error.
+func StartContext(ctx context.Context, cfg Config, logger *slog.Logger) (*Broker, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	b := &Broker{logger: logger, done: make(chan error, 2), groupsDone: make(chan struct{}), stopGroups: func() {}}
+	if cfg.Clustered() && !cfg.hasRole("broker") {
+		return b, b.startController(ctx, cfg)
+	}
+	// Whatever fails below undoes what was opened before it, in reverse.
+	var undo []func()
+	fail := func(err error) (*Broker, error) {
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i]()
+		}
 		return nil, err
 	}
 	eng, err := engine.Open(cfg.DataDir, engine.Options{
@@ -48,6 +75,30 @@ func Start(cfg Config, logger *slog.Logger) (*Broker, error) {
 	if err != nil {
 		return nil, err
 	}
+	b.Engine = eng
+	undo = append(undo, func() { eng.Close() })
+
+	// One request layer answers both listeners. On a single node its
+	// cluster is Local; in a cluster it is the node's membership, which
+	// answers from the metadata image and changes it through the quorum.
+	// Either learns each listener's address as it binds.
+	var cl request.Cluster
+	if cfg.Clustered() {
+		b.member, err = cluster.Start(cfg.clusterConfig(eng, logger))
+		if err != nil {
+			return fail(err)
+		}
+		undo = append(undo, func() { b.member.Close() })
+		cl = b.member
+	} else {
+		local, err := request.NewLocal(eng, request.LocalConfig{NodeID: cfg.NodeID,
+			NumPartitions: cfg.NumPartitions, DefaultReplicationFactor: cfg.DefaultReplicationFactor})
+		if err != nil {
+			return fail(err)
+		}
+		cl = local
+	}
+
 	initialDelay := cfg.GroupInitialDelay
 	if initialDelay == 0 {
 		initialDelay = -1 // none
@@ -63,18 +114,10 @@ func Start(cfg Config, logger *slog.Logger) (*Broker, error) {
 	// Groups that were stable at shutdown (or a crash) come back with
 	// their members, so that those carry on without a rebalance.
 	if _, err := groups.Restore(); err != nil {
-		eng.Close()
-		return nil, err
+		return fail(err)
 	}
-	// One request layer answers both listeners; on a single node its
-	// cluster is Local, which learns each listener's address as it binds.
-	local, err := request.NewLocal(eng, request.LocalConfig{NodeID: cfg.NodeID,
-		NumPartitions: cfg.NumPartitions, DefaultReplicationFactor: cfg.DefaultReplicationFactor})
-	if err != nil {
-		eng.Close()
-		return nil, err
-	}
-	handler := request.New(eng, local, request.Config{AutoCreateTopics: cfg.AutoCreateTopics,
+	b.groups = groups
+	handler := request.New(eng, cl, request.Config{AutoCreateTopics: cfg.AutoCreateTopics,
 		DeleteTopicEnable: cfg.DeleteTopicEnable, BrokerConfigs: cfg.brokerConfigs(), Logger: logger.With("component", "request")})
 	srv := server.New(eng, server.Config{
 		Handler:                  handler,
@@ -95,10 +138,10 @@ func Start(cfg Config, logger *slog.Logger) (*Broker, error) {
 		Groups:                   groups,
 	})
 	if err := srv.Listen(); err != nil {
-		eng.Close()
-		return nil, err
+		return fail(err)
 	}
-	b := &Broker{Engine: eng, server: srv, logger: logger, done: make(chan error, 2), groups: groups, groupsDone: make(chan struct{})}
+	b.server = srv
+	undo = append(undo, func() { srv.Shutdown(context.Background()) })
 	if cfg.KafkaListen != "" {
 		b.kafka = kafka.New(eng, kafka.Config{
 			Handler:                  handler,
@@ -119,12 +162,26 @@ func Start(cfg Config, logger *slog.Logger) (*Broker, error) {
 			Groups:                   kgroup.New(groups, eng),
 		})
 		if err := b.kafka.Listen(); err != nil {
-			srv.Shutdown(context.Background())
-			eng.Close()
-			return nil, err
+			return fail(err)
 		}
+		undo = append(undo, func() { b.kafka.Shutdown(context.Background()) })
+	}
+	if b.member != nil {
+		// Clients are answered only once this broker is in the image,
+		// unfenced: until then connections wait in the listen backlog.
+		if err := b.member.Join(ctx); err != nil {
+			return fail(err)
+		}
+		if err := b.member.Register(ctx, b.member.Listeners()); err != nil {
+			return fail(err)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return fail(err)
+	}
+	if b.kafka != nil {
 		go func() { b.done <- b.kafka.Serve() }()
-		logger.Info("kafka listener started", "kafka", b.kafka.Addr().String(), "cluster_id", b.kafka.ClusterID())
+		logger.Info("kafka listener started", "kafka", b.kafka.Addr().String(), "cluster_id", cl.ClusterID())
 	}
 	var groupsCtx context.Context
 	groupsCtx, b.stopGroups = context.WithCancel(context.Background())
@@ -133,9 +190,49 @@ func Start(cfg Config, logger *slog.Logger) (*Broker, error) {
 		groups.Run(groupsCtx)
 	}()
 	go func() { b.done <- srv.Serve() }()
-	logger.Info("broker started", "node_id", cfg.NodeID, "listen", srv.Addr().String(), "data_dir", cfg.DataDir)
+	logger.Info("broker started", "node_id", cfg.NodeID, "listen", srv.Addr().String(), "data_dir", cfg.DataDir, "cluster_id", cl.ClusterID())
 	return b, nil
 }
+
+// startController starts a controller-only node: its quorum seat, no
+// engine and no client listeners.
+func (b *Broker) startController(ctx context.Context, cfg Config) error {
+	close(b.groupsDone)
+	m, err := cluster.Start(cfg.clusterConfig(nil, b.logger))
+	if err != nil {
+		return err
+	}
+	if err := m.Join(ctx); err != nil {
+		m.Close()
+		return err
+	}
+	b.member = m
+	b.logger.Info("controller started", "node_id", cfg.NodeID, "controller", m.Node().Addr(), "cluster_id", m.ClusterID())
+	return nil
+}
+
+// clusterConfig is the membership's share of the configuration.
+func (c *Config) clusterConfig(eng *engine.Engine, logger *slog.Logger) cluster.Config {
+	return cluster.Config{
+		NodeID:                   c.NodeID,
+		DataDir:                  c.DataDir,
+		Voters:                   c.QuorumVoters,
+		ControllerListen:         c.ControllerListen,
+		ControllerListener:       c.ControllerListener,
+		ClusterID:                c.ClusterID,
+		Engine:                   eng,
+		SessionTimeout:           c.BrokerSessionTimeout,
+		HeartbeatInterval:        c.BrokerHeartbeatInterval,
+		NumPartitions:            c.NumPartitions,
+		DefaultReplicationFactor: c.DefaultReplicationFactor,
+		RaftHeartbeatTimeout:     c.RaftHeartbeatTimeout,
+		RaftElectionTimeout:      c.RaftElectionTimeout,
+		Logger:                   logger.With("component", "cluster"),
+	}
+}
+
+// Member is the broker's membership in its cluster; nil on a single node.
+func (b *Broker) Member() *cluster.Member { return b.member }
 
 // KafkaAddr returns the Kafka listener's address, or nil when the broker
 // has no PLAINTEXT listener.
@@ -150,7 +247,12 @@ func (b *Broker) KafkaAddr() net.Addr {
 func (b *Broker) Groups() *group.Coordinator { return b.groups }
 
 // Addr returns the native listener's address.
-func (b *Broker) Addr() net.Addr { return b.server.Addr() }
+func (b *Broker) Addr() net.Addr {
+	if b.server == nil {
+		return nil
+	}
+	return b.server.Addr()
+}
 
 // Done receives Serve's error if a listener fails on its own.
 func (b *Broker) Done() <-chan error { return b.done }
@@ -160,15 +262,24 @@ func (b *Broker) Done() <-chan error { return b.done }
 // the clean-shutdown marker.
 func (b *Broker) Close(ctx context.Context) error {
 	start := time.Now()
-	var kerr error
+	var kerr, serr, merr, eerr error
 	if b.kafka != nil {
 		kerr = b.kafka.Shutdown(ctx)
 	}
-	serr := b.server.Shutdown(ctx)
+	if b.server != nil {
+		serr = b.server.Shutdown(ctx)
+	}
 	b.stopGroups()
 	<-b.groupsDone
-	eerr := b.Engine.Close()
-	err := errors.Join(kerr, serr, eerr)
+	// The membership goes before the engine: the image it applies
+	// changes local storage.
+	if b.member != nil {
+		merr = b.member.Close()
+	}
+	if b.Engine != nil {
+		eerr = b.Engine.Close()
+	}
+	err := errors.Join(kerr, serr, merr, eerr)
 	if err != nil {
 		b.logger.Error("broker stopped with errors", "err", err)
 	} else {
