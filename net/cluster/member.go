@@ -119,8 +119,8 @@ func Start(cfg Config) (*Member, error) {
 // stateMachine adapts the image to the quorum's opaque commands.
 type stateMachine struct{ s *metadata.State }
 
-func (sm stateMachine) Apply(cmd []byte) []byte        { return sm.s.ApplyEncoded(cmd) }
-func (sm stateMachine) Snapshot() ([]byte, error)      { return sm.s.Snapshot() }
+func (sm stateMachine) Apply(cmd []byte) []byte       { return sm.s.ApplyEncoded(cmd) }
+func (sm stateMachine) Snapshot() ([]byte, error)     { return sm.s.Snapshot() }
 func (sm stateMachine) Restore(snapshot []byte) error { return sm.s.Restore(snapshot) }
 
 // Join waits until the quorum has a leader and this node's image is
