@@ -35,7 +35,7 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root.PersistentFlags().StringVar(&g.bootstrap, "bootstrap-server", "127.0.0.1:9192", "broker address host:port (comma-separated for several)")
 	root.PersistentFlags().DurationVar(&g.timeout, "request-timeout", 30*time.Second, "timeout of each request to the broker")
 	root.AddCommand(newTopicsCommand(g), newProduceCommand(g), newConsumeCommand(g))
-	root.AddCommand(newGroupsCommand(g))
+	root.AddCommand(newGroupsCommand(g), newClusterCommand(g))
 	root.AddCommand(newBenchCommand(g))
 	return root
 }

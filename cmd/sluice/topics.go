@@ -124,6 +124,11 @@ func topicsDescribe(g *globals) *cobra.Command {
 			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "PARTITION\tLEADER\tREPLICAS\tISR\tLOG-START\tHIGH-WATERMARK")
 			for _, p := range info.Partitions {
+				if p.Leader < 0 {
+					// Offline: its leader is down and no other replica may lead.
+					fmt.Fprintf(tw, "%d\tnone\t%s\t%s\t-\t-\n", p.Partition, ints(p.Replicas), ints(p.ISR))
+					continue
+				}
 				fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%d\t%d\n", p.Partition, p.Leader, ints(p.Replicas), ints(p.ISR), p.LogStartOffset, p.HighWatermark)
 			}
 			return tw.Flush()

@@ -104,6 +104,15 @@ func TestClusterPlacesAndRoutes(t *testing.T) {
 		t.Fatalf("kafka metadata lists %d brokers: %v", len(md.Brokers), md.Brokers)
 	}
 
+	// DescribeCluster on the Kafka listener names the controller and every
+	// broker, as kadm and kafka-metadata tools ask.
+	dc := kmsg.NewPtrDescribeClusterRequest()
+	dc.Version, dc.IncludeFencedBrokers = 2, true
+	dcr, err := dc.RequestWith(ctx, kc)
+	if err != nil || dcr.ErrorCode != 0 || len(dcr.Brokers) != 3 || dcr.ControllerID < 1 {
+		t.Fatalf("DescribeCluster: %+v, %v", dcr, err)
+	}
+
 	// Each broker refuses the partitions it does not lead.
 	p0 := want[0]
 	for _, b := range bs {

@@ -3,7 +3,9 @@ package client
 import (
 	"context"
 	"fmt"
+	"net"
 	"sort"
+	"strconv"
 
 	"github.com/sluicelog/sluice/net/protocol"
 )
@@ -151,8 +153,13 @@ func (cl *Client) DescribeTopic(ctx context.Context, name string) (TopicInfo, er
 	for _, p := range mt.Partitions {
 		info.Partitions = append(info.Partitions, PartitionInfo{
 			Partition: p.Partition, Leader: p.Leader, Replicas: p.Replicas, ISR: p.ISR,
+			LogStartOffset: -1, HighWatermark: -1,
 		})
-		ids = append(ids, p.Partition)
+		// A partition without a leader (its leader's broker is down) has
+		// nobody to tell its offsets: it is described offline, not failed.
+		if p.Leader >= 0 {
+			ids = append(ids, p.Partition)
+		}
 	}
 	sort.Slice(info.Partitions, func(i, j int) bool { return info.Partitions[i].Partition < info.Partitions[j].Partition })
 	start, err := cl.listOffsets(ctx, name, ids, protocol.EarliestTimestamp)
@@ -165,7 +172,51 @@ func (cl *Client) DescribeTopic(ctx context.Context, name string) (TopicInfo, er
 	}
 	for i := range info.Partitions {
 		p := &info.Partitions[i]
-		p.LogStartOffset, p.HighWatermark = start[p.Partition], end[p.Partition]
+		if p.Leader >= 0 {
+			p.LogStartOffset, p.HighWatermark = start[p.Partition], end[p.Partition]
+		}
+	}
+	return info, nil
+}
+
+// ClusterInfo describes the cluster: its id, its active controller and
+// every registered broker, fenced ones included.
+type ClusterInfo struct {
+	ClusterID string
+	// ControllerID is the active controller's node id, -1 while none is
+	// known.
+	ControllerID int32
+	Brokers      []BrokerInfo
+}
+
+// BrokerInfo is one registered broker.
+type BrokerInfo struct {
+	NodeID int32
+	// Addr is its native (SLUICE) listener, host:port; empty if it has
+	// none.
+	Addr string
+	// Fenced: it missed its heartbeats for broker.session.timeout.ms, so
+	// it leads nothing and clients are not sent to it.
+	Fenced bool
+}
+
+// DescribeCluster asks a broker for the cluster's brokers and controller
+// (Kafka's DescribeCluster).
+func (cl *Client) DescribeCluster(ctx context.Context) (ClusterInfo, error) {
+	var resp protocol.DescribeClusterResponse
+	if err := cl.call(ctx, "", &protocol.DescribeClusterRequest{}, &resp, true); err != nil {
+		return ClusterInfo{}, err
+	}
+	if err := brokerErr(protocol.DescribeCluster, resp.ErrorCode, "", -1, nil); err != nil {
+		return ClusterInfo{}, err
+	}
+	info := ClusterInfo{ClusterID: resp.ClusterID, ControllerID: resp.ControllerID}
+	for _, b := range resp.Brokers {
+		bi := BrokerInfo{NodeID: b.NodeID, Fenced: b.Fenced}
+		if b.Host != "" {
+			bi.Addr = net.JoinHostPort(b.Host, strconv.Itoa(int(b.Port)))
+		}
+		info.Brokers = append(info.Brokers, bi)
 	}
 	return info, nil
 }

@@ -21,6 +21,7 @@ import (
 var (
 	_ request.Cluster    = (*Member)(nil)
 	_ request.Advertiser = (*Member)(nil)
+	_ request.Registry   = (*Member)(nil)
 )
 
 // Refusals on the produce and fetch paths are made once: LeaderCheck
@@ -392,4 +393,18 @@ func randomTopicID() [16]byte {
 		}
 	}
 	return id
+}
+
+// AllBrokers lists every registered broker, fenced ones too, for
+// DescribeCluster.
+func (m *Member) AllBrokers(listener string) []request.BrokerState {
+	var out []request.BrokerState
+	for _, b := range m.state.Brokers() {
+		rb, ok := brokerAddr(b, listener)
+		if !ok {
+			rb = request.Broker{ID: b.ID, Port: -1}
+		}
+		out = append(out, request.BrokerState{Broker: rb, Fenced: b.Fenced})
+	}
+	return out
 }

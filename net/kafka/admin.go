@@ -33,6 +33,8 @@ func (s *Server) dispatch(c *conn, h header, req kmsg.Request) (kmsg.Response, e
 		return s.incrementalAlterConfigs(c.ctx, r), nil
 	case *kmsg.FindCoordinatorRequest:
 		return s.findCoordinator(r), nil
+	case *kmsg.DescribeClusterRequest:
+		return s.describeCluster(r), nil
 	}
 	if s.cfg.Groups != nil {
 		resp, err := s.cfg.Groups.Handle(c.ctx, Client{ID: h.clientID, Host: c.remoteHost}, req)
@@ -130,6 +132,25 @@ func (s *Server) createPartitions(ctx context.Context, r *kmsg.CreatePartitionsR
 		out.Topic = r.Topics[i].Topic
 		out.ErrorCode, out.ErrorMessage = errorCode(err), errorMessage(err)
 		resp.Topics = append(resp.Topics, out)
+	}
+	return resp
+}
+
+// describeCluster answers DescribeCluster: every registered broker (v2
+// marks fenced ones; older versions list only live brokers, as Kafka's
+// Metadata-like view does) and the active controller.
+func (s *Server) describeCluster(r *kmsg.DescribeClusterRequest) *kmsg.DescribeClusterResponse {
+	resp := r.ResponseKind().(*kmsg.DescribeClusterResponse)
+	d := s.h.DescribeCluster(request.ListenerKafka)
+	resp.ClusterID, resp.ControllerID = d.ClusterID, d.ControllerID
+	resp.EndpointType = 1 // brokers
+	for _, b := range d.Brokers {
+		if b.Fenced && (r.Version < 2 || !r.IncludeFencedBrokers) {
+			continue
+		}
+		rb := kmsg.NewDescribeClusterResponseBroker()
+		rb.NodeID, rb.Host, rb.Port, rb.IsFenced = b.ID, b.Host, b.Port, b.Fenced
+		resp.Brokers = append(resp.Brokers, rb)
 	}
 	return resp
 }

@@ -365,10 +365,10 @@ func TestProduceAcks(t *testing.T) {
 func TestUnimplementedAPI(t *testing.T) {
 	_, addr := startBroker(t, nil)
 	c := dialRaw(t, addr)
-	req := kmsg.NewPtrDescribeClusterRequest()
-	resp := c.call(req, -1).(*kmsg.DescribeClusterResponse)
+	req := kmsg.NewPtrDescribeACLsRequest()
+	resp := c.call(req, -1).(*kmsg.DescribeACLsResponse)
 	if resp.ErrorCode != kerr.UnsupportedVersion.Code {
-		t.Fatalf("DescribeCluster: %+v", resp)
+		t.Fatalf("DescribeACLs: %+v", resp)
 	}
 }
 

@@ -34,6 +34,7 @@ var ownAPIs = map[int16]versionRange{
 	33: {0, 2},  // AlterConfigs
 	37: {0, 3},  // CreatePartitions
 	44: {0, 1},  // IncrementalAlterConfigs
+	60: {0, 2},  // DescribeCluster
 }
 
 func newAPITable(g Groups) apiTable {

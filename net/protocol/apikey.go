@@ -24,6 +24,8 @@ const (
 	// own, as in Kafka's IncrementalAlterConfigs, whose key it uses.
 	// (Kafka's whole-set AlterConfigs, key 33, has no Sluice counterpart.)
 	AlterConfigs APIKey = 44
+	// DescribeCluster lists the cluster's brokers, fenced ones included.
+	DescribeCluster APIKey = 60
 
 	// The consumer-group APIs, with Kafka's keys.
 	OffsetCommit    APIKey = 8
@@ -60,6 +62,7 @@ var apiNames = map[APIKey]string{
 	DescribeConfigs:  "DescribeConfigs",
 	DeleteGroups:     "DeleteGroups",
 	AlterConfigs:     "AlterConfigs",
+	DescribeCluster:  "DescribeCluster",
 }
 
 // String is the API's name as Kafka's documentation spells it ("ApiVersions",
@@ -95,6 +98,7 @@ var supportedAPIs = [...]APIVersionsResponseKey{
 	{APIKey: CreatePartitions},
 	{APIKey: DeleteGroups},
 	{APIKey: AlterConfigs},
+	{APIKey: DescribeCluster},
 }
 
 // SupportedAPIs returns the APIs and version ranges this package

@@ -61,6 +61,8 @@ func NewRequest(key APIKey) (Request, bool) {
 		return new(DescribeConfigsRequest), true
 	case AlterConfigs:
 		return new(AlterConfigsRequest), true
+	case DescribeCluster:
+		return new(DescribeClusterRequest), true
 	case OffsetCommit:
 		return new(OffsetCommitRequest), true
 	case OffsetFetch:
@@ -112,6 +114,8 @@ func NewResponse(key APIKey) (Response, bool) {
 		return new(DescribeConfigsResponse), true
 	case AlterConfigs:
 		return new(AlterConfigsResponse), true
+	case DescribeCluster:
+		return new(DescribeClusterResponse), true
 	case OffsetCommit:
 		return new(OffsetCommitResponse), true
 	case OffsetFetch:

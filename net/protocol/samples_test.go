@@ -65,6 +65,7 @@ func sampleRequests() []Request {
 		}},
 		&InitProducerIDRequest{TransactionalID: nil, TransactionTimeoutMs: 60000, ProducerID: -1, ProducerEpoch: -1},
 		&InitProducerIDRequest{TransactionalID: new("txn-1"), TransactionTimeoutMs: 1, ProducerID: 42, ProducerEpoch: 3},
+		&DescribeClusterRequest{},
 		&FindCoordinatorRequest{CoordinatorKey: "billing", KeyType: CoordinatorKeyGroup},
 		&JoinGroupRequest{GroupID: "billing", SessionTimeoutMs: 45000, RebalanceTimeoutMs: 300000, MemberID: "",
 			GroupInstanceID: new("host-1"), ProtocolType: ConsumerProtocolType, ClientID: "app",
@@ -151,6 +152,9 @@ func sampleResponses() []Response {
 		}},
 		&InitProducerIDResponse{ThrottleTimeMs: 1, ProducerID: 1 << 50, ProducerEpoch: 2},
 		&InitProducerIDResponse{ErrorCode: ErrCoordinatorNotAvailable, ProducerID: -1, ProducerEpoch: -1},
+		&DescribeClusterResponse{ClusterID: "q1Bj8Xw9RkWzLZ1Yc2n3dA", ControllerID: 2, Brokers: []DescribeClusterBroker{
+			{NodeID: 1, Host: "127.0.0.1", Port: 9192}, {NodeID: 2, Host: "127.0.0.1", Port: 9193, Fenced: true}, {NodeID: 3}}},
+		&DescribeClusterResponse{ErrorCode: ErrCoordinatorNotAvailable, ControllerID: -1},
 		&FindCoordinatorResponse{NodeID: 0, Host: "127.0.0.1", Port: 9192},
 		&FindCoordinatorResponse{ErrorCode: ErrCoordinatorNotAvailable, ErrorMessage: new("starting"), NodeID: -1},
 		&JoinGroupResponse{GenerationID: 4, ProtocolType: ConsumerProtocolType, ProtocolName: "range", Leader: "app-1", MemberID: "app-1",

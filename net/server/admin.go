@@ -29,6 +29,8 @@ func (s *Server) dispatch(c *conn, req protocol.Request) protocol.Response {
 		return s.initProducerID(c, r)
 	case *protocol.FindCoordinatorRequest:
 		return s.findCoordinator(r)
+	case *protocol.DescribeClusterRequest:
+		return s.describeCluster()
 	case *protocol.JoinGroupRequest:
 		return s.joinGroup(c, r)
 	case *protocol.SyncGroupRequest:
@@ -203,4 +205,13 @@ func (s *Server) listOffsets(r *protocol.ListOffsetsRequest) *protocol.ListOffse
 func (s *Server) initProducerID(c *conn, r *protocol.InitProducerIDRequest) protocol.Response {
 	id, epoch, err := s.h.InitProducerID(c.ctx, r.TransactionalID != nil, r.ProducerID, r.ProducerEpoch)
 	return &protocol.InitProducerIDResponse{ErrorCode: errorCode(err), ProducerID: id, ProducerEpoch: epoch}
+}
+
+func (s *Server) describeCluster() *protocol.DescribeClusterResponse {
+	d := s.h.DescribeCluster(request.ListenerNative)
+	resp := &protocol.DescribeClusterResponse{ClusterID: d.ClusterID, ControllerID: d.ControllerID}
+	for _, b := range d.Brokers {
+		resp.Brokers = append(resp.Brokers, protocol.DescribeClusterBroker{NodeID: b.ID, Host: b.Host, Port: b.Port, Fenced: b.Fenced})
+	}
+	return resp
 }
