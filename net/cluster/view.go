@@ -160,8 +160,21 @@ func (m *Member) LeaderEpoch(topic string, partition int32) (int32, error) {
 	return p.LeaderEpoch, nil
 }
 
-// liveIDs are the brokers new replicas may go to.
-func (m *Member) liveIDs() []int32 { return m.state.LiveBrokerIDs() }
+// assign places new partitions on the live brokers, Kafka's way. This
+// node's image may trail the quorum by a few records (a broker that just
+// registered): when it has too few live brokers for rf, it catches up
+// with a read barrier and tries once more before refusing.
+func (m *Member) assign(ctx context.Context, partitions, rf, firstID int) ([][]int32, error) {
+	live := m.state.LiveBrokerIDs()
+	a, err := metadata.Assign(live, partitions, rf, randomStart(len(live)), firstID)
+	if err != nil && rf > len(live) {
+		if m.node.WaitReady(ctx) == nil {
+			live = m.state.LiveBrokerIDs()
+			a, err = metadata.Assign(live, partitions, rf, randomStart(len(live)), firstID)
+		}
+	}
+	return a, translate(err)
+}
 
 func (m *Member) CreateTopic(ctx context.Context, t request.NewTopic) (request.Topic, error) {
 	fail := func(err error) (request.Topic, error) { return request.Topic{Name: t.Name}, err }
@@ -189,11 +202,10 @@ func (m *Member) CreateTopic(ctx context.Context, t request.NewTopic) (request.T
 		if rf < 1 {
 			return fail(request.Refuse(request.ErrInvalidReplicationFactor, fmt.Sprintf("replication factor %d: it must be at least 1", rf)))
 		}
-		live := m.liveIDs()
 		var err error
-		assignment, err = metadata.Assign(live, int(partitions), rf, randomStart(len(live)), 0)
+		assignment, err = m.assign(ctx, int(partitions), rf, 0)
 		if err != nil {
-			return fail(translate(err))
+			return fail(err)
 		}
 	} else if err := m.checkAssignment(assignment); err != nil {
 		return fail(err)
@@ -261,11 +273,10 @@ func (m *Member) CreatePartitions(ctx context.Context, name string, total int32,
 			return err
 		}
 	} else {
-		live := m.liveIDs()
 		var err error
-		assignment, err = metadata.Assign(live, int(total-have), len(t.Partitions[0].Replicas), randomStart(len(live)), int(have))
+		assignment, err = m.assign(ctx, int(total-have), len(t.Partitions[0].Replicas), int(have))
 		if err != nil {
-			return translate(err)
+			return err
 		}
 	}
 	if validateOnly {
@@ -356,6 +367,26 @@ func (m *Member) Coordinator(group, listener string) (request.Broker, error) {
 		}
 	}
 	return request.Broker{ID: -1, Port: -1}, request.Refuse(request.ErrCoordinatorNotAvailable, "no live broker has a "+strconv.Quote(listener)+" listener")
+}
+
+// CoordinatorID is the node id of the broker that coordinates a group, -1
+// when no broker is live: the same hash over the registered brokers as
+// Coordinator, without a listener to give an address on. A broker answers
+// a group's requests only when this names it.
+func (m *Member) CoordinatorID(group string) int32 {
+	brokers := m.state.Brokers()
+	if len(brokers) == 0 {
+		return -1
+	}
+	h := fnv.New32a()
+	h.Write([]byte(group))
+	start := int(h.Sum32() % uint32(len(brokers)))
+	for i := range brokers {
+		if b := brokers[(start+i)%len(brokers)]; !b.Fenced {
+			return b.ID
+		}
+	}
+	return -1
 }
 
 // translate turns the state machine's refusals into the engine's sentinel
