@@ -1,4 +1,6 @@
-// Command sluiced runs a single-node Sluice broker.
+// Command sluiced runs a Sluice broker: a single node, or a member of a
+// cluster whose brokers agree on metadata through a raft quorum
+// (process.roles and controller.quorum.voters, Kafka's KRaft properties).
 //
 //	sluiced [--config server.properties] [--override key=value ...]
 //
@@ -59,7 +61,7 @@ func run(args []string, stderr io.Writer) int {
 	over := overrides{}
 	fs.Var(over, "override", "property key=value, may repeat; wins over the file")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: sluiced [flags]\n\nRuns a single-node Sluice broker.\n\nFlags:\n")
+		fmt.Fprintf(stderr, "Usage: sluiced [flags]\n\nRuns a Sluice broker: a single node, or a cluster member when\nprocess.roles and controller.quorum.voters are set (see --help-config).\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
