@@ -4,6 +4,12 @@
 #
 #   bash bench/benchmarks.sh        (or: make bench)
 #
+# It also runs bench/cmd/metabench (topics created and deleted and leaders
+# moved per second, single node and a cluster of three, against the quorum
+# log store's synced appends) and bench/cmd/baselinebench (today's
+# single-node broker against the pre-cluster build 5795bbb, built from git,
+# in interleaved rounds); each prints its own section, pasted verbatim.
+#
 # Besides the engine and broker harnesses it runs the side-by-side suite of
 # bench/peers (its own Go module: Sluice beside kfake, NATS JetStream and
 # the machine's limits), whose section and charts it adds: the SVG charts
@@ -144,6 +150,16 @@ run_suite() {
 	RB=($GO run ./bench/cmd/rebalancebench)
 	if [[ $SMOKE == 1 ]]; then RB+=(-runs 1 -heartbeat 300ms -warmup 300ms -settle 300ms); fi
 	run rebalance "${RB[@]}"
+	# Metadata operations, single node and cluster of three, in this
+	# process; its stdout is its section of the document.
+	MB=($GO run ./bench/cmd/metabench -q -dir "$DATA_DIR")
+	if [[ $SMOKE == 1 ]]; then MB+=(-topics 10 -moves 50 -syncs 20); fi
+	run metabench "${MB[@]}"
+	# Today's single-node broker against the pre-cluster build (5795bbb),
+	# built from git; its stdout is its section too.
+	BB=($GO run ./bench/cmd/baselinebench -q -dir "$DATA_DIR")
+	if [[ $SMOKE == 1 ]]; then BB+=(-rounds 1 -records 20000); fi
+	run baseline "${BB[@]}"
 	PB=($GO -C bench/peers run . -out "$RAW/peers" -data "$DATA_DIR")
 	if [[ $SMOKE == 1 ]]; then PB+=(-smoke); fi
 	run peers "${PB[@]}"
@@ -474,6 +490,12 @@ $(grep -E '^longest consumption gap' "$RAW/rebalance.out")
 
 EOF
 	rawblock rebalance
+	# The metadata and baseline sections are those commands' own output,
+	# verbatim (each names its command and its times).
+	echo
+	cat "$RAW/metabench.out"
+	echo
+	cat "$RAW/baseline.out"
 	cat <<EOF
 
 ## Raw outputs

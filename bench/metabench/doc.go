@@ -41,11 +41,12 @@
 // bytes to a file, Config.Syncs calls each, three times (before the
 // single-node phases, between the targets and at the end); the median of
 // the three is the limit. Each phase's ratio is its operations per second
-// over the log store's synced appends per second. A sequential operation
-// on the cluster pays at least one such write on the leader and one on a
-// follower, so its ratio stays below 1; concurrent ones can pass 1, since
-// raft batches the entries that arrive while a write is in flight into one
-// synced write.
+// over the log store's synced appends per second. hashicorp/raft's leader
+// syncs an entry to its own log before it sends it to the followers, so a
+// sequential operation on the cluster pays at least two synced writes one
+// after the other and its ratio stays below 0.5; concurrent ones can pass
+// that, and 1, since raft batches the entries that arrive while a write is
+// in flight into one synced write.
 //
 // WriteMarkdown renders the report as a section of BENCHMARKS.md.
 package metabench
