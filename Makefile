@@ -7,7 +7,7 @@ FUZZTIME ?= 1000x
 BENCHTIME ?= 1s
 PKGS     := ./...
 
-.PHONY: all build test unit race vet lint fmt fuzz fuzz-smoke bench enginebench benchmarks run clean
+.PHONY: all build test unit race vet lint fmt fuzz fuzz-smoke bench enginebench benchmarks run cluster cluster-faults clean
 
 all: build
 
@@ -68,6 +68,19 @@ benchmarks: bench
 run:
 	$(GO) build -o bin/sluiced ./cmd/sluiced
 	./bin/sluiced --config cmd/sluiced/sluiced.properties
+
+## cluster: three brokers, each also a controller, on 127.0.0.1 (native 9192-9194,
+## Kafka 9092-9094, controller 9301-9303), data in ./data/cluster/N; Ctrl-C stops all three.
+cluster:
+	$(GO) build -o bin/sluiced ./cmd/sluiced
+	$(GO) build -o bin/sluice ./cmd/sluice
+	bash cmd/sluiced/cluster/run.sh
+
+## cluster-faults: the multi-process fault tests of cmd/sluiced with
+## SLUICE_FAULT_ROUNDS (default 10) rounds of kill -9 and restart.
+SLUICE_FAULT_ROUNDS ?= 10
+cluster-faults:
+	SLUICE_FAULT_ROUNDS=$(SLUICE_FAULT_ROUNDS) $(GO) test -count=1 -v -timeout 60m -run '^TestCluster' ./cmd/sluiced
 
 clean:
 	rm -rf bin
