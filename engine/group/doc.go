@@ -35,6 +35,13 @@
 // Store also keeps each stable group's membership (persist.go), which
 // Restore brings back after a restart.
 //
+// In a cluster every broker runs a Coordinator, and Config.Owns says which
+// groups are this broker's (the cluster hashes a group's name over the live
+// brokers): requests for any other group are refused with
+// ErrNotCoordinator, Kafka's NOT_COORDINATOR, so that a group's members and
+// committed offsets are on one broker, and clients find the coordinator
+// again. ListGroups answers with what this broker holds.
+//
 // Time comes from Config.Now and advances the state only in Tick (Run
 // calls it periodically), so tests drive the coordinator deterministically.
 package group

@@ -27,6 +27,9 @@ var (
 	ErrGroupIDNotFound           = errors.New("group id not found")
 	ErrNonEmptyGroup             = errors.New("group is not empty")
 	ErrCoordinatorNotAvailable   = errors.New("coordinator not available")
+	// ErrNotCoordinator: Config.Owns says another broker coordinates
+	// the group; the client is to find its coordinator again.
+	ErrNotCoordinator = errors.New("not the group's coordinator")
 )
 
 // Protocol families: which wire protocol drives a group. A group is used by
@@ -107,6 +110,15 @@ type Config struct {
 	// ExpiryCheckInterval how often it looks for expired offsets (a tenth
 	// of OffsetsRetention, at most 10 minutes).
 	TickInterval, ExpiryCheckInterval time.Duration
+	// Owns reports whether this broker coordinates a group; nil means
+	// every group (a single node). In a cluster every broker runs a
+	// Coordinator, and each answers only the groups it owns: the group
+	// APIs refuse the others with ErrNotCoordinator, so that a group's
+	// members and offsets live on one broker. ListGroups is not asked: it
+	// lists what this broker holds, and a client merges every broker's
+	// list. Owns is called on every group request, outside the
+	// coordinator's lock.
+	Owns func(group string) bool
 }
 
 // Coordinator runs every group of one broker. It is safe for concurrent
@@ -272,6 +284,26 @@ func newMemberID(clientID string) string {
 func validateGroupID(id string) error {
 	if err := engine.ValidateGroupID(id); err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalidGroupID, err)
+	}
+	return nil
+}
+
+// check is the gate of every per-group request: a valid id, of a group
+// this broker coordinates.
+func (c *Coordinator) check(id string) error {
+	if err := validateGroupID(id); err != nil {
+		return err
+	}
+	return c.Owned(id)
+}
+
+// Owned is nil when this broker coordinates the group (Config.Owns), an
+// error wrapping ErrNotCoordinator otherwise. A request handler that
+// touches a group's state outside the coordinator (OffsetDelete) asks it
+// first.
+func (c *Coordinator) Owned(id string) error {
+	if c.cfg.Owns != nil && !c.cfg.Owns(id) {
+		return fmt.Errorf("%w: group %q is coordinated by another broker", ErrNotCoordinator, id)
 	}
 	return nil
 }

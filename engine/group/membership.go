@@ -46,7 +46,7 @@ type MemberMetadata struct {
 // complete. A dynamic member's first join (empty MemberID) returns at once
 // with ErrMemberIDRequired and the id to join with.
 func (c *Coordinator) JoinGroup(ctx context.Context, req JoinRequest) (JoinResult, error) {
-	if err := validateGroupID(req.Group); err != nil {
+	if err := c.check(req.Group); err != nil {
 		return JoinResult{}, err
 	}
 	if req.SessionTimeout < c.cfg.MinSessionTimeout || req.SessionTimeout > c.cfg.MaxSessionTimeout {
@@ -203,7 +203,7 @@ type MemberAssignment struct {
 
 // SyncGroup waits for the leader's assignments and returns the member's.
 func (c *Coordinator) SyncGroup(ctx context.Context, req SyncRequest) ([]byte, error) {
-	if err := validateGroupID(req.Group); err != nil {
+	if err := c.check(req.Group); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
@@ -277,7 +277,7 @@ func (c *Coordinator) checkMember(groupID, memberID, instanceID string, gen int3
 // Heartbeat keeps a member's session alive and tells it whether to rejoin
 // (ErrRebalanceInProgress).
 func (c *Coordinator) Heartbeat(groupID string, gen int32, memberID, instanceID string) error {
-	if err := validateGroupID(groupID); err != nil {
+	if err := c.check(groupID); err != nil {
 		return err
 	}
 	c.mu.Lock()
@@ -305,7 +305,7 @@ type LeaveMember struct {
 // LeaveGroup removes members; the group rebalances without them. The
 // result has one error per member (nil for those removed).
 func (c *Coordinator) LeaveGroup(groupID string, members []LeaveMember) ([]error, error) {
-	if err := validateGroupID(groupID); err != nil {
+	if err := c.check(groupID); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()

@@ -30,7 +30,7 @@ type CommitRequest struct {
 // the just-ended generation through, as Kafka does for commits in
 // PreparingRebalance.
 func (c *Coordinator) CommitOffsets(req CommitRequest) ([]error, error) {
-	if err := validateGroupID(req.Group); err != nil {
+	if err := c.check(req.Group); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
@@ -62,7 +62,7 @@ func (c *Coordinator) CommitOffsets(req CommitRequest) ([]error, error) {
 
 // FetchOffsets returns the group's committed offsets.
 func (c *Coordinator) FetchOffsets(groupID string) (map[engine.TopicPartition]engine.CommittedOffset, error) {
-	if err := validateGroupID(groupID); err != nil {
+	if err := c.check(groupID); err != nil {
 		return nil, err
 	}
 	return c.cfg.Store.FetchOffsets(groupID)
@@ -125,7 +125,7 @@ type MemberDescription struct {
 // DescribeGroup describes a group. An unknown group is Dead with no
 // members, as in Kafka; one with only offsets is Empty.
 func (c *Coordinator) DescribeGroup(groupID string) (Description, error) {
-	if err := validateGroupID(groupID); err != nil {
+	if err := c.check(groupID); err != nil {
 		return Description{}, err
 	}
 	c.mu.Lock()
@@ -163,7 +163,7 @@ func (c *Coordinator) DeleteGroups(ids []string) []error {
 }
 
 func (c *Coordinator) deleteGroup(id string) error {
-	if err := validateGroupID(id); err != nil {
+	if err := c.check(id); err != nil {
 		return err
 	}
 	c.mu.Lock()

@@ -103,6 +103,12 @@ func StartContext(ctx context.Context, cfg Config, logger *slog.Logger) (*Broker
 	if initialDelay == 0 {
 		initialDelay = -1 // none
 	}
+	// In a cluster this broker coordinates only the groups the cluster
+	// hashes to it; a single node coordinates every group (nil).
+	var owns func(string) bool
+	if m := b.member; m != nil {
+		owns = func(g string) bool { return m.CoordinatorID(g) == m.NodeID() }
+	}
 	groups := group.New(group.Config{
 		Store:                 eng,
 		Logger:                logger.With("component", "groups"),
@@ -110,6 +116,7 @@ func StartContext(ctx context.Context, cfg Config, logger *slog.Logger) (*Broker
 		MaxSessionTimeout:     cfg.GroupMaxSessionTimeout,
 		InitialRebalanceDelay: initialDelay,
 		OffsetsRetention:      cfg.OffsetsRetention,
+		Owns:                  owns,
 	})
 	// Groups that were stable at shutdown (or a crash) come back with
 	// their members, so that those carry on without a rebalance.

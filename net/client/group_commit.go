@@ -130,11 +130,12 @@ func commitTopics(offsets map[TopicPartition]int64) []protocol.OffsetCommitReque
 	return out
 }
 
-// commit sends an OffsetCommit and gathers its errors. Repeating a commit
-// of the same offsets changes nothing, so connection failures are retried.
+// commit sends an OffsetCommit to the group's coordinator and gathers its
+// errors. Repeating a commit of the same offsets changes nothing, so
+// connection failures are retried.
 func (cl *Client) commit(ctx context.Context, req *protocol.OffsetCommitRequest) error {
 	var resp protocol.OffsetCommitResponse
-	if err := cl.call(ctx, "", req, &resp, true); err != nil {
+	if err := cl.groupCall(ctx, req.GroupID, req, &resp, true, resp.TopError); err != nil {
 		return fmt.Errorf("commit offsets of group %s: %w", req.GroupID, err)
 	}
 	if err := brokerErr(protocol.OffsetCommit, resp.ErrorCode, "", -1, resp.ErrorMessage); err != nil {
@@ -162,9 +163,10 @@ type CommittedOffset struct {
 	CommitTimestamp int64
 }
 
-// FetchGroupOffsets returns a group's committed offsets: of the partitions
-// named, or of all it committed when partitions is nil. Partitions without
-// a committed offset are left out.
+// FetchGroupOffsets returns a group's committed offsets, as its
+// coordinator has them: of the partitions named, or of all it committed
+// when partitions is nil. Partitions without a committed offset are left
+// out.
 func (cl *Client) FetchGroupOffsets(ctx context.Context, group string, partitions []TopicPartition) (map[TopicPartition]CommittedOffset, error) {
 	req := &protocol.OffsetFetchRequest{GroupID: group}
 	if partitions != nil {
@@ -180,7 +182,7 @@ func (cl *Client) FetchGroupOffsets(ctx context.Context, group string, partition
 		}
 	}
 	var resp protocol.OffsetFetchResponse
-	if err := cl.call(ctx, "", req, &resp, true); err != nil {
+	if err := cl.groupCall(ctx, group, req, &resp, true, resp.TopError); err != nil {
 		return nil, fmt.Errorf("fetch offsets of group %s: %w", group, err)
 	}
 	if err := brokerErr(protocol.OffsetFetch, resp.ErrorCode, "", -1, resp.ErrorMessage); err != nil {

@@ -2,8 +2,13 @@ package client
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"slices"
+	"strconv"
+	"strings"
+	"sync"
 
 	"github.com/sluicelog/sluice/net/client/assign"
 	"github.com/sluicelog/sluice/net/protocol"
@@ -16,28 +21,54 @@ type GroupListing struct {
 	State        string // Kafka's names: Empty, Stable, PreparingRebalance, ...
 }
 
-// ListGroups lists the groups of the cluster, sorted by id.
+// ListGroups lists the groups of the cluster, sorted by id. Each broker
+// lists the groups it holds, so the client asks every broker the cluster
+// names and merges their answers; it fails if any broker does not answer.
 func (cl *Client) ListGroups(ctx context.Context) ([]GroupListing, error) {
-	var resp protocol.ListGroupsResponse
-	if err := cl.call(ctx, "", &protocol.ListGroupsRequest{}, &resp, true); err != nil {
+	md, err := cl.refreshMetadata(ctx, []string{}, false)
+	if err != nil {
 		return nil, fmt.Errorf("list groups: %w", err)
 	}
-	if err := brokerErr(protocol.ListGroups, resp.ErrorCode, "", -1, nil); err != nil {
-		return nil, err
+	addrs := make([]string, 0, len(md.Brokers))
+	for _, b := range md.Brokers {
+		addrs = append(addrs, net.JoinHostPort(b.Host, strconv.Itoa(int(b.Port))))
 	}
-	out := make([]GroupListing, 0, len(resp.Groups))
-	for _, g := range resp.Groups {
-		out = append(out, GroupListing{Group: g.GroupID, ProtocolType: g.ProtocolType, State: g.State})
+	if len(addrs) == 0 {
+		addrs = []string{""} // any broker: it knows of no others
 	}
-	slices.SortFunc(out, func(a, b GroupListing) int {
-		if a.Group < b.Group {
-			return -1
+	resps := make([]protocol.ListGroupsResponse, len(addrs))
+	errs := make([]error, len(addrs))
+	var wg sync.WaitGroup
+	for i, addr := range addrs {
+		wg.Go(func() {
+			if err := cl.call(ctx, addr, &protocol.ListGroupsRequest{}, &resps[i], true); err != nil {
+				errs[i] = err
+				return
+			}
+			errs[i] = brokerErr(protocol.ListGroups, resps[i].ErrorCode, "", -1, nil)
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("list groups: %w", err)
+	}
+	// A group is listed by its coordinator; another broker may still hold
+	// offsets of it from before the group moved, listed as Empty: the
+	// listing with members wins.
+	byID := map[string]GroupListing{}
+	for _, resp := range resps {
+		for _, g := range resp.Groups {
+			l := GroupListing{Group: g.GroupID, ProtocolType: g.ProtocolType, State: g.State}
+			if have, ok := byID[l.Group]; !ok || have.State == "Empty" && l.State != "Empty" {
+				byID[l.Group] = l
+			}
 		}
-		if a.Group > b.Group {
-			return 1
-		}
-		return 0
-	})
+	}
+	out := make([]GroupListing, 0, len(byID))
+	for _, l := range byID {
+		out = append(out, l)
+	}
+	slices.SortFunc(out, func(a, b GroupListing) int { return strings.Compare(a.Group, b.Group) })
 	return out, nil
 }
 
@@ -63,11 +94,18 @@ type GroupMember struct {
 	Partitions []TopicPartition // its assignment, sorted
 }
 
-// DescribeGroup describes a group. An unknown group comes back with State
-// "Dead" and no members, as from Kafka.
+// DescribeGroup describes a group, as its coordinator knows it. An unknown
+// group comes back with State "Dead" and no members, as from Kafka.
 func (cl *Client) DescribeGroup(ctx context.Context, group string) (GroupDescription, error) {
 	var resp protocol.DescribeGroupsResponse
-	if err := cl.call(ctx, "", &protocol.DescribeGroupsRequest{Groups: []string{group}}, &resp, true); err != nil {
+	if err := cl.groupCall(ctx, group, &protocol.DescribeGroupsRequest{Groups: []string{group}}, &resp, true, func() protocol.ErrorCode {
+		for _, g := range resp.Groups {
+			if g.GroupID == group && resp.ErrorCode == protocol.NoError {
+				return g.ErrorCode
+			}
+		}
+		return resp.ErrorCode // the whole request's, or none
+	}); err != nil {
 		return GroupDescription{}, fmt.Errorf("describe group %s: %w", group, err)
 	}
 	if err := brokerErr(protocol.DescribeGroups, resp.ErrorCode, "", -1, nil); err != nil {
@@ -114,7 +152,14 @@ func (cl *Client) DescribeGroup(ctx context.Context, group string) (GroupDescrip
 // and protocol.ErrGroupIDNotFound for an unknown group.
 func (cl *Client) DeleteGroup(ctx context.Context, group string) error {
 	var resp protocol.DeleteGroupsResponse
-	if err := cl.call(ctx, "", &protocol.DeleteGroupsRequest{Groups: []string{group}}, &resp, false); err != nil {
+	if err := cl.groupCall(ctx, group, &protocol.DeleteGroupsRequest{Groups: []string{group}}, &resp, false, func() protocol.ErrorCode {
+		for _, r := range resp.Results {
+			if r.GroupID == group && resp.ErrorCode == protocol.NoError {
+				return r.ErrorCode
+			}
+		}
+		return resp.ErrorCode
+	}); err != nil {
 		return fmt.Errorf("delete group %s: %w", group, err)
 	}
 	if err := brokerErr(protocol.DeleteGroups, resp.ErrorCode, "", -1, nil); err != nil {

@@ -46,6 +46,8 @@ func groupCode(err error) protocol.ErrorCode {
 		return protocol.ErrNonEmptyGroup
 	case errors.Is(err, group.ErrCoordinatorNotAvailable):
 		return protocol.ErrCoordinatorNotAvailable
+	case errors.Is(err, group.ErrNotCoordinator):
+		return protocol.ErrNotCoordinator
 	case errors.Is(err, engine.ErrInvalidOffset):
 		return protocol.ErrOffsetOutOfRange
 	case errors.Is(err, engine.ErrOffsetMetadataTooLarge):

@@ -129,6 +129,8 @@ func code(err error) int16 {
 		return kerr.NonEmptyGroup.Code
 	case errors.Is(err, group.ErrCoordinatorNotAvailable), errors.Is(err, engine.ErrClosed):
 		return kerr.CoordinatorNotAvailable.Code
+	case errors.Is(err, group.ErrNotCoordinator):
+		return kerr.NotCoordinator.Code
 	case errors.Is(err, engine.ErrUnknownTopic), errors.Is(err, engine.ErrUnknownPartition):
 		return kerr.UnknownTopicOrPartition.Code
 	case errors.Is(err, engine.ErrOffsetMetadataTooLarge):
@@ -509,6 +511,12 @@ func (h *Handler) deleteGroups(r *kmsg.DeleteGroupsRequest) *kmsg.DeleteGroupsRe
 func (h *Handler) offsetDelete(r *kmsg.OffsetDeleteRequest) *kmsg.OffsetDeleteResponse {
 	resp := r.ResponseKind().(*kmsg.OffsetDeleteResponse)
 	resp.Version = r.Version
+	// The offsets are deleted here, not by the coordinator: ask it first
+	// whether the group is this broker's.
+	if err := h.coord.Owned(r.Group); err != nil {
+		resp.ErrorCode = code(err)
+		return resp
+	}
 	d, err := h.coord.DescribeGroup(r.Group)
 	if err == nil && d.State == group.Dead {
 		err = group.ErrGroupIDNotFound
