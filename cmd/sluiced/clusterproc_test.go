@@ -279,13 +279,13 @@ func (c *procCluster) start(nd *clusterNode) {
 	nd.proc = startProc(c.t, name, c.bin, c.args(nd)...)
 }
 
-// restart starts a stopped node again on its data directory and waits
-// until every live broker lists it.
-func (c *procCluster) restart(nd *clusterNode, live []int32) {
+// restart starts a stopped node again on its data directory, waits until
+// every broker in live lists exactly live, and returns the controller.
+func (c *procCluster) restart(nd *clusterNode, live []int32) int32 {
 	c.t.Helper()
 	c.start(nd)
 	nd.proc.waitLog(c.t, `msg="broker started"`, 45*time.Second)
-	c.waitBrokers(live, 30*time.Second)
+	return c.waitBrokers(live, 30*time.Second)
 }
 
 func (c *procCluster) node(id int32) *clusterNode { return c.nodes[id-1] }
