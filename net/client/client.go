@@ -56,6 +56,8 @@ type Client struct {
 	logger *slog.Logger
 	pool   *connPool
 	meta   metadata
+	// coords caches where each group's coordinator was (coordinator.go).
+	coords coordinators
 
 	mu       sync.Mutex
 	closed   bool
@@ -72,6 +74,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		cfg:      cfg,
 		logger:   cfg.Logger,
 		children: map[any]func(){},
+		coords:   coordinators{m: map[string]coordinatorEntry{}},
 	}
 	cl.pool = newConnPool(cfg.DialTimeout, cfg.Logger)
 	cl.meta.init()

@@ -39,39 +39,15 @@ type coordinatorEntry struct {
 	at   time.Time
 }
 
-// coordinatorCaches holds each open Client's cache (*Client ->
-// *coordinators); Close drops it. It sits beside the Client rather than in
-// it so that this file is the whole of the coordinator routing.
-var coordinatorCaches sync.Map
-
-// coordinators returns the client's cache, made on first use; nil once the
-// client is closed (every lookup then asks a broker, and fails).
-func (cl *Client) coordinators() *coordinators {
-	if c, ok := coordinatorCaches.Load(cl); ok {
-		return c.(*coordinators)
-	}
-	fresh := &coordinators{m: map[string]coordinatorEntry{}}
-	c, loaded := coordinatorCaches.LoadOrStore(cl, fresh)
-	if !loaded {
-		if err := cl.adopt(fresh, func() { coordinatorCaches.Delete(cl) }); err != nil {
-			coordinatorCaches.Delete(cl)
-			return nil
-		}
-	}
-	return c.(*coordinators)
-}
-
 // coordinator returns the address of group's coordinator, from the cache
 // or asking any broker.
 func (cl *Client) coordinator(ctx context.Context, group string) (string, error) {
-	cache := cl.coordinators()
-	if cache != nil {
-		cache.mu.Lock()
-		e, ok := cache.m[group]
-		cache.mu.Unlock()
-		if ok && time.Since(e.at) < coordinatorMaxAge {
-			return e.addr, nil
-		}
+	cache := &cl.coords
+	cache.mu.Lock()
+	e, ok := cache.m[group]
+	cache.mu.Unlock()
+	if ok && time.Since(e.at) < coordinatorMaxAge {
+		return e.addr, nil
 	}
 	var resp protocol.FindCoordinatorResponse
 	req := &protocol.FindCoordinatorRequest{CoordinatorKey: group, KeyType: protocol.CoordinatorKeyGroup}
@@ -82,21 +58,16 @@ func (cl *Client) coordinator(ctx context.Context, group string) (string, error)
 		return "", err
 	}
 	addr := net.JoinHostPort(resp.Host, strconv.Itoa(int(resp.Port)))
-	if cache != nil {
-		cache.mu.Lock()
-		cache.m[group] = coordinatorEntry{addr: addr, at: time.Now()}
-		cache.mu.Unlock()
-	}
+	cache.mu.Lock()
+	cache.m[group] = coordinatorEntry{addr: addr, at: time.Now()}
+	cache.mu.Unlock()
 	return addr, nil
 }
 
 // forgetCoordinator drops group's cached coordinator if it is still addr
 // (a newer answer stays).
 func (cl *Client) forgetCoordinator(group, addr string) {
-	cache := cl.coordinators()
-	if cache == nil {
-		return
-	}
+	cache := &cl.coords
 	cache.mu.Lock()
 	defer cache.mu.Unlock()
 	if e, ok := cache.m[group]; ok && e.addr == addr {

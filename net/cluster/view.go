@@ -350,29 +350,24 @@ func (m *Member) InitProducerID(ctx context.Context, producerID int64, epoch int
 // registered brokers, skipping fenced ones: every broker computes the same
 // answer from the same image, and a group stays put while its broker lives.
 func (m *Member) Coordinator(group, listener string) (request.Broker, error) {
-	brokers := m.state.Brokers()
-	if len(brokers) == 0 {
-		return request.Broker{ID: -1, Port: -1}, request.ErrCoordinatorNotAvailable
+	none := request.Broker{ID: -1, Port: -1}
+	id := m.CoordinatorID(group)
+	if id < 0 {
+		return none, request.Refuse(request.ErrCoordinatorNotAvailable, "no live broker")
 	}
-	h := fnv.New32a()
-	h.Write([]byte(group))
-	start := int(h.Sum32() % uint32(len(brokers)))
-	for i := range brokers {
-		b := brokers[(start+i)%len(brokers)]
-		if b.Fenced {
-			continue
-		}
-		if rb, ok := brokerAddr(b, listener); ok {
-			return rb, nil
-		}
+	b, _ := m.state.Broker(id)
+	rb, ok := brokerAddr(b, listener)
+	if !ok {
+		return none, request.Refuse(request.ErrCoordinatorNotAvailable,
+			fmt.Sprintf("group %s's coordinator, broker %d, has no %q listener", group, id, listener))
 	}
-	return request.Broker{ID: -1, Port: -1}, request.Refuse(request.ErrCoordinatorNotAvailable, "no live broker has a "+strconv.Quote(listener)+" listener")
+	return rb, nil
 }
 
 // CoordinatorID is the node id of the broker that coordinates a group, -1
-// when no broker is live: the same hash over the registered brokers as
-// Coordinator, without a listener to give an address on. A broker answers
-// a group's requests only when this names it.
+// when no broker is live: a hash of the group's name over the registered
+// brokers, moving on past fenced ones. Coordinator gives its address; a
+// broker answers a group's requests only when this names it.
 func (m *Member) CoordinatorID(group string) int32 {
 	brokers := m.state.Brokers()
 	if len(brokers) == 0 {
