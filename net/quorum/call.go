@@ -280,6 +280,11 @@ func (n *Node) toLeader(ctx context.Context, req *callRequest, retryAmbiguous bo
 // or the node closes (the mux closes the connection).
 func (n *Node) serveCall(c net.Conn) {
 	defer c.Close()
+	select {
+	case <-n.raftReady:
+	case <-n.ctx.Done():
+		return
+	}
 	for {
 		body, err := readFrame(c, n.cfg.MaxCallBytes)
 		if err != nil {

@@ -33,6 +33,10 @@ type Node struct {
 	notifyCh chan bool     // raft's leadership notifications, drained by forwardLeadership
 	leaderCh chan bool     // what LeaderChanges returns: the latest value only
 	raftDone chan struct{} // closed once raft has shut down
+	// raftReady is closed once raft is set: the listener accepts peers
+	// before that (raft's own streams wait in the transport), and a peer's
+	// leader call that arrives during a restart's replay must wait too.
+	raftReady chan struct{}
 	// currentTerm is the term in which this node, as leader, last confirmed
 	// it had applied all earlier leaders' entries (leaderCurrent).
 	currentTerm atomic.Uint64
@@ -107,6 +111,8 @@ func start(cfg Config, self Voter, ln net.Listener) (_ *Node, err error) {
 		notifyCh: make(chan bool, 8),
 		leaderCh: make(chan bool, 1),
 		raftDone: make(chan struct{}),
+
+		raftReady: make(chan struct{}),
 	}
 	n.mux = newMux(ln, &cfg, self)
 	n.mux.serveCall = n.serveCall
@@ -159,6 +165,7 @@ func start(cfg Config, self Voter, ln net.Listener) (_ *Node, err error) {
 	if n.raft, err = raft.NewRaft(rc, n.fsm, logs, store, snaps, n.trans); err != nil {
 		return nil, fmt.Errorf("quorum: starting raft in %s: %w", cfg.Dir, err)
 	}
+	close(n.raftReady)
 	n.wg.Add(1)
 	go n.forwardLeadership()
 
