@@ -27,7 +27,9 @@ const (
 type Config struct {
 	// Rev is the baseline's git revision.
 	Rev string
-	// Rounds is how many rounds run, each both builds once.
+	// Rounds is how many runs of the current build are measured; the
+	// baseline runs before the first, between each two and after the
+	// last (Rounds+1 times).
 	Rounds int
 	// Records is how many records each run produces and consumes.
 	Records int64
@@ -96,12 +98,12 @@ type Result struct {
 	Load         string   `json:"load_after"`
 }
 
-// Round is both builds once.
+// Round is one run of the current build between two of the baseline
+// (consecutive rounds share a baseline run).
 type Round struct {
-	Baseline Result `json:"baseline"`
-	Current  Result `json:"current"`
-	// First is the build that ran first.
-	First string `json:"first"`
+	Before  Result `json:"baseline_before"`
+	Current Result `json:"current"`
+	After   Result `json:"baseline_after"`
 }
 
 // Ratios are current over baseline.
@@ -111,9 +113,19 @@ type Ratios struct {
 	RawFetch float64 `json:"raw_fetch"`
 }
 
+// ratios are the current run's figures over the mean of the two baseline
+// runs around it.
 func (r Round) ratios() Ratios {
-	b, c := r.Baseline, r.Current
-	return Ratios{Produce: c.ProduceMBps / b.ProduceMBps, Consume: c.ConsumeMBps / b.ConsumeMBps, RawFetch: c.RawFetchMBps / b.RawFetchMBps}
+	b, a, c := r.Before, r.After, r.Current
+	return Ratios{Produce: 2 * c.ProduceMBps / (b.ProduceMBps + a.ProduceMBps), Consume: 2 * c.ConsumeMBps / (b.ConsumeMBps + a.ConsumeMBps),
+		RawFetch: 2 * c.RawFetchMBps / (b.RawFetchMBps + a.RawFetchMBps)}
+}
+
+// control is the baseline against itself: the run after over the run
+// before, two runs apart. Its spread is the noise of the comparison.
+func (r Round) control() Ratios {
+	b, a := r.Before, r.After
+	return Ratios{Produce: a.ProduceMBps / b.ProduceMBps, Consume: a.ConsumeMBps / b.ConsumeMBps, RawFetch: a.RawFetchMBps / b.RawFetchMBps}
 }
 
 // Report is what Run measured.
@@ -133,6 +145,11 @@ type Report struct {
 	Median Ratios `json:"median"`
 	Min    Ratios `json:"min"`
 	Max    Ratios `json:"max"`
+	// ControlMedian, ControlMin and ControlMax are the same for the
+	// baseline against itself (Round.control).
+	ControlMedian Ratios `json:"control_median"`
+	ControlMin    Ratios `json:"control_min"`
+	ControlMax    Ratios `json:"control_max"`
 	// Problems are netbench's failed sanity checks, by run.
 	Problems []string `json:"problems,omitempty"`
 }
@@ -196,30 +213,28 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		rep.Baseline.Config = filepath.Join(src, "cmd", "sluiced", "sluiced.properties")
 	}
 
-	for r := range cfg.Rounds {
-		order := []*Build{&rep.Baseline, &rep.Current}
-		if r%2 == 1 {
-			order[0], order[1] = order[1], order[0]
+	// B C B C ... B: every current run between two baseline runs.
+	runs := make([]Result, 2*cfg.Rounds+1)
+	for i := range runs {
+		b := &rep.Baseline
+		if i%2 == 1 {
+			b = &rep.Current
 		}
-		round := Round{First: order[0].Name}
-		for _, b := range order {
-			cfg.Logf("baseline: round %d of %d: %s", r+1, cfg.Rounds, b.Name)
-			res, err := runOnce(ctx, cfg, modDir, dir, b)
-			if err != nil {
-				return nil, fmt.Errorf("round %d, %s: %w", r+1, b.Name, err)
-			}
-			for _, p := range res.Problems {
-				rep.Problems = append(rep.Problems, fmt.Sprintf("round %d, %s: %s", r+1, b.Name, p))
-			}
-			if b.Name == "baseline" {
-				round.Baseline = res
-			} else {
-				round.Current = res
-			}
+		cfg.Logf("baseline: run %d of %d: %s", i+1, len(runs), b.Name)
+		res, err := runOnce(ctx, cfg, modDir, dir, b)
+		if err != nil {
+			return nil, fmt.Errorf("run %d, %s: %w", i+1, b.Name, err)
 		}
-		rep.Rounds = append(rep.Rounds, round)
+		for _, p := range res.Problems {
+			rep.Problems = append(rep.Problems, fmt.Sprintf("run %d, %s: %s", i+1, b.Name, p))
+		}
+		runs[i] = res
 	}
-	rep.Median, rep.Min, rep.Max = summarize(rep.Rounds)
+	for r := range cfg.Rounds {
+		rep.Rounds = append(rep.Rounds, Round{Before: runs[2*r], Current: runs[2*r+1], After: runs[2*r+2]})
+	}
+	rep.Median, rep.Min, rep.Max = summarize(rep.Rounds, Round.ratios)
+	rep.ControlMedian, rep.ControlMin, rep.ControlMax = summarize(rep.Rounds, Round.control)
 	rep.End = time.Now().UTC()
 	rep.LoadAfter = hostinfo.LoadAverage()
 	return rep, nil
@@ -235,13 +250,13 @@ func runOnce(ctx context.Context, cfg Config, modDir, dir string, b *Build) (Res
 		ProduceRatio: nr.ProduceRatio, ConsumeRatio: nr.ConsumeRatio, Problems: nr.Problems, Load: hostinfo.LoadAverage()}, nil
 }
 
-func summarize(rounds []Round) (med, lo, hi Ratios) {
+func summarize(rounds []Round, ratios func(Round) Ratios) (med, lo, hi Ratios) {
 	fields := func(r *Ratios) []*float64 {
 		return []*float64{&r.Produce, &r.Consume, &r.RawFetch}
 	}
 	all := make([]Ratios, len(rounds))
 	for i, r := range rounds {
-		all[i] = r.ratios()
+		all[i] = ratios(r)
 	}
 	for f := range fields(&med) {
 		var xs []float64

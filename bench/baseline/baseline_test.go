@@ -23,7 +23,7 @@ func TestMain(m *testing.M) {
 
 // TestRunTiny runs two tiny rounds with the working tree's sluiced as both
 // builds (building the baseline from git is the command's job, and slow):
-// the rounds alternate their order, every figure is there, and the
+// the runs alternate, every figure is there, and the
 // markdown has a row per round. No timing is asserted.
 func TestRunTiny(t *testing.T) {
 	if testing.Short() {
@@ -45,17 +45,18 @@ func TestRunTiny(t *testing.T) {
 	if len(rep.Problems) > 0 {
 		t.Errorf("problems: %q", rep.Problems)
 	}
-	if len(rep.Rounds) != 2 || rep.Rounds[0].First != "baseline" || rep.Rounds[1].First != "current" {
+	// B C B C B: the rounds share their middle baseline run.
+	if len(rep.Rounds) != 2 || rep.Rounds[0].After.ProduceMBps != rep.Rounds[1].Before.ProduceMBps || rep.Rounds[0].Before.Build != "baseline" || rep.Rounds[0].Current.Build != "current" {
 		t.Fatalf("rounds %+v", rep.Rounds)
 	}
 	for i, r := range rep.Rounds {
-		for _, res := range []Result{r.Baseline, r.Current} {
+		for _, res := range []Result{r.Before, r.Current, r.After} {
 			if res.ProduceMBps <= 0 || res.ConsumeMBps <= 0 || res.RawFetchMBps <= 0 {
 				t.Errorf("round %d: %+v", i+1, res)
 			}
 		}
 	}
-	if rep.Median.Produce <= 0 || rep.Min.Consume > rep.Median.Consume || rep.Max.Consume < rep.Median.Consume {
+	if rep.Median.Produce <= 0 || rep.ControlMedian.Produce <= 0 || rep.Min.Consume > rep.Median.Consume || rep.Max.Consume < rep.Median.Consume {
 		t.Errorf("median %+v, min %+v, max %+v", rep.Median, rep.Min, rep.Max)
 	}
 	var md strings.Builder

@@ -16,11 +16,16 @@
 // (acks=1, linger 5 ms, batches up to 256 KiB), then the native consumer
 // reads the whole partition back from the page cache (1 MiB fetches) in
 // every consumer mode netbench has, each once per run (netbench -runs 1),
-// with the loopback limits measured beside them. A round runs both builds
-// one after the other, the order alternating from round to round so that
-// neither always runs on a warmer machine; a round's ratio is current over
-// baseline within that round, and the report gives the median of the
-// rounds' ratios with their range.
+// with the loopback limits measured beside them.
+//
+// The runs alternate, baseline first and last: B C B C ... B, with
+// Config.Rounds current runs. A round is one current run and the baseline
+// runs just before and after it; its ratio is the current figure over the
+// mean of those two, which cancels the drift of a shared machine as far as
+// it is linear over a few seconds. The control, the baseline run after
+// over the one before, measures the noise of that comparison: a ratio
+// within the control's range is no measurable difference. The report gives
+// medians and ranges of both.
 //
 // WriteMarkdown renders the report as a section of BENCHMARKS.md; the
 // command bench/cmd/baselinebench is a flag front end to Run, and must call

@@ -32,25 +32,29 @@ func (rep *Report) WriteMarkdown(w io.Writer) error {
 	p("Both run single-node (no `process.roles`) as their own process with their own tree's `cmd/sluiced/sluiced.properties` and a fresh "+
 		"data directory per run, under the same load, bench/netbench's with `-runs 1`: the native producer sends %d records of 100 B to one "+
 		"partition (acks=1, linger 5 ms, batches up to 256 KiB), then the native consumer reads them back from the page cache (1 MiB fetches; "+
-		"records copied out and every one checked), and raw Fetch frames without a client read them once more. Each round runs both builds, "+
-		"the order alternating round to round; a ratio is current/baseline within a round, MB/s of payload (10^6 B).", rep.Records)
+		"records copied out and every one checked), and raw Fetch frames without a client read them once more. The runs alternate, "+
+		"baseline first and last (B C B C ... B), so that each current run sits between two baseline runs made seconds before and after it; "+
+		"its ratio is current over the mean of those two, which cancels the shared machine's drift as far as it is linear over a run or two. "+
+		"The control is the baseline against itself, the run after over the run before: its spread is the noise floor of this comparison, "+
+		"and a current/baseline ratio inside it is no measurable difference. MB/s of payload (10^6 B).", rep.Records)
 	p("")
-	p("| round | first | produce MB/s baseline / current | produce ratio | consume MB/s baseline / current | consume ratio | raw fetch MB/s baseline / current | raw fetch ratio |")
-	p("|---:|---|---:|---:|---:|---:|---:|---:|")
+	p("| round | produce MB/s baseline / current / baseline | produce current/baseline | produce control | consume MB/s baseline / current / baseline | consume current/baseline | consume control | raw fetch current/baseline | raw fetch control |")
+	p("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for i, r := range rep.Rounds {
-		x := r.ratios()
-		p("| %d | %s | %.1f / %.1f | %.3f | %.1f / %.1f | %.3f | %.1f / %.1f | %.3f |", i+1, r.First,
-			r.Baseline.ProduceMBps, r.Current.ProduceMBps, x.Produce,
-			r.Baseline.ConsumeMBps, r.Current.ConsumeMBps, x.Consume,
-			r.Baseline.RawFetchMBps, r.Current.RawFetchMBps, x.RawFetch)
+		x, k := r.ratios(), r.control()
+		p("| %d | %.1f / %.1f / %.1f | %.3f | %.3f | %.1f / %.1f / %.1f | %.3f | %.3f | %.3f | %.3f |", i+1,
+			r.Before.ProduceMBps, r.Current.ProduceMBps, r.After.ProduceMBps, x.Produce, k.Produce,
+			r.Before.ConsumeMBps, r.Current.ConsumeMBps, r.After.ConsumeMBps, x.Consume, k.Consume, x.RawFetch, k.RawFetch)
 	}
 	md, lo, hi := rep.Median, rep.Min, rep.Max
-	p("| **median** | | | **%.3f** | | **%.3f** | | **%.3f** |", md.Produce, md.Consume, md.RawFetch)
+	cm, cl, ch := rep.ControlMedian, rep.ControlMin, rep.ControlMax
+	p("| **median** | | **%.3f** | %.3f | | **%.3f** | %.3f | **%.3f** | %.3f |", md.Produce, cm.Produce, md.Consume, cm.Consume, md.RawFetch, cm.RawFetch)
 	p("")
-	p("current/baseline, median of %d rounds [range]: produce **%.3f** [%.3f, %.3f]; consume **%.3f** [%.3f, %.3f]; raw fetch %.3f [%.3f, %.3f]. "+
-		"One round's two runs are seconds apart on a shared machine, so a single round's ratio moves by the machine's drift; the median "+
-		"over rounds in alternating order is the figure to read, the range its noise.",
-		len(rep.Rounds), md.Produce, lo.Produce, hi.Produce, md.Consume, lo.Consume, hi.Consume, md.RawFetch, lo.RawFetch, hi.RawFetch)
+	p("current/baseline, median of %d rounds [range], and the control's: produce **%.3f** [%.3f, %.3f], control %.3f [%.3f, %.3f]; "+
+		"consume **%.3f** [%.3f, %.3f], control %.3f [%.3f, %.3f]; raw fetch %.3f [%.3f, %.3f], control %.3f [%.3f, %.3f].",
+		len(rep.Rounds), md.Produce, lo.Produce, hi.Produce, cm.Produce, cl.Produce, ch.Produce,
+		md.Consume, lo.Consume, hi.Consume, cm.Consume, cl.Consume, ch.Consume,
+		md.RawFetch, lo.RawFetch, hi.RawFetch, cm.RawFetch, cl.RawFetch, ch.RawFetch)
 	if len(rep.Problems) > 0 {
 		p("")
 		p("**netbench's sanity checks failed:**")

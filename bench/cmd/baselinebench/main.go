@@ -1,7 +1,7 @@
 // Command baselinebench runs the same produce and consume load against
 // today's single-node sluiced and against the one built from an earlier
-// commit (5795bbb, before the cluster work, by default), in interleaved
-// rounds, and prints the current/baseline ratios as a section of
+// commit (5795bbb, before the cluster work, by default), in alternating
+// runs (B C B ... C B), and prints the current/baseline ratios as a section of
 // BENCHMARKS.md. See package github.com/sluicelog/sluice/bench/baseline.
 //
 //	go run ./bench/cmd/baselinebench
@@ -29,7 +29,7 @@ func main() {
 	}
 	var (
 		rev     = flag.String("rev", baseline.DefaultRev, "git revision of the baseline")
-		rounds  = flag.Int("rounds", baseline.DefaultRounds, "rounds, each running both builds once")
+		rounds  = flag.Int("rounds", baseline.DefaultRounds, "runs of the current build, each between two runs of the baseline (B C B ... C B)")
 		records = flag.Int64("records", baseline.DefaultRecords, "records of 100 B each run produces and consumes")
 		baseBin = flag.String("baseline-sluiced", "", "use this sluiced as the baseline instead of building -rev")
 		curBin  = flag.String("current-sluiced", "", "use this sluiced as the current build instead of building the working tree")
