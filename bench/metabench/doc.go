@@ -38,15 +38,15 @@
 // measures, in a fresh directory beside the brokers', the quorum's own log
 // store (quorum.OpenStore: pebble, one StoreLogs of one ~100-byte entry
 // committed with pebble.Sync per call) and a plain write+fdatasync of 128
-// bytes to a file, Config.Syncs calls each, three times (before the
-// single-node phases, between the targets and at the end); the median of
-// the three is the limit. Each phase's ratio is its operations per second
-// over the log store's synced appends per second. hashicorp/raft's leader
-// syncs an entry to its own log before it sends it to the followers, so a
-// sequential operation on the cluster pays at least two synced writes one
-// after the other and its ratio stays below 0.5; concurrent ones can pass
-// that, and 1, since raft batches the entries that arrive while a write is
-// in flight into one synced write.
+// bytes to a file, Config.Syncs calls each, before each target's first
+// phase and after every phase. A phase's limit is the mean of the
+// measurements just before and just after it (the disk is shared, and its
+// rate moves within a minute), and its ratio is its operations per second
+// over that. hashicorp/raft's leader syncs an entry to its own log before
+// it sends it to the followers, so a sequential operation on the cluster
+// pays at least two synced writes one after the other and its ratio stays
+// below 0.5; concurrent ones can pass that, and 1, since raft batches the
+// entries that arrive while a write is in flight into one synced write.
 //
 // WriteMarkdown renders the report as a section of BENCHMARKS.md.
 package metabench

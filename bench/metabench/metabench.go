@@ -79,8 +79,11 @@ type Phase struct {
 	P50us   int64   `json:"p50_us"`
 	P99us   int64   `json:"p99_us"`
 	MaxUs   int64   `json:"max_us"`
-	// Ratio is PerSec over the log store's synced appends per second.
-	Ratio float64 `json:"ratio_to_log_sync"`
+	// LimitPS is the log store's synced appends per second, the mean of
+	// the measurements just before and just after this phase; Ratio is
+	// PerSec over it.
+	LimitPS float64 `json:"log_store_syncs_per_sec"`
+	Ratio   float64 `json:"ratio_to_log_sync"`
 }
 
 // SyncRun is one measurement of the limits.
@@ -104,7 +107,7 @@ type Report struct {
 	Controller int32     `json:"controller"`
 	Phases     []Phase   `json:"phases"`
 	Syncs      []SyncRun `json:"syncs"`
-	// LogStorePS and FdatasyncPS are the medians of Syncs: the limits.
+	// LogStorePS and FdatasyncPS are the medians of Syncs.
 	LogStorePS  float64 `json:"log_store_syncs_per_sec"`
 	FdatasyncPS float64 `json:"fdatasync_per_sec"`
 }
@@ -120,52 +123,26 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep := &Report{Command: cfg.Command, Machine: describeMachine(dir), Start: time.Now().UTC(), LoadBefore: hostinfo.LoadAverage(), Config: cfg}
 	rep.Config.Logf = nil
 	seq := 0
-	tempDir := func() string {
+	r := &runner{cfg: cfg, rep: rep, tempDir: func() string {
 		seq++
 		d := filepath.Join(dir, fmt.Sprintf("d%d", seq))
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			panic(err) // the parent was just made; a failure here is a broken disk
 		}
 		return d
-	}
-	limits := func(when string) error {
-		cfg.Logf("metabench: synced writes (%s)", when)
-		r, err := measureSyncs(tempDir(), cfg.Syncs)
-		if err != nil {
-			return err
-		}
-		r.When = when
-		rep.Syncs = append(rep.Syncs, r)
-		return nil
-	}
-
-	if err := limits("before"); err != nil {
-		return nil, err
-	}
-	if err := runSingle(ctx, cfg, tempDir(), rep); err != nil {
+	}}
+	if err := r.runSingle(ctx); err != nil {
 		return nil, fmt.Errorf("single node: %w", err)
 	}
-	if err := limits("between"); err != nil {
-		return nil, err
-	}
-	if err := runCluster(ctx, cfg, tempDir, rep); err != nil {
+	if err := r.runCluster(ctx); err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
-	if err := limits("after"); err != nil {
-		return nil, err
-	}
-
 	var ls, fs []float64
 	for _, s := range rep.Syncs {
 		ls = append(ls, s.LogStorePS)
 		fs = append(fs, s.FdatasyncPS)
 	}
 	rep.LogStorePS, rep.FdatasyncPS = median(ls), median(fs)
-	for i := range rep.Phases {
-		if rep.LogStorePS > 0 {
-			rep.Phases[i].Ratio = rep.Phases[i].PerSec / rep.LogStorePS
-		}
-	}
 	rep.End = time.Now().UTC()
 	rep.LoadAfter = hostinfo.LoadAverage()
 	return rep, nil
@@ -176,22 +153,73 @@ const (
 	targetCluster = "cluster of 3"
 )
 
-func runSingle(ctx context.Context, cfg Config, dataDir string, rep *Report) error {
+// runner carries a run's state: the report it fills and the last
+// measurement of the limit, which serves as the next phase's "before".
+type runner struct {
+	cfg     Config
+	rep     *Report
+	tempDir func() string
+	last    *SyncRun
+}
+
+// measure measures the limits once, in a fresh directory.
+func (r *runner) measure(when string) (SyncRun, error) {
+	s, err := measureSyncs(r.tempDir(), r.cfg.Syncs)
+	if err != nil {
+		return s, err
+	}
+	s.When = when
+	r.rep.Syncs = append(r.rep.Syncs, s)
+	return s, nil
+}
+
+// phase times one phase (see timed) between two measurements of the
+// limit, and records it.
+func (r *runner) phase(ctx context.Context, target, op string, workers, count int, fn func(ctx context.Context, w, i int) error) error {
+	label := fmt.Sprintf("%s, %s, %d worker(s)", target, op, workers)
+	r.cfg.Logf("metabench: %s", label)
+	if r.last == nil {
+		s, err := r.measure("before " + label)
+		if err != nil {
+			return err
+		}
+		r.last = &s
+	}
+	ph, err := timed(ctx, target, op, workers, count, fn)
+	if err != nil {
+		return err
+	}
+	after, err := r.measure("after " + label)
+	if err != nil {
+		return err
+	}
+	ph.LimitPS = (r.last.LogStorePS + after.LogStorePS) / 2
+	if ph.LimitPS > 0 {
+		ph.Ratio = ph.PerSec / ph.LimitPS
+	}
+	r.last = &after
+	r.rep.Phases = append(r.rep.Phases, ph)
+	return nil
+}
+
+func (r *runner) runSingle(ctx context.Context) error {
+	r.last = nil
 	bc := broker.DefaultConfig()
 	bc.Listen = "127.0.0.1:0"
 	bc.KafkaListen = "127.0.0.1:0"
-	bc.DataDir = dataDir
+	bc.DataDir = r.tempDir()
 	b, err := broker.StartContext(ctx, bc, nil)
 	if err != nil {
 		return err
 	}
 	defer closeBroker(b)
-	cfg.Logf("metabench: single-node broker on %s", b.Addr())
-	return topicPhases(ctx, cfg, rep, targetSingle, b.Addr().String(), "s", []int16{1})
+	r.cfg.Logf("metabench: single-node broker on %s", b.Addr())
+	return r.topicPhases(ctx, targetSingle, b.Addr().String(), "s", []int16{1})
 }
 
-func runCluster(ctx context.Context, cfg Config, tempDir func() string, rep *Report) error {
-	cfgs, err := broker.TestClusterConfigs(ClusterSize, tempDir)
+func (r *runner) runCluster(ctx context.Context) error {
+	r.last = nil
+	cfgs, err := broker.TestClusterConfigs(ClusterSize, r.tempDir)
 	if err != nil {
 		return err
 	}
@@ -216,11 +244,11 @@ func runCluster(ctx context.Context, cfg Config, tempDir func() string, rep *Rep
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	cfg.Logf("metabench: cluster of %d brokers started", len(bs))
-	if err := topicPhases(ctx, cfg, rep, targetCluster, bs[0].Addr().String(), "c", []int16{1, ClusterSize}); err != nil {
+	r.cfg.Logf("metabench: cluster of %d brokers started", len(bs))
+	if err := r.topicPhases(ctx, targetCluster, bs[0].Addr().String(), "c", []int16{1, ClusterSize}); err != nil {
 		return err
 	}
-	return movePhases(ctx, cfg, rep, bs)
+	return r.movePhases(ctx, bs)
 }
 
 func closeBroker(b *broker.Broker) {
@@ -232,7 +260,8 @@ func closeBroker(b *broker.Broker) {
 // topicPhases creates and deletes topics through the native client at addr,
 // sequentially and with cfg.Concurrency workers, for each replication
 // factor.
-func topicPhases(ctx context.Context, cfg Config, rep *Report, target, addr, prefix string, rfs []int16) error {
+func (r *runner) topicPhases(ctx context.Context, target, addr, prefix string, rfs []int16) error {
+	cfg := r.cfg
 	clients := make([]*client.Client, cfg.Concurrency)
 	for i := range clients {
 		cl, err := client.New(ctx, client.Config{BootstrapServers: []string{addr}})
@@ -250,29 +279,23 @@ func topicPhases(ctx context.Context, cfg Config, rep *Report, target, addr, pre
 				batch[i] = fmt.Sprintf("%s-rf%d-w%d-%d", prefix, rf, workers, i)
 			}
 			names = append(names, batch...)
-			op := fmt.Sprintf("create RF %d", rf)
-			cfg.Logf("metabench: %s: %s, %d worker(s)", target, op, workers)
-			ph, err := timed(ctx, target, op, workers, len(batch), func(ctx context.Context, w, i int) error {
+			err := r.phase(ctx, target, fmt.Sprintf("create RF %d", rf), workers, len(batch), func(ctx context.Context, w, i int) error {
 				return clients[w].CreateTopic(ctx, batch[i], 1, rf, nil)
 			})
 			if err != nil {
 				return err
 			}
-			rep.Phases = append(rep.Phases, ph)
 		}
 		// Delete what was made: half in sequence, half concurrently, so
 		// each delete phase has cfg.Topics topics.
 		for k, workers := range []int{1, cfg.Concurrency} {
 			batch := names[k*cfg.Topics : (k+1)*cfg.Topics]
-			op := fmt.Sprintf("delete RF %d", rf)
-			cfg.Logf("metabench: %s: %s, %d worker(s)", target, op, workers)
-			ph, err := timed(ctx, target, op, workers, len(batch), func(ctx context.Context, w, i int) error {
+			err := r.phase(ctx, target, fmt.Sprintf("delete RF %d", rf), workers, len(batch), func(ctx context.Context, w, i int) error {
 				return clients[w].DeleteTopic(ctx, batch[i])
 			})
 			if err != nil {
 				return err
 			}
-			rep.Phases = append(rep.Phases, ph)
 		}
 	}
 	return nil
@@ -325,7 +348,8 @@ const moveTopic = "leader-moves"
 
 // movePhases moves partition leaders of a replication-factor-3 topic
 // through the active controller's quorum node.
-func movePhases(ctx context.Context, cfg Config, rep *Report, bs []*broker.Broker) error {
+func (r *runner) movePhases(ctx context.Context, bs []*broker.Broker) error {
+	cfg, rep := r.cfg, r.rep
 	cl, err := client.New(ctx, client.Config{BootstrapServers: []string{bs[0].Addr().String()}})
 	if err != nil {
 		return err
@@ -391,23 +415,18 @@ func movePhases(ctx context.Context, cfg Config, rep *Report, bs []*broker.Broke
 		return nil
 	}
 
-	cfg.Logf("metabench: %s: leader moves, 1 worker, on node %d", targetCluster, rep.Controller)
-	ph, err := timed(ctx, targetCluster, "leader move", 1, cfg.Moves, func(ctx context.Context, _, _ int) error {
+	cfg.Logf("metabench: leader moves proposed on node %d", rep.Controller)
+	if err := r.phase(ctx, targetCluster, "leader move", 1, cfg.Moves, func(ctx context.Context, _, _ int) error {
 		return move(ctx, movers[0])
-	})
-	if err != nil {
+	}); err != nil {
 		return err
 	}
-	rep.Phases = append(rep.Phases, ph)
 	// Concurrent: worker w moves partition w only.
-	cfg.Logf("metabench: %s: leader moves, %d workers", targetCluster, cfg.Concurrency)
-	ph, err = timed(ctx, targetCluster, "leader move", cfg.Concurrency, cfg.Moves, func(ctx context.Context, w, _ int) error {
+	if err := r.phase(ctx, targetCluster, "leader move", cfg.Concurrency, cfg.Moves, func(ctx context.Context, w, _ int) error {
 		return move(ctx, movers[w])
-	})
-	if err != nil {
+	}); err != nil {
 		return err
 	}
-	rep.Phases = append(rep.Phases, ph)
 
 	// The image must show every move: leader epochs advanced by exactly
 	// the moves made, on every broker once it has caught up.

@@ -26,7 +26,7 @@ func TestRunTiny(t *testing.T) {
 		t.Fatalf("%d phases, want %d: %+v", got, want, rep.Phases)
 	}
 	for _, ph := range rep.Phases {
-		if ph.Count <= 0 || ph.PerSec <= 0 || ph.P50us <= 0 || ph.P99us < ph.P50us || ph.MaxUs < ph.P99us || ph.Ratio <= 0 {
+		if ph.Count <= 0 || ph.PerSec <= 0 || ph.P50us <= 0 || ph.P99us < ph.P50us || ph.MaxUs < ph.P99us || ph.LimitPS <= 0 || ph.Ratio <= 0 {
 			t.Errorf("phase %+v", ph)
 		}
 	}
@@ -38,7 +38,9 @@ func TestRunTiny(t *testing.T) {
 			t.Errorf("no phase %s, %s, %d workers", want.target, want.op, want.workers)
 		}
 	}
-	if len(rep.Syncs) != 3 || rep.LogStorePS <= 0 || rep.FdatasyncPS <= 0 {
+	// One measurement before each target's first phase, one after each
+	// phase.
+	if len(rep.Syncs) != len(rep.Phases)+2 || rep.LogStorePS <= 0 || rep.FdatasyncPS <= 0 {
 		t.Errorf("limits %+v, median %.0f and %.0f", rep.Syncs, rep.LogStorePS, rep.FdatasyncPS)
 	}
 	if rep.Controller < 1 || rep.Controller > ClusterSize {
