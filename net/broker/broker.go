@@ -234,7 +234,7 @@ func (c *Config) clusterConfig(eng *engine.Engine, logger *slog.Logger) cluster.
 		DefaultReplicationFactor: c.DefaultReplicationFactor,
 		RaftHeartbeatTimeout:     c.RaftHeartbeatTimeout,
 		RaftElectionTimeout:      c.RaftElectionTimeout,
-		Logger:                   logger.With("component", "cluster"),
+		Logger:                   logger,
 	}
 }
 

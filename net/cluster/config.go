@@ -61,6 +61,8 @@ type Config struct {
 	RaftHeartbeatTimeout time.Duration
 	RaftElectionTimeout  time.Duration
 
+	// Logger is the broker's: the membership's lines say
+	// component=cluster, the quorum's component=quorum.
 	Logger *slog.Logger
 }
 

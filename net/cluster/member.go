@@ -61,7 +61,7 @@ func Start(cfg Config) (*Member, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	m := &Member{cfg: cfg, logger: cfg.Logger, stop: make(chan struct{})}
+	m := &Member{cfg: cfg, logger: cfg.Logger.With("component", "cluster"), stop: make(chan struct{})}
 	m.leaders.Store(&leaderMap{})
 	m.incarnation = randomID()
 	mp, ok, err := readMetaProperties(cfg.DataDir)

@@ -54,7 +54,7 @@ func (h *hclogSlog) Log(level hclog.Level, msg string, args ...any) {
 		return
 	}
 	all := make([]any, 0, 2+len(h.args)+len(args))
-	all = append(all, "component", h.name)
+	all = append(all, "module", h.name) // "component" is the caller's (quorum)
 	all = append(all, h.args...)
 	all = append(all, args...)
 	h.l.Log(ctx, lv, msg, all...)

@@ -330,17 +330,17 @@ func (d *decoder) bytes() []byte {
 type pebbleLogger struct{ l *slog.Logger }
 
 func (p pebbleLogger) Infof(format string, args ...any) {
-	p.l.Debug(fmt.Sprintf(format, args...), "component", "pebble")
+	p.l.Debug(fmt.Sprintf(format, args...), "module", "pebble")
 }
 
 func (p pebbleLogger) Errorf(format string, args ...any) {
-	p.l.Error(fmt.Sprintf(format, args...), "component", "pebble")
+	p.l.Error(fmt.Sprintf(format, args...), "module", "pebble")
 }
 
 // Fatalf logs and panics: a library must not exit the process.
 func (p pebbleLogger) Fatalf(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
-	p.l.Error(msg, "component", "pebble")
+	p.l.Error(msg, "module", "pebble")
 	panic("pebble: " + msg)
 }
 
