@@ -23,8 +23,8 @@ func TestHclogLevels(t *testing.T) {
 		}
 	}
 	for _, kept := range []string{
-		`level=WARN msg="heartbeat timeout reached" component=raft.transport peer=2`,
-		`level=ERROR msg="failed to appendEntries to" component=raft error="connection refused"`,
+		`level=WARN msg="heartbeat timeout reached" module=raft.transport peer=2`,
+		`level=ERROR msg="failed to appendEntries to" module=raft error="connection refused"`,
 	} {
 		if !strings.Contains(out, kept) {
 			t.Errorf("missing %q in:\n%s", kept, out)
