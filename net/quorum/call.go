@@ -323,6 +323,9 @@ func (n *Node) serveRequest(body []byte) callResponse {
 		}
 	case opPropose:
 		idx, res, err = n.applyLocal(ctx, req.Payload)
+		if err == nil {
+			n.nudgeFollowers()
+		}
 	case opSync:
 		idx, res, err = n.syncLocal(ctx)
 	default:

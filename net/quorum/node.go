@@ -373,6 +373,15 @@ func (n *Node) applyLocal(ctx context.Context, cmd []byte) (uint64, []byte, erro
 	return f.Index(), res, nil
 }
 
+// nudgeFollowers tells followers the new commit index now. The follower
+// that forwarded a proposal waits to apply it itself, and raft sends an
+// idle follower the commit index only with its next entry or after
+// CommitTimeout (10-20 ms); a barrier is such an entry, and its
+// AppendEntries carries the commit index at once. Nobody waits for it.
+func (n *Node) nudgeFollowers() {
+	n.raft.Barrier(n.cfg.IOTimeout)
+}
+
 // syncLocal makes sure this node, the leader, has applied everything
 // committed before the call, and returns its applied index.
 func (n *Node) syncLocal(ctx context.Context) (uint64, []byte, error) {
