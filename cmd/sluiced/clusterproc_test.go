@@ -229,7 +229,27 @@ type procCluster struct {
 // and lists all n.
 func startProcCluster(t *testing.T, bin string, n int) *procCluster {
 	t.Helper()
-	c := &procCluster{t: t, bin: bin}
+	// freeAddrs' ports were free a moment before the brokers bind them;
+	// another process may take one in between. Such a start is tried
+	// again on new ports, a few times.
+	for attempt := 1; ; attempt++ {
+		c, clash := tryProcCluster(t, bin, n)
+		if !clash {
+			return c
+		}
+		if attempt == 3 {
+			t.Fatalf("three cluster starts lost a port to another process")
+		}
+		t.Logf("a port was taken before a broker bound it; starting again on new ports")
+	}
+}
+
+// tryProcCluster starts a cluster of n brokers; clash reports that a
+// broker exited because one of its ports was taken (the others are
+// stopped then).
+func tryProcCluster(t *testing.T, bin string, n int) (c *procCluster, clash bool) {
+	t.Helper()
+	c = &procCluster{t: t, bin: bin}
 	addrs := freeAddrs(t, 3*n)
 	var voters []string
 	for i := 0; i < n; i++ {
@@ -242,10 +262,23 @@ func startProcCluster(t *testing.T, bin string, n int) *procCluster {
 		c.start(nd)
 	}
 	for _, nd := range c.nodes {
-		nd.proc.waitLog(t, `msg="broker started"`, 60*time.Second)
+		deadline := time.Now().Add(60 * time.Second)
+		for !strings.Contains(nd.proc.out.String(), `msg="broker started"`) && !nd.proc.exited() && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if nd.proc.exited() && strings.Contains(nd.proc.out.String(), "address already in use") {
+			for _, other := range c.nodes {
+				if !other.proc.exited() {
+					other.proc.signal(syscall.SIGKILL)
+					<-other.proc.done
+				}
+			}
+			return nil, true
+		}
+		nd.proc.waitLog(t, `msg="broker started"`, time.Until(deadline))
 	}
 	c.waitBrokers(c.ids(), 30*time.Second)
-	return c
+	return c, false
 }
 
 // args are the flags that make a sluiced process node nd of this cluster.

@@ -179,3 +179,82 @@ func eventually(t *testing.T, what string, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestClusterRestartKeepsRecreatedTopic: raft replays its log from the last
+// snapshot at every start, through images older than the storage on disk.
+// A topic deleted and created again under its name must come back from a
+// restart with the new topic's records, not be emptied by the replay.
+func TestClusterRestartKeepsRecreatedTopic(t *testing.T) {
+	cfgs, err := broker.TestClusterConfigs(1, t.TempDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := cfgs[0]
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	start := func() *broker.Broker {
+		b, err := broker.StartContext(ctx, cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	produce := func(b *broker.Broker, n int) {
+		cl, err := client.New(ctx, client.Config{BootstrapServers: []string{b.Addr().String()}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cl.Close()
+		p, err := cl.NewProducer(client.ProducerConfig{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close(ctx)
+		for i := 0; i < n; i++ {
+			if _, err := p.SendSync(ctx, &client.Record{Topic: "x", Partition: 0, Value: []byte("v")}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	end := func(b *broker.Broker) int64 {
+		cl, err := client.New(ctx, client.Config{BootstrapServers: []string{b.Addr().String()}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cl.Close()
+		off, err := cl.ListOffset(ctx, "x", 0, protocol.LatestTimestamp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return off
+	}
+	b := start()
+	adm, err := client.New(ctx, client.Config{BootstrapServers: []string{b.Addr().String()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := adm.CreateTopic(ctx, "x", 1, 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	produce(b, 3)
+	if err := adm.DeleteTopic(ctx, "x"); err != nil {
+		t.Fatal(err)
+	}
+	if err := adm.CreateTopic(ctx, "x", 1, 1, map[string]string{"retention.ms": "3600000"}); err != nil {
+		t.Fatal(err)
+	}
+	adm.Close()
+	produce(b, 2)
+	if got := end(b); got != 2 {
+		t.Fatalf("before the restart x ends at %d, want 2", got)
+	}
+	if err := b.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cfg.ControllerListener = nil // a restart binds its CONTROLLER address again
+	b = start()
+	defer b.Close(ctx)
+	if got := end(b); got != 2 {
+		t.Fatalf("after the restart x ends at %d, want its 2 records", got)
+	}
+}

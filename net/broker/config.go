@@ -584,11 +584,11 @@ func (c *Config) validateCluster() error {
 		return fmt.Errorf("%w: node.id %d is not in controller.quorum.voters (%s)", ErrConfig, c.NodeID, quorum.FormatVoters(c.QuorumVoters))
 	}
 	if c.ControllerListener == nil {
-		if !hasCtrl {
+		if c.ControllerListen == "" {
 			return fmt.Errorf("%w: a controller needs a %s listener in listeners (%s://%s, its entry in controller.quorum.voters)", ErrConfig, ctrlName, ctrlName, self.Addr)
 		}
-		if !sameAddr(ctrlAddr, self.Addr) {
-			return fmt.Errorf("%w: listeners has %s://%s, but controller.quorum.voters says node %d is at %s", ErrConfig, ctrlName, ctrlAddr, c.NodeID, self.Addr)
+		if !sameAddr(c.ControllerListen, self.Addr) {
+			return fmt.Errorf("%w: listeners has %s://%s, but controller.quorum.voters says node %d is at %s", ErrConfig, ctrlName, c.ControllerListen, c.NodeID, self.Addr)
 		}
 	}
 	if c.hasRole("broker") {

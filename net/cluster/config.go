@@ -21,6 +21,9 @@ const (
 	// ProducerIDBlockSize is how many producer ids a broker takes from the
 	// quorum at a time (Kafka's AllocateProducerIds block).
 	ProducerIDBlockSize = 1000
+	// ProposeTimeout bounds a change proposed without a deadline of its
+	// own (Kafka's request.timeout.ms).
+	ProposeTimeout = 30 * time.Second
 	// MetadataDirName is the quorum's folder inside the data directory
 	// (Kafka's metadata log is __cluster_metadata-0).
 	MetadataDirName = "__cluster_metadata"

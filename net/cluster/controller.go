@@ -93,16 +93,34 @@ func (c *controller) duties(ctx context.Context) {
 	}
 	t := time.NewTicker(tick)
 	defer t.Stop()
+	last := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		for _, id := range live.Expired(time.Now()) {
+		now := time.Now()
+		if now.Sub(last) > c.m.cfg.SessionTimeout/2 {
+			// This process was paused (a stopped VM, SIGSTOP, a long
+			// stall) and heard no heartbeats meanwhile: every broker
+			// would look expired. Give them all a fresh session instead.
+			c.m.logger.Warn("controller was paused; renewing every broker's session", "paused", now.Sub(last).Round(time.Millisecond))
+			for _, b := range c.m.state.Brokers() {
+				live.Heartbeat(b.ID, b.Incarnation, now)
+			}
+		}
+		last = now
+		for _, id := range live.Expired(now) {
 			b, ok := c.m.state.Broker(id)
 			if !ok || b.Fenced {
 				continue
+			}
+			// Only the leader fences, in person: a deposed controller's
+			// proposal would be forwarded to the new leader, which knows
+			// better who is alive.
+			if !c.m.node.IsLeader() || ctx.Err() != nil {
+				break
 			}
 			if _, err := c.m.propose(ctx, metadata.FenceBroker{ID: id}); err != nil {
 				c.m.logger.Warn("fencing broker failed", "node_id", id, "err", err)

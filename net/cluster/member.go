@@ -41,7 +41,11 @@ type Member struct {
 	listeners map[string]string // the broker's advertised addresses, once registered
 
 	storageMu sync.Mutex // serialises reconciliation of local storage
-	leaders   atomic.Pointer[leaderMap]
+	// storageLive turns on once Join has caught up with the quorum: from
+	// then on local storage follows the image (see reconcileTopic).
+	storageLive atomic.Bool
+	leadersMu   sync.Mutex // serialises rebuilds of leaders
+	leaders     atomic.Pointer[leaderMap]
 
 	ctrl *controller
 
@@ -163,6 +167,8 @@ wait:
 			return fmt.Errorf("data directory %s: %w", m.cfg.DataDir, err)
 		}
 	}
+	// The image is current: local storage follows it from here on.
+	m.storageLive.Store(true)
 	m.reconcileAll()
 	return nil
 }
@@ -227,7 +233,18 @@ func (m *Member) Register(ctx context.Context, listeners map[string]string) erro
 	for {
 		resp, err := m.register(ctx)
 		if err != nil {
-			return fmt.Errorf("registering node %d: %w", m.cfg.NodeID, err)
+			// A controller failover mid-registration: the call is
+			// idempotent for this incarnation, so try again.
+			if ctx.Err() != nil || time.Now().After(giveUp) {
+				return fmt.Errorf("registering node %d: %w", m.cfg.NodeID, err)
+			}
+			m.logger.Warn("registration failed; retrying", "node_id", m.cfg.NodeID, "err", err)
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(m.cfg.HeartbeatInterval / 2):
+			}
+			continue
 		}
 		if resp.Code == metadata.CodeNone {
 			break
@@ -335,8 +352,15 @@ func (m *Member) Node() *quorum.Node { return m.node }
 // NodeID is this node's id.
 func (m *Member) NodeID() int32 { return m.cfg.NodeID }
 
-// propose proposes a record and turns a refusal into an error.
+// propose proposes a record and turns a refusal into an error. A caller
+// without a deadline gets ProposeTimeout: with the quorum lost, an admin
+// request fails (REQUEST_TIMED_OUT, NOT_CONTROLLER) instead of hanging.
 func (m *Member) propose(ctx context.Context, rec metadata.Record) (metadata.Result, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, ProposeTimeout)
+		defer cancel()
+	}
 	cmd, err := metadata.Encode(rec)
 	if err != nil {
 		return metadata.Result{}, err

@@ -172,6 +172,16 @@ func TestTopicCreatedThroughAnyMemberReachesEveryBroker(t *testing.T) {
 	if request.CodeOf(err) != request.InvalidReplicationFactor {
 		t.Fatalf("RF 4 on 3 brokers: %v (code %v)", err, request.CodeOf(err))
 	}
+	// More partitions than a broker's storage takes is refused before
+	// anything is proposed (a topic no broker could store would be
+	// stuck in the image).
+	_, err = tc.nodes[0].m.CreateTopic(ctx, request.NewTopic{Name: "huge", Partitions: engine.DefaultMaxPartitions + 1, ReplicationFactor: 1})
+	if !errors.Is(err, engine.ErrInvalidPartitions) {
+		t.Fatalf("%d partitions: %v", engine.DefaultMaxPartitions+1, err)
+	}
+	if _, ok := tc.nodes[0].m.State().Topic("huge"); ok {
+		t.Fatal("the refused topic is in the image")
+	}
 	_, err = tc.nodes[2].m.CreateTopic(ctx, request.NewTopic{Name: "orders", Partitions: 1, ReplicationFactor: 1})
 	if !errors.Is(err, engine.ErrTopicExists) {
 		t.Fatalf("creating orders twice: %v", err)

@@ -14,10 +14,14 @@ type topicPartition struct {
 	partition int32
 }
 
-// leaderMap is each partition's leader as this node last saw the image;
-// replaced whole (copy on write) so the produce and fetch paths read it
-// without a lock or an allocation.
-type leaderMap map[topicPartition]int32
+// leaderMap is each partition's leader and leader epoch as this node
+// last saw the image; replaced whole (copy on write) so the produce and
+// fetch paths read it without a lock or an allocation.
+type leaderMap map[topicPartition]leadership
+
+type leadership struct {
+	leader, epoch int32
+}
 
 // onChange follows a record the image applied: local storage and the
 // leadership map. It runs on the quorum's apply goroutine, in log order.
@@ -38,12 +42,17 @@ func (m *Member) onChange(rec metadata.Record) {
 // onRestore follows a snapshot that replaced the whole image.
 func (m *Member) onRestore() { m.reconcileAll() }
 
+// rebuildLeaders replaces the leadership map from the image. Rebuilds run
+// one at a time, each reading the image afresh, so a later one never
+// stores an older map.
 func (m *Member) rebuildLeaders() {
+	m.leadersMu.Lock()
+	defer m.leadersMu.Unlock()
 	im := m.state.Image()
 	lm := make(leaderMap, len(im.Topics)*4)
 	for _, t := range im.Topics {
 		for i, p := range t.Partitions {
-			lm[topicPartition{t.Name, int32(i)}] = p.Leader
+			lm[topicPartition{t.Name, int32(i)}] = leadership{p.Leader, p.LeaderEpoch}
 		}
 	}
 	m.leaders.Store(&lm)
@@ -71,9 +80,15 @@ func (m *Member) reconcileAll() {
 // same id, at least as many partitions, the same config overrides.
 // Storage errors are logged: the image stays the truth, and the next
 // change or restart tries again.
+//
+// Until Join has caught up with the quorum (storageLive), nothing is done:
+// raft replays the log from the last snapshot at every start, and the
+// images along the way are older than the storage on disk. Reconciling
+// with them would delete a topic deleted and created again since, only
+// for the replay to create it again empty.
 func (m *Member) reconcileTopic(name string) {
 	eng := m.cfg.Engine
-	if eng == nil {
+	if eng == nil || !m.storageLive.Load() {
 		return
 	}
 	m.storageMu.Lock()

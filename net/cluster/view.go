@@ -13,6 +13,7 @@ import (
 
 	"github.com/sluicelog/sluice/engine"
 	"github.com/sluicelog/sluice/engine/metadata"
+	"github.com/sluicelog/sluice/net/quorum"
 	"github.com/sluicelog/sluice/net/request"
 )
 
@@ -136,28 +137,27 @@ func (m *Member) placement(t metadata.Topic) request.Topic {
 
 // LeaderCheck reads the leadership map: no lock, no allocation.
 func (m *Member) LeaderCheck(topic string, partition int32) error {
-	leader, ok := (*m.leaders.Load())[topicPartition{topic, partition}]
-	switch {
-	case !ok:
-		return errUnknownPartition
-	case leader == m.cfg.NodeID:
-		return nil
-	case leader < 0:
-		return errNoLeader
-	default:
-		return errNotLeader
-	}
+	_, err := m.leadership(topic, partition)
+	return err
 }
 
+// LeaderEpoch reads the leadership map too: no lock, no allocation.
 func (m *Member) LeaderEpoch(topic string, partition int32) (int32, error) {
-	if err := m.LeaderCheck(topic, partition); err != nil {
-		return -1, err
-	}
-	p, ok := m.state.Partition(topic, partition)
-	if !ok {
+	return m.leadership(topic, partition)
+}
+
+func (m *Member) leadership(topic string, partition int32) (int32, error) {
+	l, ok := (*m.leaders.Load())[topicPartition{topic, partition}]
+	switch {
+	case !ok:
 		return -1, errUnknownPartition
+	case l.leader == m.cfg.NodeID:
+		return l.epoch, nil
+	case l.leader < 0:
+		return -1, errNoLeader
+	default:
+		return -1, errNotLeader
 	}
-	return p.LeaderEpoch, nil
 }
 
 // assign places new partitions on the live brokers, Kafka's way. This
@@ -196,8 +196,8 @@ func (m *Member) CreateTopic(ctx context.Context, t request.NewTopic) (request.T
 		if rf == -1 {
 			rf = int(m.cfg.DefaultReplicationFactor)
 		}
-		if partitions < 1 {
-			return fail(fmt.Errorf("%w: %d (at least 1)", engine.ErrInvalidPartitions, partitions))
+		if partitions < 1 || partitions > engine.DefaultMaxPartitions {
+			return fail(fmt.Errorf("%w: %d (1 to %d)", engine.ErrInvalidPartitions, partitions, engine.DefaultMaxPartitions))
 		}
 		if rf < 1 {
 			return fail(request.Refuse(request.ErrInvalidReplicationFactor, fmt.Sprintf("replication factor %d: it must be at least 1", rf)))
@@ -207,7 +207,9 @@ func (m *Member) CreateTopic(ctx context.Context, t request.NewTopic) (request.T
 		if err != nil {
 			return fail(err)
 		}
-	} else if err := m.checkAssignment(assignment); err != nil {
+	} else if len(assignment) > engine.DefaultMaxPartitions {
+		return fail(fmt.Errorf("%w: %d (1 to %d)", engine.ErrInvalidPartitions, len(assignment), engine.DefaultMaxPartitions))
+	} else if err := m.checkAssignment(ctx, assignment); err != nil {
 		return fail(err)
 	}
 	rec := metadata.CreateTopic{Name: t.Name, Assignment: assignment, Configs: t.Configs}
@@ -233,16 +235,28 @@ func (m *Member) preview(rec metadata.CreateTopic) request.Topic {
 }
 
 // checkAssignment refuses a manual placement on brokers the cluster does
-// not know, before proposing it (the state machine checks again).
-func (m *Member) checkAssignment(assignment [][]int32) error {
+// not know, before proposing it (the state machine checks again). A broker
+// this node's image does not know yet may have just registered: it
+// catches up with the quorum once before refusing.
+func (m *Member) checkAssignment(ctx context.Context, assignment [][]int32) error {
+	caughtUp := false
 	for i, replicas := range assignment {
 		if len(replicas) == 0 {
 			return request.Refuse(request.ErrInvalidReplicaAssignment, fmt.Sprintf("partition %d has no replicas", i))
 		}
 		for _, r := range replicas {
-			if _, ok := m.state.Broker(r); !ok {
-				return request.Refuse(request.ErrInvalidReplicaAssignment, fmt.Sprintf("partition %d: broker %d is not registered", i, r))
+			if _, ok := m.state.Broker(r); ok {
+				continue
 			}
+			if !caughtUp {
+				caughtUp = true
+				if m.node.WaitReady(ctx) == nil {
+					if _, ok := m.state.Broker(r); ok {
+						continue
+					}
+				}
+			}
+			return request.Refuse(request.ErrInvalidReplicaAssignment, fmt.Sprintf("partition %d: broker %d is not registered", i, r))
 		}
 	}
 	return nil
@@ -269,7 +283,7 @@ func (m *Member) CreatePartitions(ctx context.Context, name string, total int32,
 		if int32(len(assignment)) != total-have {
 			return request.Refuse(request.ErrInvalidReplicaAssignment, fmt.Sprintf("%d assignments for %d new partitions", len(assignment), total-have))
 		}
-		if err := m.checkAssignment(assignment); err != nil {
+		if err := m.checkAssignment(ctx, assignment); err != nil {
 			return err
 		}
 	} else {
@@ -365,29 +379,44 @@ func (m *Member) Coordinator(group, listener string) (request.Broker, error) {
 }
 
 // CoordinatorID is the node id of the broker that coordinates a group, -1
-// when no broker is live: a hash of the group's name over the registered
-// brokers, moving on past fenced ones. Coordinator gives its address; a
-// broker answers a group's requests only when this names it.
+// when no broker is live. Every broker computes it alike from its image:
+// rendezvous hashing of the group's name with each unfenced broker's id,
+// the highest score winning, so that a broker joining takes over only the
+// groups it now scores highest for, and a fenced broker's groups spread
+// over the others instead of all moving to one neighbour. Coordinator
+// gives its address; a broker answers a group's requests only when this
+// names it.
 func (m *Member) CoordinatorID(group string) int32 {
-	brokers := m.state.Brokers()
-	if len(brokers) == 0 {
-		return -1
-	}
-	h := fnv.New32a()
-	h.Write([]byte(group))
-	start := int(h.Sum32() % uint32(len(brokers)))
-	for i := range brokers {
-		if b := brokers[(start+i)%len(brokers)]; !b.Fenced {
-			return b.ID
+	best, bestScore := int32(-1), uint64(0)
+	for _, b := range m.state.Brokers() {
+		if b.Fenced {
+			continue
+		}
+		h := fnv.New64a()
+		h.Write([]byte(group))
+		h.Write([]byte{byte(b.ID >> 24), byte(b.ID >> 16), byte(b.ID >> 8), byte(b.ID)})
+		if score := h.Sum64(); best < 0 || score > bestScore {
+			best, bestScore = b.ID, score
 		}
 	}
-	return -1
+	return best
 }
 
 // translate turns the state machine's refusals into the engine's sentinel
 // errors where the request layer branches on them (a lost create race is
 // not an error to auto-creation); the rest keep their Kafka code.
 func translate(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, quorum.ErrNoLeader), errors.Is(err, quorum.ErrClosed):
+		// No active controller (yet, or any more): retriable, as Kafka's
+		// NOT_CONTROLLER is.
+		return request.Refuse(request.ErrNotController, err.Error())
+	case errors.Is(err, quorum.ErrOutcomeUnknown) && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled):
+		// The controller was reached but did not answer in time.
+		return fmt.Errorf("%w (%w)", err, context.DeadlineExceeded)
+	}
 	var me *metadata.Error
 	if !errors.As(err, &me) {
 		return err
