@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -486,4 +487,30 @@ func readClusterID(t *testing.T, dir string) string {
 	}
 	t.Fatalf("no cluster.id in %s/meta.properties:\n%s", dir, b)
 	return ""
+}
+
+// TestClusterStartIsInterruptible: a broker whose quorum cannot form (its
+// two fellow voters never start) waits to join; SIGTERM then stops it
+// cleanly, exit status 0, instead of leaving it stuck or killing it
+// half-started.
+func TestClusterStartIsInterruptible(t *testing.T) {
+	bin := buildSluiced(t)
+	addrs := freeAddrs(t, 5)
+	voters := fmt.Sprintf("1@%s,2@%s,3@%s", addrs[2], addrs[3], addrs[4])
+	p := startProc(t, "lonely broker 1", bin, "--data-dir", t.TempDir(),
+		"--override", "node.id=1",
+		"--override", "process.roles=broker,controller",
+		"--override", "controller.quorum.voters="+voters,
+		"--override", fmt.Sprintf("listeners=SLUICE://%s,PLAINTEXT://%s,CONTROLLER://%s", addrs[0], addrs[1], addrs[2]))
+	p.waitLog(t, `quorum: started`, 30*time.Second)
+	if strings.Contains(p.out.String(), `msg="broker started"`) {
+		t.Fatal("a broker without a quorum says it started")
+	}
+	p.signal(syscall.SIGTERM)
+	if code := p.waitExit(t, 30*time.Second); code != 0 {
+		t.Fatalf("exit status %d after SIGTERM while joining\n%s", code, p.out.String())
+	}
+	if !strings.Contains(p.out.String(), "stopped while starting") {
+		t.Fatalf("no word of the interrupted start:\n%s", p.out.String())
+	}
 }
