@@ -48,6 +48,20 @@ const (
 	FencedLeaderEpoch                  Code = 74
 	UnknownLeaderEpoch                 Code = 75
 	UnknownTopicID                     Code = 100
+
+	// The group coordinator's codes (GroupCodeOf).
+	OffsetMetadataTooLarge    Code = 12
+	NotCoordinator            Code = 16
+	IllegalGeneration         Code = 22
+	InconsistentGroupProtocol Code = 23
+	UnknownMemberID           Code = 25
+	InvalidSessionTimeout     Code = 26
+	RebalanceInProgress       Code = 27
+	InvalidCommitOffsetSize   Code = 28
+	NonEmptyGroup             Code = 68
+	GroupIDNotFound           Code = 69
+	MemberIDRequired          Code = 79
+	FencedInstanceID          Code = 82
 )
 
 type codeInfo struct {
@@ -92,6 +106,18 @@ var codes = map[Code]codeInfo{
 	FencedLeaderEpoch:                  {"FENCED_LEADER_EPOCH", true},
 	UnknownLeaderEpoch:                 {"UNKNOWN_LEADER_EPOCH", true},
 	UnknownTopicID:                     {"UNKNOWN_TOPIC_ID", true},
+	OffsetMetadataTooLarge:             {"OFFSET_METADATA_TOO_LARGE", false},
+	NotCoordinator:                     {"NOT_COORDINATOR", true},
+	IllegalGeneration:                  {"ILLEGAL_GENERATION", false},
+	InconsistentGroupProtocol:          {"INCONSISTENT_GROUP_PROTOCOL", false},
+	UnknownMemberID:                    {"UNKNOWN_MEMBER_ID", false},
+	InvalidSessionTimeout:              {"INVALID_SESSION_TIMEOUT", false},
+	RebalanceInProgress:                {"REBALANCE_IN_PROGRESS", false},
+	InvalidCommitOffsetSize:            {"INVALID_COMMIT_OFFSET_SIZE", false},
+	NonEmptyGroup:                      {"NON_EMPTY_GROUP", false},
+	GroupIDNotFound:                    {"GROUP_ID_NOT_FOUND", false},
+	MemberIDRequired:                   {"MEMBER_ID_REQUIRED", false},
+	FencedInstanceID:                   {"FENCED_INSTANCE_ID", false},
 }
 
 // String is Kafka's name for the code, or "ERROR_CODE_<n>" outside the

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"errors"
 	"net"
 	"sort"
 	"time"
@@ -21,39 +20,7 @@ import (
 
 // groupCode maps a coordinator or engine error onto Kafka's code.
 func groupCode(err error) protocol.ErrorCode {
-	switch {
-	case err == nil:
-		return protocol.NoError
-	case errors.Is(err, group.ErrInvalidGroupID), errors.Is(err, engine.ErrInvalidGroupID):
-		return protocol.ErrInvalidGroupID
-	case errors.Is(err, group.ErrInvalidSessionTimeout):
-		return protocol.ErrInvalidSessionTimeout
-	case errors.Is(err, group.ErrInconsistentGroupProtocol):
-		return protocol.ErrInconsistentGroupProtocol
-	case errors.Is(err, group.ErrUnknownMemberID):
-		return protocol.ErrUnknownMemberID
-	case errors.Is(err, group.ErrMemberIDRequired):
-		return protocol.ErrMemberIDRequired
-	case errors.Is(err, group.ErrIllegalGeneration):
-		return protocol.ErrIllegalGeneration
-	case errors.Is(err, group.ErrRebalanceInProgress):
-		return protocol.ErrRebalanceInProgress
-	case errors.Is(err, group.ErrFencedInstanceID):
-		return protocol.ErrFencedInstanceID
-	case errors.Is(err, group.ErrGroupIDNotFound):
-		return protocol.ErrGroupIDNotFound
-	case errors.Is(err, group.ErrNonEmptyGroup):
-		return protocol.ErrNonEmptyGroup
-	case errors.Is(err, group.ErrCoordinatorNotAvailable):
-		return protocol.ErrCoordinatorNotAvailable
-	case errors.Is(err, group.ErrNotCoordinator):
-		return protocol.ErrNotCoordinator
-	case errors.Is(err, engine.ErrInvalidOffset):
-		return protocol.ErrOffsetOutOfRange
-	case errors.Is(err, engine.ErrOffsetMetadataTooLarge):
-		return protocol.ErrOffsetMetadataTooLarge
-	}
-	return errorCode(err)
+	return protocol.ErrorCode(request.GroupCodeOf(err))
 }
 
 func ms(v int32) time.Duration { return time.Duration(v) * time.Millisecond }

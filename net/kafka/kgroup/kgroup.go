@@ -30,6 +30,7 @@ import (
 	"github.com/sluicelog/sluice/engine"
 	"github.com/sluicelog/sluice/engine/group"
 	"github.com/sluicelog/sluice/net/kafka"
+	"github.com/sluicelog/sluice/net/request"
 )
 
 var _ kafka.Groups = (*Handler)(nil)
@@ -104,43 +105,7 @@ func (h *Handler) Handle(ctx context.Context, from kafka.Client, req kmsg.Reques
 
 // code maps a coordinator or engine error to Kafka's error code.
 func code(err error) int16 {
-	switch {
-	case err == nil:
-		return 0
-	case errors.Is(err, group.ErrInvalidGroupID), errors.Is(err, engine.ErrInvalidGroupID):
-		return kerr.InvalidGroupID.Code
-	case errors.Is(err, group.ErrInvalidSessionTimeout):
-		return kerr.InvalidSessionTimeout.Code
-	case errors.Is(err, group.ErrInconsistentGroupProtocol):
-		return kerr.InconsistentGroupProtocol.Code
-	case errors.Is(err, group.ErrUnknownMemberID):
-		return kerr.UnknownMemberID.Code
-	case errors.Is(err, group.ErrMemberIDRequired):
-		return kerr.MemberIDRequired.Code
-	case errors.Is(err, group.ErrIllegalGeneration):
-		return kerr.IllegalGeneration.Code
-	case errors.Is(err, group.ErrRebalanceInProgress):
-		return kerr.RebalanceInProgress.Code
-	case errors.Is(err, group.ErrFencedInstanceID):
-		return kerr.FencedInstanceID.Code
-	case errors.Is(err, group.ErrGroupIDNotFound):
-		return kerr.GroupIDNotFound.Code
-	case errors.Is(err, group.ErrNonEmptyGroup):
-		return kerr.NonEmptyGroup.Code
-	case errors.Is(err, group.ErrCoordinatorNotAvailable), errors.Is(err, engine.ErrClosed):
-		return kerr.CoordinatorNotAvailable.Code
-	case errors.Is(err, group.ErrNotCoordinator):
-		return kerr.NotCoordinator.Code
-	case errors.Is(err, engine.ErrUnknownTopic), errors.Is(err, engine.ErrUnknownPartition):
-		return kerr.UnknownTopicOrPartition.Code
-	case errors.Is(err, engine.ErrOffsetMetadataTooLarge):
-		return kerr.OffsetMetadataTooLarge.Code
-	case errors.Is(err, engine.ErrInvalidOffset):
-		// Kafka has no code for a negative commit; it is a bad request
-		// for one partition, which clients report and do not retry.
-		return kerr.InvalidCommitOffsetSize.Code
-	}
-	return kerr.UnknownServerError.Code
+	return int16(request.GroupCodeOf(err))
 }
 
 func ms(v int32) time.Duration { return time.Duration(v) * time.Millisecond }
