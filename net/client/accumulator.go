@@ -230,10 +230,12 @@ func (pt *partState) result(b *pbatch, err error, code protocol.ErrorCode, msg *
 		return outcomeDone
 	}
 	retry := retriable(err)
-	if code == protocol.ErrOutOfOrderSequenceNumber && idem {
+	if (code == protocol.ErrOutOfOrderSequenceNumber || code == protocol.ErrUnknownProducerID) && idem {
 		// Expected after an earlier batch of this partition failed: the
 		// broker refuses the gap, and the batch goes again after it.
-		// Unexplained, it means the broker lost this producer's state.
+		// Unexplained, it means the broker lost this producer's state
+		// (UNKNOWN_PRODUCER_ID says so outright: its topic was deleted
+		// and created again, or the state expired).
 		if !pt.blocked && !pt.rewind {
 			pt.fatal = fmt.Errorf("%w (the broker lost the producer's sequence state; the partition's pending batches fail and the producer bumps its epoch)", err)
 			pt.uncertain = true

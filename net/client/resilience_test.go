@@ -607,8 +607,8 @@ func TestTopicRecreatedUnderProducer(t *testing.T) {
 	if err := cl.CreateTopic(ctx, "re", 1, 1, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-lost; !errors.Is(err, protocol.ErrOutOfOrderSequenceNumber) {
-		t.Fatalf("batch sent into the recreated topic: %v, want OUT_OF_ORDER_SEQUENCE_NUMBER", err)
+	if err := <-lost; !errors.Is(err, protocol.ErrUnknownProducerID) {
+		t.Fatalf("batch sent into the recreated topic: %v, want UNKNOWN_PRODUCER_ID", err)
 	}
 	md, err := p.SendSync(ctx, &Record{Topic: "re", Partition: 0, Value: []byte("after")})
 	if err != nil || md.Offset != 0 {
