@@ -224,6 +224,7 @@ func (c *Config) clusterConfig(eng *engine.Engine, logger *slog.Logger) cluster.
 		NodeID:                   c.NodeID,
 		DataDir:                  c.DataDir,
 		Voters:                   c.QuorumVoters,
+		Nonvoter:                 !c.hasRole("controller"),
 		ControllerListen:         c.ControllerListen,
 		ControllerListener:       c.ControllerListener,
 		ClusterID:                c.ClusterID,

@@ -42,6 +42,9 @@ type Config struct {
 
 	// ProcessRoles is process.roles: empty for a single node without a
 	// quorum (what `make run` starts), or "broker", "controller", or both.
+	// A "broker" alone is not in QuorumVoters: it joins the quorum as a
+	// raft nonvoter, and still needs a CONTROLLER listener, where the
+	// quorum's leader sends it the metadata log.
 	ProcessRoles []string
 	// QuorumVoters is controller.quorum.voters (id@host:port,...), parsed.
 	QuorumVoters []quorum.Voter
@@ -220,7 +223,7 @@ func msProp(set func(*Config, time.Duration), doc string) property {
 var properties = map[string]property{
 	"node.id":   intProp(0, math.MaxInt32, func(c *Config, n int64) { c.NodeID = int32(n) }, "this broker's id"),
 	"broker.id": intProp(0, math.MaxInt32, func(c *Config, n int64) { c.NodeID = int32(n) }, "alias of node.id"),
-	"listeners": {doc: "SLUICE://host:port (native protocol), PLAINTEXT://host:port (Kafka protocol; off when absent) and, in a cluster, CONTROLLER://host:port (the metadata quorum)", apply: func(c *Config, v string) error {
+	"listeners": {doc: "SLUICE://host:port (native protocol), PLAINTEXT://host:port (Kafka protocol; off when absent) and, in a cluster, CONTROLLER://host:port (the metadata quorum; on a process.roles=broker node, where the quorum's leader sends it the metadata log)", apply: func(c *Config, v string) error {
 		native, kafka, other, err := parseListeners(v)
 		if err != nil {
 			return err
@@ -240,7 +243,7 @@ var properties = map[string]property{
 		c.Advertised, c.KafkaAdvertised = native, kafka
 		return nil
 	}},
-	"process.roles": {doc: "broker,controller for a cluster member (every broker a quorum voter), controller for a voter only; unset for a single node without a quorum", apply: func(c *Config, v string) error {
+	"process.roles": {doc: "broker,controller for a broker that is a quorum voter, controller for a voter only, broker for a broker outside controller.quorum.voters (a raft nonvoter: it gets the metadata log but never votes); unset for a single node without a quorum", apply: func(c *Config, v string) error {
 		roles, err := parseRoles(v)
 		if err != nil {
 			return err
@@ -568,9 +571,6 @@ func (c *Config) validateCluster() error {
 		}
 		return nil
 	}
-	if !c.hasRole("controller") {
-		return fmt.Errorf("%w: process.roles=broker: a broker without a controller role is not supported yet; give every broker process.roles=broker,controller and list it in controller.quorum.voters", ErrConfig)
-	}
 	if len(c.QuorumVoters) == 0 {
 		return fmt.Errorf("%w: process.roles=%s needs controller.quorum.voters (id@host:port,...)", ErrConfig, strings.Join(c.ProcessRoles, ","))
 	}
@@ -580,10 +580,13 @@ func (c *Config) validateCluster() error {
 			self = &c.QuorumVoters[i]
 		}
 	}
-	if self == nil {
+	if !c.hasRole("controller") {
+		if err := c.validateBrokerOnly(self); err != nil {
+			return err
+		}
+	} else if self == nil {
 		return fmt.Errorf("%w: node.id %d is not in controller.quorum.voters (%s)", ErrConfig, c.NodeID, quorum.FormatVoters(c.QuorumVoters))
-	}
-	if c.ControllerListener == nil {
+	} else if c.ControllerListener == nil {
 		if c.ControllerListen == "" {
 			return fmt.Errorf("%w: a controller needs a %s listener in listeners (%s://%s, its entry in controller.quorum.voters)", ErrConfig, ctrlName, ctrlName, self.Addr)
 		}
@@ -598,6 +601,36 @@ func (c *Config) validateCluster() error {
 	}
 	if c.BrokerHeartbeatInterval >= c.BrokerSessionTimeout {
 		return fmt.Errorf("%w: broker.heartbeat.interval.ms (%v) must be below broker.session.timeout.ms (%v)", ErrConfig, c.BrokerHeartbeatInterval, c.BrokerSessionTimeout)
+	}
+	return nil
+}
+
+// validateBrokerOnly checks a broker without the controller role
+// (process.roles=broker): a raft nonvoter that the quorum's leader sends
+// the metadata log to, on its own CONTROLLER listener. self is its
+// controller.quorum.voters entry, which it must not have.
+func (c *Config) validateBrokerOnly(self *quorum.Voter) error {
+	ctrlName := c.ControllerListenerName
+	if self != nil {
+		return fmt.Errorf("%w: process.roles=broker, but node.id %d is in controller.quorum.voters (%s): a voter needs process.roles=broker,controller; a broker-only node takes an id outside the voters", ErrConfig, c.NodeID, quorum.FormatVoters(c.QuorumVoters))
+	}
+	if c.ControllerListener != nil {
+		return nil
+	}
+	if c.ControllerListen == "" {
+		return fmt.Errorf("%w: process.roles=broker needs a %s listener in listeners (%s://host:port): the quorum's leader sends this broker the metadata log there", ErrConfig, ctrlName, ctrlName)
+	}
+	host, _, err := net.SplitHostPort(c.ControllerListen)
+	if err != nil {
+		return fmt.Errorf("%w: listeners: %s://%s: %v", ErrConfig, ctrlName, c.ControllerListen, err)
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		return fmt.Errorf("%w: listeners has %s://%s: a broker-only node advertises its %s listener to the quorum's leader, so it needs a routable host", ErrConfig, ctrlName, c.ControllerListen, ctrlName)
+	}
+	for _, v := range c.QuorumVoters {
+		if sameAddr(c.ControllerListen, v.Addr) {
+			return fmt.Errorf("%w: listeners has %s://%s, the address of voter %d in controller.quorum.voters", ErrConfig, ctrlName, c.ControllerListen, v.ID)
+		}
 	}
 	return nil
 }

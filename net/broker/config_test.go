@@ -85,6 +85,10 @@ func TestBadProperties(t *testing.T) {
 		"no controller listener": "node.id=1\nprocess.roles=broker,controller\ncontroller.quorum.voters=1@127.0.0.1:9301",
 		"controller elsewhere":   "node.id=1\nprocess.roles=broker,controller\ncontroller.quorum.voters=1@127.0.0.1:9301\nlisteners=SLUICE://127.0.0.1:9192,CONTROLLER://127.0.0.1:9399",
 		"broker alone":           "node.id=1\nprocess.roles=broker\ncontroller.quorum.voters=1@127.0.0.1:9301",
+		"broker-only voter":      "node.id=1\nprocess.roles=broker\ncontroller.quorum.voters=1@127.0.0.1:9301\nlisteners=SLUICE://127.0.0.1:9192,CONTROLLER://127.0.0.1:9301",
+		"broker-only, no ctrl":   "node.id=4\nprocess.roles=broker\ncontroller.quorum.voters=1@127.0.0.1:9301\nlisteners=SLUICE://127.0.0.1:9192",
+		"broker-only, 0.0.0.0":   "node.id=4\nprocess.roles=broker\ncontroller.quorum.voters=1@127.0.0.1:9301\nlisteners=SLUICE://127.0.0.1:9192,CONTROLLER://0.0.0.0:9304",
+		"broker-only at voter's": "node.id=4\nprocess.roles=broker\ncontroller.quorum.voters=1@127.0.0.1:9301\nlisteners=SLUICE://127.0.0.1:9192,CONTROLLER://127.0.0.1:9301",
 		"bad cluster id":         "cluster.id=has space",
 		"heartbeat too slow":     "node.id=1\nprocess.roles=broker,controller\ncontroller.quorum.voters=1@127.0.0.1:9301\nlisteners=SLUICE://127.0.0.1:9192,CONTROLLER://127.0.0.1:9301\nbroker.heartbeat.interval.ms=9000",
 	}
@@ -135,5 +139,39 @@ broker.session.timeout.ms=6000
 	if !c.Clustered() || c.NodeID != 2 || len(c.QuorumVoters) != 3 || c.ControllerListen != "127.0.0.1:9302" ||
 		c.DefaultReplicationFactor != 3 || c.BrokerSessionTimeout.Milliseconds() != 6000 {
 		t.Fatalf("config: %+v", c)
+	}
+}
+
+// TestBrokerOnlyProperties reads a broker-only node's (process.roles=broker)
+// properties: outside the voters, with a CONTROLLER listener of its own for
+// the metadata log; without one the error says what it is for.
+func TestBrokerOnlyProperties(t *testing.T) {
+	text := `node.id=4
+process.roles=broker
+controller.quorum.voters=1@127.0.0.1:9301,2@127.0.0.1:9302,3@127.0.0.1:9303
+listeners=SLUICE://127.0.0.1:9195,PLAINTEXT://127.0.0.1:9095,CONTROLLER://127.0.0.1:9304
+`
+	props, err := broker.ParseProperties(strings.NewReader(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := broker.DefaultConfig()
+	if err := c.ApplyProperties(props); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if !c.Clustered() || c.ControllerListen != "127.0.0.1:9304" {
+		t.Fatalf("config: %+v", c)
+	}
+
+	props["listeners"] = "SLUICE://127.0.0.1:9195"
+	c = broker.DefaultConfig()
+	if err := c.ApplyProperties(props); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); !errors.Is(err, broker.ErrConfig) || !strings.Contains(err.Error(), "sends this broker the metadata log") {
+		t.Fatalf("broker-only without a CONTROLLER listener: %v", err)
 	}
 }

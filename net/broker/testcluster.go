@@ -19,10 +19,21 @@ import (
 // first. The brokers start together, since none can join a quorum alone.
 func StartTestCluster(t TB, n int, edit func(*Config)) []*Broker {
 	t.Helper()
-	cfgs, err := TestClusterConfigs(n, t.TempDir)
+	return StartTestClusterRoles(t, n, 0, edit)
+}
+
+// StartTestClusterRoles is StartTestCluster with voters brokers that are
+// also controllers (node ids 1..voters) and brokerOnly brokers outside the
+// quorum's voters (process.roles=broker, node ids voters+1 on), which join
+// it as raft nonvoters. All start together; edit may make voters
+// controller-only (ProcessRoles = []string{"controller"}).
+func StartTestClusterRoles(t TB, voters, brokerOnly int, edit func(*Config)) []*Broker {
+	t.Helper()
+	cfgs, err := TestClusterRolesConfigs(voters, brokerOnly, t.TempDir)
 	if err != nil {
 		t.Fatalf("test cluster: %v", err)
 	}
+	n := len(cfgs)
 	brokers := make([]*Broker, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
@@ -65,7 +76,17 @@ func StartTestCluster(t TB, n int, edit func(*Config)) []*Broker {
 // and a data directory from tempDir. A broker restarted by a test gets a
 // new controller listener on the same address (Config.ControllerListen).
 func TestClusterConfigs(n int, tempDir func() string) ([]Config, error) {
-	var voters []quorum.Voter
+	return TestClusterRolesConfigs(n, 0, tempDir)
+}
+
+// TestClusterRolesConfigs is TestClusterConfigs for voters brokers that are
+// also controllers and, after them, brokerOnly brokers with
+// process.roles=broker: node ids voters+1 on, outside
+// controller.quorum.voters, each with a CONTROLLER listener of its own
+// (bound on 127.0.0.1:0) where the quorum's leader sends it the log.
+func TestClusterRolesConfigs(voters, brokerOnly int, tempDir func() string) ([]Config, error) {
+	n := voters + brokerOnly
+	var vs []quorum.Voter
 	var lns []net.Listener
 	for i := 1; i <= n; i++ {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -76,7 +97,9 @@ func TestClusterConfigs(n int, tempDir func() string) ([]Config, error) {
 			return nil, fmt.Errorf("controller listener: %w", err)
 		}
 		lns = append(lns, ln)
-		voters = append(voters, quorum.Voter{ID: int32(i), Addr: ln.Addr().String()})
+		if i <= voters {
+			vs = append(vs, quorum.Voter{ID: int32(i), Addr: ln.Addr().String()})
+		}
 	}
 	cfgs := make([]Config, n)
 	for i := range cfgs {
@@ -86,9 +109,12 @@ func TestClusterConfigs(n int, tempDir func() string) ([]Config, error) {
 		c.KafkaListen = "127.0.0.1:0"
 		c.DataDir = tempDir()
 		c.ProcessRoles = []string{"broker", "controller"}
-		c.QuorumVoters = voters
+		if i >= voters {
+			c.ProcessRoles = []string{"broker"}
+		}
+		c.QuorumVoters = vs
 		c.ControllerListener = lns[i]
-		c.ControllerListen = voters[i].Addr
+		c.ControllerListen = lns[i].Addr().String()
 		c.BrokerSessionTimeout = 3 * time.Second
 		c.BrokerHeartbeatInterval = 300 * time.Millisecond
 		c.RaftHeartbeatTimeout = 400 * time.Millisecond

@@ -37,11 +37,16 @@ type Config struct {
 	// DataDir is the broker's data directory (log.dirs): meta.properties
 	// and the quorum's folder live in it.
 	DataDir string
-	// Voters is controller.quorum.voters. Every node here is a voter
+	// Voters is controller.quorum.voters. A node in it is a voter
 	// (process.roles includes controller).
 	Voters []quorum.Voter
+	// Nonvoter is true on a broker-only node (process.roles=broker): it is
+	// not in Voters and joins the quorum as a raft nonvoter, which receives
+	// and applies the metadata log but never votes (quorum.Config.Nonvoter).
+	Nonvoter bool
 	// ControllerListen is the CONTROLLER listener's host:port; or
-	// ControllerListener, already bound (tests).
+	// ControllerListener, already bound (tests). On a nonvoter it is where
+	// the quorum's leader sends it the metadata log.
 	ControllerListen   string
 	ControllerListener net.Listener
 	// ClusterID is cluster.id when the configuration names one (as Kafka's

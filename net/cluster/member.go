@@ -101,6 +101,7 @@ func Start(cfg Config) (*Member, error) {
 		Listen:           cfg.ControllerListen,
 		Listener:         cfg.ControllerListener,
 		Voters:           cfg.Voters,
+		Nonvoter:         cfg.Nonvoter,
 		ClusterID:        func() string { return *m.knownClusterID.Load() },
 		StateMachine:     stateMachine{m.state},
 		LeaderHandler:    m.ctrl.handle,

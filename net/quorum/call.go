@@ -18,7 +18,7 @@ import (
 // connections are pooled per leader address, one call in flight each.
 //
 //	request:   uint32  length of what follows
-//	           uint8   op: 1 call, 2 propose, 3 sync
+//	           uint8   op: 1 call, 2 propose, 3 sync, 4 join (join.go)
 //	           uint8   kind (op call only; the LeaderHandler's kind)
 //	           uint32  milliseconds the caller still waits, 0 for no limit
 //	           ...     payload
@@ -235,6 +235,9 @@ func (n *Node) toLeader(ctx context.Context, req *callRequest, retryAmbiguous bo
 		if n.ctx.Err() != nil {
 			return 0, nil, ErrClosed
 		}
+		if err := n.joinFailed(); err != nil {
+			return 0, nil, err
+		}
 		if n.raft.State() == raft.Leader {
 			idx, res, err := local(ctx)
 			if !errors.Is(err, errRetry) {
@@ -307,6 +310,9 @@ func (n *Node) serveRequest(body []byte) callResponse {
 		ctx, cancel = context.WithTimeout(ctx, time.Duration(req.TimeoutMs)*time.Millisecond)
 	}
 	defer cancel()
+	if req.Op == opJoin {
+		return n.serveJoin(ctx, req.Payload)
+	}
 	if n.raft.State() != raft.Leader {
 		return callResponse{Status: statusRetry, Payload: []byte("not the leader")}
 	}

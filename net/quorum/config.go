@@ -41,13 +41,24 @@ func (v Voter) String() string { return strconv.Itoa(int(v.ID)) + "@" + v.Addr }
 // Config configures a Node. NodeID, Dir, Voters and StateMachine are required;
 // every other field has a documented default.
 type Config struct {
-	// NodeID is this node's id; it must appear in Voters.
+	// NodeID is this node's id; it must appear in Voters, unless Nonvoter.
 	NodeID int32
+	// Nonvoter makes this node a raft nonvoter (Kafka's process.roles=broker):
+	// it is not in Voters, receives the log from the leader and applies it,
+	// forwards Propose and LeaderCall, but never votes, never leads and never
+	// counts toward a majority. It has no bootstrap configuration: at Start
+	// it asks the voters to add it (see join.go). Default false: a voter.
+	Nonvoter bool
+	// Advertise is, on a Nonvoter, the CONTROLLER address the leader sends
+	// it the log at. Default: Listen, or the bound listener's address when
+	// Listen's port is 0 or Listener is set. Its host must not be
+	// unspecified (0.0.0.0). Voters advertise their Voters entry instead.
+	Advertise string
 	// Dir holds the raft state: a pebble database with the log and the stable
 	// store (Dir/raft), and raft's file snapshot store (Dir/snapshots).
 	Dir string
-	// Listen is the CONTROLLER listener's host:port. It must be the address
-	// this node's Voters entry names (an unspecified host such as 0.0.0.0
+	// Listen is the CONTROLLER listener's host:port. On a voter it must be
+	// the address this node's Voters entry names (an unspecified host such as 0.0.0.0
 	// matches any host with the same port). Ignored when Listener is set.
 	Listen string
 	// Listener, when set, is an already bound CONTROLLER listener that the
@@ -157,7 +168,11 @@ func (c *Config) validate() error {
 	if err := checkVoters(c.Voters); err != nil {
 		return err
 	}
-	if _, ok := c.self(); !ok {
+	_, isVoter := c.self()
+	switch {
+	case c.Nonvoter && isVoter:
+		return fmt.Errorf("quorum: node.id %d is in controller.quorum.voters (%s), so it cannot be a nonvoter (process.roles=broker)", c.NodeID, FormatVoters(c.Voters))
+	case !c.Nonvoter && !isVoter:
 		return fmt.Errorf("quorum: node.id %d is not in controller.quorum.voters (%s)", c.NodeID, FormatVoters(c.Voters))
 	}
 	if c.ElectionTimeout < c.HeartbeatTimeout {
@@ -169,7 +184,7 @@ func (c *Config) validate() error {
 	return nil
 }
 
-// self returns this node's Voters entry.
+// self returns this node's Voters entry; ok is false on a nonvoter.
 func (c *Config) self() (Voter, bool) {
 	for _, v := range c.Voters {
 		if v.ID == c.NodeID {
@@ -245,6 +260,31 @@ func FormatVoters(vs []Voter) string {
 		parts[i] = v.String()
 	}
 	return strings.Join(parts, ",")
+}
+
+// nonvoterAddr returns the address a nonvoter advertises, given the
+// address its listener is bound to.
+func (c *Config) nonvoterAddr(bound string) (string, error) {
+	addr := c.Advertise
+	if addr == "" {
+		addr = bound
+		if _, port, err := net.SplitHostPort(c.Listen); c.Listener == nil && err == nil && port != "0" {
+			addr = c.Listen
+		}
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("quorum: nonvoter node.id %d advertises %q: %w", c.NodeID, addr, err)
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		return "", fmt.Errorf("quorum: nonvoter node.id %d would advertise %s, which the leader cannot dial; listen on (or advertise) a routable host", c.NodeID, addr)
+	}
+	for _, v := range c.Voters {
+		if v.Addr == addr {
+			return "", fmt.Errorf("quorum: nonvoter node.id %d advertises %s, the address of voter %d", c.NodeID, addr, v.ID)
+		}
+	}
+	return addr, nil
 }
 
 // addrMatches reports whether a bound address serves the advertised one: the

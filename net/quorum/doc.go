@@ -20,16 +20,24 @@
 //     byte, the big-endian index of the last command it includes, then the
 //     StateMachine's bytes. The StateMachine itself keeps nothing durable: on
 //     restart it is rebuilt from the latest snapshot and the log.
-//   - Membership is static. On a fresh directory every voter bootstraps the
-//     same configuration from Voters; a directory whose stored configuration
-//     differs from Voters is refused at Start.
+//   - The voters are static. On a fresh directory every voter bootstraps the
+//     same configuration from Voters; a directory whose stored voters differ
+//     from Voters is refused at Start.
+//   - Nonvoters (Config.Nonvoter, Kafka's process.roles=broker) are not in
+//     Voters. They bootstrap nothing: at every Start one asks the voters to
+//     have the leader add it with raft's AddNonvoter (join.go). The leader
+//     then sends it the log on its CONTROLLER listener, so a nonvoter needs
+//     one too; it applies the log to its own StateMachine and forwards
+//     Propose and LeaderCall like a follower, but never votes, never leads
+//     and never counts toward a majority.
 //
 // # The CONTROLLER listener
 //
 // One TCP listener carries raft's RPC streams and leader calls. Every
 // connection opens with a handshake (transport.go) naming the dialer's node
 // id, cluster id and voters; the acceptor refuses a peer whose cluster id or
-// voters differ from its own and both sides report the refusal on
+// voters differ from its own, or a raft stream from a node that is not a
+// voter, and both sides report the refusal on
 // Node.Refusals, so a broker started on another cluster's data directory can
 // stop with a clear message rather than retry forever.
 //

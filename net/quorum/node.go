@@ -40,7 +40,9 @@ type Node struct {
 	// currentTerm is the term in which this node, as leader, last confirmed
 	// it had applied all earlier leaders' entries (leaderCurrent).
 	currentTerm atomic.Uint64
-	wg          sync.WaitGroup
+	// joinErr is set when a nonvoter's join was refused for good.
+	joinErr atomic.Pointer[error]
+	wg      sync.WaitGroup
 
 	closeOnce sync.Once
 	closeErr  error
@@ -72,7 +74,14 @@ func Start(cfg Config) (*Node, error) {
 		}
 	}
 	bound := ln.Addr().String()
-	if !addrMatches(bound, self.Addr) && (cfg.Listener != nil || !addrMatches(cfg.Listen, self.Addr)) {
+	if cfg.Nonvoter {
+		addr, err := cfg.nonvoterAddr(bound)
+		if err != nil {
+			ln.Close()
+			return nil, err
+		}
+		self = Voter{ID: cfg.NodeID, Addr: addr}
+	} else if !addrMatches(bound, self.Addr) && (cfg.Listener != nil || !addrMatches(cfg.Listen, self.Addr)) {
 		ln.Close()
 		return nil, fmt.Errorf("quorum: node.id %d listens on %s but controller.quorum.voters gives it %s", cfg.NodeID, bound, self.Addr)
 	}
@@ -151,7 +160,7 @@ func start(cfg Config, self Voter, ln net.Listener) (_ *Node, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("quorum: reading raft state in %s: %w", cfg.Dir, err)
 	}
-	if !existing {
+	if !existing && !cfg.Nonvoter { // a nonvoter learns the configuration from the leader
 		if err := raft.BootstrapCluster(rc, store, store, snaps, n.trans, configuration(cfg.Voters)); err != nil {
 			return nil, fmt.Errorf("quorum: bootstrapping %s: %w", cfg.Dir, err)
 		}
@@ -170,18 +179,35 @@ func start(cfg Config, self Voter, ln net.Listener) (_ *Node, err error) {
 	go n.forwardLeadership()
 
 	// Voters are static: a directory made for another quorum would let raft
-	// elect with a membership nobody configured.
+	// elect with a membership nobody configured. Nonvoters beside them come
+	// and go. A nonvoter that has not joined yet stores no configuration.
 	f := n.raft.GetConfiguration()
 	if err := f.Error(); err != nil {
 		return nil, fmt.Errorf("quorum: reading raft configuration: %w", err)
 	}
-	if stored := configuration(cfg.Voters); !sameServers(f.Configuration().Servers, stored.Servers) {
+	servers := f.Configuration().Servers
+	if stored := voterServers(servers); (len(servers) > 0 || !cfg.Nonvoter) && !sameServers(stored, configuration(cfg.Voters).Servers) {
 		return nil, fmt.Errorf("quorum: controller.quorum.voters (%s) differ from the quorum stored in %s (%s)",
-			FormatVoters(cfg.Voters), cfg.Dir, formatServers(f.Configuration().Servers))
+			FormatVoters(cfg.Voters), cfg.Dir, formatServers(stored))
+	}
+	if cfg.Nonvoter {
+		n.wg.Add(1)
+		go n.join()
 	}
 	cfg.Logger.Info("quorum: started", "node", cfg.NodeID, "addr", self.Addr, "dir", cfg.Dir,
-		"voters", n.mux.votersText, "bootstrapped", !existing)
+		"voters", n.mux.votersText, "nonvoter", cfg.Nonvoter, "bootstrapped", !existing && !cfg.Nonvoter)
 	return n, nil
+}
+
+// voterServers returns the servers with a vote.
+func voterServers(ss []raft.Server) []raft.Server {
+	var vs []raft.Server
+	for _, s := range ss {
+		if s.Suffrage == raft.Voter {
+			vs = append(vs, s)
+		}
+	}
+	return vs
 }
 
 func serverID(id int32) raft.ServerID { return raft.ServerID(strconv.Itoa(int(id))) }
@@ -279,10 +305,12 @@ func (n *Node) leaderCurrent(ctx context.Context) error {
 	return nil
 }
 
-// Addr returns the CONTROLLER address this node advertises (its voters entry).
+// Addr returns the CONTROLLER address this node advertises (its voters
+// entry, or a nonvoter's Config.Advertise).
 func (n *Node) Addr() string { return n.self.Addr }
 
-// IsLeader reports whether this node is the raft leader now.
+// IsLeader reports whether this node is the raft leader now; always false
+// on a nonvoter.
 func (n *Node) IsLeader() bool { return n.raft.State() == raft.Leader }
 
 // Leader returns the leader this node knows of; ok is false while none is known.

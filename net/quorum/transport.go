@@ -59,7 +59,8 @@ var (
 	ErrClusterIDMismatch = errors.New("cluster id mismatch")
 	// ErrVotersMismatch: the two nodes were given different controller.quorum.voters.
 	ErrVotersMismatch = errors.New("controller.quorum.voters differ")
-	// ErrUnknownPeer: the dialer's node id is not among the acceptor's voters.
+	// ErrUnknownPeer: the dialer's node id is not among the acceptor's
+	// voters, on a raft stream (nonvoters may open leader-call connections).
 	ErrUnknownPeer = errors.New("peer is not a voter")
 	// ErrBadHandshake: the bytes were not a hello of a version we speak.
 	ErrBadHandshake = errors.New("bad quorum handshake")
@@ -368,6 +369,9 @@ func (m *mux) check(h *hello) (uint8, string) {
 		if v.ID == h.NodeID {
 			return replyOK, ""
 		}
+	}
+	if h.Kind == kindCall {
+		return replyOK, "" // a nonvoter (join.go): same cluster, same voters
 	}
 	return replyUnknownNode, fmt.Sprintf("node %d is not in controller.quorum.voters (%s)", h.NodeID, m.votersText)
 }
