@@ -2,10 +2,12 @@ package client
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"sort"
 	"strconv"
+	"time"
 
 	"github.com/sluicelog/sluice/net/protocol"
 )
@@ -131,7 +133,30 @@ func (cl *Client) ListTopics(ctx context.Context) ([]string, error) {
 // DescribeTopic returns a topic's partitions with their leaders, replicas,
 // in-sync replicas, log start offsets and high watermarks. The metadata is
 // fetched fresh, not taken from the cache.
+//
+// In a cluster a new topic reaches each broker a moment after it is
+// created: a retriable refusal (UNKNOWN_TOPIC_OR_PARTITION from a leader
+// that has not applied it yet, NOT_LEADER_OR_FOLLOWER after a move) makes
+// it look again, with backoff, until RequestTimeout or ctx ends.
 func (cl *Client) DescribeTopic(ctx context.Context, name string) (TopicInfo, error) {
+	deadline := time.Now().Add(cl.cfg.RequestTimeout)
+	backoff := 20 * time.Millisecond
+	for {
+		info, err := cl.describeTopic(ctx, name)
+		var be *BrokerError
+		if err == nil || !errors.As(err, &be) || be.API != protocol.ListOffsets || !retriable(err) || time.Now().Add(backoff).After(deadline) {
+			return info, err
+		}
+		select {
+		case <-ctx.Done():
+			return info, err
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, time.Second)
+	}
+}
+
+func (cl *Client) describeTopic(ctx context.Context, name string) (TopicInfo, error) {
 	resp, err := cl.refreshMetadata(ctx, []string{name}, false)
 	if err != nil {
 		return TopicInfo{}, err
