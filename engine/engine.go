@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -162,6 +163,10 @@ func (e *Engine) load() error {
 		}
 		t.cfg.Store(&cfg)
 		for id := int32(0); id < m.Partitions; id++ {
+			if !m.hosts(id) {
+				t.partitions = append(t.partitions, nil)
+				continue
+			}
 			p, err := e.openPartition(t, id, clean)
 			if err != nil {
 				return fmt.Errorf("topic %s partition %d: %w", m.Name, id, err)
@@ -262,7 +267,11 @@ func (e *Engine) allPartitions() []*Partition {
 	defer e.mu.RUnlock()
 	var out []*Partition
 	for _, t := range e.topics {
-		out = append(out, t.partitions...)
+		for _, p := range t.partitions {
+			if p != nil {
+				out = append(out, p)
+			}
+		}
 	}
 	return out
 }
@@ -295,6 +304,20 @@ func (e *Engine) CreateTopic(name string, partitions int32, configs map[string]s
 // the same one, so a topic deleted and created again under its name is
 // told apart from the old one.
 func (e *Engine) CreateTopicWithID(name string, id [16]byte, partitions int32, configs map[string]string) error {
+	return e.createTopic(name, id, partitions, configs, nil)
+}
+
+// CreateTopicHosting is CreateTopicWithID for a broker that stores only
+// some of the topic's partitions (its replicas): hosted lists them; the
+// others exist in the topic, but Partition refuses them.
+func (e *Engine) CreateTopicHosting(name string, id [16]byte, partitions int32, configs map[string]string, hosted []int32) error {
+	if hosted == nil {
+		hosted = []int32{}
+	}
+	return e.createTopic(name, id, partitions, configs, hosted)
+}
+
+func (e *Engine) createTopic(name string, id [16]byte, partitions int32, configs map[string]string, hosted []int32) error {
 	if err := ValidateTopicName(name); err != nil {
 		return err
 	}
@@ -316,7 +339,7 @@ func (e *Engine) CreateTopicWithID(name string, id [16]byte, partitions int32, c
 	if err := e.meta.clearRecoveryPoints(name); err != nil {
 		return fmt.Errorf("topic %s: %w", name, err)
 	}
-	m := &topicMeta{Name: name, ID: id, Partitions: partitions, Configs: copyMap(configs), CreatedMs: e.now().UnixMilli()}
+	m := &topicMeta{Name: name, ID: id, Partitions: partitions, Configs: copyMap(configs), CreatedMs: e.now().UnixMilli(), Hosted: sortedIDs(hosted)}
 	t := &topic{name: m.Name, meta: m}
 	t.cfg.Store(&cfg)
 	for id := int32(0); id < partitions; id++ {
@@ -326,19 +349,19 @@ func (e *Engine) CreateTopicWithID(name string, id [16]byte, partitions int32, c
 		if err := os.RemoveAll(dir); err != nil {
 			return err
 		}
+		if !m.hosts(id) {
+			t.partitions = append(t.partitions, nil)
+			continue
+		}
 		p, err := e.openPartition(t, id, true)
 		if err != nil {
-			for _, p := range t.partitions {
-				p.close()
-			}
+			closePartitions(t.partitions)
 			return fmt.Errorf("topic %s: %w", name, err)
 		}
 		t.partitions = append(t.partitions, p)
 	}
 	if err := e.meta.putTopic(m); err != nil {
-		for _, p := range t.partitions {
-			p.close()
-		}
+		closePartitions(t.partitions)
 		return err
 	}
 	e.topics[name] = t
@@ -364,11 +387,13 @@ func (e *Engine) CreatePartitions(name string, total int32) error {
 		if err := os.RemoveAll(partitionDir(e.dir, name, id)); err != nil {
 			return err
 		}
+		if !t.meta.hosts(id) {
+			added = append(added, nil)
+			continue
+		}
 		p, err := e.openPartition(t, id, true)
 		if err != nil {
-			for _, p := range added {
-				p.close()
-			}
+			closePartitions(added)
 			return err
 		}
 		added = append(added, p)
@@ -376,9 +401,7 @@ func (e *Engine) CreatePartitions(name string, total int32) error {
 	m := *t.meta
 	m.Partitions = total
 	if err := e.meta.putTopic(&m); err != nil {
-		for _, p := range added {
-			p.close()
-		}
+		closePartitions(added)
 		return err
 	}
 	t.meta = &m
@@ -405,25 +428,50 @@ func (e *Engine) DeleteTopic(name string) error {
 
 	var errs []error
 	for _, p := range t.partitions {
-		p.mu.Lock()
-		p.closed = true
-		p.deleted.Store(true)
-		p.mu.Unlock()
-		p.wake()
-		// Rename first so a crash mid-delete leaves a folder that Open
-		// finishes removing rather than one that looks like a live topic.
-		doomed := fmt.Sprintf("%s.%d%s", p.dir, time.Now().UnixNano(), deletedSuffix)
-		if err := os.Rename(p.dir, doomed); err != nil {
-			errs = append(errs, err)
-			continue
+		if p != nil {
+			errs = append(errs, deletePartition(p))
 		}
-		for _, s := range p.segments() {
-			errs = append(errs, s.Delete())
-		}
-		errs = append(errs, os.RemoveAll(doomed))
 	}
 	e.logger.Info("topic deleted", "topic", name)
 	return errors.Join(errs...)
+}
+
+// deletePartition closes a partition for good and removes its data.
+// Readers holding regions of it keep them until they release them.
+func deletePartition(p *Partition) error {
+	p.mu.Lock()
+	p.closed = true
+	p.deleted.Store(true)
+	p.mu.Unlock()
+	p.wake()
+	// Rename first so a crash mid-delete leaves a folder that Open
+	// finishes removing rather than one that looks like a live topic.
+	doomed := fmt.Sprintf("%s.%d%s", p.dir, time.Now().UnixNano(), deletedSuffix)
+	if err := os.Rename(p.dir, doomed); err != nil {
+		return err
+	}
+	var errs []error
+	for _, s := range p.segments() {
+		errs = append(errs, s.Delete())
+	}
+	return errors.Join(append(errs, os.RemoveAll(doomed))...)
+}
+
+func closePartitions(ps []*Partition) {
+	for _, p := range ps {
+		if p != nil {
+			p.close()
+		}
+	}
+}
+
+func sortedIDs(ids []int32) []int32 {
+	if ids == nil {
+		return nil
+	}
+	out := slices.Clone(ids)
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // Topics returns the names of all topics, sorted.
@@ -440,9 +488,12 @@ func (e *Engine) Topics() []string {
 
 // TopicDescription describes a topic and its partitions.
 type TopicDescription struct {
-	Name       string
-	ID         [16]byte
-	Partitions []PartitionInfo
+	Name string
+	ID   [16]byte
+	// PartitionCount is the topic's; Partitions describes those this
+	// engine stores (all of them but on a broker of a cluster).
+	PartitionCount int32
+	Partitions     []PartitionInfo
 	// Configs holds every topic config with its effective value.
 	Configs []ConfigEntry
 }
@@ -465,10 +516,13 @@ func (e *Engine) DescribeTopic(name string) (TopicDescription, error) {
 		e.mu.RUnlock()
 		return TopicDescription{}, err
 	}
-	d := TopicDescription{Name: name, ID: t.meta.ID, Configs: describeConfigs(t.cfg.Load(), t.meta.Configs)}
+	d := TopicDescription{Name: name, ID: t.meta.ID, PartitionCount: t.meta.Partitions, Configs: describeConfigs(t.cfg.Load(), t.meta.Configs)}
 	partitions := t.partitions
 	e.mu.RUnlock()
 	for _, p := range partitions {
+		if p == nil {
+			continue
+		}
 		segs := p.segments()
 		var size int64
 		for _, s := range segs {
@@ -568,6 +622,9 @@ func (e *Engine) Partition(topicName string, id int32) (*Partition, error) {
 	if id < 0 || int(id) >= len(t.partitions) {
 		return nil, fmt.Errorf("topic %s partition %d: %w", topicName, id, ErrUnknownPartition)
 	}
+	if t.partitions[id] == nil {
+		return nil, fmt.Errorf("topic %s partition %d: %w: not a replica on this broker", topicName, id, ErrUnknownPartition)
+	}
 	return t.partitions[id], nil
 }
 
@@ -631,7 +688,9 @@ func (e *Engine) closeAll() error {
 	var errs []error
 	for _, t := range e.topics {
 		for _, p := range t.partitions {
-			errs = append(errs, p.close())
+			if p != nil {
+				errs = append(errs, p.close())
+			}
 		}
 	}
 	if e.meta != nil {

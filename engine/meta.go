@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -38,6 +39,19 @@ type topicMeta struct {
 	Partitions int32             `json:"partitions"`
 	Configs    map[string]string `json:"configs,omitempty"`
 	CreatedMs  int64             `json:"created_ms"`
+	// Hosted lists, sorted, the partitions this engine stores, when it
+	// stores only some (a broker of a cluster holds its replicas alone);
+	// nil means every partition, as a single node and older data do.
+	Hosted []int32 `json:"hosted,omitempty"`
+}
+
+// hosts reports whether this engine stores partition id of the topic.
+func (m *topicMeta) hosts(id int32) bool {
+	if m.Hosted == nil {
+		return true
+	}
+	_, found := slices.BinarySearch(m.Hosted, id)
+	return found
 }
 
 const (

@@ -275,3 +275,34 @@ func TestDataDirectoryOfAnotherNodeIsRefused(t *testing.T) {
 		t.Fatalf("cluster xyz on cluster abc's directory: %v", err)
 	}
 }
+
+// TestBrokersStoreTheirReplicasAlone: every broker knows every topic, but
+// stores only the partitions it holds a replica of.
+func TestBrokersStoreTheirReplicasAlone(t *testing.T) {
+	tc := newTestCluster(t, 3)
+	ctx := context.Background()
+	top, err := tc.nodes[0].m.CreateTopic(ctx, request.NewTopic{Name: "solo", Partitions: 6, ReplicationFactor: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tc.nodes[1].m.CreatePartitions(ctx, "solo", 9, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	top, err = tc.nodes[1].m.Topic("solo")
+	if err != nil || len(top.Partitions) != 9 {
+		t.Fatalf("solo: %+v, %v", top, err)
+	}
+	for _, nd := range tc.nodes {
+		var want []int32
+		for _, p := range top.Partitions {
+			if p.Replicas[0] == nd.id {
+				want = append(want, p.ID)
+			}
+		}
+		eventually(t, "each broker to store its replicas alone", func() bool {
+			got, err := nd.eng.Hosted("solo")
+			d, err2 := nd.eng.DescribeTopic("solo")
+			return err == nil && err2 == nil && slices.Equal(got, want) && d.PartitionCount == 9
+		})
+	}
+}

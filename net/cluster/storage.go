@@ -3,6 +3,7 @@ package cluster
 import (
 	"errors"
 	"maps"
+	"slices"
 
 	"github.com/sluicelog/sluice/engine"
 	"github.com/sluicelog/sluice/engine/metadata"
@@ -112,15 +113,23 @@ func (m *Member) reconcileTopic(name string) {
 		return
 	}
 	n := int32(len(want.Partitions))
+	// This broker stores its replicas alone; every broker keeps the
+	// topic itself (its id and configs) for describing it.
+	hosted := []int32{}
+	for i, p := range want.Partitions {
+		if slices.Contains(p.Replicas, m.cfg.NodeID) {
+			hosted = append(hosted, int32(i))
+		}
+	}
 	if !exists {
-		if err := eng.CreateTopicWithID(name, want.ID, n, want.Configs); err != nil {
+		if err := eng.CreateTopicHosting(name, want.ID, n, want.Configs, hosted); err != nil {
 			m.logger.Error("creating local topic failed", "topic", name, "err", err)
 		}
 		return
 	}
-	if int32(len(have.Partitions)) < n {
-		if err := eng.CreatePartitions(name, n); err != nil {
-			m.logger.Error("adding local partitions failed", "topic", name, "err", err)
+	if now, err := eng.Hosted(name); err != nil || have.PartitionCount < n || !slices.Equal(now, hosted) {
+		if err := eng.SetHosted(name, n, hosted); err != nil {
+			m.logger.Error("changing local replicas failed", "topic", name, "err", err)
 		}
 	}
 	cfg, err := eng.TopicOverrides(name)
