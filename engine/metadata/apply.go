@@ -299,6 +299,10 @@ func (s *State) createPartitions(r CreatePartitions) *Error {
 	if !ok {
 		return errorf(CodeUnknownTopicOrPartition, "create partitions: no topic %q", r.Topic)
 	}
+	if r.From != 0 && int(r.From) != len(t.Partitions) {
+		return errorf(CodeInvalidPartitions, "create partitions: topic %q has %d partitions, not the %d the request was made for",
+			r.Topic, len(t.Partitions), r.From)
+	}
 	if err := s.checkAssignment(r.Topic, r.Assignment, len(t.Partitions[0].Replicas), len(t.Partitions)); err != nil {
 		return err
 	}

@@ -84,6 +84,10 @@ type CreatePartitions struct {
 	Topic string `json:"topic"`
 	// Assignment holds the replica lists of the new partitions only.
 	Assignment [][]int32 `json:"assignment"`
+	// From, when not zero, is the partition count the proposer saw: the
+	// record is refused if the topic has grown since, so two brokers that
+	// both raise a topic to N do not raise it to N plus their sum.
+	From int32 `json:"from,omitempty"`
 }
 
 // AlterTopicConfig changes a topic's overrides. Values are validated by the

@@ -115,6 +115,7 @@ func (h *harness) run(t *testing.T, d *datadriven.TestData) string {
 			}
 			rec.Assignment = asg
 		}
+		rec.From = int32(num(t, d, "from", 0))
 		return formatResult(h.apply(t, rec))
 	case "alter-config":
 		rec := AlterTopicConfig{Topic: str(d, "topic", "")}

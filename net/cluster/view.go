@@ -262,18 +262,33 @@ func (m *Member) checkAssignment(ctx context.Context, assignment [][]int32) erro
 	return nil
 }
 
+// topic reads a topic from the image. A topic this node does not know may
+// have just been created through another broker: it catches up with the
+// quorum once before answering that there is none.
+func (m *Member) topic(ctx context.Context, name string) (metadata.Topic, error) {
+	if t, ok := m.state.Topic(name); ok {
+		return t, nil
+	}
+	if m.node.WaitReady(ctx) == nil {
+		if t, ok := m.state.Topic(name); ok {
+			return t, nil
+		}
+	}
+	return metadata.Topic{}, fmt.Errorf("topic %s: %w", name, engine.ErrUnknownTopic)
+}
+
 func (m *Member) DeleteTopic(ctx context.Context, name string) error {
-	if _, ok := m.state.Topic(name); !ok {
-		return fmt.Errorf("topic %s: %w", name, engine.ErrUnknownTopic)
+	if _, err := m.topic(ctx, name); err != nil {
+		return err
 	}
 	_, err := m.propose(ctx, metadata.DeleteTopic{Name: name})
 	return translate(err)
 }
 
 func (m *Member) CreatePartitions(ctx context.Context, name string, total int32, assignment [][]int32, validateOnly bool) error {
-	t, ok := m.state.Topic(name)
-	if !ok {
-		return fmt.Errorf("topic %s: %w", name, engine.ErrUnknownTopic)
+	t, err := m.topic(ctx, name)
+	if err != nil {
+		return err
 	}
 	have := int32(len(t.Partitions))
 	if total <= have || total > engine.DefaultMaxPartitions {
@@ -287,7 +302,6 @@ func (m *Member) CreatePartitions(ctx context.Context, name string, total int32,
 			return err
 		}
 	} else {
-		var err error
 		assignment, err = m.assign(ctx, int(total-have), len(t.Partitions[0].Replicas), int(have))
 		if err != nil {
 			return err
@@ -296,14 +310,14 @@ func (m *Member) CreatePartitions(ctx context.Context, name string, total int32,
 	if validateOnly {
 		return nil
 	}
-	_, err := m.propose(ctx, metadata.CreatePartitions{Topic: name, Assignment: assignment})
+	_, err = m.propose(ctx, metadata.CreatePartitions{Topic: name, Assignment: assignment, From: have})
 	return translate(err)
 }
 
 func (m *Member) AlterTopicConfig(ctx context.Context, name string, set map[string]string, remove []string, validateOnly bool) error {
-	t, ok := m.state.Topic(name)
-	if !ok {
-		return fmt.Errorf("topic %s: %w", name, engine.ErrUnknownTopic)
+	t, err := m.topic(ctx, name)
+	if err != nil {
+		return err
 	}
 	names := engine.ConfigNames()
 	merged := map[string]string{}
@@ -335,7 +349,7 @@ func (m *Member) AlterTopicConfig(ctx context.Context, name string, set map[stri
 			}
 		}
 	}
-	_, err := m.propose(ctx, metadata.AlterTopicConfig{Topic: name, Set: set, Remove: drop})
+	_, err = m.propose(ctx, metadata.AlterTopicConfig{Topic: name, Set: set, Remove: drop})
 	return translate(err)
 }
 
