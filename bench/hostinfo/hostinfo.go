@@ -1,11 +1,13 @@
-// Package hostinfo reads the machine facts the benchmark harnesses print
-// beside every figure: fields of /proc files and the load average. Where
-// /proc does not exist the answers are "not found" and "unknown".
+// Package hostinfo reads what the benchmark harnesses print beside every
+// figure: the machine's facts (fields of /proc files, the load average)
+// and the command that made it. Where /proc does not exist the answers are
+// "not found" and "unknown".
 package hostinfo
 
 import (
 	"bufio"
 	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -39,4 +41,22 @@ func LoadAverage() string {
 		return "unknown"
 	}
 	return strings.Join(f[:4], " ")
+}
+
+// CommandLine is how this process was invoked, quoted for a shell; a
+// binary that sits in go run's build cache is named `go run ./pkg`, the
+// command that repeats the run.
+func CommandLine(pkg string) string {
+	exe := os.Args[0]
+	if strings.Contains(filepath.ToSlash(exe), "/go-build") {
+		exe = "go run " + pkg
+	}
+	args := []string{exe}
+	for _, a := range os.Args[1:] {
+		if strings.ContainsAny(a, " '\"$\\") {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		args = append(args, a)
+	}
+	return strings.Join(args, " ")
 }

@@ -14,11 +14,10 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"strings"
 	"syscall"
 
 	"github.com/sluicelog/sluice/bench/baseline"
+	"github.com/sluicelog/sluice/bench/hostinfo"
 	"github.com/sluicelog/sluice/bench/netbench"
 )
 
@@ -42,7 +41,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "baselinebench: unexpected arguments %q\n", flag.Args())
 		os.Exit(2)
 	}
-	cfg := baseline.Config{Rev: *rev, Rounds: *rounds, Records: *records, BaselineSluiced: *baseBin, CurrentSluiced: *curBin, Dir: *dir, Command: commandLine()}
+	cfg := baseline.Config{Rev: *rev, Rounds: *rounds, Records: *records, BaselineSluiced: *baseBin, CurrentSluiced: *curBin, Dir: *dir, Command: hostinfo.CommandLine("./bench/cmd/baselinebench")}
 	if !*quiet {
 		cfg.Logf = func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
 	}
@@ -65,21 +64,4 @@ func main() {
 	if len(rep.Problems) > 0 {
 		os.Exit(1)
 	}
-}
-
-// commandLine is how this run was invoked: `go run ./bench/cmd/baselinebench`
-// when the binary sits in go run's build cache.
-func commandLine() string {
-	exe := os.Args[0]
-	if strings.Contains(filepath.ToSlash(exe), "/go-build") {
-		exe = "go run ./bench/cmd/baselinebench"
-	}
-	args := []string{exe}
-	for _, a := range os.Args[1:] {
-		if strings.ContainsAny(a, " '\"$\\") {
-			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
-		}
-		args = append(args, a)
-	}
-	return strings.Join(args, " ")
 }

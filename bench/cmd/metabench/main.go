@@ -15,10 +15,9 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"strings"
 	"syscall"
 
+	"github.com/sluicelog/sluice/bench/hostinfo"
 	"github.com/sluicelog/sluice/bench/metabench"
 )
 
@@ -37,7 +36,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "metabench: unexpected arguments %q\n", flag.Args())
 		os.Exit(2)
 	}
-	cfg := metabench.Config{Topics: *topics, Concurrency: *concurrency, Moves: *moves, Syncs: *syncs, Dir: *dir, Command: commandLine()}
+	cfg := metabench.Config{Topics: *topics, Concurrency: *concurrency, Moves: *moves, Syncs: *syncs, Dir: *dir, Command: hostinfo.CommandLine("./bench/cmd/metabench")}
 	if !*quiet {
 		cfg.Logf = func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
 	}
@@ -57,21 +56,4 @@ func main() {
 		fmt.Fprintf(os.Stderr, "metabench: %v\n", err)
 		os.Exit(1)
 	}
-}
-
-// commandLine is how this run was invoked: `go run ./bench/cmd/metabench`
-// when the binary sits in go run's build cache.
-func commandLine() string {
-	exe := os.Args[0]
-	if strings.Contains(filepath.ToSlash(exe), "/go-build") {
-		exe = "go run ./bench/cmd/metabench"
-	}
-	args := []string{exe}
-	for _, a := range os.Args[1:] {
-		if strings.ContainsAny(a, " '\"$\\") {
-			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
-		}
-		args = append(args, a)
-	}
-	return strings.Join(args, " ")
 }

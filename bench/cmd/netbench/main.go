@@ -14,12 +14,12 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"github.com/sluicelog/sluice/bench/units"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"strings"
 	"syscall"
+
+	"github.com/sluicelog/sluice/bench/hostinfo"
+	"github.com/sluicelog/sluice/bench/units"
 
 	"github.com/sluicelog/sluice/bench/netbench"
 	"github.com/sluicelog/sluice/segment/batch"
@@ -55,7 +55,7 @@ func main() {
 		os.Exit(2)
 	}
 	cfg := netbench.Config{Records: *records, RecordSize: *recordSize, Linger: *linger, Runs: *runs, LatencyDuration: *latencyDur, Dir: *dir, Sluiced: *sluiced,
-		BrokerPerf: *brokerPerf, Command: commandLine()}
+		BrokerPerf: *brokerPerf, Command: hostinfo.CommandLine("./bench/cmd/netbench")}
 	var err error
 	if cfg.Acks, err = netbench.ParseAcks(*acks); err != nil {
 		fail(2, "-acks: %v", err)
@@ -110,23 +110,6 @@ func main() {
 	if len(rep.Problems) > 0 {
 		os.Exit(1)
 	}
-}
-
-// commandLine is how this run was invoked: `go run ./bench/cmd/netbench`
-// when the binary sits in go run's build cache.
-func commandLine() string {
-	exe := os.Args[0]
-	if strings.Contains(filepath.ToSlash(exe), "/go-build") {
-		exe = "go run ./bench/cmd/netbench"
-	}
-	args := []string{exe}
-	for _, a := range os.Args[1:] {
-		if strings.ContainsAny(a, " '\"$\\") {
-			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
-		}
-		args = append(args, a)
-	}
-	return strings.Join(args, " ")
 }
 
 func fail(code int, format string, args ...any) {
