@@ -2,28 +2,20 @@ package enginebench
 
 import (
 	"bufio"
-	"github.com/sluicelog/sluice/bench/hostinfo"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/sluicelog/sluice/bench/hostinfo"
 )
 
 // describePlatform reads the CPU model, memory and kernel from /proc and
 // finds the mount that holds dir in /proc/self/mounts (the longest mount
 // point that prefixes dir's real path).
 func describePlatform(m *Machine, dir string) {
-	if v, ok := hostinfo.ProcField("/proc/cpuinfo", "model name"); ok {
-		m.CPU = v
-	}
-	if v, ok := hostinfo.ProcField("/proc/meminfo", "MemTotal"); ok {
-		if kb, err := strconv.ParseInt(strings.TrimSuffix(v, " kB"), 10, 64); err == nil {
-			m.MemoryMiB = kb / 1024
-		}
-	}
-	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
-		m.Kernel = strings.TrimSpace(string(b))
-	}
+	pl := hostinfo.ReadPlatform()
+	m.CPU, m.MemoryMiB, m.Kernel = pl.CPU, pl.MemoryMiB, pl.Kernel
 	real, err := filepath.EvalSymlinks(dir)
 	if err != nil {
 		real = dir

@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -59,4 +60,29 @@ func CommandLine(pkg string) string {
 		args = append(args, a)
 	}
 	return strings.Join(args, " ")
+}
+
+// Platform is the machine's CPU model, memory and kernel release, from
+// /proc; "unknown" (and 0 MiB) where /proc does not say.
+type Platform struct {
+	CPU       string
+	MemoryMiB int64
+	Kernel    string
+}
+
+// ReadPlatform reads the Platform.
+func ReadPlatform() Platform {
+	p := Platform{CPU: "unknown", Kernel: "unknown"}
+	if v, ok := ProcField("/proc/cpuinfo", "model name"); ok {
+		p.CPU = v
+	}
+	if v, ok := ProcField("/proc/meminfo", "MemTotal"); ok {
+		if kb, err := strconv.ParseInt(strings.TrimSuffix(v, " kB"), 10, 64); err == nil {
+			p.MemoryMiB = kb / 1024
+		}
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		p.Kernel = strings.TrimSpace(string(b))
+	}
+	return p
 }

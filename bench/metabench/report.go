@@ -4,9 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
-	"strconv"
 	"strings"
 
 	"github.com/sluicelog/sluice/bench/hostinfo"
@@ -26,17 +24,8 @@ type Machine struct {
 func describeMachine(dir string) Machine {
 	m := Machine{CPU: "unknown", Kernel: "unknown", Cores: runtime.NumCPU(), GoVersion: runtime.Version(),
 		OS: runtime.GOOS + "/" + runtime.GOARCH, Dir: dir}
-	if v, ok := hostinfo.ProcField("/proc/cpuinfo", "model name"); ok {
-		m.CPU = v
-	}
-	if v, ok := hostinfo.ProcField("/proc/meminfo", "MemTotal"); ok {
-		if kb, err := strconv.ParseInt(strings.TrimSuffix(v, " kB"), 10, 64); err == nil {
-			m.MemoryMiB = kb / 1024
-		}
-	}
-	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
-		m.Kernel = strings.TrimSpace(string(b))
-	}
+	pl := hostinfo.ReadPlatform()
+	m.CPU, m.MemoryMiB, m.Kernel = pl.CPU, pl.MemoryMiB, pl.Kernel
 	return m
 }
 

@@ -1,12 +1,11 @@
 package netbench
 
 import (
-	"github.com/sluicelog/sluice/bench/hostinfo"
 	"os"
 	"runtime"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/sluicelog/sluice/bench/hostinfo"
 )
 
 // Machine describes where a run happened.
@@ -33,17 +32,8 @@ func DescribeMachine() Machine {
 		OS:         runtime.GOOS + "/" + runtime.GOARCH,
 		Date:       time.Now().UTC().Format(time.RFC3339),
 	}
-	if v, ok := hostinfo.ProcField("/proc/cpuinfo", "model name"); ok {
-		m.CPU = v
-	}
-	if v, ok := hostinfo.ProcField("/proc/meminfo", "MemTotal"); ok {
-		if kb, err := strconv.ParseInt(strings.TrimSuffix(v, " kB"), 10, 64); err == nil {
-			m.MemoryMiB = kb / 1024
-		}
-	}
-	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
-		m.Kernel = strings.TrimSpace(string(b))
-	}
+	pl := hostinfo.ReadPlatform()
+	m.CPU, m.MemoryMiB, m.Kernel = pl.CPU, pl.MemoryMiB, pl.Kernel
 	m.Hostname, _ = os.Hostname()
 	return m
 }
