@@ -2,13 +2,9 @@ package broker_test
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"testing"
 	"time"
-
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicelog/sluice/net/broker"
 	"github.com/sluicelog/sluice/net/client"
@@ -38,17 +34,7 @@ func TestClusterBrokerOnly(t *testing.T) {
 	if err := admin.CreateTopic(ctx, "wide", 4, 4, nil); err != nil {
 		t.Fatalf("RF 4 through the broker-only node: %v", err)
 	}
-	for i, b := range bs {
-		cl, err := client.New(ctx, client.Config{BootstrapServers: []string{b.Addr().String()}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var info client.TopicInfo
-		eventually(t, fmt.Sprintf("broker %d to describe wide", i+1), func() bool {
-			info, err = cl.DescribeTopic(ctx, "wide")
-			return err == nil
-		})
-		cl.Close()
+	for i, info := range describeFromEach(t, ctx, bs, "wide") {
 		leaders := map[int32]bool{}
 		for _, p := range info.Partitions {
 			if r := slices.Sorted(slices.Values(p.Replicas)); !slices.Equal(r, []int32{1, 2, 3, 4}) {
@@ -61,7 +47,7 @@ func TestClusterBrokerOnly(t *testing.T) {
 		}
 	}
 
-	produceConsumeVia(t, ctx, b4, "wide", 4)
+	produceConsumeVia(t, ctx, b4, b4, "wide", 4)
 }
 
 // TestClusterControllersAndBrokers: three controller-only nodes form the
@@ -92,68 +78,5 @@ func TestClusterControllersAndBrokers(t *testing.T) {
 			t.Fatalf("partition %d on %v, want brokers 4 and 5", p.Partition, p.Replicas)
 		}
 	}
-	produceConsumeVia(t, ctx, bs[3], "pairs", 2)
-}
-
-// produceConsumeVia produces 10 records to each partition of topic with
-// franz-go and one with the native client, both bootstrapped from b only,
-// and reads the Kafka ones back.
-func produceConsumeVia(t *testing.T, ctx context.Context, b *broker.Broker, topic string, partitions int32) {
-	t.Helper()
-	kc, err := kgo.NewClient(kgo.SeedBrokers(b.KafkaAddr().String()), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.RecordPartitioner(kgo.ManualPartitioner()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer kc.Close()
-	total := 10 * int(partitions)
-	for i := range total {
-		r := &kgo.Record{Topic: topic, Partition: int32(i) % partitions, Value: fmt.Appendf(nil, "v%d", i)}
-		if err := kc.ProduceSync(ctx, r).FirstErr(); err != nil {
-			t.Fatalf("produce %d: %v", i, err)
-		}
-	}
-	got := 0
-	for got < total {
-		fs := kc.PollFetches(ctx)
-		if err := fs.Err0(); err != nil {
-			t.Fatal(err)
-		}
-		got += fs.NumRecords()
-	}
-	if got != total {
-		t.Fatalf("consumed %d records, want %d", got, total)
-	}
-	md, err := kadm.NewClient(kc).Metadata(ctx, topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := len(md.Topics[topic].Partitions); want != int(partitions) {
-		t.Fatalf("kafka metadata: %d partitions, want %d", want, partitions)
-	}
-
-	ncl, err := client.New(ctx, client.Config{BootstrapServers: []string{b.Addr().String()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ncl.Close()
-	prod, err := ncl.NewProducer(client.ProducerConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for p := range partitions {
-		if _, err := prod.SendSync(ctx, &client.Record{Topic: topic, Partition: p, Value: []byte("native")}); err != nil {
-			t.Fatalf("native produce to partition %d: %v", p, err)
-		}
-	}
-	prod.Close(ctx)
-	info, err := ncl.DescribeTopic(ctx, topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range info.Partitions {
-		if p.HighWatermark != 11 {
-			t.Fatalf("partition %d ends at %d, want 11 (10 from kgo, 1 native)", p.Partition, p.HighWatermark)
-		}
-	}
+	produceConsumeVia(t, ctx, bs[3], bs[3], "pairs", 2)
 }

@@ -44,18 +44,8 @@ func TestClusterPlacesAndRoutes(t *testing.T) {
 		t.Fatalf("RF 4 on 3 brokers: %v, want INVALID_REPLICATION_FACTOR", err)
 	}
 
-	var want []client.PartitionInfo
-	for i, b := range bs {
-		cl, err := client.New(ctx, client.Config{BootstrapServers: []string{b.Addr().String()}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var info client.TopicInfo
-		eventually(t, fmt.Sprintf("broker %d to describe events", i+1), func() bool {
-			info, err = cl.DescribeTopic(ctx, "events")
-			return err == nil
-		})
-		cl.Close()
+	infos := describeFromEach(t, ctx, bs, "events")
+	for i, info := range infos {
 		leaders := map[int32]int{}
 		for _, p := range info.Partitions {
 			if len(p.Replicas) != 3 || p.Leader != p.Replicas[0] || !slices.Equal(p.ISR, []int32{p.Leader}) {
@@ -66,37 +56,19 @@ func TestClusterPlacesAndRoutes(t *testing.T) {
 		if len(leaders) != 3 {
 			t.Fatalf("broker %d: leaders %v are not spread over the 3 brokers", i+1, leaders)
 		}
-		if want == nil {
-			want = info.Partitions
-		} else if fmt.Sprint(placement(want)) != fmt.Sprint(placement(info.Partitions)) {
-			t.Fatalf("broker %d sees %v, broker 1 saw %v", i+1, placement(info.Partitions), placement(want))
-		}
 	}
+	want := infos[0].Partitions
 
-	// franz-go through broker 3 only: it learns every broker and produces to
-	// and fetches from each partition's leader.
-	kc, err := kgo.NewClient(kgo.SeedBrokers(bs[2].KafkaAddr().String()), kgo.ConsumeTopics("events"),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	// franz-go through broker 3 only and the native client through broker
+	// 1 only: each learns every broker and goes to each partition's leader.
+	produceConsumeVia(t, ctx, bs[2], bs[0], "events", 6)
+
+	kc, err := kgo.NewClient(kgo.SeedBrokers(bs[2].KafkaAddr().String()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer kc.Close()
-	for i := 0; i < 60; i++ {
-		r := &kgo.Record{Topic: "events", Partition: int32(i % 6), Value: []byte(fmt.Sprintf("v%d", i))}
-		if err := kc.ProduceSync(ctx, r).FirstErr(); err != nil {
-			t.Fatalf("produce %d: %v", i, err)
-		}
-	}
-	got := 0
-	for got < 60 {
-		fs := kc.PollFetches(ctx)
-		if err := fs.Err0(); err != nil {
-			t.Fatal(err)
-		}
-		got += fs.NumRecords()
-	}
-	adm := kadm.NewClient(kc)
-	md, err := adm.Metadata(ctx, "events")
+	md, err := kadm.NewClient(kc).Metadata(ctx, "events")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,8 +106,65 @@ func TestClusterPlacesAndRoutes(t *testing.T) {
 		}
 	}
 
-	// The native client, bootstrapped from broker 1, produces and reads back.
-	ncl, err := client.New(ctx, client.Config{BootstrapServers: []string{bs[0].Addr().String()}})
+}
+
+// describeFromEach describes topic through each broker's native listener,
+// waiting for each to know it, and requires them all to see the same
+// placement.
+func describeFromEach(t *testing.T, ctx context.Context, bs []*broker.Broker, topic string) []client.TopicInfo {
+	t.Helper()
+	var infos []client.TopicInfo
+	for i, b := range bs {
+		cl, err := client.New(ctx, client.Config{BootstrapServers: []string{b.Addr().String()}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var info client.TopicInfo
+		eventually(t, fmt.Sprintf("broker %d to describe %s", i+1, topic), func() bool {
+			info, err = cl.DescribeTopic(ctx, topic)
+			return err == nil
+		})
+		cl.Close()
+		if i > 0 && fmt.Sprint(placement(info.Partitions)) != fmt.Sprint(placement(infos[0].Partitions)) {
+			t.Fatalf("broker %d sees %v, broker 1 saw %v", i+1, placement(info.Partitions), placement(infos[0].Partitions))
+		}
+		infos = append(infos, info)
+	}
+	return infos
+}
+
+// produceConsumeVia produces 10 records to each partition of topic with
+// franz-go bootstrapped from kafkaVia alone and reads them back, then one
+// more to each with the native client bootstrapped from nativeVia alone,
+// and checks every partition ends at 11.
+func produceConsumeVia(t *testing.T, ctx context.Context, kafkaVia, nativeVia *broker.Broker, topic string, partitions int32) {
+	t.Helper()
+	kc, err := kgo.NewClient(kgo.SeedBrokers(kafkaVia.KafkaAddr().String()), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kc.Close()
+	total := 10 * int(partitions)
+	for i := range total {
+		r := &kgo.Record{Topic: topic, Partition: int32(i) % partitions, Value: fmt.Appendf(nil, "v%d", i)}
+		if err := kc.ProduceSync(ctx, r).FirstErr(); err != nil {
+			t.Fatalf("produce %d: %v", i, err)
+		}
+	}
+	got := 0
+	for got < total {
+		fs := kc.PollFetches(ctx)
+		if err := fs.Err0(); err != nil {
+			t.Fatal(err)
+		}
+		got += fs.NumRecords()
+	}
+	if got != total {
+		t.Fatalf("consumed %d records, want %d", got, total)
+	}
+
+	ncl, err := client.New(ctx, client.Config{BootstrapServers: []string{nativeVia.Addr().String()}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,15 +173,18 @@ func TestClusterPlacesAndRoutes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for p := int32(0); p < 6; p++ {
-		if _, err := prod.SendSync(ctx, &client.Record{Topic: "events", Partition: p, Value: []byte("native")}); err != nil {
+	for p := range partitions {
+		if _, err := prod.SendSync(ctx, &client.Record{Topic: topic, Partition: p, Value: []byte("native")}); err != nil {
 			t.Fatalf("native produce to partition %d: %v", p, err)
 		}
 	}
 	prod.Close(ctx)
-	info, err := ncl.DescribeTopic(ctx, "events")
+	info, err := ncl.DescribeTopic(ctx, topic)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(info.Partitions) != int(partitions) {
+		t.Fatalf("%d partitions described, want %d", len(info.Partitions), partitions)
 	}
 	for _, p := range info.Partitions {
 		if p.HighWatermark != 11 {
