@@ -52,7 +52,10 @@ type Member struct {
 	pidMu            sync.Mutex
 	pidNext, pidLast int64 // the block in hand: [pidNext, pidLast]; empty when pidNext > pidLast
 
-	stop    chan struct{}
+	// ctx ends when Close begins: the heartbeat loop and the controller's
+	// duties stop, and their calls in flight give up.
+	ctx     context.Context
+	stop    context.CancelFunc
 	bg      sync.WaitGroup
 	closing sync.Once
 }
@@ -65,7 +68,8 @@ func Start(cfg Config) (*Member, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	m := &Member{cfg: cfg, logger: cfg.Logger.With("component", "cluster"), stop: make(chan struct{})}
+	m := &Member{cfg: cfg, logger: cfg.Logger.With("component", "cluster")}
+	m.ctx, m.stop = context.WithCancel(context.Background())
 	m.leaders.Store(&leaderMap{})
 	m.incarnation = randomID()
 	mp, ok, err := readMetaProperties(cfg.DataDir)
@@ -116,7 +120,7 @@ func Start(cfg Config) (*Member, error) {
 	m.bg.Add(1)
 	go func() {
 		defer m.bg.Done()
-		m.ctrl.run(m.stop)
+		m.ctrl.run(m.ctx.Done())
 	}()
 	return m, nil
 }
@@ -305,18 +309,11 @@ func (m *Member) heartbeatLoop() {
 	defer t.Stop()
 	for {
 		select {
-		case <-m.stop:
+		case <-m.ctx.Done():
 			return
 		case <-t.C:
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), m.cfg.SessionTimeout/2)
-		go func() {
-			select {
-			case <-m.stop:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
+		ctx, cancel := context.WithTimeout(m.ctx, m.cfg.SessionTimeout/2)
 		resp, err := m.call(ctx, callHeartbeat, heartbeatRequest{ID: m.cfg.NodeID, Incarnation: m.incarnation})
 		if err == nil && resp.Reregister {
 			resp, err = m.register(ctx)
@@ -337,7 +334,7 @@ func (m *Member) heartbeatLoop() {
 func (m *Member) Close() error {
 	var err error
 	m.closing.Do(func() {
-		close(m.stop)
+		m.stop()
 		m.bg.Wait()
 		err = m.node.Close()
 	})
