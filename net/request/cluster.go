@@ -34,8 +34,10 @@ type Cluster interface {
 	// offsets for the partition; otherwise an error that maps to
 	// NOT_LEADER_OR_FOLLOWER (ErrNotLeader), LEADER_NOT_AVAILABLE
 	// (ErrLeaderNotAvailable) or UNKNOWN_TOPIC_OR_PARTITION (wrapping
-	// engine.ErrUnknownTopic or engine.ErrUnknownPartition). It is on the
-	// hot path: it allocates nothing when it says yes.
+	// engine.ErrUnknownTopic or engine.ErrUnknownPartition). The handlers
+	// ask the engine for the partition next, so a partition this node does
+	// not have may pass here. It is on the hot path: it allocates nothing
+	// when it says yes.
 	LeaderCheck(topic string, partition int32) error
 	// LeaderEpoch is the partition's current leader epoch, which a client
 	// that names one (Fetch, ListOffsets) is checked against. On the hot
