@@ -179,7 +179,7 @@ func StartContext(ctx context.Context, cfg Config, logger *slog.Logger) (*Broker
 		if err := b.member.Join(ctx); err != nil {
 			return fail(err)
 		}
-		if err := b.member.Register(ctx, b.member.Listeners()); err != nil {
+		if err := b.member.Register(ctx); err != nil {
 			return fail(err)
 		}
 	}

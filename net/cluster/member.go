@@ -225,15 +225,13 @@ type callResponse struct {
 	Fenced     bool `json:"fenced,omitempty"`
 }
 
-// Register registers this broker with its advertised listeners (name ->
-// host:port), waits until the image shows it unfenced, and keeps its session
-// alive with heartbeats until Close. A broker restarted within its old
-// session's timeout is told its id is taken until that session expires, so
-// Register retries for up to two session timeouts before it gives up.
-func (m *Member) Register(ctx context.Context, listeners map[string]string) error {
-	m.mu.Lock()
-	m.listeners = listeners
-	m.mu.Unlock()
+// Register registers this broker with the listener addresses its
+// listeners advertised (Advertise, as they bind), waits until the image
+// shows it unfenced, and keeps its session alive with heartbeats until
+// Close. A broker restarted within its old session's timeout is told its id
+// is taken until that session expires, so Register retries for up to two
+// session timeouts before it gives up.
+func (m *Member) Register(ctx context.Context) error {
 	giveUp := time.Now().Add(2*m.cfg.SessionTimeout + 5*time.Second)
 	for {
 		resp, err := m.register(ctx)

@@ -97,7 +97,7 @@ func (tc *testCluster) start(nd *testNode, ln net.Listener) error {
 		return err
 	}
 	m.Advertise(request.ListenerNative, "127.0.0.1", 9000+nd.id)
-	if err := m.Register(ctx, m.Listeners()); err != nil {
+	if err := m.Register(ctx); err != nil {
 		m.Close()
 		eng.Close()
 		return err

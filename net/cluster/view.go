@@ -44,17 +44,6 @@ func (m *Member) Advertise(listener, host string, port int32) {
 	m.listeners[listener] = net.JoinHostPort(host, strconv.Itoa(int(port)))
 }
 
-// Listeners is what Advertise collected.
-func (m *Member) Listeners() map[string]string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	out := make(map[string]string, len(m.listeners))
-	for k, v := range m.listeners {
-		out[k] = v
-	}
-	return out
-}
-
 func (m *Member) ClusterID() string { return m.state.ClusterID() }
 
 // ControllerID is the quorum's leader: the active controller.
