@@ -66,16 +66,23 @@
 // # Concurrency
 //
 // An index has one writer, the segment's appender, which holds the segment's
-// lock around Append, TruncateTo, Reset, Trim, Sync and Close, and any number
-// of readers calling Lookup, Entries, Last, Entry, Base and Path without that
-// lock. Append stores the entry's bytes and then publishes the new count
-// atomically; a reader loads the count once and reads only entries below it,
-// which the writer never changes again while appending.
+// lock around Append, TruncateTo, Reset, Trim, Sync, Close and Unmap, and any
+// number of readers calling Lookup, Entries, Last, Entry, Base and Path
+// without that lock. Append stores the entry's bytes and then publishes the
+// new count atomically; a reader loads the count once and reads only entries
+// below it, which the writer never changes again while appending.
 //
 // Readers may run during Append, Trim and Sync: Trim shrinks the file to its
 // entries but keeps the mapping, so every byte a reader may touch stays
-// backed by the file. TruncateTo and Reset rewrite entries a reader may be
-// reading, and Close unmaps them (a reader touching an unmapped page faults),
-// so the caller must make sure no reader is inside the index while those
-// three run. After Close, readers see an empty index.
+// backed by the file. They may also run during TruncateTo and Reset, which
+// lower the count before they zero the dropped entries, and bump a cut
+// counter before and after. A reader that loaded the count before may find
+// a dropped entry as it was, zeroed or half zeroed, so Lookup and
+// LookupPosition read the cut counter before and after they search and,
+// when a cut overlapped, answer "none" (the base offset at position 0):
+// always a correct place to start a scan of the log, only a slower one.
+// Entry and Last do not check; the segment calls them only as the writer.
+// Close and Unmap unmap the entries (a reader touching an unmapped page
+// faults), so the caller must make sure no reader is inside the index while
+// they run. After Close, readers see an empty index.
 package index

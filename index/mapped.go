@@ -28,6 +28,11 @@ type mapped struct {
 	// entry's bytes before it raises count, so a reader that loads count
 	// once finds every entry below it complete.
 	count atomic.Int64
+	// cuts is odd while truncate drops entries and grows by two with each
+	// truncate: a lookup that loads it before and after it reads entries
+	// knows whether a cut may have zeroed (or, with appends after the cut,
+	// rewritten) what it read.
+	cuts atomic.Uint64
 
 	// The rest is the writer's alone.
 	slots    int   // entries the file has room for; Append stops there
@@ -149,14 +154,25 @@ func (m *mapped) entries() int { return int(m.count.Load()) }
 func (m *mapped) full() bool { return m.entries() >= m.slots }
 
 // truncate keeps the first keep entries and zeroes the others, so a crash
-// afterwards cannot resurrect them. Caller has exclusive access.
+// afterwards cannot resurrect them. It lowers the count before it zeroes:
+// a reader that loads the count afterwards never looks at the zeroed
+// entries, and one that loaded it before finds each entry either as it was
+// or zero; see "Concurrency" in doc.go. Writer only.
 func (m *mapped) truncate(keep int) {
 	n := m.entries()
 	if m.closed || keep >= n {
 		return
 	}
+	m.cuts.Add(1)
 	m.count.Store(int64(keep))
 	clear(m.data[keep*m.size : n*m.size])
+	m.cuts.Add(1)
+}
+
+// cutSince reports whether a truncate ran, or is running, since cuts was
+// read as before.
+func (m *mapped) cutSince(before uint64) bool {
+	return before%2 == 1 || m.cuts.Load() != before
 }
 
 // trim cuts the file to its entries and stops further appends. The mapping
@@ -199,7 +215,16 @@ func (m *mapped) close() error {
 	if m.closed {
 		return nil
 	}
-	err := m.trim()
+	return errors.Join(m.trim(), m.unmap())
+}
+
+// unmap unmaps and closes without trimming; later calls, and close, do
+// nothing. Caller has exclusive access.
+func (m *mapped) unmap() error {
+	if m.closed {
+		return nil
+	}
+	var err error
 	m.count.Store(0)
 	m.slots = 0
 	m.closed = true

@@ -140,24 +140,64 @@ func (x *Offset) Append(offset int64, position int64) error {
 // Lookup returns the entry with the largest offset at most target, or
 // {Offset: base, Position: 0} when there is none, which is equally where a
 // scan of the log for target may start. It tries the last 8 KiB of entries
-// before searching the whole index; see the package documentation.
+// before searching the whole index; see the package documentation. A
+// Lookup that overlaps TruncateTo answers with that same start of the log,
+// since the entries it read may have been zeroed meanwhile.
 func (x *Offset) Lookup(target int64) OffsetEntry {
+	none := OffsetEntry{Offset: x.m.base}
+	cuts := x.m.cuts.Load()
 	n := x.m.entries()
 	if n == 0 || target < x.m.base {
-		return OffsetEntry{Offset: x.m.base}
+		return none
 	}
 	t := uint32(min(target-x.m.base, math.MaxUint32))
 	data := x.m.data
 	i := offsetSearchTail(data, n, t)
 	if invariants {
-		if j := offsetSearch(data, 0, n, t); i != j {
+		if j := offsetSearch(data, 0, n, t); i != j && !x.m.cutSince(cuts) {
 			panic(fmt.Sprintf("index %s: tail search for %d found entry %d, full search %d", x.m.path, target, i, j))
 		}
 	}
 	if i < 0 {
-		return OffsetEntry{Offset: x.m.base}
+		return none
 	}
-	return x.entry(data, i)
+	e := x.entry(data, i)
+	if x.m.cutSince(cuts) || e.Offset > target {
+		return none
+	}
+	return e
+}
+
+// LookupPosition returns the entry with the largest position at most
+// position, or {Offset: base, Position: 0} when there is none: the last
+// batch boundary the index knows at or before position. Like Lookup, it
+// answers "none" when it overlaps TruncateTo.
+func (x *Offset) LookupPosition(position int64) OffsetEntry {
+	none := OffsetEntry{Offset: x.m.base}
+	cuts := x.m.cuts.Load()
+	n := x.m.entries()
+	if n == 0 || position < 0 {
+		return none
+	}
+	p := uint32(min(position, math.MaxUint32))
+	data := x.m.data
+	lo, hi := 0, n
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if offsetPos(data, mid) <= p {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	if lo == 0 {
+		return none
+	}
+	e := x.entry(data, lo-1)
+	if x.m.cutSince(cuts) || e.Position > position {
+		return none
+	}
+	return e
 }
 
 // lookupFull is Lookup without the tail-first step, for tests and benchmarks.
@@ -204,7 +244,8 @@ func (x *Offset) Last() (e OffsetEntry, ok bool) {
 func (x *Offset) Full() bool { return x.m.full() }
 
 // TruncateTo drops every entry whose offset is at least offset and zeroes
-// its bytes. It needs exclusive access (no concurrent readers).
+// its bytes. Writer only; readers may keep running (see the package
+// documentation for what they see).
 func (x *Offset) TruncateTo(offset int64) {
 	n := x.m.entries()
 	switch {
@@ -230,6 +271,11 @@ func (x *Offset) Sync() error { return x.m.sync() }
 // Close trims the file, unmaps it and closes it; later calls do nothing and
 // the index reads as empty. It needs exclusive access.
 func (x *Offset) Close() error { return x.m.close() }
+
+// Unmap unmaps and closes the file as Close does, but leaves the file's
+// size alone: for an index whose file was opened again for appends (by
+// another Offset) while readers still used this one. It needs exclusive access.
+func (x *Offset) Unmap() error { return x.m.unmap() }
 
 // Path returns the index file's path.
 func (x *Offset) Path() string { return x.m.path }

@@ -375,3 +375,79 @@ func TestOffsetAllocs(t *testing.T) {
 		t.Errorf("Lookup allocates %v times", a)
 	}
 }
+
+// TestUnmap: an index whose file was opened again for appends can be let
+// go without cutting the file under the new mapping, as Close would.
+func TestUnmap(t *testing.T) {
+	const base = 100
+	x, path := newOffset(t, base, 4*index.OffsetEntrySize)
+	for i := range int64(3) {
+		if err := x.Append(base+i, 10*i+1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := x.Trim(); err != nil {
+		t.Fatal(err)
+	}
+	y, err := index.OpenOffset(path, base, 16*index.OffsetEntrySize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer y.Close()
+	for i := int64(3); i < 10; i++ {
+		if err := y.Append(base+i, 10*i+1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// x still sees its three entries while y appends to the same file.
+	if got := x.Entries(); got != 3 {
+		t.Fatalf("old mapping sees %d entries, want 3", got)
+	}
+	if err := x.Unmap(); err != nil {
+		t.Fatal(err)
+	}
+	if err := x.Unmap(); err != nil {
+		t.Fatalf("second Unmap: %v", err)
+	}
+	if x.Entries() != 0 {
+		t.Fatal("an unmapped index reads entries")
+	}
+	if got := y.Entries(); got != 10 {
+		t.Fatalf("new mapping has %d entries after Unmap, want 10", got)
+	}
+	if e, _ := y.Last(); e != (index.OffsetEntry{Offset: base + 9, Position: 91}) {
+		t.Fatalf("Last after Unmap: %v", e)
+	}
+	if err := y.Append(base+10, 101); err != nil {
+		t.Fatalf("Append after the old mapping's Unmap: %v", err)
+	}
+}
+
+func TestOffsetLookupPosition(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	for _, n := range []int{0, 1, 2, 7, 1025} {
+		const base = 5000
+		x, _ := newOffset(t, base, (n+1)*index.OffsetEntrySize)
+		es := genOffsets(rng, base, n)
+		for _, e := range es {
+			if err := x.Append(e.Offset, e.Position); err != nil {
+				t.Fatal(err)
+			}
+		}
+		targets := []int64{-1, 0, 1, 1 << 40}
+		for _, e := range es {
+			targets = append(targets, e.Position-1, e.Position, e.Position+1)
+		}
+		for _, p := range targets {
+			want := index.OffsetEntry{Offset: base}
+			for _, e := range es {
+				if e.Position <= p {
+					want = e
+				}
+			}
+			if got := x.LookupPosition(p); got != want {
+				t.Fatalf("%d entries: LookupPosition(%d) = %v, want %v", n, p, got, want)
+			}
+		}
+	}
+}

@@ -159,23 +159,31 @@ func (x *Time) Append(timestamp int64, offset int64) error {
 // {Timestamp: -1, Offset: base} when there is none. To find the first record
 // whose timestamp is at least T, scan the log forward from the answer for
 // T-1: no record before that entry's offset reached T. It tries the last
-// 8 KiB of entries before searching the whole index.
+// 8 KiB of entries before searching the whole index. A Lookup that overlaps
+// TruncateTo answers "none", as the entries it read may have been zeroed
+// meanwhile; a scan from the base offset is always correct.
 func (x *Time) Lookup(target int64) TimeEntry {
+	none := TimeEntry{Timestamp: -1, Offset: x.m.base}
+	cuts := x.m.cuts.Load()
 	n := x.m.entries()
 	if n == 0 || target < 0 {
-		return TimeEntry{Timestamp: -1, Offset: x.m.base}
+		return none
 	}
 	data := x.m.data
 	i := timeSearchTail(data, n, target)
 	if invariants {
-		if j := timeSearch(data, 0, n, target); i != j {
+		if j := timeSearch(data, 0, n, target); i != j && !x.m.cutSince(cuts) {
 			panic(fmt.Sprintf("index %s: tail search for %d found entry %d, full search %d", x.m.path, target, i, j))
 		}
 	}
 	if i < 0 {
-		return TimeEntry{Timestamp: -1, Offset: x.m.base}
+		return none
 	}
-	return x.entry(data, i)
+	e := x.entry(data, i)
+	if x.m.cutSince(cuts) || e.Timestamp > target {
+		return none
+	}
+	return e
 }
 
 // lookupFull is Lookup without the tail-first step, for tests and benchmarks.
@@ -222,7 +230,8 @@ func (x *Time) Last() (e TimeEntry, ok bool) {
 func (x *Time) Full() bool { return x.m.full() }
 
 // TruncateTo drops every entry whose offset is at least offset and zeroes
-// its bytes. It needs exclusive access (no concurrent readers).
+// its bytes. Writer only; readers may keep running (see the package
+// documentation for what they see).
 func (x *Time) TruncateTo(offset int64) {
 	n := x.m.entries()
 	switch {
@@ -248,6 +257,11 @@ func (x *Time) Sync() error { return x.m.sync() }
 // Close trims the file, unmaps it and closes it; later calls do nothing and
 // the index reads as empty. It needs exclusive access.
 func (x *Time) Close() error { return x.m.close() }
+
+// Unmap unmaps and closes the file as Close does, but leaves the file's
+// size alone: for an index whose file was opened again for appends (by
+// another Time) while readers still used this one. It needs exclusive access.
+func (x *Time) Unmap() error { return x.m.unmap() }
 
 // Path returns the index file's path.
 func (x *Time) Path() string { return x.m.path }

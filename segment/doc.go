@@ -20,10 +20,11 @@
 //     MaxSegmentBytes, what index entries can express; Append answers
 //     ErrFull beyond, and Recover cuts batches that are not.
 //   - One writer at a time (the partition holds its lock around Append, Seal,
-//     Recover and Activate); any number of concurrent readers (Read,
-//     OffsetForTimestamp) alongside Append and Seal. Readers see only bytes
-//     below Size(), which is published after the write completes. Recover
-//     and Activate remap the indexes and may cut the log, so they run before
+//     TruncateTo, Recover and Activate); any number of concurrent readers
+//     (Read, OffsetForTimestamp, Headers) alongside Append, Seal and
+//     TruncateTo. Readers see only bytes below Size(), which is published
+//     after the write completes and lowered before a cut. Recover and
+//     Activate remap the indexes and may cut the log, so they run before
 //     the segment is offered to readers.
 //   - Files stay open while a Region handed to a reader is live: Delete unlinks
 //     the files at once but closes them only after the last Region is released.

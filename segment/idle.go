@@ -40,6 +40,7 @@ func (s *Segment) CloseIdle(unusedSince time.Time) bool {
 		s.timeIdx.Close()
 		s.offsetIdx, s.timeIdx = nil, nil
 	}
+	s.releaseRetired(true)
 	if s.log != nil {
 		s.log.Close()
 		s.log = nil

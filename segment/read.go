@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"sync"
 
 	"github.com/sluicelog/sluice/segment/batch"
@@ -136,15 +135,11 @@ func (s *Segment) read(offset, maxBytes, maxPosition int64) (Region, error) {
 	// Jump with the index to the last indexed batch boundary within budget
 	// (every batch before it fits), then walk headers to the last batch
 	// that fits.
-	n := oi.Entries()
-	i := sort.Search(n, func(i int) bool { return oi.Entry(i).Position > budget })
-	if i > 0 {
-		if e := oi.Entry(i - 1); e.Position > end {
-			// Index entries name the base offset of the batch at their
-			// position: the one after the region, if the walk stops here.
-			sc.pos, sc.minOffset = e.Position, e.Offset
-			end, r.NextOffset = e.Position, e.Offset
-		}
+	if e := oi.LookupPosition(budget); e.Position > end {
+		// Index entries name the base offset of the batch at their
+		// position: the one after the region, if the walk stops here.
+		sc.pos, sc.minOffset = e.Position, e.Offset
+		end, r.NextOffset = e.Position, e.Offset
 	}
 	// A scan error past the first batch ends the region early; a reader
 	// that asks for the damaged batch itself gets the error.

@@ -28,6 +28,10 @@ func (s *Segment) Recover() (Recovery, error) {
 	if s.closed.Load() {
 		return Recovery{}, ErrClosed
 	}
+	return s.recoverLocked()
+}
+
+func (s *Segment) recoverLocked() (Recovery, error) {
 	if _, err := s.openLog(); err != nil {
 		return Recovery{}, err
 	}
@@ -36,11 +40,7 @@ func (s *Segment) Recover() (Recovery, error) {
 		return Recovery{}, fmt.Errorf("segment %d: %w", s.base, err)
 	}
 	fileSize := fi.Size()
-	if s.offsetIdx != nil {
-		s.offsetIdx.Close()
-		s.timeIdx.Close()
-		s.offsetIdx, s.timeIdx = nil, nil
-	}
+	s.dropIndexes()
 	// Rebuild over an empty log, then track each batch as the scan accepts it.
 	s.size.Store(0)
 	if err := s.rebuildIndexes(true); err != nil {
@@ -77,20 +77,24 @@ func (s *Segment) Recover() (Recovery, error) {
 // OffsetForTimestamp may run on the segment meanwhile.
 func (s *Segment) Activate() error {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.closed.Load() {
-		s.mu.Unlock()
 		return ErrClosed
 	}
-	err := s.activateLocked()
-	s.mu.Unlock()
-	if err == errNeedsRecovery {
-		s.opts.Logger.Warn("segment tail inconsistent on clean open; recovering", "dir", s.dir, "segment", s.base)
-		_, err = s.Recover()
-	}
-	return err
+	return s.activateOrRecover()
 }
 
 var errNeedsRecovery = fmt.Errorf("segment needs recovery")
+
+// activateOrRecover is Activate with s.mu held.
+func (s *Segment) activateOrRecover() error {
+	err := s.activateLocked()
+	if err == errNeedsRecovery {
+		s.opts.Logger.Warn("segment tail inconsistent on clean open; recovering", "dir", s.dir, "segment", s.base)
+		_, err = s.recoverLocked()
+	}
+	return err
+}
 
 func (s *Segment) activateLocked() error {
 	f, err := s.openLog()
@@ -105,11 +109,7 @@ func (s *Segment) activateLocked() error {
 	}
 	fileSize := fi.Size()
 	s.size.Store(fileSize)
-	if s.offsetIdx != nil {
-		s.offsetIdx.Close()
-		s.timeIdx.Close()
-		s.offsetIdx, s.timeIdx = nil, nil
-	}
+	s.dropIndexes()
 	if err := s.openIndexes(true); err != nil {
 		return err
 	}

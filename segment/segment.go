@@ -91,6 +91,9 @@ type Segment struct {
 	log       *os.File
 	offsetIdx *index.Offset
 	timeIdx   *index.Time
+	// retired holds index mappings that were replaced while readers may
+	// still have been inside them (see dropIndexes).
+	retired []indexPair
 
 	// refs counts the owner (1) plus every live Region. Files close when it
 	// reaches zero.
@@ -399,6 +402,49 @@ func (s *Segment) rebuildIndexes(writable bool) error {
 	return nil
 }
 
+// indexPair is a segment's two indexes, as mapped together.
+type indexPair struct {
+	offset *index.Offset
+	time   *index.Time
+}
+
+// dropIndexes lets go of the index mappings before new ones are made. When
+// the owner holds the only reference, no reader can be inside them and they
+// are closed. Otherwise a reader that took its reference earlier may still
+// be searching them, and unmapping would fault it: they stay mapped in
+// s.retired, are cut along with the new ones, and are unmapped, without
+// trimming the file the new ones use, once no reader is left. Callers hold
+// s.mu.
+func (s *Segment) dropIndexes() {
+	if s.offsetIdx == nil {
+		return
+	}
+	if s.refs.Load() == 1 {
+		s.offsetIdx.Close()
+		s.timeIdx.Close()
+	} else {
+		s.retired = append(s.retired, indexPair{s.offsetIdx, s.timeIdx})
+	}
+	s.offsetIdx, s.timeIdx = nil, nil
+}
+
+// releaseRetired unmaps the retired index mappings once no reader holds a
+// reference (or unconditionally, when the files close). A reader takes its
+// reference before it asks for the indexes under s.mu, so with the owner's
+// reference the only one, no reader can still hold a retired mapping.
+// Callers hold s.mu.
+func (s *Segment) releaseRetired(force bool) error {
+	if len(s.retired) == 0 || (!force && s.refs.Load() != 1) {
+		return nil
+	}
+	var errs []error
+	for _, p := range s.retired {
+		errs = append(errs, p.offset.Unmap(), p.time.Unmap())
+	}
+	s.retired = nil
+	return errors.Join(errs...)
+}
+
 // resetTail clears the tracking state before a scan rebuilds it.
 func (s *Segment) resetTail() {
 	s.offsetIdx.Reset()
@@ -470,7 +516,7 @@ func (s *Segment) Seal() error {
 	}
 	s.finishTimeIndex()
 	s.writable = false
-	return s.trimIndexes()
+	return errors.Join(s.trimIndexes(), s.releaseRetired(false))
 }
 
 // Flush makes the log and its indexes durable: fdatasync on the log, msync
@@ -547,6 +593,7 @@ func (s *Segment) closeFiles() error {
 		errs = append(errs, s.offsetIdx.Close(), s.timeIdx.Close())
 		s.offsetIdx, s.timeIdx = nil, nil
 	}
+	errs = append(errs, s.releaseRetired(true))
 	if s.log != nil {
 		errs = append(errs, s.log.Close())
 		s.log = nil
