@@ -273,6 +273,9 @@ func protocolRequestSeeds(tb testing.TB) []protocolSeed {
 		&protocol.ListGroupsRequest{},
 		&protocol.DescribeGroupsRequest{Groups: []string{"billing"}},
 		&protocol.DeleteGroupsRequest{Groups: []string{"billing"}},
+		&protocol.OffsetForLeaderEpochRequest{ReplicaID: -1, Topics: []protocol.OffsetForLeaderEpochRequestTopic{
+			{Name: "orders", Partitions: []protocol.OffsetForLeaderEpochRequestPartition{{Partition: 0, CurrentLeaderEpoch: 3, LeaderEpoch: 2}, {Partition: 1, CurrentLeaderEpoch: -1, LeaderEpoch: 0}}},
+		}},
 	}
 	var seeds []protocolSeed
 	for i, r := range reqs {
@@ -337,6 +340,12 @@ func protocolResponseSeeds(tb testing.TB) []protocolSeed {
 		&protocol.ListGroupsResponse{Groups: []protocol.ListGroupsResponseGroup{{GroupID: "billing", ProtocolType: "consumer", State: "Stable"}}},
 		&protocol.DescribeGroupsResponse{Groups: []protocol.DescribeGroupsResponseGroup{{GroupID: "billing", State: "Stable", Members: []protocol.DescribeGroupsResponseMember{{MemberID: "m1", Assignment: []byte{0}}}}}},
 		&protocol.DeleteGroupsResponse{Results: []protocol.DeleteGroupsResponseResult{{GroupID: "billing", ErrorCode: protocol.ErrNonEmptyGroup}}},
+		&protocol.OffsetForLeaderEpochResponse{Topics: []protocol.OffsetForLeaderEpochResponseTopic{
+			{Name: "orders", Partitions: []protocol.OffsetForLeaderEpochResponsePartition{
+				{Partition: 0, LeaderEpoch: 2, EndOffset: 40},
+				{Partition: 1, ErrorCode: protocol.ErrUnknownLeaderEpoch, LeaderEpoch: -1, EndOffset: -1},
+			}},
+		}},
 	}
 	var seeds []protocolSeed
 	for i, r := range resps {

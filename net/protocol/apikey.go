@@ -17,6 +17,8 @@ const (
 	CreateTopics   APIKey = 19
 	DeleteTopics   APIKey = 20
 	InitProducerID APIKey = 22
+	// OffsetForLeaderEpoch finds where a leader's log ends a leader epoch.
+	OffsetForLeaderEpoch APIKey = 23
 	// CreatePartitions raises topics' partition counts.
 	CreatePartitions APIKey = 37
 	DescribeConfigs  APIKey = 32
@@ -41,28 +43,29 @@ const (
 )
 
 var apiNames = map[APIKey]string{
-	Produce:          "Produce",
-	Fetch:            "Fetch",
-	ListOffsets:      "ListOffsets",
-	Metadata:         "Metadata",
-	OffsetCommit:     "OffsetCommit",
-	OffsetFetch:      "OffsetFetch",
-	FindCoordinator:  "FindCoordinator",
-	JoinGroup:        "JoinGroup",
-	Heartbeat:        "Heartbeat",
-	LeaveGroup:       "LeaveGroup",
-	SyncGroup:        "SyncGroup",
-	DescribeGroups:   "DescribeGroups",
-	ListGroups:       "ListGroups",
-	APIVersions:      "ApiVersions",
-	CreateTopics:     "CreateTopics",
-	DeleteTopics:     "DeleteTopics",
-	InitProducerID:   "InitProducerId",
-	CreatePartitions: "CreatePartitions",
-	DescribeConfigs:  "DescribeConfigs",
-	DeleteGroups:     "DeleteGroups",
-	AlterConfigs:     "AlterConfigs",
-	DescribeCluster:  "DescribeCluster",
+	Produce:              "Produce",
+	Fetch:                "Fetch",
+	ListOffsets:          "ListOffsets",
+	Metadata:             "Metadata",
+	OffsetCommit:         "OffsetCommit",
+	OffsetFetch:          "OffsetFetch",
+	FindCoordinator:      "FindCoordinator",
+	JoinGroup:            "JoinGroup",
+	Heartbeat:            "Heartbeat",
+	LeaveGroup:           "LeaveGroup",
+	SyncGroup:            "SyncGroup",
+	DescribeGroups:       "DescribeGroups",
+	ListGroups:           "ListGroups",
+	APIVersions:          "ApiVersions",
+	CreateTopics:         "CreateTopics",
+	DeleteTopics:         "DeleteTopics",
+	InitProducerID:       "InitProducerId",
+	OffsetForLeaderEpoch: "OffsetForLeaderEpoch",
+	CreatePartitions:     "CreatePartitions",
+	DescribeConfigs:      "DescribeConfigs",
+	DeleteGroups:         "DeleteGroups",
+	AlterConfigs:         "AlterConfigs",
+	DescribeCluster:      "DescribeCluster",
 }
 
 // String is the API's name as Kafka's documentation spells it ("ApiVersions",
@@ -94,6 +97,7 @@ var supportedAPIs = [...]APIVersionsResponseKey{
 	{APIKey: CreateTopics},
 	{APIKey: DeleteTopics},
 	{APIKey: InitProducerID},
+	{APIKey: OffsetForLeaderEpoch},
 	{APIKey: DescribeConfigs},
 	{APIKey: CreatePartitions},
 	{APIKey: DeleteGroups},

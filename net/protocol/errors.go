@@ -68,6 +68,8 @@ const (
 	ErrNonEmptyGroup                ErrorCode = 68
 	ErrGroupIDNotFound              ErrorCode = 69
 	ErrTopicDeletionDisabled        ErrorCode = 73
+	ErrFencedLeaderEpoch            ErrorCode = 74
+	ErrUnknownLeaderEpoch           ErrorCode = 75
 	ErrMemberIDRequired             ErrorCode = 79
 	ErrGroupMaxSizeReached          ErrorCode = 81
 	ErrFencedInstanceID             ErrorCode = 82
@@ -131,6 +133,8 @@ var errorTable = map[ErrorCode]errorInfo{
 	ErrNonEmptyGroup:                {"NON_EMPTY_GROUP", false, "the group still has members"},
 	ErrGroupIDNotFound:              {"GROUP_ID_NOT_FOUND", false, "no group has this id"},
 	ErrTopicDeletionDisabled:        {"TOPIC_DELETION_DISABLED", false, "the broker has delete.topic.enable=false"},
+	ErrFencedLeaderEpoch:            {"FENCED_LEADER_EPOCH", true, "the client's leader epoch is older than the partition's; refresh metadata"},
+	ErrUnknownLeaderEpoch:           {"UNKNOWN_LEADER_EPOCH", true, "the client's leader epoch is newer than the broker knows; retry"},
 	ErrMemberIDRequired:             {"MEMBER_ID_REQUIRED", false, "join again with the member id the coordinator just assigned"},
 	ErrGroupMaxSizeReached:          {"GROUP_MAX_SIZE_REACHED", false, "the group is full"},
 	ErrFencedInstanceID:             {"FENCED_INSTANCE_ID", false, "another member now holds this static group.instance.id"},

@@ -57,6 +57,8 @@ func NewRequest(key APIKey) (Request, bool) {
 		return new(CreatePartitionsRequest), true
 	case InitProducerID:
 		return new(InitProducerIDRequest), true
+	case OffsetForLeaderEpoch:
+		return new(OffsetForLeaderEpochRequest), true
 	case DescribeConfigs:
 		return new(DescribeConfigsRequest), true
 	case AlterConfigs:
@@ -110,6 +112,8 @@ func NewResponse(key APIKey) (Response, bool) {
 		return new(CreatePartitionsResponse), true
 	case InitProducerID:
 		return new(InitProducerIDResponse), true
+	case OffsetForLeaderEpoch:
+		return new(OffsetForLeaderEpochResponse), true
 	case DescribeConfigs:
 		return new(DescribeConfigsResponse), true
 	case AlterConfigs:

@@ -65,6 +65,14 @@ func sampleRequests() []Request {
 		}},
 		&InitProducerIDRequest{TransactionalID: nil, TransactionTimeoutMs: 60000, ProducerID: -1, ProducerEpoch: -1},
 		&InitProducerIDRequest{TransactionalID: new("txn-1"), TransactionTimeoutMs: 1, ProducerID: 42, ProducerEpoch: 3},
+		&OffsetForLeaderEpochRequest{ReplicaID: -1, Topics: []OffsetForLeaderEpochRequestTopic{
+			{Name: "orders", Partitions: []OffsetForLeaderEpochRequestPartition{
+				{Partition: 0, CurrentLeaderEpoch: 7, LeaderEpoch: 5},
+				{Partition: 3, CurrentLeaderEpoch: -1, LeaderEpoch: 1 << 30},
+			}},
+			{Name: "empty"},
+		}},
+		&OffsetForLeaderEpochRequest{ReplicaID: 2},
 		&DescribeClusterRequest{},
 		&FindCoordinatorRequest{CoordinatorKey: "billing", KeyType: CoordinatorKeyGroup},
 		&JoinGroupRequest{GroupID: "billing", SessionTimeoutMs: 45000, RebalanceTimeoutMs: 300000, MemberID: "",
@@ -150,6 +158,14 @@ func sampleResponses() []Response {
 				{Partition: 1, ErrorCode: ErrUnknownTopicOrPartition, Timestamp: -1, Offset: -1},
 			}},
 		}},
+		&OffsetForLeaderEpochResponse{Topics: []OffsetForLeaderEpochResponseTopic{
+			{Name: "orders", Partitions: []OffsetForLeaderEpochResponsePartition{
+				{Partition: 0, LeaderEpoch: 4, EndOffset: 1 << 40},
+				{Partition: 3, LeaderEpoch: -1, EndOffset: -1},
+				{Partition: 4, ErrorCode: ErrFencedLeaderEpoch, LeaderEpoch: -1, EndOffset: -1},
+			}},
+		}},
+		&OffsetForLeaderEpochResponse{ErrorCode: ErrUnsupportedVersion},
 		&InitProducerIDResponse{ThrottleTimeMs: 1, ProducerID: 1 << 50, ProducerEpoch: 2},
 		&InitProducerIDResponse{ErrorCode: ErrCoordinatorNotAvailable, ProducerID: -1, ProducerEpoch: -1},
 		&DescribeClusterResponse{ClusterID: "q1Bj8Xw9RkWzLZ1Yc2n3dA", ControllerID: 2, Brokers: []DescribeClusterBroker{
