@@ -27,6 +27,11 @@ type TopicConfig struct {
 	MaxMessageBytes    int64               // max.message.bytes: largest batch accepted
 	TimestampType      batch.TimestampType // message.timestamp.type
 	CleanupPolicy      string              // cleanup.policy: only "delete" so far
+	MinInsyncReplicas  int64               // min.insync.replicas: ISR size acks=all needs
+	// UncleanLeaderElection is unclean.leader.election.enable: a
+	// partition whose ISR has no live member may be led by a live replica
+	// outside it, losing what only the ISR had.
+	UncleanLeaderElection bool
 }
 
 // configDef describes one topic config: its name, Kafka's default, and how
@@ -57,6 +62,21 @@ func longConfig(name, def, doc string, min int64, field func(*TopicConfig) *int6
 	}
 }
 
+func boolConfig(name, doc string, field func(*TopicConfig) *bool) configDef {
+	return configDef{
+		name: name, def: "false", doc: doc,
+		set: func(c *TopicConfig, v string) error {
+			b, err := strconv.ParseBool(strings.TrimSpace(v))
+			if err != nil {
+				return fmt.Errorf("%s=%q: must be true or false", name, v)
+			}
+			*field(c) = b
+			return nil
+		},
+		get: func(c *TopicConfig) string { return strconv.FormatBool(*field(c)) },
+	}
+}
+
 // configDefs lists every topic config Sluice knows, in Kafka's names.
 var configDefs = []configDef{
 	longConfig("retention.ms", "604800000", "how long a segment is kept after its newest record, -1 for ever", -1,
@@ -77,6 +97,10 @@ var configDefs = []configDef{
 		func(c *TopicConfig) *int64 { return &c.FlushMs }),
 	longConfig("max.message.bytes", "1048588", "largest record batch accepted", 0,
 		func(c *TopicConfig) *int64 { return &c.MaxMessageBytes }),
+	longConfig("min.insync.replicas", "1", "in-sync replicas an acks=all write needs", 1,
+		func(c *TopicConfig) *int64 { return &c.MinInsyncReplicas }),
+	boolConfig("unclean.leader.election.enable", "elect a replica outside the ISR when no ISR member is alive, losing data",
+		func(c *TopicConfig) *bool { return &c.UncleanLeaderElection }),
 	{
 		name: "flush.on.ack", def: "false", doc: "acknowledge appends only after fdatasync (group commit)",
 		set: func(c *TopicConfig, v string) error {

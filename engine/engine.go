@@ -54,6 +54,16 @@ type Options struct {
 	// descriptor and two index mappings) after its last read. Negative
 	// keeps segments open until Close.
 	SegmentIdleTimeout time.Duration
+	// Replicated makes every partition a replica of a cluster: its high
+	// watermark moves only by SetHighWatermark (the smallest log end in
+	// the ISR), batches appended as leader carry the leader epoch, and the
+	// leader-epoch history is kept beside the log. Without it the high
+	// watermark follows each append, as on a single node.
+	Replicated bool
+	// OnStorageError is called once per partition that a storage error
+	// takes offline (see Partition.Offline). It may run with the
+	// partition's locks held: it must not call back into the partition.
+	OnStorageError func(topic string, partition int32, err error)
 }
 
 // Engine is Sluice's storage engine: topics of partitioned logs in one data

@@ -29,6 +29,10 @@ var (
 	ErrUnsupported = errors.New("unsupported batch feature")
 	// ErrOffsetOutOfRange: a read or seek outside [log start, high watermark].
 	ErrOffsetOutOfRange = errors.New("offset out of range")
+	// ErrStorage: the partition's files failed (a write, sync or truncate
+	// error); the replica is offline until the broker restarts, and
+	// nothing after the failure was acknowledged.
+	ErrStorage = errors.New("storage error: replica offline")
 )
 
 // ErrLocked: another process holds the data directory.

@@ -131,7 +131,15 @@ func (e *Engine) openPartition(t *topic, id int32, clean bool) (*Partition, erro
 	p.segs.Store(&segs)
 	p.logStart.Store(segs[0].Base())
 	p.logEnd.Store(last.NextOffset())
-	p.hw.Store(&watermark{offset: last.NextOffset(), segBase: last.Base(), pos: last.Size()})
+	end := &watermark{offset: last.NextOffset(), segBase: last.Base(), pos: last.Size()}
+	p.hw.Store(end)
+	p.synced.Store(end.offset)
+	if e.opts.Replicated {
+		if err := p.openReplicated(end); err != nil {
+			closeAll()
+			return nil, err
+		}
+	}
 	if clean {
 		rp = last.NextOffset()
 	}

@@ -21,6 +21,9 @@ import (
 //	                              on disk (fdatasync'd) with its indexes
 //	producers/<topic>/<partition> idempotent producer state snapshot
 //	                              (producers.go has its format)
+//	hw/<topic>/<partition>        int64 big-endian: the high watermark a
+//	                              replicated partition last reported (Kafka's
+//	                              replication-offset-checkpoint), not synced
 //	producer-id/next              int64: the next producer id to hand out
 //	offsets/...                   committed group offsets (offsets.go)
 //
@@ -58,6 +61,7 @@ const (
 	topicPrefix     = "topic/"
 	recoveryPrefix  = "recovery/"
 	producersPrefix = "producers/"
+	hwPrefix        = "hw/"
 	nextProducerKey = "producer-id/next"
 )
 
@@ -118,7 +122,7 @@ func (m *metaStore) clearRecoveryPoints(name string) error {
 // deleteRecoveryPoints drops every per-partition key of a topic: recovery
 // points and producer snapshots.
 func deleteRecoveryPoints(b *pebble.Batch, topic string) error {
-	for _, prefix := range []string{recoveryPrefix, producersPrefix} {
+	for _, prefix := range []string{recoveryPrefix, producersPrefix, hwPrefix} {
 		lo := []byte(prefix + topic + "/")
 		hi := []byte(prefix + topic + "0") // '0' follows '/'
 		if err := b.DeleteRange(lo, hi, nil); err != nil {
@@ -215,6 +219,35 @@ func (m *metaStore) recoveryPoint(topic string, partition int32) (int64, error) 
 	defer closer.Close()
 	if len(v) != 8 {
 		return 0, nil
+	}
+	return int64(binary.BigEndian.Uint64(v)), nil
+}
+
+func hwKey(topic string, partition int32) []byte {
+	return []byte(fmt.Sprintf("%s%s/%d", hwPrefix, topic, partition))
+}
+
+// putHighWatermark stores a replicated partition's high watermark without
+// a sync: losing the latest one after a crash only makes the restarted
+// replica hide a little more until its leader tells it the current one.
+func (m *metaStore) putHighWatermark(topic string, partition int32, offset int64) error {
+	var v [8]byte
+	binary.BigEndian.PutUint64(v[:], uint64(offset))
+	return m.db.Set(hwKey(topic, partition), v[:], pebble.NoSync)
+}
+
+// highWatermark returns the stored high watermark, or -1 when none.
+func (m *metaStore) highWatermark(topic string, partition int32) (int64, error) {
+	v, closer, err := m.db.Get(hwKey(topic, partition))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return -1, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	defer closer.Close()
+	if len(v) != 8 {
+		return -1, nil
 	}
 	return int64(binary.BigEndian.Uint64(v)), nil
 }

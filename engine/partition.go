@@ -35,6 +35,7 @@ type Partition struct {
 	mu          sync.Mutex
 	closed      bool
 	deleted     atomic.Bool // the topic was deleted: persist nothing more
+	offline     atomic.Bool // a storage error took the replica offline
 	activeSince time.Time
 	unflushed   int64 // records appended since the last flush was started
 	producers   *producerState
@@ -53,6 +54,30 @@ type Partition struct {
 
 	waitMu sync.Mutex
 	waitCh chan struct{}
+	// synced is the offset up to which flush.on.ack has made the log
+	// durable; syncCh wakes appenders waiting for it.
+	synced atomic.Int64
+	syncCh chan struct{} // guarded by waitMu
+
+	// Replication (engine Options.Replicated): the high watermark moves
+	// only by SetHighWatermark, and the fields below follow the log end.
+	replicated bool
+	// leaderEpoch is stamped on batches appended as leader; -1 stamps
+	// nothing.
+	leaderEpoch atomic.Int32
+	// epochs is the leader-epoch history (written under mu, read under
+	// epochMu).
+	epochs  *epochCache
+	epochMu sync.RWMutex
+	// end is the log end with its position, for replica reads.
+	end atomic.Pointer[watermark]
+	// pending holds the end of every batch past the high watermark, so
+	// that moving the watermark to a batch boundary needs no lookup;
+	// guarded by hwMu (taken after mu when both are).
+	hwMu      sync.Mutex
+	pending   []watermark
+	endWaitCh chan struct{} // guarded by waitMu
+	hwSaved   atomic.Int64  // the high watermark last persisted
 }
 
 // watermark is the high watermark: consumers see offsets below offset,
@@ -119,6 +144,10 @@ func (p *Partition) Append(records []byte) (AppendResult, error) {
 		p.mu.Unlock()
 		return res, fmt.Errorf("%s-%d: %w", p.Topic(), p.id, ErrClosed)
 	}
+	if err := p.checkOnline(); err != nil {
+		p.mu.Unlock()
+		return res, err
+	}
 	now := p.eng.now()
 	if dup, err := p.checkProducersLocked(records); err != nil || dup != nil {
 		if err != nil {
@@ -141,27 +170,31 @@ func (p *Partition) Append(records []byte) (AppendResult, error) {
 	if cfg.TimestampType == batch.LogAppendTime {
 		res.LogAppendTime = now.UnixMilli()
 	}
+	epoch := int32(-1)
+	if p.replicated {
+		epoch = p.leaderEpoch.Load()
+	}
 	for rest := records; len(rest) > 0; {
 		h, _ := batch.ParseHeader(rest)
 		b := rest[:h.Size()]
 		rest = rest[h.Size():]
 		batch.SetBaseOffset(b, next)
+		if epoch >= 0 {
+			batch.SetPartitionLeaderEpoch(b, epoch)
+		}
 		if res.LogAppendTime >= 0 {
 			batch.SetLogAppendTime(b, res.LogAppendTime)
 		}
 		next += int64(h.LastOffsetDelta) + 1
 	}
-	active := p.active()
-	err = active.Append(records)
-	if errors.Is(err, segment.ErrFull) && active.Size() > 0 {
-		if err = p.rollLocked(cfg, now); err == nil {
-			active = p.active()
-			err = active.Append(records)
-		}
+	if err := p.assignEpochLocked(epoch, res.BaseOffset); err != nil {
+		p.mu.Unlock()
+		return res, err
 	}
+	active, pos, err := p.writeLocked(cfg, now, records)
 	if err != nil {
 		p.mu.Unlock()
-		return res, fmt.Errorf("%s-%d: %w", p.Topic(), p.id, err)
+		return res, p.fail(err)
 	}
 	p.logEnd.Store(next)
 	p.updateProducersLocked(records, now.UnixMilli())
@@ -172,22 +205,47 @@ func (p *Partition) Append(records []byte) (AppendResult, error) {
 	if flushDue {
 		p.unflushed = 0
 	}
-	if !cfg.FlushOnAck {
+	if p.replicated {
+		p.trackEndLocked(records, active, pos)
+	} else if !cfg.FlushOnAck {
 		p.publish(next, active.Base(), active.Size())
 	}
 	p.mu.Unlock()
+	if p.replicated {
+		p.wakeEnd()
+	}
 
 	if cfg.FlushOnAck {
 		if err := p.syncTo(next); err != nil {
-			return res, err
+			return res, p.fail(err)
 		}
 	}
 	if flushDue {
 		if err := p.flushTo(next); err != nil {
-			return res, err
+			return res, p.fail(err)
 		}
 	}
 	return res, nil
+}
+
+// writeLocked writes records (offsets assigned) to the active segment,
+// rolling first when it is full. It returns the segment written and the
+// position the records start at.
+func (p *Partition) writeLocked(cfg *TopicConfig, now time.Time, records []byte) (*segment.Segment, int64, error) {
+	active := p.active()
+	pos := active.Size()
+	err := active.Append(records)
+	if errors.Is(err, segment.ErrFull) && active.Size() > 0 {
+		if err = p.rollLocked(cfg, now); err == nil {
+			active = p.active()
+			pos = active.Size()
+			err = active.Append(records)
+		}
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s-%d: %w", p.Topic(), p.id, err)
+	}
+	return active, pos, nil
 }
 
 // checkProducersLocked checks the idempotent batches in records against the
@@ -309,7 +367,10 @@ func (p *Partition) rollLocked(cfg *TopicConfig, now time.Time) error {
 	next = append(next, seg)
 	p.segs.Store(&next)
 	p.activeSince = now
-	if !cfg.FlushOnAck {
+	switch {
+	case p.replicated:
+		p.end.Store(&watermark{offset: p.logEnd.Load(), segBase: seg.Base()})
+	case !cfg.FlushOnAck:
 		// Readers at the log end now look into the new, empty segment.
 		p.publish(p.logEnd.Load(), seg.Base(), 0)
 	}
@@ -373,7 +434,14 @@ func (p *Partition) Changed() <-chan struct{} {
 // ErrOffsetOutOfRange. A non-empty region must be released; its NextOffset
 // is where the next read should start.
 func (p *Partition) Read(offset, maxBytes int64) (segment.Region, error) {
-	w := p.hw.Load()
+	return p.readUpTo(p.hw.Load(), offset, maxBytes)
+}
+
+// readUpTo is Read bounded by w instead of the high watermark.
+func (p *Partition) readUpTo(w *watermark, offset, maxBytes int64) (segment.Region, error) {
+	if err := p.checkOnline(); err != nil {
+		return segment.Region{}, err
+	}
 	start := p.logStart.Load()
 	if offset < start || offset > w.offset {
 		return segment.Region{}, fmt.Errorf("%s-%d: offset %d not in [%d, %d]: %w", p.Topic(), p.id, offset, start, w.offset, ErrOffsetOutOfRange)
@@ -510,13 +578,14 @@ func (p *Partition) flushTo(upTo int64) error {
 
 // syncTo is flush.on.ack's group commit: the caller returns once target is
 // on disk. One caller at a time leads: it syncs everything written so far
-// and publishes the new high watermark, which wakes every waiter at once;
-// those it covered return, the others elect the next leader. So appenders
-// that arrive while one fdatasync runs share the next one.
+// and moves the synced offset (and, unreplicated, the high watermark),
+// which wakes every waiter at once; those it covered return, the others
+// elect the next leader. So appenders that arrive while one fdatasync runs
+// share the next one.
 func (p *Partition) syncTo(target int64) error {
 	for {
-		ch := p.Changed()
-		if p.hw.Load().offset >= target {
+		ch := p.syncChanged()
+		if p.synced.Load() >= target {
 			return nil
 		}
 		if !p.syncMu.TryLock() {
@@ -525,37 +594,61 @@ func (p *Partition) syncTo(target int64) error {
 		}
 		err := p.syncLocked()
 		p.syncMu.Unlock()
-		// Wake waiters even when nothing was published (an error, say), so
+		// Wake waiters even when nothing was synced (an error, say), so
 		// one of them leads next and meets any error itself.
-		p.wake()
+		p.wakeSync()
 		if err != nil {
 			return err
 		}
 	}
 }
 
-// syncLocked fdatasyncs every segment that holds offsets past the high
-// watermark and publishes the log end as the new high watermark.
+// syncChanged returns a channel closed the next time a group-commit sync
+// ends.
+func (p *Partition) syncChanged() <-chan struct{} {
+	p.waitMu.Lock()
+	defer p.waitMu.Unlock()
+	if p.syncCh == nil {
+		p.syncCh = make(chan struct{})
+	}
+	return p.syncCh
+}
+
+func (p *Partition) wakeSync() {
+	p.waitMu.Lock()
+	if p.syncCh != nil {
+		close(p.syncCh)
+		p.syncCh = nil
+	}
+	p.waitMu.Unlock()
+}
+
+// syncLocked fdatasyncs every segment that holds offsets past the synced
+// offset and moves it to the log end; unreplicated, the high watermark
+// follows.
 func (p *Partition) syncLocked() error {
-	w := p.hw.Load()
+	synced := p.synced.Load()
 	p.mu.Lock()
 	end := p.logEnd.Load()
 	segs := p.segments()
 	active := segs[len(segs)-1]
 	pos := active.Size()
 	p.mu.Unlock()
-	if end <= w.offset {
+	if end <= synced {
 		return nil
 	}
 	for i := len(segs) - 1; i >= 0; i-- {
 		if err := segs[i].FlushLog(); err != nil && !errors.Is(err, segment.ErrClosed) {
 			return fmt.Errorf("%s-%d: sync: %w", p.Topic(), p.id, err)
 		}
-		if segs[i].Base() <= w.offset {
+		if segs[i].Base() <= synced {
 			break
 		}
 	}
-	p.publish(end, active.Base(), pos)
+	p.synced.Store(end)
+	if !p.replicated {
+		p.publish(end, active.Base(), pos)
+	}
 	return nil
 }
 
@@ -568,6 +661,7 @@ func (p *Partition) maintain(now time.Time, retention bool) {
 			p.logger.Error("scheduled flush failed", "err", err)
 		}
 	}
+	p.saveHighWatermark()
 	if exp := p.eng.opts.ProducerIDExpiration; exp > 0 {
 		p.mu.Lock()
 		p.producers.expire(now.Add(-exp).UnixMilli())
@@ -657,6 +751,7 @@ func (p *Partition) close() error {
 	snapshot := p.producers.marshal(p.logEnd.Load())
 	p.mu.Unlock()
 	p.saveProducers(snapshot)
+	p.saveHighWatermark()
 	err := p.Flush()
 	var errs []error
 	errs = append(errs, err)
@@ -664,5 +759,6 @@ func (p *Partition) close() error {
 		errs = append(errs, s.Close())
 	}
 	p.wake() // long-pollers notice the close
+	p.wakeEnd()
 	return errors.Join(errs...)
 }

@@ -240,9 +240,16 @@ func (s *State) createTopic(r CreateTopic) *Error {
 func (s *State) newPartitions(assignment [][]int32) []Partition {
 	out := make([]Partition, len(assignment))
 	for i, replicas := range assignment {
+		// A new partition is empty, so every live replica is in sync
+		// with it from the start (Kafka's rule).
 		leader := s.firstEligible(replicas, replicas)
-		isr := []int32{leader}
-		if leader == NoLeader {
+		var isr []int32
+		for _, r := range replicas {
+			if s.unfenced(r) {
+				isr = append(isr, r)
+			}
+		}
+		if len(isr) == 0 {
 			isr = []int32{replicas[0]}
 		}
 		out[i] = Partition{Replicas: slices.Clone(replicas), Leader: leader, ISR: isr}
@@ -348,6 +355,9 @@ func (s *State) partitionChange(r PartitionChange) *Error {
 	p := &t.Partitions[r.Partition]
 	if r.LeaderEpoch != p.LeaderEpoch {
 		return errorf(CodeFencedLeaderEpoch, "%s-%d: proposed at leader epoch %d, the partition is at %d", r.Topic, r.Partition, r.LeaderEpoch, p.LeaderEpoch)
+	}
+	if r.PartitionEpoch != 0 && r.PartitionEpoch != p.PartitionEpoch {
+		return errorf(CodeInvalidUpdateVersion, "%s-%d: proposed at partition epoch %d, the partition is at %d", r.Topic, r.Partition, r.PartitionEpoch, p.PartitionEpoch)
 	}
 	isr := p.ISR
 	if r.ISR != nil {

@@ -21,6 +21,7 @@ const (
 	CodeBrokerIDNotRegistered       int16 = 102
 	CodeInconsistentClusterID       int16 = 104
 	CodeIneligibleReplica           int16 = 107
+	CodeInvalidUpdateVersion        int16 = 95
 )
 
 var codeNames = map[int16]string{
@@ -36,6 +37,7 @@ var codeNames = map[int16]string{
 	CodeBrokerIDNotRegistered:       "BROKER_ID_NOT_REGISTERED",
 	CodeInconsistentClusterID:       "INCONSISTENT_CLUSTER_ID",
 	CodeIneligibleReplica:           "INELIGIBLE_REPLICA",
+	CodeInvalidUpdateVersion:        "INVALID_UPDATE_VERSION",
 }
 
 // CodeName is the Kafka name of an error code, or "CODE_<n>" for a code

@@ -71,6 +71,8 @@ func StartContext(ctx context.Context, cfg Config, logger *slog.Logger) (*Broker
 		TopicDefaults:          cfg.TopicDefaults,
 		RetentionCheckInterval: cfg.RetentionCheckInterval,
 		ProducerIDExpiration:   cfg.ProducerIDExpiration,
+		// In a cluster the high watermark is the ISR's, not each append's.
+		Replicated: cfg.Clustered(),
 	})
 	if err != nil {
 		return nil, err
@@ -220,22 +222,33 @@ func (b *Broker) startController(ctx context.Context, cfg Config) error {
 
 // clusterConfig is the membership's share of the configuration.
 func (c *Config) clusterConfig(eng *engine.Engine, logger *slog.Logger) cluster.Config {
+	imbalance := c.LeaderImbalanceCheckInterval
+	if !c.AutoLeaderRebalance {
+		imbalance = -1
+	}
 	return cluster.Config{
-		NodeID:                   c.NodeID,
-		DataDir:                  c.DataDir,
-		Voters:                   c.QuorumVoters,
-		Nonvoter:                 !c.hasRole("controller"),
-		ControllerListen:         c.ControllerListen,
-		ControllerListener:       c.ControllerListener,
-		ClusterID:                c.ClusterID,
-		Engine:                   eng,
-		SessionTimeout:           c.BrokerSessionTimeout,
-		HeartbeatInterval:        c.BrokerHeartbeatInterval,
-		NumPartitions:            c.NumPartitions,
-		DefaultReplicationFactor: c.DefaultReplicationFactor,
-		RaftHeartbeatTimeout:     c.RaftHeartbeatTimeout,
-		RaftElectionTimeout:      c.RaftElectionTimeout,
-		Logger:                   logger,
+		NodeID:                             c.NodeID,
+		DataDir:                            c.DataDir,
+		Voters:                             c.QuorumVoters,
+		Nonvoter:                           !c.hasRole("controller"),
+		ControllerListen:                   c.ControllerListen,
+		ControllerListener:                 c.ControllerListener,
+		ClusterID:                          c.ClusterID,
+		Engine:                             eng,
+		SessionTimeout:                     c.BrokerSessionTimeout,
+		HeartbeatInterval:                  c.BrokerHeartbeatInterval,
+		NumPartitions:                      c.NumPartitions,
+		DefaultReplicationFactor:           c.DefaultReplicationFactor,
+		RaftHeartbeatTimeout:               c.RaftHeartbeatTimeout,
+		RaftElectionTimeout:                c.RaftElectionTimeout,
+		InterBrokerListener:                c.InterBrokerListenerName,
+		ReplicaLagMax:                      c.ReplicaLagMax,
+		ReplicaFetchWait:                   c.ReplicaFetchWait,
+		ReplicaFetchBackoff:                c.ReplicaFetchBackoff,
+		UncleanLeaderElection:              c.TopicDefaults["unclean.leader.election.enable"] == "true",
+		LeaderImbalanceCheckInterval:       imbalance,
+		LeaderImbalancePerBrokerPercentage: c.LeaderImbalancePerBrokerPercentage,
+		Logger:                             logger,
 	}
 }
 
@@ -271,6 +284,11 @@ func (b *Broker) Done() <-chan error { return b.done }
 func (b *Broker) Close(ctx context.Context) error {
 	start := time.Now()
 	var kerr, serr, merr, eerr error
+	if b.member != nil {
+		// Leaderships move away while the listeners still answer, so
+		// clients are told where to go instead of finding a closed port.
+		b.member.ControlledShutdown(ctx)
+	}
 	if b.kafka != nil {
 		kerr = b.kafka.Shutdown(ctx)
 	}

@@ -48,7 +48,7 @@ func TestClusterPlacesAndRoutes(t *testing.T) {
 	for i, info := range infos {
 		leaders := map[int32]int{}
 		for _, p := range info.Partitions {
-			if len(p.Replicas) != 3 || p.Leader != p.Replicas[0] || !slices.Equal(p.ISR, []int32{p.Leader}) {
+			if len(p.Replicas) != 3 || p.Leader != p.Replicas[0] || !slices.Equal(p.ISR, p.Replicas) {
 				t.Fatalf("broker %d: partition %+v", i+1, p)
 			}
 			leaders[p.Leader]++

@@ -17,6 +17,7 @@ import (
 	"github.com/sluicelog/sluice/engine"
 	"github.com/sluicelog/sluice/net/cluster"
 	"github.com/sluicelog/sluice/net/quorum"
+	"github.com/sluicelog/sluice/net/replica"
 )
 
 // ErrConfig is wrapped by every configuration error.
@@ -104,34 +105,51 @@ type Config struct {
 	GroupMaxSessionTimeout time.Duration
 	GroupInitialDelay      time.Duration
 	OffsetsRetention       time.Duration
+
+	// Replication: replica.lag.time.max.ms, replica.fetch.wait.max.ms,
+	// replica.fetch.backoff.ms, auto.leader.rebalance.enable,
+	// leader.imbalance.check.interval.seconds and
+	// leader.imbalance.per.broker.percentage.
+	ReplicaLagMax                      time.Duration
+	ReplicaFetchWait                   time.Duration
+	ReplicaFetchBackoff                time.Duration
+	AutoLeaderRebalance                bool
+	LeaderImbalanceCheckInterval       time.Duration
+	LeaderImbalancePerBrokerPercentage int
 }
 
 // DefaultConfig returns Kafka's defaults, on Sluice's native port 9192 and
 // with the data directory "data".
 func DefaultConfig() Config {
 	return Config{
-		Listen:                   "127.0.0.1:9192",
-		DataDir:                  "data",
-		NumPartitions:            1,
-		DefaultReplicationFactor: 1,
-		ControllerListenerName:   "CONTROLLER",
-		InterBrokerListenerName:  "SLUICE",
-		BrokerSessionTimeout:     cluster.DefaultSessionTimeout,
-		BrokerHeartbeatInterval:  cluster.DefaultHeartbeatInterval,
-		AutoCreateTopics:         true,
-		DeleteTopicEnable:        true,
-		TopicDefaults:            map[string]string{},
-		SocketRequestMaxBytes:    100 * 1024 * 1024,
-		MaxConnections:           10000,
-		ConnectionsMaxIdle:       10 * time.Minute,
-		SocketSendBufferBytes:    -1,
-		SocketReceiveBufferBytes: -1,
-		RetentionCheckInterval:   5 * time.Minute,
-		ProducerIDExpiration:     24 * time.Hour,
-		GroupMinSessionTimeout:   6 * time.Second,
-		GroupMaxSessionTimeout:   30 * time.Minute,
-		GroupInitialDelay:        3 * time.Second,
-		OffsetsRetention:         7 * 24 * time.Hour,
+		Listen:                             "127.0.0.1:9192",
+		DataDir:                            "data",
+		NumPartitions:                      1,
+		DefaultReplicationFactor:           1,
+		ControllerListenerName:             "CONTROLLER",
+		InterBrokerListenerName:            "PLAINTEXT",
+		BrokerSessionTimeout:               cluster.DefaultSessionTimeout,
+		BrokerHeartbeatInterval:            cluster.DefaultHeartbeatInterval,
+		AutoCreateTopics:                   true,
+		DeleteTopicEnable:                  true,
+		TopicDefaults:                      map[string]string{},
+		SocketRequestMaxBytes:              100 * 1024 * 1024,
+		MaxConnections:                     10000,
+		ConnectionsMaxIdle:                 10 * time.Minute,
+		SocketSendBufferBytes:              -1,
+		SocketReceiveBufferBytes:           -1,
+		RetentionCheckInterval:             5 * time.Minute,
+		ProducerIDExpiration:               24 * time.Hour,
+		GroupMinSessionTimeout:             6 * time.Second,
+		GroupMaxSessionTimeout:             30 * time.Minute,
+		GroupInitialDelay:                  3 * time.Second,
+		OffsetsRetention:                   7 * 24 * time.Hour,
+		ReplicaLagMax:                      replica.DefaultLagMax,
+		ReplicaFetchWait:                   replica.DefaultFetchWait,
+		ReplicaFetchBackoff:                replica.DefaultFetchBackoff,
+		AutoLeaderRebalance:                true,
+		LeaderImbalanceCheckInterval:       cluster.DefaultLeaderImbalanceCheckInterval,
+		LeaderImbalancePerBrokerPercentage: 10,
 	}
 }
 
@@ -274,10 +292,13 @@ var properties = map[string]property{
 		c.ControllerListenerName = v
 		return nil
 	}},
-	"inter.broker.listener.name": {doc: "the listener brokers use to reach each other: SLUICE (default) or PLAINTEXT", apply: func(c *Config, v string) error {
+	"inter.broker.listener.name": {doc: "the listener followers replicate from leaders over: PLAINTEXT, the Kafka protocol (replica Fetch and OffsetForLeaderEpoch)", apply: func(c *Config, v string) error {
 		v = strings.TrimSpace(v)
-		if v != "SLUICE" && v != "PLAINTEXT" {
-			return fmt.Errorf("must be SLUICE or PLAINTEXT, not %q", v)
+		if v == "SLUICE" {
+			return fmt.Errorf("SLUICE cannot carry replication: followers fetch with Kafka's replica Fetch and OffsetForLeaderEpoch, so it must be PLAINTEXT")
+		}
+		if v != "PLAINTEXT" {
+			return fmt.Errorf("must be PLAINTEXT, not %q", v)
 		}
 		c.InterBrokerListenerName = v
 		return nil
@@ -303,21 +324,35 @@ var properties = map[string]property{
 	"auto.create.topics.enable": boolProp(func(c *Config, b bool) { c.AutoCreateTopics = b }, "create unknown topics on produce or metadata"),
 	"delete.topic.enable":       boolProp(func(c *Config, b bool) { c.DeleteTopicEnable = b }, "allow DeleteTopics"),
 
-	"log.retention.hours":         scaledTopicDefault("retention.ms", time.Hour, "retention.ms default, in hours"),
-	"log.retention.minutes":       scaledTopicDefault("retention.ms", time.Minute, "retention.ms default, in minutes"),
-	"log.retention.ms":            topicDefault("retention.ms", "retention.ms default"),
-	"log.retention.bytes":         topicDefault("retention.bytes", "retention.bytes default"),
-	"log.segment.bytes":           topicDefault("segment.bytes", "segment.bytes default"),
-	"log.roll.hours":              scaledTopicDefault("segment.ms", time.Hour, "segment.ms default, in hours"),
-	"log.roll.ms":                 topicDefault("segment.ms", "segment.ms default"),
-	"log.index.interval.bytes":    topicDefault("index.interval.bytes", "index.interval.bytes default"),
-	"log.index.size.max.bytes":    topicDefault("segment.index.bytes", "segment.index.bytes default"),
-	"log.flush.interval.messages": topicDefault("flush.messages", "flush.messages default"),
-	"log.flush.interval.ms":       topicDefault("flush.ms", "flush.ms default"),
-	"log.flush.on.ack":            topicDefault("flush.on.ack", "flush.on.ack default (Sluice): ack after fdatasync"),
-	"log.message.timestamp.type":  topicDefault("message.timestamp.type", "message.timestamp.type default"),
-	"log.cleanup.policy":          topicDefault("cleanup.policy", "cleanup.policy default"),
-	"message.max.bytes":           topicDefault("max.message.bytes", "largest record batch accepted (max.message.bytes default)"),
+	"log.retention.hours":            scaledTopicDefault("retention.ms", time.Hour, "retention.ms default, in hours"),
+	"log.retention.minutes":          scaledTopicDefault("retention.ms", time.Minute, "retention.ms default, in minutes"),
+	"log.retention.ms":               topicDefault("retention.ms", "retention.ms default"),
+	"log.retention.bytes":            topicDefault("retention.bytes", "retention.bytes default"),
+	"log.segment.bytes":              topicDefault("segment.bytes", "segment.bytes default"),
+	"log.roll.hours":                 scaledTopicDefault("segment.ms", time.Hour, "segment.ms default, in hours"),
+	"log.roll.ms":                    topicDefault("segment.ms", "segment.ms default"),
+	"log.index.interval.bytes":       topicDefault("index.interval.bytes", "index.interval.bytes default"),
+	"log.index.size.max.bytes":       topicDefault("segment.index.bytes", "segment.index.bytes default"),
+	"log.flush.interval.messages":    topicDefault("flush.messages", "flush.messages default"),
+	"log.flush.interval.ms":          topicDefault("flush.ms", "flush.ms default"),
+	"log.flush.on.ack":               topicDefault("flush.on.ack", "flush.on.ack default (Sluice): ack after fdatasync"),
+	"log.message.timestamp.type":     topicDefault("message.timestamp.type", "message.timestamp.type default"),
+	"log.cleanup.policy":             topicDefault("cleanup.policy", "cleanup.policy default"),
+	"min.insync.replicas":            topicDefault("min.insync.replicas", "in-sync replicas an acks=all write needs (topic default)"),
+	"unclean.leader.election.enable": topicDefault("unclean.leader.election.enable", "elect an out-of-sync replica when no ISR member is alive, losing data (topic default)"),
+	"replica.lag.time.max.ms": msProp(func(c *Config, d time.Duration) { c.ReplicaLagMax = d },
+		"a follower that has not caught up for this long leaves the ISR"),
+	"replica.fetch.wait.max.ms": msProp(func(c *Config, d time.Duration) { c.ReplicaFetchWait = d },
+		"how long a follower's fetch waits at the leader for new data"),
+	"replica.fetch.backoff.ms": msProp(func(c *Config, d time.Duration) { c.ReplicaFetchBackoff = d },
+		"how long a follower waits after a failed fetch"),
+	"auto.leader.rebalance.enable": boolProp(func(c *Config, b bool) { c.AutoLeaderRebalance = b },
+		"move leadership back to each partition's preferred (first) replica once it is in sync"),
+	"leader.imbalance.check.interval.seconds": intProp(1, math.MaxInt32, func(c *Config, n int64) { c.LeaderImbalanceCheckInterval = time.Duration(n) * time.Second },
+		"how often the controller checks for leadership away from preferred replicas"),
+	"leader.imbalance.per.broker.percentage": intProp(0, 100, func(c *Config, n int64) { c.LeaderImbalancePerBrokerPercentage = int(n) },
+		"share of a broker's preferred partitions led elsewhere that triggers moving them back"),
+	"message.max.bytes": topicDefault("max.message.bytes", "largest record batch accepted (max.message.bytes default)"),
 	"log.retention.check.interval.ms": msProp(func(c *Config, d time.Duration) { c.RetentionCheckInterval = d },
 		"how often retention runs"),
 	"group.min.session.timeout.ms": msProp(func(c *Config, d time.Duration) { c.GroupMinSessionTimeout = d },
@@ -595,8 +630,8 @@ func (c *Config) validateCluster() error {
 		}
 	}
 	if c.hasRole("broker") {
-		if c.InterBrokerListenerName == "PLAINTEXT" && c.KafkaListen == "" {
-			return fmt.Errorf("%w: inter.broker.listener.name is PLAINTEXT but listeners has no PLAINTEXT listener", ErrConfig)
+		if c.KafkaListen == "" {
+			return fmt.Errorf("%w: a broker of a cluster needs a PLAINTEXT listener in listeners: followers replicate over it (inter.broker.listener.name)", ErrConfig)
 		}
 	}
 	if c.BrokerHeartbeatInterval >= c.BrokerSessionTimeout {

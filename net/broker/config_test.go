@@ -121,7 +121,7 @@ process.roles=controller,broker
 controller.quorum.voters=1@127.0.0.1:9301,2@127.0.0.1:9302,3@127.0.0.1:9303
 listeners=SLUICE://127.0.0.1:9193,PLAINTEXT://127.0.0.1:9093,CONTROLLER://127.0.0.1:9302
 controller.listener.names=CONTROLLER
-inter.broker.listener.name=SLUICE
+inter.broker.listener.name=PLAINTEXT
 default.replication.factor=3
 broker.session.timeout.ms=6000
 `

@@ -27,6 +27,9 @@ const (
 	// MetadataDirName is the quorum's folder inside the data directory
 	// (Kafka's metadata log is __cluster_metadata-0).
 	MetadataDirName = "__cluster_metadata"
+	// DefaultLeaderImbalanceCheckInterval is Kafka's
+	// leader.imbalance.check.interval.seconds.
+	DefaultLeaderImbalanceCheckInterval = 300 * time.Second
 )
 
 // Config configures a node's membership.
@@ -69,6 +72,30 @@ type Config struct {
 	RaftHeartbeatTimeout time.Duration
 	RaftElectionTimeout  time.Duration
 
+	// InterBrokerListener is inter.broker.listener.name: the listener,
+	// speaking the Kafka protocol, that followers fetch from leaders on.
+	InterBrokerListener string
+	// ReplicaLagMax, ReplicaFetchWait and ReplicaFetchBackoff are
+	// replica.lag.time.max.ms, replica.fetch.wait.max.ms and
+	// replica.fetch.backoff.ms; zero takes Kafka's defaults.
+	ReplicaLagMax       time.Duration
+	ReplicaFetchWait    time.Duration
+	ReplicaFetchBackoff time.Duration
+	// UncleanLeaderElection is the broker default of
+	// unclean.leader.election.enable; a topic override wins.
+	UncleanLeaderElection bool
+	// LeaderImbalanceCheckInterval is leader.imbalance.check.interval.seconds:
+	// how often the active controller moves leadership back to preferred
+	// replicas (auto.leader.rebalance.enable); negative disables it.
+	LeaderImbalanceCheckInterval time.Duration
+	// LeaderImbalancePerBrokerPercentage is
+	// leader.imbalance.per.broker.percentage: a broker's preferred
+	// partitions are moved back once more than this share is led elsewhere.
+	LeaderImbalancePerBrokerPercentage int
+	// ControlledShutdownTimeout bounds how long Close waits for the
+	// controller to move this broker's leaderships away.
+	ControlledShutdownTimeout time.Duration
+
 	// Logger is the broker's: the membership's lines say
 	// component=cluster, the quorum's component=quorum.
 	Logger *slog.Logger
@@ -86,6 +113,18 @@ func (c *Config) setDefaults() {
 	}
 	if c.DefaultReplicationFactor <= 0 {
 		c.DefaultReplicationFactor = 1
+	}
+	if c.InterBrokerListener == "" {
+		c.InterBrokerListener = "PLAINTEXT"
+	}
+	if c.LeaderImbalanceCheckInterval == 0 {
+		c.LeaderImbalanceCheckInterval = DefaultLeaderImbalanceCheckInterval
+	}
+	if c.LeaderImbalancePerBrokerPercentage <= 0 {
+		c.LeaderImbalancePerBrokerPercentage = 10
+	}
+	if c.ControlledShutdownTimeout <= 0 {
+		c.ControlledShutdownTimeout = 10 * time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

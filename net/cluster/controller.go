@@ -94,6 +94,9 @@ func (c *controller) duties(ctx context.Context) {
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	last := time.Now()
+	// The first rebalance waits a full interval: brokers that just
+	// started need time to catch up into the ISR.
+	due := &electionsDue{lastRebalance: last}
 	for {
 		select {
 		case <-ctx.Done():
@@ -128,6 +131,7 @@ func (c *controller) duties(ctx context.Context) {
 			}
 			c.m.logger.Warn("broker fenced: no heartbeat within broker.session.timeout.ms", "node_id", id, "session_timeout", c.m.cfg.SessionTimeout)
 		}
+		c.runElections(ctx, due, now)
 	}
 }
 
@@ -188,6 +192,15 @@ func (c *controller) heartbeat(ctx context.Context, req heartbeatRequest) (callR
 		return callResponse{Reregister: true}, nil
 	}
 	c.liveness().Heartbeat(req.ID, req.Incarnation, time.Now())
+	if req.ShuttingDown {
+		if !b.Fenced {
+			if _, err := c.m.propose(ctx, metadata.FenceBroker{ID: req.ID}); err != nil {
+				return callResponse{}, err
+			}
+			c.m.logger.Info("broker fenced for controlled shutdown: its leaderships moved", "node_id", req.ID)
+		}
+		return callResponse{Fenced: true}, nil
+	}
 	if b.Fenced {
 		if _, err := c.m.propose(ctx, metadata.UnfenceBroker{ID: req.ID}); err != nil {
 			return callResponse{}, err

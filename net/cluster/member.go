@@ -15,6 +15,7 @@ import (
 
 	"github.com/sluicelog/sluice/engine/metadata"
 	"github.com/sluicelog/sluice/net/quorum"
+	"github.com/sluicelog/sluice/net/replica"
 )
 
 // ErrRefused is wrapped by every reason a node refuses to start: a data
@@ -48,6 +49,13 @@ type Member struct {
 	leaders     atomic.Pointer[leaderMap]
 
 	ctrl *controller
+
+	// repl runs this broker's replicas once Join has caught up.
+	repl         *replica.Manager
+	replStarted  atomic.Bool
+	registered   atomic.Bool
+	shuttingDown atomic.Bool
+	shutdownOnce sync.Once
 
 	pidMu            sync.Mutex
 	pidNext, pidLast int64 // the block in hand: [pidNext, pidLast]; empty when pidNext > pidLast
@@ -175,6 +183,9 @@ wait:
 	// The image is current: local storage follows it from here on.
 	m.storageLive.Store(true)
 	m.reconcileAll()
+	if !m.replStarted.Load() {
+		m.startReplicas()
+	}
 	return nil
 }
 
@@ -213,6 +224,9 @@ type registerRequest struct {
 type heartbeatRequest struct {
 	ID          int32  `json:"id"`
 	Incarnation string `json:"incarnation"`
+	// ShuttingDown asks for a controlled shutdown: the controller fences
+	// the broker (moving its leaderships) and no longer unfences it.
+	ShuttingDown bool `json:"shutting_down,omitempty"`
 }
 
 // callResponse answers both calls.
@@ -271,6 +285,7 @@ func (m *Member) Register(ctx context.Context) error {
 	}
 	m.bg.Add(1)
 	go m.heartbeatLoop()
+	m.registered.Store(true)
 	m.logger.Info("broker registered", "node_id", m.cfg.NodeID, "cluster_id", m.state.ClusterID())
 	return nil
 }
@@ -312,7 +327,7 @@ func (m *Member) heartbeatLoop() {
 		case <-t.C:
 		}
 		ctx, cancel := context.WithTimeout(m.ctx, m.cfg.SessionTimeout/2)
-		resp, err := m.call(ctx, callHeartbeat, heartbeatRequest{ID: m.cfg.NodeID, Incarnation: m.incarnation})
+		resp, err := m.call(ctx, callHeartbeat, heartbeatRequest{ID: m.cfg.NodeID, Incarnation: m.incarnation, ShuttingDown: m.shuttingDown.Load()})
 		if err == nil && resp.Reregister {
 			resp, err = m.register(ctx)
 			if err == nil && resp.Code != metadata.CodeNone {
@@ -326,12 +341,16 @@ func (m *Member) heartbeatLoop() {
 	}
 }
 
-// Close leaves the quorum and stops heartbeats. The broker's session
-// expires at the controller (it is fenced after broker.session.timeout.ms),
-// as in Kafka without controlled shutdown.
+// Close moves this broker's leaderships away first (controlled shutdown,
+// bounded by ControlledShutdownTimeout), then stops its replicas, leaves
+// the quorum and stops heartbeats.
 func (m *Member) Close() error {
 	var err error
 	m.closing.Do(func() {
+		m.controlledShutdown(context.Background())
+		if m.replStarted.Load() {
+			m.repl.Close()
+		}
 		m.stop()
 		m.bg.Wait()
 		err = m.node.Close()

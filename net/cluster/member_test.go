@@ -143,7 +143,7 @@ func TestTopicCreatedThroughAnyMemberReachesEveryBroker(t *testing.T) {
 	}
 	leaders := map[int32]int{}
 	for _, p := range top.Partitions {
-		if len(p.Replicas) != 3 || p.Leader != p.Replicas[0] || !slices.Equal(p.ISR, []int32{p.Leader}) {
+		if len(p.Replicas) != 3 || p.Leader != p.Replicas[0] || !slices.Equal(p.ISR, p.Replicas) {
 			t.Fatalf("partition %d placed as %+v", p.ID, p)
 		}
 		leaders[p.Leader]++

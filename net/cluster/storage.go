@@ -38,10 +38,14 @@ func (m *Member) onChange(rec metadata.Record) {
 		m.reconcileTopic(r.Topic)
 	}
 	m.rebuildLeaders()
+	m.imageChanged()
 }
 
 // onRestore follows a snapshot that replaced the whole image.
-func (m *Member) onRestore() { m.reconcileAll() }
+func (m *Member) onRestore() {
+	m.reconcileAll()
+	m.imageChanged()
+}
 
 // rebuildLeaders replaces the leadership map from the image. Rebuilds run
 // one at a time, each reading the image afresh, so a later one never

@@ -24,6 +24,10 @@ func (c *conn) fetch(h header, r *kmsg.FetchRequest) error {
 	}
 	f.Reset(time.Duration(r.MaxWaitMillis)*time.Millisecond, r.MinBytes, maxBytes)
 	defer f.Release()
+	f.ReplicaID = r.ReplicaID
+	if f.ReplicaID < 0 {
+		f.ReplicaID = -1 // -2 and others are debug and observer ids: read as a consumer
+	}
 	if r.Version >= 7 && r.SessionID != 0 {
 		resp.ErrorCode = kerr.FetchSessionIDNotFound.Code
 		c.lens, c.regions = c.lens[:0], c.regions[:0]

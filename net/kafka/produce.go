@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"context"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -14,6 +15,7 @@ import (
 // nothing is copied on the way to the log.
 func (s *Server) produce(ctx context.Context, p *request.Produce, r *kmsg.ProduceRequest) (resp *kmsg.ProduceResponse, failed bool) {
 	p.Reset(r.Acks, r.TransactionID != nil)
+	p.Timeout = time.Duration(r.TimeoutMillis) * time.Millisecond
 	for i := range r.Topics {
 		t := &r.Topics[i]
 		for j := range t.Partitions {

@@ -27,6 +27,8 @@ const (
 	MessageTooLarge                    Code = 10
 	CoordinatorNotAvailable            Code = 15
 	InvalidTopicException              Code = 17
+	NotEnoughReplicas                  Code = 19
+	NotEnoughReplicasAfterAppend       Code = 20
 	InvalidRequiredAcks                Code = 21
 	InvalidGroupID                     Code = 24
 	UnsupportedVersion                 Code = 35
@@ -101,6 +103,8 @@ var codes = map[Code]codeInfo{
 	InvalidProducerEpoch:               {"INVALID_PRODUCER_EPOCH", false},
 	TransactionalIDAuthorizationFailed: {"TRANSACTIONAL_ID_AUTHORIZATION_FAILED", false},
 	KafkaStorageError:                  {"KAFKA_STORAGE_ERROR", true},
+	NotEnoughReplicas:                  {"NOT_ENOUGH_REPLICAS", true},
+	NotEnoughReplicasAfterAppend:       {"NOT_ENOUGH_REPLICAS_AFTER_APPEND", true},
 	UnknownProducerID:                  {"UNKNOWN_PRODUCER_ID", false},
 	TopicDeletionDisabled:              {"TOPIC_DELETION_DISABLED", false},
 	FencedLeaderEpoch:                  {"FENCED_LEADER_EPOCH", true},
@@ -192,6 +196,12 @@ var (
 	ErrTransactions error = &codeError{TransactionalIDAuthorizationFailed, "transactions are not supported by this broker"}
 	// ErrCoordinatorNotAvailable: no coordinator of the kind asked for.
 	ErrCoordinatorNotAvailable error = &codeError{CoordinatorNotAvailable, "coordinator not available"}
+	// ErrNotEnoughReplicas: acks=all while the ISR is smaller than
+	// min.insync.replicas; nothing was written.
+	ErrNotEnoughReplicas error = &codeError{NotEnoughReplicas, "fewer in-sync replicas than min.insync.replicas"}
+	// ErrNotEnoughReplicasAfterAppend: written by the leader, but the ISR
+	// fell below min.insync.replicas before every member had it.
+	ErrNotEnoughReplicasAfterAppend error = &codeError{NotEnoughReplicasAfterAppend, "written, but the ISR fell below min.insync.replicas before it was replicated"}
 )
 
 // detailError is a sentinel with a message of its own.
@@ -247,6 +257,10 @@ func CodeOf(err error) Code {
 		return InvalidProducerEpoch
 	case errors.Is(err, engine.ErrInvalidGroupID):
 		return InvalidGroupID
+	case errors.Is(err, engine.ErrStorage):
+		return KafkaStorageError
+	case errors.Is(err, engine.ErrReplicaOffset):
+		return OffsetOutOfRange
 	case errors.Is(err, engine.ErrClosed):
 		// The partition closed under the request (its topic was deleted,
 		// or the broker is stopping): refresh metadata and retry.

@@ -17,7 +17,11 @@ type Fetch struct {
 	MinBytes int32
 	// MaxBytes bounds the whole response's records; zero or less is no
 	// bound. The first batch comes whole whatever the limits (Kafka's rule).
-	MaxBytes   int64
+	MaxBytes int64
+	// ReplicaID is the fetching follower's broker id, -1 for a consumer.
+	// A follower reads up to the log end rather than the high watermark,
+	// and its fetch offset tells the leader how far it has the log.
+	ReplicaID  int32
 	Partitions []FetchPartition
 
 	// Bytes is the records gathered.
@@ -62,7 +66,7 @@ func (f *Fetch) Reset(maxWait time.Duration, minBytes int32, maxBytes int64) {
 	clear(f.Partitions)
 	f.Partitions = f.Partitions[:0]
 	f.MaxWait, f.MinBytes, f.MaxBytes = maxWait, minBytes, maxBytes
-	f.Bytes, f.Failed = 0, false
+	f.Bytes, f.Failed, f.ReplicaID = 0, false, -1
 }
 
 // Add appends a partition to read.
@@ -142,7 +146,21 @@ func (h *Handler) collect(f *Fetch) {
 			fp.Err, f.Failed = err, true
 			continue
 		}
-		f.chans = append(f.chans, p.Changed())
+		follower := f.ReplicaID >= 0
+		if follower {
+			if h.repl == nil {
+				err = Refuse(ErrNotLeader, "this broker does not replicate partitions")
+			} else {
+				err = h.repl.FollowerFetched(p, f.ReplicaID, fp.Offset)
+			}
+			if err != nil {
+				fp.Err, f.Failed = err, true
+				continue
+			}
+			f.chans = append(f.chans, p.EndChanged())
+		} else {
+			f.chans = append(f.chans, p.Changed())
+		}
 		fp.HighWatermark = p.HighWatermark()
 		fp.LastStableOffset = fp.HighWatermark
 		fp.LogStartOffset = p.LogStartOffset()
@@ -153,7 +171,12 @@ func (h *Handler) collect(f *Fetch) {
 		if limit <= 0 {
 			continue
 		}
-		reg, err := p.Read(fp.Offset, limit)
+		var reg segment.Region
+		if follower {
+			reg, err = p.ReadReplica(fp.Offset, limit)
+		} else {
+			reg, err = p.Read(fp.Offset, limit)
+		}
 		switch {
 		case err != nil:
 			fp.Err, f.Failed = err, true

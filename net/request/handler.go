@@ -28,6 +28,7 @@ type Config struct {
 type Handler struct {
 	eng     *engine.Engine
 	cluster Cluster
+	repl    Replication // nil on a single node
 	cfg     Config
 	logger  *slog.Logger
 }
@@ -37,7 +38,8 @@ func New(eng *engine.Engine, cluster Cluster, cfg Config) *Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{eng: eng, cluster: cluster, cfg: cfg, logger: cfg.Logger}
+	repl, _ := cluster.(Replication)
+	return &Handler{eng: eng, cluster: cluster, repl: repl, cfg: cfg, logger: cfg.Logger}
 }
 
 // Cluster returns the Cluster the handlers use.

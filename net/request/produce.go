@@ -3,9 +3,14 @@ package request
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/sluicelog/sluice/engine"
 )
+
+// DefaultProduceTimeout bounds an acks=all wait when the request names no
+// timeout (Kafka producers send request.timeout.ms, 30 s by default).
+const DefaultProduceTimeout = 30 * time.Second
 
 // Produce is a produce request and, once handled, its results. A listener
 // keeps one per connection and reuses it (Reset), so that a warm
@@ -16,6 +21,9 @@ type Produce struct {
 	Acks int16
 	// Transactional is set when the request carries a transactional id.
 	Transactional bool
+	// Timeout bounds the wait for replication with acks=-1 (the request's
+	// timeout); zero means DefaultProduceTimeout.
+	Timeout time.Duration
 	// Partitions in request order, topic by topic: the listener encodes
 	// the response by walking its wire request in the same order.
 	Partitions []ProducePartition
@@ -43,7 +51,7 @@ type ProducePartition struct {
 func (p *Produce) Reset(acks int16, transactional bool) {
 	clear(p.Partitions) // drop the references into the last frame
 	p.Partitions = p.Partitions[:0]
-	p.Acks, p.Transactional = acks, transactional
+	p.Acks, p.Transactional, p.Timeout = acks, transactional, 0
 }
 
 // Add appends a partition's records.
@@ -68,7 +76,7 @@ func (h *Handler) Produce(ctx context.Context, p *Produce) (failed bool) {
 		err := refuse
 		if err == nil {
 			var res engine.AppendResult
-			if res, err = h.append(ctx, pp.Topic, pp.Partition, pp.Records); err == nil {
+			if res, err = h.append(ctx, p, pp); err == nil {
 				pp.Err, pp.BaseOffset, pp.LogAppendTime, pp.LogStartOffset = nil, res.BaseOffset, res.LogAppendTime, res.LogStartOffset
 				continue
 			}
@@ -80,17 +88,43 @@ func (h *Handler) Produce(ctx context.Context, p *Produce) (failed bool) {
 	return failed
 }
 
-func (h *Handler) append(ctx context.Context, topic string, partition int32, records []byte) (engine.AppendResult, error) {
-	p, err := h.partition(topic, partition)
+// append writes one partition's records and, in a cluster, has them
+// replicated as acks asks: acks=all waits until every ISR member has them.
+// Several partitions of one request wait one after the other, but their
+// followers fetch them all at once, so the waits overlap.
+func (h *Handler) append(ctx context.Context, req *Produce, pp *ProducePartition) (engine.AppendResult, error) {
+	p, err := h.partition(pp.Topic, pp.Partition)
 	if errors.Is(err, engine.ErrUnknownTopic) && h.cfg.AutoCreateTopics {
-		if err = h.autoCreate(ctx, topic); err == nil {
-			p, err = h.partition(topic, partition)
+		if err = h.autoCreate(ctx, pp.Topic); err == nil {
+			p, err = h.partition(pp.Topic, pp.Partition)
 		}
 	}
 	if err != nil {
 		return engine.AppendResult{}, err
 	}
-	return p.Append(records)
+	if h.repl == nil {
+		return p.Append(pp.Records)
+	}
+	if req.Acks == -1 {
+		if err := h.repl.CheckInSync(pp.Topic, pp.Partition); err != nil {
+			return engine.AppendResult{}, err
+		}
+	}
+	res, err := p.Append(pp.Records)
+	if err != nil {
+		return res, err
+	}
+	h.repl.Appended(p)
+	if req.Acks == -1 {
+		timeout := req.Timeout
+		if timeout <= 0 {
+			timeout = DefaultProduceTimeout
+		}
+		if err := h.repl.AwaitReplicated(ctx, p, res.LastOffset+1, timeout); err != nil {
+			return engine.AppendResult{}, err
+		}
+	}
+	return res, nil
 }
 
 // logProduceError logs refused input at warn (the client sent something

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"time"
+
 	"github.com/sluicelog/sluice/net/protocol"
 )
 
@@ -10,6 +12,7 @@ import (
 func (c *conn) produce(r *protocol.ProduceRequest) (resp *protocol.ProduceResponse, failed bool) {
 	p := &c.prod
 	p.Reset(r.Acks, false)
+	p.Timeout = time.Duration(r.TimeoutMs) * time.Millisecond
 	for ti := range r.Topics {
 		t := &r.Topics[ti]
 		for pi := range t.Partitions {

@@ -1,0 +1,150 @@
+package cluster
+
+import (
+	"context"
+	"time"
+
+	"github.com/sluicelog/sluice/engine"
+	"github.com/sluicelog/sluice/engine/metadata"
+	"github.com/sluicelog/sluice/net/replica"
+)
+
+// The replica manager (net/replica) follows the image this member
+// applies; the request layer reaches it through the member, which
+// implements request.Replication.
+
+func (m *Member) startReplicas() {
+	if m.cfg.Engine == nil {
+		return
+	}
+	m.repl = replica.New(replica.Config{
+		NodeID: m.cfg.NodeID,
+		Engine: m.cfg.Engine,
+		State:  m.state,
+		Propose: func(ctx context.Context, rec metadata.Record) error {
+			_, err := m.propose(ctx, rec)
+			return err
+		},
+		Listener:     m.cfg.InterBrokerListener,
+		LagMax:       m.cfg.ReplicaLagMax,
+		FetchWait:    m.cfg.ReplicaFetchWait,
+		FetchBackoff: m.cfg.ReplicaFetchBackoff,
+		Logger:       m.cfg.Logger,
+	})
+	m.repl.Start()
+	m.replStarted.Store(true)
+}
+
+func (m *Member) imageChanged() {
+	if m.replStarted.Load() {
+		m.repl.ImageChanged()
+	}
+}
+
+// CheckInSync implements request.Replication.
+func (m *Member) CheckInSync(topic string, partition int32) error {
+	if !m.replStarted.Load() {
+		return nil
+	}
+	return m.repl.CheckInSync(topic, partition)
+}
+
+// Appended implements request.Replication.
+func (m *Member) Appended(p *engine.Partition) {
+	if m.replStarted.Load() {
+		m.repl.Appended(p)
+	}
+}
+
+// AwaitReplicated implements request.Replication.
+func (m *Member) AwaitReplicated(ctx context.Context, p *engine.Partition, end int64, timeout time.Duration) error {
+	if !m.replStarted.Load() {
+		return nil
+	}
+	return m.repl.AwaitReplicated(ctx, p, end, timeout)
+}
+
+// FollowerFetched implements request.Replication.
+func (m *Member) FollowerFetched(p *engine.Partition, replica int32, offset int64) error {
+	if !m.replStarted.Load() {
+		return nil
+	}
+	return m.repl.FollowerFetched(p, replica, offset)
+}
+
+// UnderReplicated counts the partitions this broker leads whose ISR is
+// smaller than their replicas.
+func (m *Member) UnderReplicated() int {
+	if !m.replStarted.Load() {
+		return 0
+	}
+	return m.repl.UnderReplicated()
+}
+
+// controlledShutdown asks the controller to move this broker's
+// leaderships away (Kafka's controlled shutdown) and waits, bounded, until
+// the image shows it leads nothing, so clients move before the listeners
+// close and get only retriable errors.
+func (m *Member) controlledShutdown(ctx context.Context) {
+	m.shutdownOnce.Do(func() { m.moveLeadershipsAway(ctx) })
+}
+
+// ControlledShutdown moves this broker's leaderships away, as Close does
+// first; the broker calls it before closing its listeners. It gives up at
+// ctx's end or after ControlledShutdownTimeout.
+func (m *Member) ControlledShutdown(ctx context.Context) { m.controlledShutdown(ctx) }
+
+func (m *Member) moveLeadershipsAway(ctx context.Context) {
+	if m.cfg.Engine == nil || !m.registered.Load() {
+		return
+	}
+	m.shuttingDown.Store(true)
+	ctx, cancel := context.WithTimeout(ctx, m.cfg.ControlledShutdownTimeout)
+	defer cancel()
+	start := time.Now()
+	for ctx.Err() == nil {
+		if m.leadsNothing() {
+			m.logger.Info("controlled shutdown: leaderships moved", "took", time.Since(start).Round(time.Millisecond))
+			return
+		}
+		cctx, ccancel := context.WithTimeout(ctx, time.Second)
+		_, err := m.call(cctx, callHeartbeat, heartbeatRequest{ID: m.cfg.NodeID, Incarnation: m.incarnation, ShuttingDown: true})
+		ccancel()
+		if err != nil {
+			m.logger.Debug("controlled shutdown request failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	m.logger.Warn("controlled shutdown timed out: closing while still leading partitions", "timeout", m.cfg.ControlledShutdownTimeout)
+}
+
+// leadsNothing reports whether this broker has nothing to hand over: it
+// is fenced, or it leads no partition with another live ISR member that
+// could take over.
+func (m *Member) leadsNothing() bool {
+	b, ok := m.state.Broker(m.cfg.NodeID)
+	if !ok || b.Fenced {
+		return true
+	}
+	im := m.state.Image()
+	live := map[int32]bool{}
+	for _, b := range im.Brokers {
+		live[b.ID] = !b.Fenced
+	}
+	for _, t := range im.Topics {
+		for _, p := range t.Partitions {
+			if p.Leader != m.cfg.NodeID {
+				continue
+			}
+			for _, r := range p.ISR {
+				if r != m.cfg.NodeID && live[r] {
+					return false
+				}
+			}
+		}
+	}
+	return true
+}

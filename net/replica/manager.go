@@ -1,0 +1,487 @@
+package replica
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sluicelog/sluice/engine"
+	"github.com/sluicelog/sluice/engine/metadata"
+	"github.com/sluicelog/sluice/net/request"
+)
+
+// Defaults, Kafka's.
+const (
+	// DefaultLagMax is replica.lag.time.max.ms.
+	DefaultLagMax = 30 * time.Second
+	// DefaultFetchWait is replica.fetch.wait.max.ms.
+	DefaultFetchWait = 500 * time.Millisecond
+	// DefaultFetchMaxBytes is replica.fetch.max.bytes (per partition);
+	// DefaultFetchResponseMaxBytes is replica.fetch.response.max.bytes.
+	DefaultFetchMaxBytes         = 1 << 20
+	DefaultFetchResponseMaxBytes = 10 << 20
+	// DefaultFetchBackoff is replica.fetch.backoff.ms.
+	DefaultFetchBackoff = time.Second
+	// proposeTimeout bounds an ISR change.
+	proposeTimeout = 10 * time.Second
+)
+
+// Config configures a Manager.
+type Config struct {
+	NodeID int32
+	Engine *engine.Engine
+	// State is the metadata image this node applies.
+	State *metadata.State
+	// Propose proposes a record through the metadata quorum and returns
+	// once this node applied it.
+	Propose func(ctx context.Context, rec metadata.Record) error
+	// Listener is the name of the Kafka-protocol listener in the brokers'
+	// registrations (inter.broker.listener.name): followers fetch there.
+	Listener string
+	// LagMax is replica.lag.time.max.ms; FetchWait replica.fetch.wait.max.ms;
+	// FetchBackoff replica.fetch.backoff.ms.
+	LagMax       time.Duration
+	FetchWait    time.Duration
+	FetchBackoff time.Duration
+	Logger       *slog.Logger
+}
+
+func (c *Config) setDefaults() {
+	if c.LagMax <= 0 {
+		c.LagMax = DefaultLagMax
+	}
+	if c.FetchWait <= 0 {
+		c.FetchWait = DefaultFetchWait
+	}
+	if c.FetchBackoff <= 0 {
+		c.FetchBackoff = DefaultFetchBackoff
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// key names a partition.
+type key struct {
+	topic     string
+	partition int32
+}
+
+// partState is one local replica's role. A leader's state lives as long as
+// its leader epoch; the image only updates its ISR.
+type partState struct {
+	key    key
+	p      *engine.Partition
+	leader bool
+	epoch  int32 // the leader epoch this role belongs to
+	// leaderID is the leader's broker id (this node when leader).
+	leaderID int32
+	// isrLen mirrors len(isr) for the produce path's min.insync check.
+	isrLen atomic.Int32
+
+	mu             sync.Mutex
+	replicas       []int32
+	isr            []int32
+	partitionEpoch int32
+	followers      map[int32]*followerState // leader only
+	proposing      bool
+	// epochStart is the log end when this leadership began: a follower
+	// joins the ISR only once it holds everything of earlier epochs.
+	epochStart    int64
+	underReported bool
+}
+
+// followerState is what a leader knows of one follower.
+type followerState struct {
+	leo          int64 // -1 until it fetches
+	lastCaughtUp time.Time
+	lastFetch    time.Time
+	// lastFetchLeaderEnd is the leader's log end at the last fetch:
+	// Kafka's rule counts a follower as caught up at that fetch's time if
+	// its next fetch reaches it.
+	lastFetchLeaderEnd int64
+}
+
+// Manager runs the broker's replicas. It implements request.Replication.
+type Manager struct {
+	cfg    Config
+	logger *slog.Logger
+
+	parts  atomic.Pointer[map[key]*partState]
+	signal chan struct{}
+
+	fetchersMu sync.Mutex
+	fetchers   map[int32]*fetcher
+
+	ctx  context.Context
+	stop context.CancelFunc
+	bg   sync.WaitGroup
+}
+
+// New returns a Manager; Start runs it.
+func New(cfg Config) *Manager {
+	cfg.setDefaults()
+	m := &Manager{cfg: cfg, logger: cfg.Logger.With("component", "replica"),
+		signal: make(chan struct{}, 1), fetchers: map[int32]*fetcher{}}
+	m.ctx, m.stop = context.WithCancel(context.Background())
+	empty := map[key]*partState{}
+	m.parts.Store(&empty)
+	return m
+}
+
+// Start begins following the image.
+func (m *Manager) Start() {
+	m.bg.Add(2)
+	go m.run()
+	go m.shrinkLoop()
+	m.ImageChanged()
+}
+
+// Close stops every fetcher and loop.
+func (m *Manager) Close() {
+	m.stop()
+	m.bg.Wait()
+}
+
+// ImageChanged tells the manager the image moved; it re-reads the roles
+// soon after. It never blocks (it runs on the quorum's apply goroutine).
+func (m *Manager) ImageChanged() {
+	select {
+	case m.signal <- struct{}{}:
+	default:
+	}
+}
+
+func (m *Manager) run() {
+	defer m.bg.Done()
+	defer m.stopFetchers()
+	for {
+		select {
+		case <-m.ctx.Done():
+			return
+		case <-m.signal:
+		}
+		m.sync()
+	}
+}
+
+func (m *Manager) lookup(topic string, partition int32) *partState {
+	return (*m.parts.Load())[key{topic, partition}]
+}
+
+// sync brings the roles in line with the image.
+func (m *Manager) sync() {
+	im := m.cfg.State.Image()
+	old := *m.parts.Load()
+	next := make(map[key]*partState, len(old))
+	follow := map[int32][]*partState{}
+	self := m.cfg.NodeID
+	now := time.Now()
+	for _, t := range im.Topics {
+		for i, mp := range t.Partitions {
+			if !slices.Contains(mp.Replicas, self) {
+				continue
+			}
+			k := key{t.Name, int32(i)}
+			p, err := m.cfg.Engine.Partition(t.Name, int32(i))
+			if err != nil {
+				continue // not created locally yet; the next change retries
+			}
+			prev := old[k]
+			same := prev != nil && prev.p == p && prev.epoch == mp.LeaderEpoch && prev.leaderID == mp.Leader
+			var ps *partState
+			switch {
+			case mp.Leader == metadata.NoLeader:
+				p.SetLeaderEpoch(-1)
+				continue
+			case same:
+				ps = prev
+			default:
+				ps = &partState{key: k, p: p, leader: mp.Leader == self, epoch: mp.LeaderEpoch, leaderID: mp.Leader}
+				if ps.leader {
+					m.becomeLeader(ps, mp, now)
+				} else {
+					p.SetLeaderEpoch(-1)
+					m.logger.Info("following", "topic", k.topic, "partition", k.partition, "leader", mp.Leader, "leader_epoch", mp.LeaderEpoch)
+				}
+			}
+			ps.mu.Lock()
+			ps.replicas, ps.isr, ps.partitionEpoch = mp.Replicas, mp.ISR, mp.PartitionEpoch
+			ps.isrLen.Store(int32(len(mp.ISR)))
+			if ps.leader {
+				for _, r := range mp.Replicas {
+					if r != self && ps.followers[r] == nil {
+						ps.followers[r] = &followerState{leo: -1, lastCaughtUp: now, lastFetchLeaderEnd: -1}
+					}
+				}
+				m.reportUnderReplicatedLocked(ps)
+			}
+			ps.mu.Unlock()
+			next[k] = ps
+			if ps.leader {
+				m.advance(ps)
+			} else {
+				follow[mp.Leader] = append(follow[mp.Leader], ps)
+			}
+		}
+	}
+	m.parts.Store(&next)
+	m.assignFetchers(follow)
+}
+
+// becomeLeader starts a leadership: batches get the new epoch, and every
+// follower starts as caught up now (Kafka's rule), unknown log end.
+func (m *Manager) becomeLeader(ps *partState, mp metadata.Partition, now time.Time) {
+	ps.p.SetLeaderEpoch(mp.LeaderEpoch)
+	ps.followers = map[int32]*followerState{}
+	ps.epochStart = ps.p.LogEndOffset()
+	m.logger.Info("leading", "topic", ps.key.topic, "partition", ps.key.partition, "leader_epoch", mp.LeaderEpoch,
+		"isr", mp.ISR, "log_end", ps.epochStart, "high_watermark", ps.p.HighWatermark())
+}
+
+// reportUnderReplicatedLocked logs when a led partition's ISR falls below
+// its replicas and when it is whole again.
+func (m *Manager) reportUnderReplicatedLocked(ps *partState) {
+	under := len(ps.isr) < len(ps.replicas)
+	if under == ps.underReported {
+		return
+	}
+	ps.underReported = under
+	if under {
+		m.logger.Warn("partition under-replicated", "topic", ps.key.topic, "partition", ps.key.partition,
+			"isr", ps.isr, "replicas", ps.replicas)
+	} else {
+		m.logger.Info("partition fully replicated again", "topic", ps.key.topic, "partition", ps.key.partition, "isr", ps.isr)
+	}
+}
+
+// highWatermarkLocked is the smallest log end in the ISR, or -1 while a
+// member's is unknown.
+func (m *Manager) highWatermarkLocked(ps *partState) int64 {
+	hw := ps.p.LocalEnd()
+	for _, r := range ps.isr {
+		if r == m.cfg.NodeID {
+			continue
+		}
+		f := ps.followers[r]
+		if f == nil || f.leo < 0 {
+			return -1
+		}
+		hw = min(hw, f.leo)
+	}
+	return hw
+}
+
+// advance moves a led partition's high watermark as far as the ISR allows.
+func (m *Manager) advance(ps *partState) {
+	ps.mu.Lock()
+	hw := m.highWatermarkLocked(ps)
+	ps.mu.Unlock()
+	if hw >= 0 {
+		ps.p.SetHighWatermark(hw)
+	}
+}
+
+// CheckInSync implements request.Replication.
+func (m *Manager) CheckInSync(topic string, partition int32) error {
+	ps := m.lookup(topic, partition)
+	if ps == nil || !ps.leader {
+		return nil // the leader check refuses it next
+	}
+	if n, want := int(ps.isrLen.Load()), ps.p.MinInsyncReplicas(); n < want {
+		return request.Refuse(request.ErrNotEnoughReplicas,
+			fmt.Sprintf("%s-%d: %d in-sync replicas, min.insync.replicas is %d", topic, partition, n, want))
+	}
+	return nil
+}
+
+// Appended implements request.Replication.
+func (m *Manager) Appended(p *engine.Partition) {
+	if ps := m.lookup(p.Topic(), p.ID()); ps != nil && ps.leader && ps.p == p {
+		m.advance(ps)
+	}
+}
+
+// AwaitReplicated implements request.Replication.
+func (m *Manager) AwaitReplicated(ctx context.Context, p *engine.Partition, end int64, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	epoch := int32(-2)
+	for {
+		ch := p.Changed()
+		if p.HighWatermark() >= end {
+			return nil
+		}
+		ps := m.lookup(p.Topic(), p.ID())
+		if epoch == -2 && ps != nil {
+			epoch = ps.epoch
+		}
+		switch {
+		case p.Offline():
+			return fmt.Errorf("%s-%d: %w", p.Topic(), p.ID(), engine.ErrStorage)
+		case ps == nil || !ps.leader || ps.epoch != epoch:
+			return request.Refuse(request.ErrNotLeader, fmt.Sprintf("%s-%d: leadership moved before the write was replicated", p.Topic(), p.ID()))
+		case int(ps.isrLen.Load()) < p.MinInsyncReplicas():
+			return request.Refuse(request.ErrNotEnoughReplicasAfterAppend,
+				fmt.Sprintf("%s-%d: ISR fell to %d, min.insync.replicas is %d", p.Topic(), p.ID(), ps.isrLen.Load(), p.MinInsyncReplicas()))
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return fmt.Errorf("%s-%d: not replicated to the ISR within %v: %w", p.Topic(), p.ID(), timeout, context.DeadlineExceeded)
+		}
+		// Wake at least every 100 ms to see leadership and ISR changes,
+		// which do not move the high watermark.
+		wait := min(left, 100*time.Millisecond)
+		if timer == nil {
+			timer = time.NewTimer(wait)
+		} else {
+			timer.Reset(wait)
+		}
+		select {
+		case <-ch:
+			if !timer.Stop() {
+				<-timer.C
+			}
+		case <-timer.C:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// FollowerFetched implements request.Replication.
+func (m *Manager) FollowerFetched(p *engine.Partition, replica int32, offset int64) error {
+	ps := m.lookup(p.Topic(), p.ID())
+	if ps == nil || !ps.leader || ps.p != p {
+		return request.ErrNotLeader
+	}
+	now := time.Now()
+	leaderEnd := p.LogEndOffset()
+	ps.mu.Lock()
+	f := ps.followers[replica]
+	if f == nil {
+		ps.mu.Unlock()
+		return request.Refuse(request.ErrNotLeader, fmt.Sprintf("%s-%d: broker %d is not a replica", p.Topic(), p.ID(), replica))
+	}
+	if offset > leaderEnd {
+		// A divergent tail the follower has yet to truncate: the read
+		// refuses it (OFFSET_OUT_OF_RANGE), and it asks where to cut.
+		ps.mu.Unlock()
+		return nil
+	}
+	if offset >= leaderEnd {
+		f.lastCaughtUp = now
+	} else if f.lastFetchLeaderEnd >= 0 && offset >= f.lastFetchLeaderEnd {
+		f.lastCaughtUp = f.lastFetch
+	}
+	f.lastFetchLeaderEnd, f.lastFetch, f.leo = leaderEnd, now, offset
+	hw := m.highWatermarkLocked(ps)
+	var grow []int32
+	if !ps.proposing && !slices.Contains(ps.isr, replica) && offset >= max(p.HighWatermark(), hw) && offset >= ps.epochStart {
+		grow = append(slices.Clone(ps.isr), replica)
+		ps.proposing = true
+	}
+	pe := ps.partitionEpoch
+	ps.mu.Unlock()
+	if hw >= 0 {
+		p.SetHighWatermark(hw)
+	}
+	if grow != nil {
+		m.logger.Info("expanding ISR", "topic", ps.key.topic, "partition", ps.key.partition, "add", replica, "isr", grow)
+		m.bg.Add(1)
+		go m.proposeISR(ps, pe, grow)
+	}
+	return nil
+}
+
+// proposeISR proposes a new ISR for a led partition.
+func (m *Manager) proposeISR(ps *partState, partitionEpoch int32, isr []int32) {
+	defer m.bg.Done()
+	ctx, cancel := context.WithTimeout(m.ctx, proposeTimeout)
+	defer cancel()
+	err := m.cfg.Propose(ctx, metadata.PartitionChange{Topic: ps.key.topic, Partition: ps.key.partition,
+		LeaderEpoch: ps.epoch, PartitionEpoch: partitionEpoch, ISR: isr})
+	var me *metadata.Error
+	switch {
+	case err == nil:
+	case errors.As(err, &me) && me.Code == metadata.CodeFencedLeaderEpoch:
+		m.logger.Info("ISR change refused: no longer the leader at this epoch", "topic", ps.key.topic, "partition", ps.key.partition, "leader_epoch", ps.epoch)
+	default:
+		m.logger.Warn("ISR change failed", "topic", ps.key.topic, "partition", ps.key.partition, "isr", isr, "err", err)
+	}
+	ps.mu.Lock()
+	ps.proposing = false
+	ps.mu.Unlock()
+	m.ImageChanged()
+}
+
+// shrinkLoop takes lagging followers out of the ISRs this node leads,
+// checking every half replica.lag.time.max.ms as Kafka does.
+func (m *Manager) shrinkLoop() {
+	defer m.bg.Done()
+	t := time.NewTicker(m.cfg.LagMax / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-m.ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := time.Now()
+		for _, ps := range *m.parts.Load() {
+			if !ps.leader {
+				continue
+			}
+			ps.mu.Lock()
+			var keep, out []int32
+			for _, r := range ps.isr {
+				if f := ps.followers[r]; r != m.cfg.NodeID && f != nil && now.Sub(f.lastCaughtUp) > m.cfg.LagMax {
+					out = append(out, r)
+					continue
+				}
+				keep = append(keep, r)
+			}
+			propose := len(out) > 0 && len(keep) > 0 && !ps.proposing
+			if propose {
+				ps.proposing = true
+			}
+			pe := ps.partitionEpoch
+			ps.mu.Unlock()
+			if propose {
+				m.logger.Warn("shrinking ISR: followers lag", "topic", ps.key.topic, "partition", ps.key.partition,
+					"remove", out, "isr", keep, "replica_lag_time_max", m.cfg.LagMax)
+				m.bg.Add(1)
+				go m.proposeISR(ps, pe, keep)
+			}
+		}
+	}
+}
+
+// UnderReplicated counts the led partitions whose ISR is smaller than
+// their replica list.
+func (m *Manager) UnderReplicated() int {
+	n := 0
+	for _, ps := range *m.parts.Load() {
+		if !ps.leader {
+			continue
+		}
+		ps.mu.Lock()
+		if len(ps.isr) < len(ps.replicas) {
+			n++
+		}
+		ps.mu.Unlock()
+	}
+	return n
+}
+
+var _ request.Replication = (*Manager)(nil)

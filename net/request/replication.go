@@ -1,0 +1,32 @@
+package request
+
+import (
+	"context"
+	"time"
+
+	"github.com/sluicelog/sluice/engine"
+)
+
+// Replication is implemented by a Cluster whose partitions are replicated
+// (net/cluster). The handlers call it around appends and for fetches from
+// followers; a Cluster without it (Local) is a single node whose appends
+// are committed as soon as they are written.
+type Replication interface {
+	// CheckInSync is asked before an acks=all append: ErrNotEnoughReplicas
+	// when the partition's ISR is smaller than min.insync.replicas.
+	CheckInSync(topic string, partition int32) error
+	// Appended is told after every append this node made as leader, so
+	// that the high watermark can move when the ISR is the leader alone.
+	// It is on the hot path: no allocation.
+	Appended(p *engine.Partition)
+	// AwaitReplicated returns once the partition's high watermark reaches
+	// end (every ISR member has the records before it), or with
+	// ErrNotEnoughReplicasAfterAppend, ErrNotLeader or a timeout.
+	AwaitReplicated(ctx context.Context, p *engine.Partition, end int64, timeout time.Duration) error
+	// FollowerFetched records that replica fetched the partition from
+	// offset (so it holds everything before it); the leader may then move
+	// the high watermark and grow the ISR. An error refuses the fetch
+	// (ErrNotLeader when this node does not lead, or the replica is not
+	// one of the partition's).
+	FollowerFetched(p *engine.Partition, replica int32, offset int64) error
+}
