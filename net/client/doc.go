@@ -18,8 +18,8 @@
 // that lets one pass is presumed hung and the connection is closed. A
 // request whose connection fails is sent again on a new connection where
 // that is safe: always if it never left, always for Metadata, ListOffsets,
-// Fetch, DescribeConfigs and AlterConfigs, and for Produce as the producer
-// below decides. Every call takes a context.
+// OffsetForLeaderEpoch, Fetch, DescribeConfigs and AlterConfigs, and for
+// Produce as the producer below decides. Every call takes a context.
 //
 // # Producer
 //

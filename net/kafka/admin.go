@@ -17,6 +17,8 @@ func (s *Server) dispatch(c *conn, h header, req kmsg.Request) (kmsg.Response, e
 		return s.metadata(c.ctx, r), nil
 	case *kmsg.ListOffsetsRequest:
 		return s.listOffsets(r), nil
+	case *kmsg.OffsetForLeaderEpochRequest:
+		return s.offsetForLeaderEpoch(c.ctx, r), nil
 	case *kmsg.InitProducerIDRequest:
 		return s.initProducerID(c.ctx, r), nil
 	case *kmsg.CreateTopicsRequest:

@@ -25,6 +25,8 @@ func (s *Server) dispatch(c *conn, req protocol.Request) protocol.Response {
 		return s.alterConfigs(c, r)
 	case *protocol.ListOffsetsRequest:
 		return s.listOffsets(r)
+	case *protocol.OffsetForLeaderEpochRequest:
+		return s.offsetForLeaderEpoch(c, r)
 	case *protocol.InitProducerIDRequest:
 		return s.initProducerID(c, r)
 	case *protocol.FindCoordinatorRequest:
