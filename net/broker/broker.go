@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluicelog/sluice/engine"
@@ -26,8 +27,11 @@ type Broker struct {
 	server *server.Server // nil on a controller-only node
 	kafka  *kafka.Server  // nil without a PLAINTEXT listener
 	member *cluster.Member
-	logger *slog.Logger
-	done   chan error
+	// storageHook is member for the engine's storage-error callback,
+	// which may run on any goroutine from the moment the engine opens.
+	storageHook atomic.Pointer[cluster.Member]
+	logger      *slog.Logger
+	done        chan error
 
 	groups     *group.Coordinator
 	stopGroups context.CancelFunc
@@ -73,6 +77,13 @@ func StartContext(ctx context.Context, cfg Config, logger *slog.Logger) (*Broker
 		ProducerIDExpiration:   cfg.ProducerIDExpiration,
 		// In a cluster the high watermark is the ISR's, not each append's.
 		Replicated: cfg.Clustered(),
+		// A replica that a disk error took offline hands its leadership
+		// over (the membership exists by the time an append can fail).
+		OnStorageError: func(topic string, partition int32, err error) {
+			if m := b.storageHook.Load(); m != nil {
+				m.StorageFailed(topic, partition, err)
+			}
+		},
 	})
 	if err != nil {
 		return nil, err
@@ -90,6 +101,7 @@ func StartContext(ctx context.Context, cfg Config, logger *slog.Logger) (*Broker
 		if err != nil {
 			return fail(err)
 		}
+		b.storageHook.Store(b.member)
 		undo = append(undo, func() { b.member.Close() })
 		cl = b.member
 	} else {

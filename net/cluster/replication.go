@@ -72,6 +72,14 @@ func (m *Member) FollowerFetched(p *engine.Partition, replica int32, offset int6
 	return m.repl.FollowerFetched(p, replica, offset)
 }
 
+// StorageFailed is the engine's OnStorageError: a local replica went
+// offline, so leadership of it moves to another in-sync replica.
+func (m *Member) StorageFailed(topic string, partition int32, err error) {
+	if m.replStarted.Load() {
+		m.repl.StorageFailed()
+	}
+}
+
 // UnderReplicated counts the partitions this broker leads whose ISR is
 // smaller than their replicas.
 func (m *Member) UnderReplicated() int {

@@ -139,6 +139,9 @@ func (f *fetcher) run(ctx context.Context) {
 		now := time.Now()
 		var ready []*following
 		for _, fl := range parts {
+			if fl.ps.p.Offline() {
+				continue // the leader drops it from the ISR once it lags
+			}
 			if !fl.retryAt.After(now) {
 				ready = append(ready, fl)
 			}

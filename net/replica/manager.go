@@ -94,6 +94,7 @@ type partState struct {
 	// joins the ISR only once it holds everything of earlier epochs.
 	epochStart    int64
 	underReported bool
+	resigning     bool
 }
 
 // followerState is what a leader knows of one follower.
@@ -223,9 +224,11 @@ func (m *Manager) sync() {
 			}
 			ps.mu.Unlock()
 			next[k] = ps
-			if ps.leader {
+			if ps.leader && p.Offline() {
+				m.resign(ps)
+			} else if ps.leader {
 				m.advance(ps)
-			} else {
+			} else if !p.Offline() {
 				follow[mp.Leader] = append(follow[mp.Leader], ps)
 			}
 		}
@@ -243,6 +246,54 @@ func (m *Manager) becomeLeader(ps *partState, mp metadata.Partition, now time.Ti
 	m.logger.Info("leading", "topic", ps.key.topic, "partition", ps.key.partition, "leader_epoch", mp.LeaderEpoch,
 		"isr", mp.ISR, "log_end", ps.epochStart, "high_watermark", ps.p.HighWatermark())
 }
+
+// resign hands a led partition whose local replica went offline (a
+// storage error) to another live ISR member, leaving the ISR; with none,
+// the partition goes leaderless until this broker's replica comes back
+// (a restart), as Kafka does with an offline log directory.
+func (m *Manager) resign(ps *partState) {
+	ps.mu.Lock()
+	if ps.resigning {
+		ps.mu.Unlock()
+		return
+	}
+	ps.resigning = true
+	isr := slices.DeleteFunc(slices.Clone(ps.isr), func(r int32) bool { return r == m.cfg.NodeID })
+	pe := ps.partitionEpoch
+	ps.mu.Unlock()
+	leader := metadata.NoLeader
+	for _, r := range ps.replicas {
+		if slices.Contains(isr, r) {
+			if b, ok := m.cfg.State.Broker(r); ok && !b.Fenced {
+				leader = r
+				break
+			}
+		}
+	}
+	change := metadata.PartitionChange{Topic: ps.key.topic, Partition: ps.key.partition,
+		LeaderEpoch: ps.epoch, PartitionEpoch: pe, Leader: &leader}
+	if leader != metadata.NoLeader {
+		change.ISR = isr
+	}
+	m.logger.Error("local replica offline after a storage error: handing leadership over", "topic", ps.key.topic,
+		"partition", ps.key.partition, "new_leader", leader)
+	m.bg.Add(1)
+	go func() {
+		defer m.bg.Done()
+		ctx, cancel := context.WithTimeout(m.ctx, proposeTimeout)
+		defer cancel()
+		if err := m.cfg.Propose(ctx, change); err != nil {
+			m.logger.Warn("handing leadership over failed", "topic", ps.key.topic, "partition", ps.key.partition, "err", err)
+			ps.mu.Lock()
+			ps.resigning = false
+			ps.mu.Unlock()
+		}
+	}()
+}
+
+// StorageFailed is told when a local replica goes offline; the manager
+// re-reads its roles and hands over what it led.
+func (m *Manager) StorageFailed() { m.ImageChanged() }
 
 // reportUnderReplicatedLocked logs when a led partition's ISR falls below
 // its replicas and when it is whole again.
