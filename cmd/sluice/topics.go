@@ -1,12 +1,19 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"io"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+
+	"github.com/sluicelog/sluice/net/client"
+	"github.com/sluicelog/sluice/net/protocol"
 )
 
 func newTopicsCommand(g *globals) *cobra.Command {
@@ -95,45 +102,104 @@ func topicsList(g *globals) *cobra.Command {
 }
 
 func topicsDescribe(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:   "describe TOPIC",
-		Short: "Show a topic's partitions, offsets and config overrides",
-		Args:  cobra.ExactArgs(1),
+	var underReplicated, unavailable bool
+	cmd := &cobra.Command{
+		Use:   "describe [TOPIC]",
+		Short: "Show topics' partitions, offsets and config overrides",
+		Long: "Show a topic's partitions (leader, replicas, in-sync replicas, log start and high watermark)\n" +
+			"and its config overrides; every topic's when none is named. As with kafka-topics --describe,\n" +
+			"--under-replicated-partitions lists only the partitions whose ISR is smaller than their\n" +
+			"replica list and --unavailable-partitions only those without a live leader (both: either);\n" +
+			"topics with no such partition are left out, so nothing printed means none, e.g.\n" +
+			"  sluice topics describe --under-replicated-partitions --bootstrap-server 127.0.0.1:9193",
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := g.connect(cmd.Context())
 			if err != nil {
 				return err
 			}
 			defer c.Close()
-			info, err := c.DescribeTopic(cmd.Context(), args[0])
-			if err != nil {
-				return fmt.Errorf("describe topic %s: %w", args[0], err)
-			}
-			cfgs, err := c.DescribeConfigs(cmd.Context(), args[0])
-			if err != nil {
-				return fmt.Errorf("describe configs of %s: %w", args[0], err)
-			}
-			var overrides []string
-			for _, e := range cfgs {
-				if !e.IsDefault {
-					overrides = append(overrides, e.Name+"="+e.Value)
+			ctx := cmd.Context()
+			names := args
+			if len(names) == 0 {
+				if names, err = c.ListTopics(ctx); err != nil {
+					return fmt.Errorf("list topics: %w", err)
 				}
 			}
-			sort.Strings(overrides)
-			fmt.Fprintf(g.stdout, "Topic: %s\tPartitionCount: %d\tConfigs: %s\n", args[0], len(info.Partitions), strings.Join(overrides, ","))
-			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "PARTITION\tLEADER\tREPLICAS\tISR\tLOG-START\tHIGH-WATERMARK")
-			for _, p := range info.Partitions {
-				if p.Leader < 0 {
-					// Offline: its leader is down and no other replica may lead.
-					fmt.Fprintf(tw, "%d\tnone\t%s\t%s\t-\t-\n", p.Partition, ints(p.Replicas), ints(p.ISR))
-					continue
+			var live map[int32]bool // nil: every partition is shown
+			if underReplicated || unavailable {
+				if live, err = liveBrokers(ctx, c); err != nil {
+					return err
 				}
-				fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%d\t%d\n", p.Partition, p.Leader, ints(p.Replicas), ints(p.ISR), p.LogStartOffset, p.HighWatermark)
 			}
-			return tw.Flush()
+			for _, name := range names {
+				info, err := c.DescribeTopic(ctx, name)
+				if len(args) == 0 && errors.Is(err, protocol.ErrUnknownTopicOrPartition) {
+					continue // deleted since it was listed
+				}
+				if err != nil {
+					return fmt.Errorf("describe topic %s: %w", name, err)
+				}
+				parts := info.Partitions
+				if live != nil {
+					parts = slices.DeleteFunc(slices.Clone(parts), func(p client.PartitionInfo) bool {
+						return !(underReplicated && len(p.ISR) < len(p.Replicas) || unavailable && (p.Leader < 0 || !live[p.Leader]))
+					})
+					if len(parts) == 0 {
+						continue
+					}
+				}
+				cfgs, err := c.DescribeConfigs(ctx, name)
+				if err != nil {
+					return fmt.Errorf("describe configs of %s: %w", name, err)
+				}
+				if err := printTopic(g.stdout, info, parts, cfgs); err != nil {
+					return err
+				}
+			}
+			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&underReplicated, "under-replicated-partitions", false, "only partitions whose ISR is smaller than their replica list")
+	cmd.Flags().BoolVar(&unavailable, "unavailable-partitions", false, "only partitions without a live leader")
+	return cmd
+}
+
+// liveBrokers is the set of registered brokers that are not fenced.
+func liveBrokers(ctx context.Context, c *client.Client) (map[int32]bool, error) {
+	info, err := c.DescribeCluster(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("describe cluster: %w", err)
+	}
+	live := make(map[int32]bool, len(info.Brokers))
+	for _, b := range info.Brokers {
+		live[b.NodeID] = !b.Fenced
+	}
+	return live, nil
+}
+
+// printTopic writes a topic's line (name, partition count, config
+// overrides) and a table of the partitions parts (all of info's, or some).
+func printTopic(w io.Writer, info client.TopicInfo, parts []client.PartitionInfo, cfgs []client.ConfigEntry) error {
+	var overrides []string
+	for _, e := range cfgs {
+		if !e.IsDefault {
+			overrides = append(overrides, e.Name+"="+e.Value)
+		}
+	}
+	sort.Strings(overrides)
+	fmt.Fprintf(w, "Topic: %s\tPartitionCount: %d\tConfigs: %s\n", info.Name, len(info.Partitions), strings.Join(overrides, ","))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PARTITION\tLEADER\tREPLICAS\tISR\tLOG-START\tHIGH-WATERMARK")
+	for _, p := range parts {
+		if p.Leader < 0 {
+			// Offline: its leader is down and no other replica may lead.
+			fmt.Fprintf(tw, "%d\tnone\t%s\t%s\t-\t-\n", p.Partition, ints(p.Replicas), ints(p.ISR))
+			continue
+		}
+		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%d\t%d\n", p.Partition, p.Leader, ints(p.Replicas), ints(p.ISR), p.LogStartOffset, p.HighWatermark)
+	}
+	return tw.Flush()
 }
 
 func topicsAlterConfig(g *globals) *cobra.Command {
