@@ -41,7 +41,7 @@ func TestClusterCommands(t *testing.T) {
 			t.Fatalf("describe from broker %d:\n%s", i+1, describe)
 		}
 		for _, r := range rows {
-			if len(strings.Split(r[3], ",")) != 3 || r[4] != r[2] {
+			if len(strings.Split(r[3], ",")) != 3 || r[4] != r[3] || !strings.HasPrefix(r[3], r[2]+",") {
 				t.Fatalf("partition %s: leader %s replicas %s isr %s", r[1], r[2], r[3], r[4])
 			}
 		}

@@ -5,9 +5,11 @@
 # cluster` builds bin/sluiced first (SLUICED names another binary).
 #
 # Each broker's log lines are prefixed with its id. Ctrl-C (SIGINT) or
-# SIGTERM stops all three gracefully and waits for them; if one exits on its
-# own, the others are stopped too. The script's exit status is 0 when every
-# broker exited 0. It signals only the processes it started.
+# SIGTERM stops all three gracefully and waits for them. A broker that exits
+# on its own (a crash, or a kill -9 to try failover) leaves the others
+# running: its partitions move to them, and it can be started again by hand
+# with the command printed. The script's exit status is 0 when every broker
+# exited 0. It signals only the processes it started.
 set -u
 
 root=$(cd "$(dirname "$0")/../../.." && pwd)
@@ -62,15 +64,20 @@ for id in 1 2 3; do
 done
 
 # wait -n returns when one broker exits, or early when a trapped signal
-# arrives (the trap then stops everything and exits).
-exited_pid=
-wait -n -p exited_pid "${pids[@]}"
-exited_code=$?
-if [[ $stopping -eq 0 ]]; then
+# arrives (the trap then stops everything and exits). A broker that exits on
+# its own is reported and the others keep running.
+running=${#pids[@]}
+while [[ $running -gt 0 ]]; do
+	exited_pid=
+	wait -n -p exited_pid "${pids[@]}"
+	exited_code=$?
+	[[ $stopping -eq 0 && -n $exited_pid ]] || continue
 	for i in "${!pids[@]}"; do
 		if [[ ${pids[$i]} == "$exited_pid" ]]; then
-			echo "[cluster] broker ${ids[$i]} (pid $exited_pid) exited on its own (status $exited_code); stopping the others"
+			echo "[cluster] broker ${ids[$i]} (pid $exited_pid) exited on its own (status $exited_code); the others keep running. Start it again with: $bin --config cmd/sluiced/cluster/broker${ids[$i]}.properties"
+			unset 'pids[i]' 'ids[i]'
 		fi
 	done
-	stop_all
-fi
+	running=${#pids[@]}
+done
+echo "[cluster] every broker exited"; exit 1
