@@ -9,6 +9,8 @@
 //	<data>/meta/                  pebble: topics, their config overrides and
 //	                              every partition's recovery point
 //	<data>/<topic>-<partition>/   the partition's segments (package segment)
+//	    leader-epoch-checkpoint   replicated partitions: which leader epoch
+//	                              wrote the log from which offset (Kafka's file)
 //
 // Invariants:
 //   - Offsets in a partition are contiguous from the log start offset to the
@@ -17,8 +19,19 @@
 //     timestamp fields.
 //   - An append either writes all of its batches or none; invalid batches
 //     are refused before anything is written.
-//   - Readers never see past the high watermark: the log end, or with
-//     flush.on.ack the last offset made durable by fdatasync.
+//   - Readers never see past the high watermark: on a single node the log
+//     end, or with flush.on.ack the last offset made durable by fdatasync;
+//     on a replica of a cluster (Options.Replicated) whatever the replication
+//     layer sets, never past the log end and never backwards except when a
+//     truncation cuts the log below it. Offsets between the high watermark
+//     and the log end read as empty, not out of range.
+//   - A replica's leader-epoch history knows every epoch its log holds: a
+//     new epoch is checkpointed before the first batch carrying it is
+//     written, and entries past the log end are dropped at open and on
+//     truncation.
+//   - A storage error (write, sync, truncate) takes the partition offline
+//     (ErrStorage) for good: nothing written after it is acknowledged or
+//     read, and the broker is told (Options.OnStorageError).
 //   - Everything below a partition's recovery point is on disk with its
 //     indexes. After a crash only segments from the recovery point on are
 //     scanned; without a clean-shutdown marker no unscanned tail is trusted.

@@ -443,10 +443,18 @@ func (p *Partition) readUpTo(w *watermark, offset, maxBytes int64) (segment.Regi
 		return segment.Region{}, err
 	}
 	start := p.logStart.Load()
-	if offset < start || offset > w.offset {
-		return segment.Region{}, fmt.Errorf("%s-%d: offset %d not in [%d, %d]: %w", p.Topic(), p.id, offset, start, w.offset, ErrOffsetOutOfRange)
+	// A replica's records between the high watermark and the log end
+	// exist but are not visible yet: reading there is empty, not out of
+	// range (a new leader's high watermark lags the old one's for a
+	// moment, and consumers positioned in between must not reset).
+	limit := w.offset
+	if p.replicated {
+		limit = max(limit, p.logEnd.Load())
 	}
-	if offset == w.offset {
+	if offset < start || offset > limit {
+		return segment.Region{}, fmt.Errorf("%s-%d: offset %d not in [%d, %d]: %w", p.Topic(), p.id, offset, start, limit, ErrOffsetOutOfRange)
+	}
+	if offset >= w.offset {
 		return segment.Region{}, nil
 	}
 	segs := p.segments()

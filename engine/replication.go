@@ -57,6 +57,10 @@ func (p *Partition) openReplicated(end *watermark) error {
 // now on (this replica leads at that epoch); -1 stops stamping.
 func (p *Partition) SetLeaderEpoch(epoch int32) { p.leaderEpoch.Store(epoch) }
 
+// LeaderEpoch is the epoch SetLeaderEpoch last set: the one this replica
+// leads at, -1 when it does not lead.
+func (p *Partition) LeaderEpoch() int32 { return p.leaderEpoch.Load() }
+
 // assignEpochLocked records epoch as starting at offset in the leader-epoch
 // history when it is new, writing the checkpoint before the batches that
 // carry it reach the log.

@@ -63,6 +63,14 @@ func TestReplicatedHighWatermark(t *testing.T) {
 	if got := readAll(t, p, 0); len(got) != 0 {
 		t.Fatalf("readers see %d records above the high watermark", len(got))
 	}
+	// Between the high watermark and the log end a read is empty, not
+	// out of range; past the log end it is out of range.
+	if r, err := p.Read(15, 1<<20); err != nil || r.Len != 0 {
+		t.Fatalf("read between hw and log end: %v, %d bytes", err, r.Len)
+	}
+	if _, err := p.Read(21, 1<<20); !errors.Is(err, engine.ErrOffsetOutOfRange) {
+		t.Fatalf("read past the log end: %v", err)
+	}
 	r, err := p.ReadReplica(0, 1<<20)
 	if err != nil || r.Len == 0 {
 		t.Fatalf("replica read: %v, %d bytes", err, r.Len)

@@ -39,12 +39,14 @@ func (m *Member) onChange(rec metadata.Record) {
 	}
 	m.rebuildLeaders()
 	m.imageChanged()
+	m.notifyWatchers()
 }
 
 // onRestore follows a snapshot that replaced the whole image.
 func (m *Member) onRestore() {
 	m.reconcileAll()
 	m.imageChanged()
+	m.notifyWatchers()
 }
 
 // rebuildLeaders replaces the leadership map from the image. Rebuilds run
@@ -54,13 +56,40 @@ func (m *Member) rebuildLeaders() {
 	m.leadersMu.Lock()
 	defer m.leadersMu.Unlock()
 	im := m.state.Image()
+	prev := *m.leaders.Load()
 	lm := make(leaderMap, len(im.Topics)*4)
+	self := m.cfg.NodeID
 	for _, t := range im.Topics {
 		for i, p := range t.Partitions {
-			lm[topicPartition{t.Name, int32(i)}] = leadership{p.Leader, p.LeaderEpoch}
+			k := topicPartition{t.Name, int32(i)}
+			now := leadership{p.Leader, p.LeaderEpoch}
+			lm[k] = now
+			if was, ok := prev[k]; (!ok || was != now) && (now.leader == self || was.leader == self) {
+				m.stampEpoch(k, now)
+			}
 		}
 	}
 	m.leaders.Store(&lm)
+}
+
+// stampEpoch tells a local replica the leader epoch its appends carry
+// before the request layer may send it any (the leadership map is stored
+// after): the epoch it leads at, or -1 when it no longer leads. Doing it
+// here, in log order, means no batch is ever written as leader under a
+// stale epoch, which would make the epoch history lie to followers.
+func (m *Member) stampEpoch(k topicPartition, l leadership) {
+	if m.cfg.Engine == nil {
+		return
+	}
+	p, err := m.cfg.Engine.Partition(k.topic, k.partition)
+	if err != nil {
+		return
+	}
+	if l.leader == m.cfg.NodeID {
+		p.SetLeaderEpoch(l.epoch)
+	} else {
+		p.SetLeaderEpoch(-1)
+	}
 }
 
 // reconcileAll brings every local topic in line with the image: topics the

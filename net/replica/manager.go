@@ -338,11 +338,22 @@ func (m *Manager) advance(ps *partState) {
 	}
 }
 
+// current returns the partition's role when the manager has caught up
+// with the leadership the request layer acts on (the epoch the partition
+// stamps), nil while it lags behind the image.
+func (m *Manager) current(p *engine.Partition) *partState {
+	ps := m.lookup(p.Topic(), p.ID())
+	if ps == nil || ps.p != p || !ps.leader || ps.epoch != p.LeaderEpoch() {
+		return nil
+	}
+	return ps
+}
+
 // CheckInSync implements request.Replication.
 func (m *Manager) CheckInSync(topic string, partition int32) error {
 	ps := m.lookup(topic, partition)
-	if ps == nil || !ps.leader {
-		return nil // the leader check refuses it next
+	if ps == nil || !ps.leader || ps.epoch != ps.p.LeaderEpoch() {
+		return nil // the leader check refuses it, or the ISR is not known yet: the wait checks it
 	}
 	if n, want := int(ps.isrLen.Load()), ps.p.MinInsyncReplicas(); n < want {
 		return request.Refuse(request.ErrNotEnoughReplicas,
@@ -353,7 +364,7 @@ func (m *Manager) CheckInSync(topic string, partition int32) error {
 
 // Appended implements request.Replication.
 func (m *Manager) Appended(p *engine.Partition) {
-	if ps := m.lookup(p.Topic(), p.ID()); ps != nil && ps.leader && ps.p == p {
+	if ps := m.current(p); ps != nil {
 		m.advance(ps)
 	}
 }
@@ -367,24 +378,25 @@ func (m *Manager) AwaitReplicated(ctx context.Context, p *engine.Partition, end 
 			timer.Stop()
 		}
 	}()
-	epoch := int32(-2)
+	epoch := p.LeaderEpoch()
 	for {
 		ch := p.Changed()
 		if p.HighWatermark() >= end {
 			return nil
 		}
-		ps := m.lookup(p.Topic(), p.ID())
-		if epoch == -2 && ps != nil {
-			epoch = ps.epoch
-		}
-		switch {
-		case p.Offline():
+		if p.Offline() {
 			return fmt.Errorf("%s-%d: %w", p.Topic(), p.ID(), engine.ErrStorage)
-		case ps == nil || !ps.leader || ps.epoch != epoch:
+		}
+		if now := p.LeaderEpoch(); now < 0 || now != epoch {
 			return request.Refuse(request.ErrNotLeader, fmt.Sprintf("%s-%d: leadership moved before the write was replicated", p.Topic(), p.ID()))
-		case int(ps.isrLen.Load()) < p.MinInsyncReplicas():
-			return request.Refuse(request.ErrNotEnoughReplicasAfterAppend,
-				fmt.Sprintf("%s-%d: ISR fell to %d, min.insync.replicas is %d", p.Topic(), p.ID(), ps.isrLen.Load(), p.MinInsyncReplicas()))
+		}
+		// ps is nil for a moment after a leadership change, until the
+		// manager has caught up with the image: keep waiting then.
+		if ps := m.current(p); ps != nil {
+			if n := int(ps.isrLen.Load()); n < p.MinInsyncReplicas() {
+				return request.Refuse(request.ErrNotEnoughReplicasAfterAppend,
+					fmt.Sprintf("%s-%d: ISR fell to %d, min.insync.replicas is %d", p.Topic(), p.ID(), n, p.MinInsyncReplicas()))
+			}
 		}
 		left := time.Until(deadline)
 		if left <= 0 {
