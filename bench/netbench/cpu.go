@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/sluicelog/sluice/bench/hostinfo"
 )
 
 // CPUUse is the CPU time spent during one timed phase, from /proc (zero
@@ -90,28 +92,7 @@ func ksoftirqdCPU() float64 {
 
 // procCPU is a process's user+system time in seconds (a zombie's too, until
 // it is reaped), or 0.
-func procCPU(pid int) float64 {
-	if pid <= 0 {
-		return 0
-	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0
-	}
-	// The command name may hold spaces; the fields after it are fixed.
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 13 {
-		return 0
-	}
-	utime, _ := strconv.ParseFloat(f[11], 64)
-	stime, _ := strconv.ParseFloat(f[12], 64)
-	return (utime + stime) / clockTick
-}
+func procCPU(pid int) float64 { return hostinfo.ProcessCPU(pid) }
 
 // machineBusy is the busy time of all CPUs since boot and its softirq
 // part, in seconds, or zeros.
