@@ -6,9 +6,12 @@
 #
 # It also runs bench/cmd/metabench (topics created and deleted and leaders
 # moved per second, single node and a cluster of three, against the quorum
-# log store's synced appends) and bench/cmd/baselinebench (today's
-# single-node broker against the pre-cluster build 5795bbb, built from git,
-# in interleaved rounds); each prints its own section, pasted verbatim.
+# log store's synced appends), bench/cmd/replbench (a local cluster of three
+# sluiced processes: produce with RF 3 and acks=all beside RF 1 and acks=1,
+# and the failover time after kill -9 of a partition leader) and
+# bench/cmd/baselinebench (today's single-node broker against the
+# pre-cluster build 5795bbb, built from git, in interleaved rounds); each
+# prints its own section, pasted verbatim.
 #
 # Besides the engine and broker harnesses it runs the side-by-side suite of
 # bench/peers (its own Go module: Sluice beside kfake, NATS JetStream and
@@ -34,9 +37,9 @@
 #                quickly; the figures are meaningless, so BENCH_OUT then
 #                defaults to $TMPDIR/BENCHMARKS.smoke.md
 #
-# The whole suite takes about 6 minutes on a 2-core VM (the peers suite
-# about 1.5 of them). BENCH_OUT is only replaced when every command has
-# succeeded.
+# The whole suite takes about 8 minutes on a 2-core VM (the peers suite
+# about 1.5 of them, replbench about 2). BENCH_OUT is only replaced when
+# every command has succeeded.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -155,6 +158,11 @@ run_suite() {
 	MB=($GO run ./bench/cmd/metabench -q -dir "$DATA_DIR")
 	if [[ $SMOKE == 1 ]]; then MB+=(-topics 10 -moves 50 -syncs 20); fi
 	run metabench "${MB[@]}"
+	# Replication on a local cluster of three sluiced processes; its
+	# stdout is its section too.
+	RP=($GO run ./bench/cmd/replbench -q -dir "$DATA_DIR")
+	if [[ $SMOKE == 1 ]]; then RP+=(-sizes 100 -rounds 1 -duration 500ms -rate-duration 500ms -failover-rounds 1 -controller-rounds 0); fi
+	run replbench "${RP[@]}"
 	# Today's single-node broker against the pre-cluster build (5795bbb),
 	# built from git; its stdout is its section too.
 	BB=($GO run ./bench/cmd/baselinebench -q -dir "$DATA_DIR")
@@ -494,6 +502,10 @@ EOF
 	# verbatim (each names its command and its times).
 	echo
 	cat "$RAW/metabench.out"
+	if [[ -f $RAW/replbench.out ]]; then # absent from the raw outputs of runs before it
+		echo
+		cat "$RAW/replbench.out"
+	fi
 	echo
 	cat "$RAW/baseline.out"
 	cat <<EOF
