@@ -45,6 +45,11 @@
 //     value it returns for an empty index.
 //   - Every byte after the end must be zero.
 //
+// Every call on the files goes through a fsys.FS (OpenOffsetFS, OpenTimeFS,
+// ReadLastTimeFS; the plain functions use the real file system), and so do
+// the mapping calls: tests can fail the preallocation with ENOSPC or an
+// msync with EIO.
+//
 // # Sanity check
 //
 // Open checks the whole file: its size must be a multiple of the entry size,

@@ -3,9 +3,10 @@ package index
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"math"
 	"os"
+
+	"github.com/sluicelog/sluice/segment/fsys"
 )
 
 // ReadLastTime returns the last entry of the time index at path for a
@@ -16,8 +17,17 @@ import (
 // when the index is empty or missing. Only the last entry is checked, so a
 // corrupt file may go unnoticed here; OpenTime checks everything.
 func ReadLastTime(path string, base int64) (e TimeEntry, ok bool, err error) {
-	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
+	return ReadLastTimeFS(nil, path, base)
+}
+
+// ReadLastTimeFS is ReadLastTime on the file system fs (nil for the real
+// one).
+func ReadLastTimeFS(fs fsys.FS, path string, base int64) (e TimeEntry, ok bool, err error) {
+	if fs == nil {
+		fs = fsys.OS{}
+	}
+	f, err := fs.OpenFile(path, os.O_RDONLY, 0)
+	if errors.Is(err, os.ErrNotExist) {
 		return TimeEntry{}, false, nil
 	}
 	if err != nil {

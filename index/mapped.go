@@ -7,6 +7,8 @@ import (
 	"math"
 	"os"
 	"sync/atomic"
+
+	"github.com/sluicelog/sluice/segment/fsys"
 )
 
 // hotBytes is how much of an index's end Lookup searches before the whole:
@@ -21,7 +23,7 @@ type mapped struct {
 	base int64
 	size int // entry size in bytes
 
-	f    *os.File
+	f    fsys.File
 	data []byte // the mapping; after Trim it may run past the file's end
 
 	// count is the number of entries readers may see. The writer stores an
@@ -44,14 +46,18 @@ type mapped struct {
 // index kind's ordering rules, as a message for ErrCorrupt.
 type checkFunc func(data []byte, n int) error
 
-// open opens or creates the file at path, checks it with check and maps it,
-// first growing it to maxBytes (rounded down to whole entries) when that is
-// larger than the file. A file that fails the check is left untouched.
-func (m *mapped) open(path string, base int64, maxBytes, size int, check checkFunc) error {
+// open opens or creates the file at path on fs, checks it with check and
+// maps it, first growing it to maxBytes (rounded down to whole entries) when
+// that is larger than the file. A file that fails the check is left
+// untouched.
+func (m *mapped) open(fs fsys.FS, path string, base int64, maxBytes, size int, check checkFunc) error {
 	if base < 0 {
 		return fmt.Errorf("index %s: negative base offset %d: %w", path, base, ErrRange)
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if fs == nil {
+		fs = fsys.OS{}
+	}
+	f, err := fs.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return fmt.Errorf("index %s: %w", path, err)
 	}
@@ -78,11 +84,11 @@ func (m *mapped) open(path string, base int64, maxBytes, size int, check checkFu
 	}
 
 	// Map the final length at once. The part past the current end is not
-	// touched until preallocate has given it file blocks, so checking first
+	// touched until Allocate has given it file blocks, so checking first
 	// and growing after leaves a corrupt file as it was.
 	var data []byte
 	if target > 0 {
-		if data, err = mapFile(f, int(target)); err != nil {
+		if data, err = f.Map(int(target)); err != nil {
 			return fmt.Errorf("index %s: mmap: %w", path, err)
 		}
 	}
@@ -93,13 +99,13 @@ func (m *mapped) open(path string, base int64, maxBytes, size int, check checkFu
 	if err != nil {
 		err = fmt.Errorf("index %s: %w: %w", path, ErrCorrupt, err)
 	} else if target > cur {
-		if perr := preallocate(f, target); perr != nil {
+		if perr := f.Allocate(target); perr != nil {
 			err = fmt.Errorf("index %s: grow to %d bytes: %w", path, target, perr)
 		}
 	}
 	if err != nil {
 		if data != nil {
-			unmapFile(data)
+			f.Unmap(data)
 		}
 		return err
 	}
@@ -203,7 +209,7 @@ func (m *mapped) sync() error {
 	if n == 0 {
 		return nil
 	}
-	if err := syncMapping(m.data[:n]); err != nil {
+	if err := m.f.SyncMap(m.data[:n]); err != nil {
 		return fmt.Errorf("index %s: msync: %w", m.path, err)
 	}
 	return nil
@@ -229,7 +235,7 @@ func (m *mapped) unmap() error {
 	m.slots = 0
 	m.closed = true
 	if m.data != nil {
-		if uerr := unmapFile(m.data); uerr != nil {
+		if uerr := m.f.Unmap(m.data); uerr != nil {
 			err = errors.Join(err, fmt.Errorf("index %s: munmap: %w", m.path, uerr))
 		}
 		m.data = nil

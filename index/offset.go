@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+
+	"github.com/sluicelog/sluice/segment/fsys"
 )
 
 // OffsetEntrySize is the size of one offset index entry in bytes.
@@ -31,8 +33,14 @@ type Offset struct {
 // for a segment that no longer takes appends. A file that fails the sanity
 // check yields an error matching ErrCorrupt.
 func OpenOffset(path string, base int64, maxBytes int) (*Offset, error) {
+	return OpenOffsetFS(nil, path, base, maxBytes)
+}
+
+// OpenOffsetFS is OpenOffset on the file system fs (nil for the real one), so
+// tests can put failing disks under an index.
+func OpenOffsetFS(fs fsys.FS, path string, base int64, maxBytes int) (*Offset, error) {
 	x := new(Offset)
-	if err := x.m.open(path, base, maxBytes, OffsetEntrySize, checkOffsets); err != nil {
+	if err := x.m.open(fs, path, base, maxBytes, OffsetEntrySize, checkOffsets); err != nil {
 		return nil, err
 	}
 	return x, nil

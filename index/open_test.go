@@ -7,9 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"syscall"
 	"testing"
 
 	"github.com/sluicelog/sluice/index"
+	"github.com/sluicelog/sluice/segment/fsys"
 )
 
 // offsetBytes encodes (relative offset, position) pairs as an index file.
@@ -172,5 +174,51 @@ func TestOpenErrors(t *testing.T) {
 	}
 	if _, err := index.OpenTime(filepath.Join(dir, "no", "such", "dir"), 0, 0); err == nil || errors.Is(err, index.ErrCorrupt) {
 		t.Errorf("missing directory: %v, want a plain error", err)
+	}
+}
+
+// TestOpenFaults: an index on a failing disk reports the failure. A failed
+// preallocation leaves the file as it was and maps nothing; a failed msync
+// is Sync's error; both work once the disk recovers.
+func TestOpenFaults(t *testing.T) {
+	dir := t.TempDir()
+	fs := fsys.NewFaulty(nil)
+	path := filepath.Join(dir, "0.index")
+	fs.Inject(fsys.Fault{Ops: fsys.OpAllocate, Err: syscall.ENOSPC})
+	if _, err := index.OpenOffsetFS(fs, path, 0, 64); !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("OpenOffsetFS on a full disk: %v, want ENOSPC", err)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Size() != 0 {
+		t.Fatalf("after a failed preallocation: %v, %v; want an empty file", fi, err)
+	}
+	fs.Inject(fsys.Fault{Ops: fsys.OpSync, Err: syscall.EIO, Path: fsys.PathSuffix(".timeindex")})
+	x, err := index.OpenOffsetFS(fs, path, 0, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	y, err := index.OpenTimeFS(fs, filepath.Join(dir, "0.timeindex"), 0, 48)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer y.Close()
+	if err := x.Append(0, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := y.Append(5, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := x.Sync(); err != nil {
+		t.Fatalf("offset index Sync under a .timeindex fault: %v", err)
+	}
+	if err := y.Sync(); !errors.Is(err, syscall.EIO) {
+		t.Fatalf("time index Sync: %v, want EIO", err)
+	}
+	fs.Clear()
+	if err := y.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if e, ok, err := index.ReadLastTimeFS(fs, y.Path(), 0); err != nil || !ok || e.Timestamp != 5 {
+		t.Fatalf("ReadLastTimeFS = %v, %v, %v", e, ok, err)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+
+	"github.com/sluicelog/sluice/segment/fsys"
 )
 
 // TimeEntrySize is the size of one time index entry in bytes.
@@ -30,8 +32,14 @@ type Time struct {
 // OpenOffset. A file that fails the sanity check yields an error matching
 // ErrCorrupt.
 func OpenTime(path string, base int64, maxBytes int) (*Time, error) {
+	return OpenTimeFS(nil, path, base, maxBytes)
+}
+
+// OpenTimeFS is OpenTime on the file system fs (nil for the real one), so
+// tests can put failing disks under an index.
+func OpenTimeFS(fs fsys.FS, path string, base int64, maxBytes int) (*Time, error) {
 	x := new(Time)
-	if err := x.m.open(path, base, maxBytes, TimeEntrySize, checkTimes); err != nil {
+	if err := x.m.open(fs, path, base, maxBytes, TimeEntrySize, checkTimes); err != nil {
 		return nil, err
 	}
 	return x, nil

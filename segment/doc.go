@@ -29,6 +29,15 @@
 //   - Files stay open while a Region handed to a reader is live: Delete unlinks
 //     the files at once but closes them only after the last Region is released.
 //
+// Every file call goes through Options.FS (package fsys): the real file
+// system by default, a failing one in tests. Writes, truncations and syncs
+// go through its File; reads and the Regions handed to sendfile use the
+// *os.File under it, so the read path costs what it did without the seam.
+// A failed Append leaves the segment as it was (the file is cut back; if
+// even that fails, the bytes past Size are never served and Recover or
+// TruncateTo cuts them); a failed FlushLog or Flush reports the error and
+// leaves deciding what the data is worth to the caller.
+//
 // Segments of a partition that are not being written are opened lazily: Open
 // only records the file size; the log file descriptor and the index mappings
 // are made on first read, so a partition with thousands of segments opens in

@@ -46,7 +46,7 @@ func (s *Segment) recoverLocked() (Recovery, error) {
 	if err := s.rebuildIndexes(true); err != nil {
 		return Recovery{}, err
 	}
-	sc := scanner{f: s.log, base: s.base, end: fileSize, minOffset: s.base}
+	sc := scanner{f: s.log.OS(), base: s.base, end: fileSize, minOffset: s.base}
 	var rec Recovery
 	for sc.next(true) {
 		s.track(&sc.hdr, sc.cur)
@@ -121,7 +121,7 @@ func (s *Segment) activateLocked() error {
 		s.maxTimestamp.Store(last.Timestamp)
 		s.offsetOfMaxTimestamp.Store(last.Offset)
 	}
-	sc := scanner{f: f, base: s.base, end: s.Size(), pos: start, minOffset: minOffset}
+	sc := scanner{f: f.OS(), base: s.base, end: s.Size(), pos: start, minOffset: minOffset}
 	s.bytesSinceIndex = 0
 	for sc.next(false) {
 		s.track(&sc.hdr, sc.cur)

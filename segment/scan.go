@@ -29,6 +29,8 @@ func offsetsFit(h *batch.Header, base int64) bool {
 // pos the position after it. After next returns false, pos is where the
 // valid data ends and err says why the walk stopped (nil at a clean end).
 type scanner struct {
+	// f is the log's *os.File: reading through the fsys.File interface
+	// would move head (and so the scanner) to the heap on every Read.
 	f   *os.File
 	end int64
 	// base is the segment's base offset: every batch must lie within

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sluicelog/sluice/index"
 	"github.com/sluicelog/sluice/segment/batch"
+	"github.com/sluicelog/sluice/segment/fsys"
 )
 
 // Defaults, with Kafka's names for the matching topic configs.
@@ -47,6 +48,10 @@ type Options struct {
 	MaxIndexBytes int
 	// Logger receives recovery reports. Nil discards them.
 	Logger *slog.Logger
+	// FS is the file system the segment's files live on. Nil is the real
+	// one (fsys.OS); tests put an fsys.Faulty here to fail writes, syncs
+	// and truncations.
+	FS fsys.FS
 }
 
 func (o Options) withDefaults() Options {
@@ -61,6 +66,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.FS == nil {
+		o.FS = fsys.OS{}
 	}
 	return o
 }
@@ -88,7 +96,7 @@ type Segment struct {
 
 	// mu guards the lazily opened file and index handles.
 	mu        sync.Mutex
-	log       *os.File
+	log       fsys.File
 	offsetIdx *index.Offset
 	timeIdx   *index.Time
 	// retired holds index mappings that were replaced while readers may
@@ -117,21 +125,25 @@ func FileName(base int64, suffix string) string {
 // Create makes a new empty segment in dir, ready for appends.
 func Create(dir string, base int64, opts Options) (*Segment, error) {
 	s := newSegment(dir, base, opts)
-	f, err := os.OpenFile(s.path(".log"), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	fs := s.opts.FS
+	f, err := fs.OpenFile(s.path(".log"), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("segment %d: create: %w", base, err)
 	}
 	s.log = f
-	// A failed Create leaves no log behind, so that it can be retried.
+	// A failed Create leaves no files behind, so that it can be retried:
+	// the log is its own (O_EXCL), and index files of its name are stale.
 	fail := func(err error) (*Segment, error) {
 		f.Close()
-		os.Remove(s.path(".log"))
+		for _, suffix := range []string{".log", ".index", ".timeindex"} {
+			fs.Remove(s.path(suffix))
+		}
 		return nil, err
 	}
 	// Stale index files of the same name (from a segment that was cut away)
 	// would otherwise be taken for this segment's.
 	for _, suffix := range []string{".index", ".timeindex"} {
-		if err := os.Remove(s.path(suffix)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := fs.Remove(s.path(suffix)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fail(fmt.Errorf("segment %d: %w", base, err))
 		}
 	}
@@ -147,7 +159,7 @@ func Create(dir string, base int64, opts Options) (*Segment, error) {
 // nothing else until the segment is read, activated or recovered.
 func Open(dir string, base int64, opts Options) (*Segment, error) {
 	s := newSegment(dir, base, opts)
-	fi, err := os.Stat(s.path(".log"))
+	fi, err := s.opts.FS.Stat(s.path(".log"))
 	if err != nil {
 		return nil, fmt.Errorf("segment %d: %w", base, err)
 	}
@@ -189,20 +201,30 @@ func (s *Segment) MaxTimestamp() (int64, error) {
 	if s.Size() == 0 {
 		return -1, nil
 	}
-	e, ok, err := index.ReadLastTime(s.path(".timeindex"), s.base)
+	e, ok, err := index.ReadLastTimeFS(s.opts.FS, s.path(".timeindex"), s.base)
 	if err == nil && ok {
 		s.maxTimestamp.CompareAndSwap(-1, e.Timestamp)
 		return s.maxTimestamp.Load(), nil
 	}
-	fi, serr := os.Stat(s.path(".log"))
+	fi, serr := s.opts.FS.Stat(s.path(".log"))
 	if serr != nil {
 		return -1, fmt.Errorf("segment %d: %w", s.base, serr)
 	}
 	return fi.ModTime().UnixMilli(), nil
 }
 
-// file returns the log file, opening it on first use.
+// file returns the log file, opening it on first use. Reads and Regions use
+// the *os.File under it; see package fsys.
 func (s *Segment) file() (*os.File, error) {
+	f, err := s.logFile()
+	if err != nil {
+		return nil, err
+	}
+	return f.OS(), nil
+}
+
+// logFile returns the log file, opening it on first use.
+func (s *Segment) logFile() (fsys.File, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.log != nil {
@@ -246,7 +268,7 @@ func (s *Segment) openIndexes(writable bool) error {
 		// An index lost while its log survived would otherwise open as an
 		// empty one and leave every lookup to scan the log from the start.
 		for _, suffix := range []string{".index", ".timeindex"} {
-			if _, serr := os.Stat(s.path(suffix)); errors.Is(serr, os.ErrNotExist) {
+			if _, serr := s.opts.FS.Stat(s.path(suffix)); errors.Is(serr, os.ErrNotExist) {
 				err = fmt.Errorf("%w: %s missing", index.ErrCorrupt, FileName(s.base, suffix))
 			}
 		}
@@ -254,10 +276,10 @@ func (s *Segment) openIndexes(writable bool) error {
 	var oi *index.Offset
 	var ti *index.Time
 	if err == nil {
-		oi, err = index.OpenOffset(s.path(".index"), s.base, offMax)
+		oi, err = index.OpenOffsetFS(s.opts.FS, s.path(".index"), s.base, offMax)
 	}
 	if err == nil {
-		ti, err = index.OpenTime(s.path(".timeindex"), s.base, timeMax)
+		ti, err = index.OpenTimeFS(s.opts.FS, s.path(".timeindex"), s.base, timeMax)
 		if err != nil {
 			oi.Close()
 		}
@@ -305,7 +327,7 @@ func (s *Segment) checkIndexes(oi *index.Offset, ti *index.Time) error {
 		return err
 	}
 	interval := int64(s.opts.IndexIntervalBytes)
-	sc := scanner{f: f, base: s.base, end: size, minOffset: s.base}
+	sc := scanner{f: f.OS(), base: s.base, end: size, minOffset: s.base}
 	since := int64(0)
 	lastTime, timeOK := ti.Last()
 	if last, ok := oi.Last(); ok {
@@ -339,7 +361,7 @@ func (s *Segment) checkIndexes(oi *index.Offset, ti *index.Time) error {
 			return fmt.Errorf("%w: last time entry at offset %d, log ends at %d", index.ErrCorrupt, lastTime.Offset, next)
 		}
 		e := oi.Lookup(lastTime.Offset)
-		sc := scanner{f: f, base: s.base, end: size, pos: e.Position, minOffset: e.Offset}
+		sc := scanner{f: f.OS(), base: s.base, end: size, pos: e.Position, minOffset: e.Offset}
 		for sc.next(false) && sc.hdr.LastOffset() < lastTime.Offset {
 		}
 		if sc.err != nil || sc.hdr.LastOffset() != lastTime.Offset || sc.hdr.MaxTimestamp != lastTime.Timestamp {
@@ -350,9 +372,9 @@ func (s *Segment) checkIndexes(oi *index.Offset, ti *index.Time) error {
 }
 
 // openLog returns the log file, opening it if need be. Callers hold s.mu.
-func (s *Segment) openLog() (*os.File, error) {
+func (s *Segment) openLog() (fsys.File, error) {
 	if s.log == nil {
-		f, err := os.OpenFile(s.path(".log"), os.O_RDWR, 0)
+		f, err := s.opts.FS.OpenFile(s.path(".log"), os.O_RDWR, 0)
 		if err != nil {
 			return nil, fmt.Errorf("segment %d: %w", s.base, err)
 		}
@@ -364,15 +386,15 @@ func (s *Segment) openLog() (*os.File, error) {
 // rebuildIndexes recreates both indexes from the log's batch headers.
 func (s *Segment) rebuildIndexes(writable bool) error {
 	for _, suffix := range []string{".index", ".timeindex"} {
-		if err := os.Remove(s.path(suffix)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := s.opts.FS.Remove(s.path(suffix)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("segment %d: %w", s.base, err)
 		}
 	}
-	oi, err := index.OpenOffset(s.path(".index"), s.base, s.opts.MaxIndexBytes)
+	oi, err := index.OpenOffsetFS(s.opts.FS, s.path(".index"), s.base, s.opts.MaxIndexBytes)
 	if err != nil {
 		return fmt.Errorf("segment %d: %w", s.base, err)
 	}
-	ti, err := index.OpenTime(s.path(".timeindex"), s.base, s.opts.MaxIndexBytes/2*3)
+	ti, err := index.OpenTimeFS(s.opts.FS, s.path(".timeindex"), s.base, s.opts.MaxIndexBytes/2*3)
 	if err != nil {
 		oi.Close()
 		return fmt.Errorf("segment %d: %w", s.base, err)
@@ -382,7 +404,7 @@ func (s *Segment) rebuildIndexes(writable bool) error {
 	if err != nil {
 		return err
 	}
-	sc := scanner{f: f, base: s.base, end: s.Size(), minOffset: s.base}
+	sc := scanner{f: f.OS(), base: s.base, end: s.Size(), minOffset: s.base}
 	s.resetTail()
 	for sc.next(false) {
 		s.track(&sc.hdr, sc.cur)
@@ -547,11 +569,11 @@ func (s *Segment) FlushLog() error {
 		return ErrClosed
 	}
 	defer s.release()
-	f, err := s.file()
+	f, err := s.logFile()
 	if err != nil {
 		return err
 	}
-	if err := fdatasync(f); err != nil {
+	if err := f.Datasync(); err != nil {
 		return fmt.Errorf("segment %d: fdatasync: %w", s.base, err)
 	}
 	return nil
@@ -621,7 +643,7 @@ func (s *Segment) Delete() error {
 	s.deleted.Store(true)
 	var errs []error
 	for _, suffix := range []string{".log", ".index", ".timeindex"} {
-		if err := os.Remove(s.path(suffix)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := s.opts.FS.Remove(s.path(suffix)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, err)
 		}
 	}

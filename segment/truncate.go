@@ -63,7 +63,7 @@ func (s *Segment) TruncateTo(offset int64) (int64, error) {
 		cutPos, cutOffset = 0, s.base
 	case offset < s.next.Load():
 		e := s.offsetIdx.Lookup(offset)
-		sc := scanner{f: f, base: s.base, end: size, pos: e.Position, minOffset: e.Offset}
+		sc := scanner{f: f.OS(), base: s.base, end: size, pos: e.Position, minOffset: e.Offset}
 		for sc.next(false) {
 			if sc.hdr.LastOffset() >= offset {
 				cutPos, cutOffset = sc.cur, sc.hdr.BaseOffset
@@ -122,7 +122,7 @@ func (s *Segment) retrackTail(end int64) error {
 	if last, ok := s.offsetIdx.Last(); ok {
 		start, minOffset = last.Position, last.Offset
 	}
-	sc := scanner{f: s.log, base: s.base, end: end, pos: start, minOffset: minOffset}
+	sc := scanner{f: s.log.OS(), base: s.base, end: end, pos: start, minOffset: minOffset}
 	s.bytesSinceIndex = 0
 	for sc.next(false) {
 		s.track(&sc.hdr, sc.cur)

@@ -1,4 +1,4 @@
-package index
+package fsys
 
 import (
 	"errors"
@@ -7,11 +7,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// preallocate grows f to size bytes with blocks reserved on disk, so later
+// allocate grows f to size bytes with blocks reserved on disk, so later
 // stores into a mapping of it cannot fault for lack of space. File systems
-// that cannot reserve blocks (EOPNOTSUPP) get a sparse file instead: the
+// that cannot reserve blocks (EOPNOTSUPP) get a sparse file instead: an
 // index still works, it just loses that guarantee.
-func preallocate(f *os.File, size int64) error {
+func allocate(f *os.File, size int64) error {
 	for {
 		err := unix.Fallocate(int(f.Fd()), 0, 0, size)
 		switch {

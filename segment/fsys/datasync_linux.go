@@ -1,4 +1,4 @@
-package segment
+package fsys
 
 import (
 	"os"
@@ -6,9 +6,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// fdatasync flushes the file's data, and only the metadata needed to read
+// datasync flushes the file's data, and only the metadata needed to read
 // it back (its size), which spares the inode timestamp write of fsync.
-func fdatasync(f *os.File) error {
+func datasync(f *os.File) error {
 	rc, err := f.SyscallConn()
 	if err != nil {
 		return err
@@ -24,5 +24,8 @@ func fdatasync(f *os.File) error {
 	}); err != nil {
 		return err
 	}
-	return serr
+	if serr != nil {
+		return &os.PathError{Op: "fdatasync", Path: f.Name(), Err: serr}
+	}
+	return nil
 }

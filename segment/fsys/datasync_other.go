@@ -1,8 +1,8 @@
 //go:build !linux
 
-package segment
+package fsys
 
 import "os"
 
-// fdatasync falls back to fsync where fdatasync is not offered.
-func fdatasync(f *os.File) error { return f.Sync() }
+// datasync falls back to fsync where fdatasync is not offered.
+func datasync(f *os.File) error { return f.Sync() }

@@ -1,6 +1,6 @@
 //go:build !unix
 
-package index
+package fsys
 
 import (
 	"errors"
@@ -9,9 +9,9 @@ import (
 	"runtime"
 )
 
-// The indexes need shared memory mappings; on platforms without the unix
-// calls they cannot be opened, but the package still builds so that code
-// above it can.
+// Indexes need shared memory mappings; on platforms without the unix calls
+// they cannot be opened, but the package still builds so that code above it
+// can.
 
 func mapFile(f *os.File, length int) ([]byte, error) {
 	return nil, fmt.Errorf("memory-mapped index on %s: %w", runtime.GOOS, errors.ErrUnsupported)
