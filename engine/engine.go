@@ -14,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/sluicelog/sluice/segment/fsys"
 )
 
 // Defaults for Options.
@@ -64,6 +66,9 @@ type Options struct {
 	// takes offline (see Partition.Offline). It may run with the
 	// partition's locks held: it must not call back into the partition.
 	OnStorageError func(topic string, partition int32, err error)
+	// FS is the file system segments and their indexes live on; nil is
+	// the real one. Tests inject faults with fsys.Faulty.
+	FS fsys.FS
 }
 
 // Engine is Sluice's storage engine: topics of partitioned logs in one data

@@ -82,6 +82,7 @@ func (e *Engine) openPartition(t *topic, id int32, clean bool) (*Partition, erro
 	}
 	cfg := t.cfg.Load()
 	opts := cfg.segmentOptions()
+	opts.FS = e.opts.FS
 	opts.Logger = p.logger
 	if err := os.MkdirAll(p.dir, 0o755); err != nil {
 		return nil, err

@@ -356,6 +356,7 @@ func (p *Partition) maybeRollLocked(cfg *TopicConfig, now time.Time, incoming in
 func (p *Partition) rollLocked(cfg *TopicConfig, now time.Time) error {
 	old := p.active()
 	opts := cfg.segmentOptions()
+	opts.FS = p.eng.opts.FS
 	opts.Logger = p.logger
 	seg, err := segment.Create(p.dir, p.logEnd.Load(), opts)
 	if err != nil {
