@@ -411,3 +411,67 @@ func (p *Partition) MinInsyncReplicas() int { return int(p.config().MinInsyncRep
 
 // UncleanLeaderElection is the topic's unclean.leader.election.enable.
 func (p *Partition) UncleanLeaderElection() bool { return p.config().UncleanLeaderElection }
+
+// ResetTo empties the log and starts it again at offset: a follower whose
+// log ends before its leader's log start (retention deleted what it would
+// fetch next) takes the leader's log from there, as Kafka's
+// truncateFullyAndStartAt does. Epoch history and producer state start
+// afresh and are rebuilt from the batches fetched next.
+func (p *Partition) ResetTo(offset int64) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return fmt.Errorf("%s-%d: %w", p.Topic(), p.id, ErrClosed)
+	}
+	if err := p.checkOnline(); err != nil {
+		return err
+	}
+	cfg := p.config()
+	opts := cfg.segmentOptions()
+	opts.FS = p.eng.opts.FS
+	opts.Logger = p.logger
+	old := p.segments()
+	// The new segment's files may share the old ones' names only if some
+	// segment starts at offset; delete that one first.
+	var errs []error
+	for _, s := range old {
+		if s.Base() == offset {
+			errs = append(errs, s.Delete())
+		}
+	}
+	seg, err := segment.Create(p.dir, offset, opts)
+	if err != nil {
+		return p.fail(fmt.Errorf("%s-%d: reset to %d: %w", p.Topic(), p.id, offset, err))
+	}
+	segs := []*segment.Segment{seg}
+	p.segs.Store(&segs)
+	p.logStart.Store(offset)
+	p.logEnd.Store(offset)
+	w := &watermark{offset: offset, segBase: offset}
+	p.end.Store(w)
+	p.hwMu.Lock()
+	p.pending = p.pending[:0]
+	p.hw.Store(w)
+	p.hwMu.Unlock()
+	p.synced.Store(offset)
+	for _, s := range old {
+		if s.Base() != offset {
+			errs = append(errs, s.Delete())
+		}
+	}
+	if p.epochs != nil {
+		p.epochMu.Lock()
+		p.epochs.entries = nil
+		errs = append(errs, p.epochs.save())
+		p.epochMu.Unlock()
+	}
+	p.recoveryPoint.Store(offset)
+	errs = append(errs, p.eng.meta.putRecoveryPoint(p.Topic(), p.id, offset))
+	p.producers = newProducerState()
+	p.activeSince = p.eng.now()
+	p.logger.Warn("log reset: the leader's log starts past this replica's end", "start_offset", offset, "segments_deleted", len(old))
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("%s-%d: reset: %w", p.Topic(), p.id, err)
+	}
+	return nil
+}

@@ -236,3 +236,37 @@ func TestEpochCheckpointRefusesDamage(t *testing.T) {
 		}
 	}
 }
+
+// TestReplicaResetTo: a follower whose log ends before the leader's log
+// start empties its log and takes the leader's from there.
+func TestReplicaResetTo(t *testing.T) {
+	_, leader := replicatedPartition(t, t.TempDir())
+	_, follower := replicatedPartition(t, t.TempDir())
+	leader.SetLeaderEpoch(2)
+	if _, err := follower.AppendReplica(func() []byte {
+		b := buildBatch(t, batch.None, "old", 2, 1000)
+		batch.SetPartitionLeaderEpoch(b, 1)
+		return b
+	}()); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ {
+		if _, err := leader.Append(buildBatch(t, batch.None, "a", 4, 1000)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := follower.ResetTo(12); err != nil {
+		t.Fatal(err)
+	}
+	if follower.LogStartOffset() != 12 || follower.LogEndOffset() != 12 || follower.HighWatermark() != 12 || len(follower.EpochHistory()) != 0 {
+		t.Fatalf("after reset: start %d end %d hw %d history %v", follower.LogStartOffset(), follower.LogEndOffset(), follower.HighWatermark(), follower.EpochHistory())
+	}
+	copyTo(t, leader, follower)
+	follower.SetHighWatermark(20)
+	if got := readAll(t, follower, 12); len(got) != 8 || got[0].offset != 12 {
+		t.Fatalf("follower after reset holds %v", got)
+	}
+	if !slices.Equal(follower.EpochHistory(), [][2]int64{{2, 12}}) {
+		t.Fatalf("history %v", follower.EpochHistory())
+	}
+}

@@ -377,6 +377,15 @@ func (f *fetcher) apply(fl *following, rp *kmsg.FetchResponseTopicPartition) {
 	switch err := kerr.ErrorForCode(rp.ErrorCode); {
 	case err == nil:
 	case errors.Is(err, kerr.OffsetOutOfRange):
+		if rp.LogStartOffset > p.LogEndOffset() {
+			// Retention at the leader deleted what this replica would
+			// fetch next: start again at the leader's log start.
+			if err := p.ResetTo(rp.LogStartOffset); err != nil {
+				log("resetting the log to the leader's start failed", err)
+			}
+			fl.retryAt = time.Now().Add(f.retryDelay())
+			return
+		}
 		// This log ends past the leader's: find where they agree again.
 		fl.truncated = false
 		fl.retryAt = time.Now().Add(f.retryDelay())
