@@ -52,12 +52,13 @@ type Partition struct {
 	// syncMu serialises the group-commit syncs of flush.on.ack.
 	syncMu sync.Mutex
 
-	waitMu sync.Mutex
-	waitCh chan struct{}
+	// hwMoved fires when the high watermark moves (readers long-poll on
+	// it), endMoved when the log end does (followers' fetches), synced
+	// when a flush.on.ack sync ends.
+	hwMoved, endMoved, syncDone broadcast
 	// synced is the offset up to which flush.on.ack has made the log
-	// durable; syncCh wakes appenders waiting for it.
+	// durable.
 	synced atomic.Int64
-	syncCh chan struct{} // guarded by waitMu
 
 	// Replication (engine Options.Replicated): the high watermark moves
 	// only by SetHighWatermark, and the fields below follow the log end.
@@ -74,10 +75,9 @@ type Partition struct {
 	// pending holds the end of every batch past the high watermark, so
 	// that moving the watermark to a batch boundary needs no lookup;
 	// guarded by hwMu (taken after mu when both are).
-	hwMu      sync.Mutex
-	pending   []watermark
-	endWaitCh chan struct{} // guarded by waitMu
-	hwSaved   atomic.Int64  // the high watermark last persisted
+	hwMu    sync.Mutex
+	pending []watermark
+	hwSaved atomic.Int64 // the high watermark last persisted
 }
 
 // watermark is the high watermark: consumers see offsets below offset,
@@ -408,25 +408,11 @@ func (p *Partition) publish(offset, segBase, pos int64) {
 }
 
 // wake releases every reader waiting on Changed.
-func (p *Partition) wake() {
-	p.waitMu.Lock()
-	if p.waitCh != nil {
-		close(p.waitCh)
-		p.waitCh = nil
-	}
-	p.waitMu.Unlock()
-}
+func (p *Partition) wake() { p.hwMoved.fire() }
 
 // Changed returns a channel that is closed the next time the high
 // watermark moves: a long-polling fetch waits on it.
-func (p *Partition) Changed() <-chan struct{} {
-	p.waitMu.Lock()
-	defer p.waitMu.Unlock()
-	if p.waitCh == nil {
-		p.waitCh = make(chan struct{})
-	}
-	return p.waitCh
-}
+func (p *Partition) Changed() <-chan struct{} { return p.hwMoved.wait() }
 
 // Read returns a region of whole batches starting at the batch that holds
 // offset, at most maxBytes long unless its first batch alone is larger,
@@ -614,23 +600,9 @@ func (p *Partition) syncTo(target int64) error {
 
 // syncChanged returns a channel closed the next time a group-commit sync
 // ends.
-func (p *Partition) syncChanged() <-chan struct{} {
-	p.waitMu.Lock()
-	defer p.waitMu.Unlock()
-	if p.syncCh == nil {
-		p.syncCh = make(chan struct{})
-	}
-	return p.syncCh
-}
+func (p *Partition) syncChanged() <-chan struct{} { return p.syncDone.wait() }
 
-func (p *Partition) wakeSync() {
-	p.waitMu.Lock()
-	if p.syncCh != nil {
-		close(p.syncCh)
-		p.syncCh = nil
-	}
-	p.waitMu.Unlock()
-}
+func (p *Partition) wakeSync() { p.syncDone.fire() }
 
 // syncLocked fdatasyncs every segment that holds offsets past the synced
 // offset and moves it to the log end; unreplicated, the high watermark

@@ -97,25 +97,11 @@ func (p *Partition) trackEndLocked(records []byte, active *segment.Segment, pos 
 }
 
 // wakeEnd releases every replica fetch waiting on EndChanged.
-func (p *Partition) wakeEnd() {
-	p.waitMu.Lock()
-	if p.endWaitCh != nil {
-		close(p.endWaitCh)
-		p.endWaitCh = nil
-	}
-	p.waitMu.Unlock()
-}
+func (p *Partition) wakeEnd() { p.endMoved.fire() }
 
 // EndChanged returns a channel closed the next time the log end moves (or
 // the partition closes): a follower's long-polling fetch waits on it.
-func (p *Partition) EndChanged() <-chan struct{} {
-	p.waitMu.Lock()
-	defer p.waitMu.Unlock()
-	if p.endWaitCh == nil {
-		p.endWaitCh = make(chan struct{})
-	}
-	return p.endWaitCh
-}
+func (p *Partition) EndChanged() <-chan struct{} { return p.endMoved.wait() }
 
 // LocalEnd is how far this replica holds the log for the high watermark's
 // sake: the log end, or with flush.on.ack the offset made durable.
