@@ -23,6 +23,7 @@
 //     the acknowledgement's callback, in an HDR histogram (perf.Recorder);
 //     the brokers' "shrinking ISR" and "broker fenced" log lines during a
 //     run are counted, since either changes what acks=all waits for.
+//
 //   - Failover: Config.FailoverRounds rounds kill a partition leader that
 //     is not the active controller, then Config.ControllerRounds kill the
 //     active controller as a leader. Each round's topic (one partition,
@@ -32,6 +33,16 @@
 //     kill to the first acknowledged send. The killed broker is restarted
 //     on its data directory and the round ends when it is back in the
 //     ISR.
+//
+//   - Profiles (Config.ProfileMisses): at each record size whose ratio
+//     missed TargetRatio, RF 3 acks=all runs again on a fresh cluster
+//     whose brokers write CPU profiles (sluiced --cpuprofile); the report
+//     gives the share of the brokers' CPU under the functions of the
+//     replicated produce path (go tool pprof's cum%, the three profiles
+//     merged) and pprof's top entries verbatim. Every run also records
+//     the CPU time each broker, the client and the rest of the machine
+//     took (/proc), and the report derives the brokers' CPU per
+//     acknowledged record.
 //
 // Invariants: the harness signals only the processes it started (by their
 // pids), and the kernel kills them if the harness dies (Pdeathsig on

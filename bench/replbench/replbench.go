@@ -103,6 +103,10 @@ type Config struct {
 	// ProfileDir, if set, makes each broker write a CPU profile of its
 	// whole run there (sluiced --cpuprofile), kept after the run.
 	ProfileDir string
+	// ProfileMisses, if set, profiles RF 3 acks=all again, on a fresh
+	// cluster whose brokers write CPU profiles, at every record size whose
+	// ratio missed TargetRatio, and reports where the brokers' CPU went.
+	ProfileMisses bool
 	// Command is the command line printed with the figures.
 	Command string
 	// Logf, if set, receives progress lines.
@@ -260,6 +264,8 @@ type Report struct {
 	Failover   []FailoverRound `json:"failover"`
 	// Profiles are the CPU profiles the brokers wrote (Config.ProfileDir).
 	Profiles []string `json:"profiles,omitempty"`
+	// Profile holds the profiled runs of Config.ProfileMisses.
+	Profile []Profile `json:"profile,omitempty"`
 }
 
 // Machine describes where a run happened.
@@ -333,6 +339,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	if closeErr != nil {
 		return nil, closeErr
+	}
+	if cfg.ProfileMisses {
+		if err := r.profileMisses(ctx, bin, dir); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.ProfileDir != "" {
 		rep.Profiles, _ = filepath.Glob(filepath.Join(cfg.ProfileDir, "broker*.pprof"))

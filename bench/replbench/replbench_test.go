@@ -81,3 +81,12 @@ func TestSummaries(t *testing.T) {
 		t.Errorf("failover summary %+v", fs)
 	}
 }
+
+// TestKeepTop checks that the pprof lines naming the binary and the
+// moment are dropped and the rest kept verbatim.
+func TestKeepTop(t *testing.T) {
+	in := "File: sluiced\nBuild ID: abc\nType: cpu\nTime: 2026-12-06 07:45:16 UTC\nDuration: 1s, Total samples = 2s\n      flat  flat%\n"
+	if got, want := keepTop(in), "Type: cpu\nDuration: 1s, Total samples = 2s\n      flat  flat%"; got != want {
+		t.Errorf("keepTop = %q, want %q", got, want)
+	}
+}

@@ -28,6 +28,22 @@ type Ratio struct {
 	Rounds             int
 	BaselinePS, TargPS float64 // medians of the rounds' records/s
 	Median, Worst      float64
+	// BaselineCPU and TargCPU are the brokers' CPU time per acknowledged
+	// record, in microseconds (medians of the rounds; 0 without /proc).
+	BaselineCPU, TargCPU float64
+}
+
+// brokerCPUPerRecord is the brokers' CPU time per acknowledged record, in
+// microseconds.
+func (r ProduceRun) brokerCPUPerRecord() float64 {
+	if r.Records == 0 {
+		return 0
+	}
+	var t float64
+	for _, b := range r.CPU.Brokers {
+		t += b
+	}
+	return t * 1e6 / float64(r.Records)
 }
 
 // Ratios computes the RF 3 / RF 1 ratio of each record size measured
@@ -35,7 +51,7 @@ type Ratio struct {
 func (rep *Report) Ratios() []Ratio {
 	var out []Ratio
 	for _, size := range rep.Config.Sizes {
-		var base, targ, ratios []float64
+		var base, targ, ratios, baseCPU, targCPU []float64
 		for round := 1; round <= rep.Config.Rounds; round++ {
 			b, okb := rep.find(size, ModeMax, round, func(p Producing) bool { return p.Baseline })
 			t, okt := rep.find(size, ModeMax, round, func(p Producing) bool { return p.Target })
@@ -44,10 +60,11 @@ func (rep *Report) Ratios() []Ratio {
 			}
 			base, targ = append(base, b.RecordsPerSec), append(targ, t.RecordsPerSec)
 			ratios = append(ratios, t.RecordsPerSec/b.RecordsPerSec)
+			baseCPU, targCPU = append(baseCPU, b.brokerCPUPerRecord()), append(targCPU, t.brokerCPUPerRecord())
 		}
 		if len(ratios) > 0 {
 			out = append(out, Ratio{Size: size, Rounds: len(ratios), BaselinePS: median(base), TargPS: median(targ),
-				Median: median(ratios), Worst: slices.Min(ratios)})
+				Median: median(ratios), Worst: slices.Min(ratios), BaselineCPU: median(baseCPU), TargCPU: median(targCPU)})
 		}
 	}
 	return out
@@ -90,6 +107,31 @@ func (rep *Report) FailoverSummary() []FailoverStats {
 		}
 	}
 	return out
+}
+
+// writeProfile renders one profiled run.
+func (rep *Report) writeProfile(p func(string, ...any), pr Profile) {
+	c := rep.Config
+	r := pr.Run
+	p("#### Where the brokers' CPU goes: RF 3 acks=all, %d B", pr.Size)
+	p("")
+	p("The ratio missed the target at %d B, so the harness ran RF 3 acks=all again on a fresh cluster with the same settings, "+
+		"its brokers started with `sluiced --cpuprofile`: %s at full speed after %s of warm-up, then a graceful stop. That run: "+
+		"%.0f records/s, %.1f MB/s, p99 %.2f ms; CPU brokers 1, 2, 3 / client / others %s %% of the cores. The three brokers' "+
+		"profiles merged hold %s of CPU samples; the share of them spent in each function below and what it calls (pprof's cum%%):",
+		pr.Size, c.Duration, c.Duration/4, r.RecordsPerSec, r.MBPerSec, r.P99, r.CPU.shares(rep.Machine.Cores), pr.Total)
+	p("")
+	p("| where | function | share of the brokers' CPU |")
+	p("|---|---|---:|")
+	for _, b := range pr.Buckets {
+		p("| %s | `%s` | %.1f %% |", b.What, b.Func, b.Share)
+	}
+	p("")
+	p("```text")
+	p("$ %s", pr.Command)
+	p("%s", pr.Top)
+	p("```")
+	p("")
 }
 
 // shares renders the CPU use as percentages of what the machine's cores
@@ -171,8 +213,13 @@ func (rep *Report) WriteMarkdown(w io.Writer) error {
 		}
 		p("")
 		for _, r := range rep.Ratios() {
-			p("- **%d B: RF 3 acks=all / RF 1 acks=1 = %.2f** (median of %d rounds' ratios; worst %.2f): %.0f against %.0f records/s (medians). Target >= %.2f: %s.",
-				r.Size, r.Median, r.Rounds, r.Worst, r.TargPS, r.BaselinePS, TargetRatio, verdict(r.Median >= TargetRatio))
+			cpu := ""
+			if r.BaselineCPU > 0 && r.TargCPU > 0 {
+				cpu = fmt.Sprintf(" The brokers spent %.1f us of CPU per acknowledged record with RF 3 acks=all, %.1f us with RF 1 acks=1 (%.1fx).",
+					r.TargCPU, r.BaselineCPU, r.TargCPU/r.BaselineCPU)
+			}
+			p("- **%d B: RF 3 acks=all / RF 1 acks=1 = %.2f** (median of %d rounds' ratios; worst %.2f): %.0f against %.0f records/s (medians). Target >= %.2f: %s.%s",
+				r.Size, r.Median, r.Rounds, r.Worst, r.TargPS, r.BaselinePS, TargetRatio, verdict(r.Median >= TargetRatio), cpu)
 		}
 		for _, r := range rep.Produce {
 			if r.FirstError != "" {
@@ -180,6 +227,14 @@ func (rep *Report) WriteMarkdown(w io.Writer) error {
 			}
 		}
 		p("")
+		p("The CPU column splits the machine's busy time during each run (from /proc, in shares of what its %d cores had): each "+
+			"broker process, the client (this harness's process), and everything else: other processes on the machine, and "+
+			"kernel threads such as writeback and softirq work no process is charged for. At full speed the machine is busy "+
+			"throughout, so a configuration's records/s is what its CPU cost per record allows in the share the rest leaves.", m.Cores)
+		p("")
+		for _, pr := range rep.Profile {
+			rep.writeProfile(p, pr)
+		}
 		p("### Produce latency at a fixed rate")
 		p("")
 		p("The same producer paced at %.0f MB/s of payload for %s, every configuration and size at the same byte rate.", c.RateMBs, c.RateDuration)

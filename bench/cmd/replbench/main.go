@@ -46,6 +46,7 @@ func main() {
 		retryBackoff     = flag.Duration("retry-backoff", replbench.DefaultRetryBackoff, "failover producer's retry backoff (constant)")
 		metadataMinAge   = flag.Duration("metadata-min-age", replbench.DefaultMetadataMinAge, "failover producer's shortest time between metadata refreshes")
 		cpuprofile       = flag.String("cpuprofile", "", "directory where each broker writes a CPU profile of its whole run (kept)")
+		profileMisses    = flag.Bool("profile-misses", true, "profile RF 3 acks=all on a fresh cluster at each record size whose ratio misses the target, and report where the brokers' CPU went")
 		asJSON           = flag.Bool("json", false, "print the report as JSON instead of markdown")
 		quiet            = flag.Bool("q", false, "no progress lines on stderr")
 	)
@@ -78,8 +79,8 @@ func main() {
 		FailoverRounds: *failoverRounds, ControllerRounds: *controllerRounds,
 		Timeouts: replbench.Timeouts{SessionTimeout: *session, HeartbeatInterval: *heartbeat, ReplicaLagMax: *lag, ReplicaFetchBackoff: *fetchBackoff},
 		Linger:   *linger, BatchBytes: *batch, BufferBytes: *buffer, RetryBackoff: *retryBackoff, MetadataMinAge: *metadataMinAge,
-		ProfileDir: *cpuprofile,
-		Command:    hostinfo.CommandLine("./bench/cmd/replbench"),
+		ProfileDir: *cpuprofile, ProfileMisses: *profileMisses,
+		Command: hostinfo.CommandLine("./bench/cmd/replbench"),
 	}
 	if !*quiet {
 		cfg.Logf = func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
