@@ -356,8 +356,8 @@ func (s *State) partitionChange(r PartitionChange) *Error {
 	if r.LeaderEpoch != p.LeaderEpoch {
 		return errorf(CodeFencedLeaderEpoch, "%s-%d: proposed at leader epoch %d, the partition is at %d", r.Topic, r.Partition, r.LeaderEpoch, p.LeaderEpoch)
 	}
-	if r.PartitionEpoch != 0 && r.PartitionEpoch != p.PartitionEpoch {
-		return errorf(CodeInvalidUpdateVersion, "%s-%d: proposed at partition epoch %d, the partition is at %d", r.Topic, r.Partition, r.PartitionEpoch, p.PartitionEpoch)
+	if r.PartitionEpoch != nil && *r.PartitionEpoch != p.PartitionEpoch {
+		return errorf(CodeInvalidUpdateVersion, "%s-%d: proposed at partition epoch %d, the partition is at %d", r.Topic, r.Partition, *r.PartitionEpoch, p.PartitionEpoch)
 	}
 	isr := p.ISR
 	if r.ISR != nil {

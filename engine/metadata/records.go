@@ -105,11 +105,11 @@ type PartitionChange struct {
 	// LeaderEpoch is the epoch the proposer saw; a mismatch is refused
 	// with FENCED_LEADER_EPOCH so that a stale proposer cannot overwrite.
 	LeaderEpoch int32 `json:"leader_epoch"`
-	// PartitionEpoch, when not zero, is the partition epoch the proposer
-	// saw: a leader changing its ISR is refused (INVALID_UPDATE_VERSION,
-	// as Kafka's AlterPartition) if anything changed the partition since,
-	// so it cannot undo a change the controller made meanwhile.
-	PartitionEpoch int32 `json:"partition_epoch,omitempty"`
+	// PartitionEpoch, when set, is the partition epoch the proposer saw: a
+	// leader changing its ISR is refused (INVALID_UPDATE_VERSION, as
+	// Kafka's AlterPartition) if anything changed the partition since, so
+	// it cannot undo a change the controller made meanwhile.
+	PartitionEpoch *int32 `json:"partition_epoch,omitempty"`
 	// Leader is the new leader, nil to keep it; -1 takes the partition
 	// offline.
 	Leader *int32 `json:"leader"`

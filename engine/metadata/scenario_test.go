@@ -132,6 +132,10 @@ func (h *harness) run(t *testing.T, d *datadriven.TestData) string {
 			Partition:   int32(num(t, d, "partition", 0)),
 			LeaderEpoch: int32(num(t, d, "epoch", 0)),
 		}
+		if d.HasArg("partition-epoch") {
+			pe := int32(num(t, d, "partition-epoch", 0))
+			rec.PartitionEpoch = &pe
+		}
 		if d.HasArg("leader") {
 			l := int32(num(t, d, "leader", 0))
 			rec.Leader = &l

@@ -48,7 +48,7 @@ func (c *controller) electUnclean(ctx context.Context) {
 				}
 				leader := r
 				_, err := c.m.propose(ctx, metadata.PartitionChange{Topic: t.Name, Partition: int32(i),
-					LeaderEpoch: p.LeaderEpoch, PartitionEpoch: p.PartitionEpoch, Leader: &leader, ISR: []int32{r}})
+					LeaderEpoch: p.LeaderEpoch, PartitionEpoch: &p.PartitionEpoch, Leader: &leader, ISR: []int32{r}})
 				if err != nil {
 					c.m.logger.Warn("unclean leader election failed", "topic", t.Name, "partition", i, "err", err)
 				} else {
@@ -100,7 +100,7 @@ func (c *controller) rebalanceLeaders(ctx context.Context) {
 			}
 			leader := b
 			_, err := c.m.propose(ctx, metadata.PartitionChange{Topic: mv.topic, Partition: mv.partition,
-				LeaderEpoch: mv.p.LeaderEpoch, PartitionEpoch: mv.p.PartitionEpoch, Leader: &leader})
+				LeaderEpoch: mv.p.LeaderEpoch, PartitionEpoch: &mv.p.PartitionEpoch, Leader: &leader})
 			if err != nil {
 				c.m.logger.Info("preferred leader election failed", "topic", mv.topic, "partition", mv.partition, "err", err)
 				continue

@@ -271,7 +271,7 @@ func (m *Manager) resign(ps *partState) {
 		}
 	}
 	change := metadata.PartitionChange{Topic: ps.key.topic, Partition: ps.key.partition,
-		LeaderEpoch: ps.epoch, PartitionEpoch: pe, Leader: &leader}
+		LeaderEpoch: ps.epoch, PartitionEpoch: &pe, Leader: &leader}
 	if leader != metadata.NoLeader {
 		change.ISR = isr
 	}
@@ -473,7 +473,7 @@ func (m *Manager) proposeISR(ps *partState, partitionEpoch int32, isr []int32) {
 	ctx, cancel := context.WithTimeout(m.ctx, proposeTimeout)
 	defer cancel()
 	err := m.cfg.Propose(ctx, metadata.PartitionChange{Topic: ps.key.topic, Partition: ps.key.partition,
-		LeaderEpoch: ps.epoch, PartitionEpoch: partitionEpoch, ISR: isr})
+		LeaderEpoch: ps.epoch, PartitionEpoch: &partitionEpoch, ISR: isr})
 	var me *metadata.Error
 	switch {
 	case err == nil:
