@@ -30,18 +30,27 @@ type Timeouts struct {
 	// ReplicaFetchBackoff is replica.fetch.backoff.ms: a follower's pause
 	// after a failed fetch.
 	ReplicaFetchBackoff time.Duration
+	// QuorumFetchTimeout and QuorumElectionTimeout are
+	// controller.quorum.fetch.timeout.ms and
+	// controller.quorum.election.timeout.ms: how soon the metadata quorum
+	// replaces a dead active controller.
+	QuorumFetchTimeout    time.Duration
+	QuorumElectionTimeout time.Duration
 }
 
 // DefaultTimeouts are the harness's local-cluster settings: Kafka's
 // session and heartbeat scaled down 9x and 10x (a heartbeat every 200 ms,
 // fenced after 1 s without one), the ISR lag bound cut from 30 s to 10 s,
-// and the fetch backoff from 1 s to 100 ms.
+// the fetch backoff from 1 s to 100 ms, and the quorum's fetch and
+// election timeouts from 2 s and 1 s to 300 and 600 ms.
 func DefaultTimeouts() Timeouts {
 	return Timeouts{
-		SessionTimeout:      time.Second,
-		HeartbeatInterval:   200 * time.Millisecond,
-		ReplicaLagMax:       10 * time.Second,
-		ReplicaFetchBackoff: 100 * time.Millisecond,
+		SessionTimeout:        time.Second,
+		HeartbeatInterval:     200 * time.Millisecond,
+		ReplicaLagMax:         10 * time.Second,
+		ReplicaFetchBackoff:   100 * time.Millisecond,
+		QuorumFetchTimeout:    300 * time.Millisecond,
+		QuorumElectionTimeout: 600 * time.Millisecond,
 	}
 }
 
@@ -52,6 +61,8 @@ func (t Timeouts) properties() []string {
 		fmt.Sprintf("broker.heartbeat.interval.ms=%d", t.HeartbeatInterval.Milliseconds()),
 		fmt.Sprintf("replica.lag.time.max.ms=%d", t.ReplicaLagMax.Milliseconds()),
 		fmt.Sprintf("replica.fetch.backoff.ms=%d", t.ReplicaFetchBackoff.Milliseconds()),
+		fmt.Sprintf("controller.quorum.fetch.timeout.ms=%d", t.QuorumFetchTimeout.Milliseconds()),
+		fmt.Sprintf("controller.quorum.election.timeout.ms=%d", t.QuorumElectionTimeout.Milliseconds()),
 	}
 }
 

@@ -184,8 +184,8 @@ func (rep *Report) WriteMarkdown(w io.Writer) error {
 	p("| `replica.fetch.backoff.ms` | %s | **%s** |", ms(replica.DefaultFetchBackoff), ms(t.ReplicaFetchBackoff))
 	p("| `replica.fetch.wait.max.ms` | %s | %s (default) |", ms(replica.DefaultFetchWait), ms(replica.DefaultFetchWait))
 	p("| `auto.leader.rebalance.enable` | true | **false** (no leader moves inside a measurement) |")
-	p("| metadata quorum: raft heartbeat / election timeout (`net/quorum`'s defaults; no broker property sets them) | KRaft's `controller.quorum.fetch.timeout.ms` / `controller.quorum.election.timeout.ms`: 2000 / 1000 | %s / %s |",
-		ms(quorum.DefaultHeartbeatTimeout), ms(quorum.DefaultElectionTimeout))
+	p("| `controller.quorum.fetch.timeout.ms` / `controller.quorum.election.timeout.ms` (the metadata quorum's raft heartbeat and election timeouts; Sluice's own defaults are %s / %s) | 2000 / 1000 | **%s / %s** |",
+		ms(quorum.DefaultHeartbeatTimeout), ms(quorum.DefaultElectionTimeout), ms(t.QuorumFetchTimeout), ms(t.QuorumElectionTimeout))
 	p("")
 	p("Every broker property the harness set besides listeners, node ids and voters: `%s`.", strings.Join(rep.Properties, "`, `"))
 	p("")
@@ -298,9 +298,9 @@ func (rep *Report) WriteMarkdown(w io.Writer) error {
 			"and drops the dead broker from the ISR in the same committed record; the producer learns the new leader on its next "+
 			"metadata refresh after a failed send (`retry.backoff.ms` apart). The heartbeat interval only bounds how stale the "+
 			"last heartbeat already was at the kill. When the controller dies too, the raft quorum first needs a new leader "+
-			"(heartbeat timeout %s, election timeout %s), and the new controller starts every broker's session afresh, the dead "+
-			"one's included, so a full session timeout runs from the election on.",
-			t.SessionTimeout, quorum.DefaultHeartbeatTimeout, quorum.DefaultElectionTimeout)
+			"(fetch timeout %s, election timeout %s), and the new controller gives every broker, the dead one's included, a "+
+			"first session of four heartbeat intervals or half a session timeout, whichever is longer, before it fences.",
+			t.SessionTimeout, t.QuorumFetchTimeout, t.QuorumElectionTimeout)
 		p("")
 	}
 	if len(rep.Profiles) > 0 {

@@ -23,19 +23,29 @@ type controller struct {
 func newController(m *Member) *controller { return &controller{m: m} }
 
 // liveness returns the heartbeat tracker, making it when this node has just
-// become leader: every registered broker gets a fresh session, so that a
-// controller failover fences nobody who is still alive.
+// become leader: every registered broker gets a session, so that a
+// controller failover fences nobody who is still alive. The session is
+// shorter than a full one (newSessionGrace): a live broker heartbeats to
+// the new controller within a few intervals, while a broker that died with
+// the old controller should not keep its partitions a whole session more.
 func (c *controller) liveness() *metadata.Liveness {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.live == nil {
 		c.live = metadata.NewLiveness(c.m.cfg.SessionTimeout)
-		now := time.Now()
+		start := time.Now().Add(c.newSessionGrace() - c.m.cfg.SessionTimeout)
 		for _, b := range c.m.state.Brokers() {
-			c.live.Heartbeat(b.ID, b.Incarnation, now)
+			c.live.Heartbeat(b.ID, b.Incarnation, start)
 		}
 	}
 	return c.live
+}
+
+// newSessionGrace is how long a new controller waits for a broker's first
+// heartbeat: four heartbeat intervals or half a session, whichever is
+// longer, never more than a session.
+func (c *controller) newSessionGrace() time.Duration {
+	return min(c.m.cfg.SessionTimeout, max(4*c.m.cfg.HeartbeatInterval, c.m.cfg.SessionTimeout/2))
 }
 
 // run follows leadership until stop: while this node leads, it names the
@@ -110,7 +120,7 @@ func (c *controller) duties(ctx context.Context) {
 			// would look expired. Give them all a fresh session instead.
 			c.m.logger.Warn("controller was paused; renewing every broker's session", "paused", now.Sub(last).Round(time.Millisecond))
 			for _, b := range c.m.state.Brokers() {
-				live.Heartbeat(b.ID, b.Incarnation, now)
+				live.Heartbeat(b.ID, b.Incarnation, now.Add(c.newSessionGrace()-c.m.cfg.SessionTimeout))
 			}
 		}
 		last = now

@@ -40,6 +40,8 @@ func main() {
 		heartbeat        = flag.Duration("heartbeat-interval", d.HeartbeatInterval, "broker.heartbeat.interval.ms")
 		lag              = flag.Duration("replica-lag", d.ReplicaLagMax, "replica.lag.time.max.ms")
 		fetchBackoff     = flag.Duration("replica-fetch-backoff", d.ReplicaFetchBackoff, "replica.fetch.backoff.ms")
+		quorumFetch      = flag.Duration("quorum-fetch-timeout", d.QuorumFetchTimeout, "controller.quorum.fetch.timeout.ms")
+		quorumElection   = flag.Duration("quorum-election-timeout", d.QuorumElectionTimeout, "controller.quorum.election.timeout.ms")
 		linger           = flag.Duration("linger", replbench.DefaultLinger, "producer linger")
 		batch            = flag.Int("batch-bytes", replbench.DefaultBatchBytes, "producer batch size limit")
 		buffer           = flag.Int("buffer-bytes", replbench.DefaultBufferBytes, "producer buffer limit (buffer.memory)")
@@ -77,8 +79,9 @@ func main() {
 		Sluiced: *sluiced, Dir: *dir, Partitions: *partitions, Sizes: sz, Configs: cs,
 		Duration: *duration, Rounds: *rounds, RateMBs: *rate, RateDuration: *rateDuration,
 		FailoverRounds: *failoverRounds, ControllerRounds: *controllerRounds,
-		Timeouts: replbench.Timeouts{SessionTimeout: *session, HeartbeatInterval: *heartbeat, ReplicaLagMax: *lag, ReplicaFetchBackoff: *fetchBackoff},
-		Linger:   *linger, BatchBytes: *batch, BufferBytes: *buffer, RetryBackoff: *retryBackoff, MetadataMinAge: *metadataMinAge,
+		Timeouts: replbench.Timeouts{SessionTimeout: *session, HeartbeatInterval: *heartbeat, ReplicaLagMax: *lag, ReplicaFetchBackoff: *fetchBackoff,
+			QuorumFetchTimeout: *quorumFetch, QuorumElectionTimeout: *quorumElection},
+		Linger: *linger, BatchBytes: *batch, BufferBytes: *buffer, RetryBackoff: *retryBackoff, MetadataMinAge: *metadataMinAge,
 		ProfileDir: *cpuprofile, ProfileMisses: *profileMisses,
 		Command: hostinfo.CommandLine("./bench/cmd/replbench"),
 	}
