@@ -180,18 +180,7 @@ func (e *Engine) CommitOffsets(group string, commits []OffsetCommit) ([]error, e
 	var val []byte
 	n := 0
 	for i, c := range commits {
-		t, ok := e.topics[c.Topic]
-		switch {
-		case !ok:
-			errs[i] = fmt.Errorf("%w: %s", ErrUnknownTopic, c.Topic)
-		case c.Partition < 0 || int(c.Partition) >= len(t.partitions):
-			errs[i] = fmt.Errorf("%w: %s-%d", ErrUnknownPartition, c.Topic, c.Partition)
-		case c.Offset < 0:
-			errs[i] = fmt.Errorf("%w: %s-%d offset %d", ErrInvalidOffset, c.Topic, c.Partition, c.Offset)
-		case len(c.Metadata) > MaxOffsetMetadata:
-			errs[i] = fmt.Errorf("%w: %d bytes, at most %d", ErrOffsetMetadataTooLarge, len(c.Metadata), MaxOffsetMetadata)
-		}
-		if errs[i] != nil {
+		if _, errs[i] = e.checkCommitLocked(c); errs[i] != nil {
 			continue
 		}
 		val = AppendOffsetValue(val[:0], CommittedOffset{Offset: c.Offset, LeaderEpoch: c.LeaderEpoch, Metadata: c.Metadata, CommitTime: now})
