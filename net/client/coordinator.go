@@ -76,15 +76,19 @@ func (cl *Client) forgetCoordinator(group, addr string) {
 }
 
 // coordinatorMoved reports whether an answer's code means "ask the
-// coordinator again": this broker is not it, or none is available yet.
+// coordinator again": this broker is not it, none is available yet, or
+// the one named is still loading the group (a broker that just took the
+// group over; asking which it is costs one FindCoordinator).
 func coordinatorMoved(code protocol.ErrorCode) bool {
-	return code == protocol.ErrNotCoordinator || code == protocol.ErrCoordinatorNotAvailable
+	return code == protocol.ErrNotCoordinator || code == protocol.ErrCoordinatorNotAvailable ||
+		code == protocol.ErrCoordinatorLoadInProgress
 }
 
 // groupCall sends a request about group to its coordinator and decodes the
 // answer into resp. code picks the answer's error for the group: the
 // top-level code, or the group's entry in a batched answer. When that is
-// NOT_COORDINATOR or COORDINATOR_NOT_AVAILABLE, or the coordinator cannot
+// NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE or
+// COORDINATOR_LOAD_IN_PROGRESS, or the coordinator cannot
 // be reached, the coordinator is forgotten, found again and the request
 // sent there, after a short backoff, until ctx ends or RequestTimeout has
 // passed. A refused request did nothing, so resending it is always safe; a

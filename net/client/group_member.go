@@ -62,7 +62,7 @@ func (g *GroupConsumer) coordCall(ctx context.Context, req protocol.Request, res
 	}
 	if err == nil {
 		switch resp.TopError() {
-		case protocol.ErrNotCoordinator, protocol.ErrCoordinatorNotAvailable:
+		case protocol.ErrNotCoordinator, protocol.ErrCoordinatorNotAvailable, protocol.ErrCoordinatorLoadInProgress:
 		default:
 			return nil
 		}
