@@ -541,6 +541,14 @@ func (k *Consumer) roundTrip(ctx context.Context, addr string, req *protocol.Fet
 		if ctx.Err() != nil {
 			return nil, nil, ctx.Err()
 		}
+		if errors.Is(err, ErrNetwork) && addr != "" {
+			// The leader may be gone: the next Poll asks where the
+			// partitions are led now instead of trying it until
+			// the metadata grows old.
+			for _, t := range req.Topics {
+				k.cl.meta.forget(t.Name)
+			}
+		}
 		if !errors.Is(err, ErrNetwork) || time.Now().Add(backoff).After(budget) {
 			return nil, nil, fmt.Errorf("fetch: %w", err)
 		}
