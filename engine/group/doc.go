@@ -36,11 +36,15 @@
 // Restore brings back after a restart.
 //
 // In a cluster every broker runs a Coordinator, and Config.Owns says which
-// groups are this broker's (the cluster hashes a group's name over the live
-// brokers): requests for any other group are refused with
-// ErrNotCoordinator, Kafka's NOT_COORDINATOR, so that a group's members and
-// committed offsets are on one broker, and clients find the coordinator
-// again. ListGroups answers with what this broker holds.
+// groups are this broker's (those whose partition of the replicated
+// __consumer_offsets topic it leads, net/grouplog): requests for any other
+// group are refused with ErrNotCoordinator, Kafka's NOT_COORDINATOR, so
+// that a group's members and committed offsets are on one broker, and
+// clients find the coordinator again; while a broker that has just become
+// a group's coordinator loads it, ErrCoordinatorLoadInProgress. There the
+// Store writes through that topic, LoadGroups brings a partition's groups
+// in when the broker takes it over and UnloadGroups drops them when it
+// loses it. ListGroups answers with what this broker holds.
 //
 // Time comes from Config.Now and advances the state only in Tick (Run
 // calls it periodically), so tests drive the coordinator deterministically.

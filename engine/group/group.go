@@ -30,6 +30,10 @@ var (
 	// ErrNotCoordinator: Config.Owns says another broker coordinates
 	// the group; the client is to find its coordinator again.
 	ErrNotCoordinator = errors.New("not the group's coordinator")
+	// ErrCoordinatorLoadInProgress: Config.Owns says this broker has just
+	// become the group's coordinator and is still loading its offsets and
+	// members; the client retries.
+	ErrCoordinatorLoadInProgress = errors.New("the group coordinator is loading")
 )
 
 // Protocol families: which wire protocol drives a group. A group is used by
@@ -110,15 +114,17 @@ type Config struct {
 	// ExpiryCheckInterval how often it looks for expired offsets (a tenth
 	// of OffsetsRetention, at most 10 minutes).
 	TickInterval, ExpiryCheckInterval time.Duration
-	// Owns reports whether this broker coordinates a group; nil means
-	// every group (a single node). In a cluster every broker runs a
-	// Coordinator, and each answers only the groups it owns: the group
-	// APIs refuse the others with ErrNotCoordinator, so that a group's
-	// members and offsets live on one broker. ListGroups is not asked: it
-	// lists what this broker holds, and a client merges every broker's
-	// list. Owns is called on every group request, outside the
-	// coordinator's lock.
-	Owns func(group string) bool
+	// Owns says whether this broker coordinates a group: nil when it
+	// does, else an error wrapping ErrNotCoordinator (another broker
+	// does) or ErrCoordinatorLoadInProgress (this one will, once it has
+	// loaded the group). A nil Owns means every group (a single node). In
+	// a cluster every broker runs a Coordinator, and each answers only the
+	// groups it owns: the group APIs refuse the others with the error
+	// Owns gave, so that a group's members and offsets live on one broker.
+	// ListGroups is not asked: it lists what this broker holds, and a
+	// client merges every broker's list. Owns is called on every group
+	// request, outside the coordinator's lock.
+	Owns func(group string) error
 }
 
 // Coordinator runs every group of one broker. It is safe for concurrent
@@ -298,14 +304,14 @@ func (c *Coordinator) check(id string) error {
 }
 
 // Owned is nil when this broker coordinates the group (Config.Owns), an
-// error wrapping ErrNotCoordinator otherwise. A request handler that
-// touches a group's state outside the coordinator (OffsetDelete) asks it
-// first.
+// error wrapping ErrNotCoordinator or ErrCoordinatorLoadInProgress
+// otherwise. A request handler that touches a group's state outside the
+// coordinator (OffsetDelete) asks it first.
 func (c *Coordinator) Owned(id string) error {
-	if c.cfg.Owns != nil && !c.cfg.Owns(id) {
-		return fmt.Errorf("%w: group %q is coordinated by another broker", ErrNotCoordinator, id)
+	if c.cfg.Owns == nil {
+		return nil
 	}
-	return nil
+	return c.cfg.Owns(id)
 }
 
 // maxRebalance is the longest rebalance timeout of the members.

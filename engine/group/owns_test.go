@@ -28,7 +28,12 @@ func TestNotCoordinatorRefusesEveryGroupRequest(t *testing.T) {
 	mine.Store(true)
 	clk := &clock{t: time.Unix(1_700_000_000, 0)}
 	c := group.New(group.Config{Store: e, Now: clk.now, InitialRebalanceDelay: -1, MinSessionTimeout: time.Second,
-		Owns: func(g string) bool { return g == "g" && mine.Load() }})
+		Owns: func(g string) error {
+			if g == "g" && mine.Load() {
+				return nil
+			}
+			return group.ErrNotCoordinator
+		}})
 
 	a := newMember(t, c)
 	r := waitJoin(t, c, join(c, joinReq(a, "")))
@@ -105,5 +110,53 @@ func TestNotCoordinatorRefusesEveryGroupRequest(t *testing.T) {
 	}
 	if d := describe(t, c); d.State != group.Stable || len(d.Members) != 1 {
 		t.Fatalf("group once owned again: %+v", d)
+	}
+}
+
+// TestUnloadAndLoadGroups: a broker that loses a group's partition drops
+// the group from memory (a member waiting in JoinGroup hears
+// ErrNotCoordinator, so it finds the new coordinator) without touching
+// the Store; LoadGroups brings the stored membership back, Stable at its
+// generation, as the broker that takes the partition over does.
+func TestUnloadAndLoadGroups(t *testing.T) {
+	c, _, e := newCoordinator(t, -1)
+	a := newMember(t, c)
+	r := waitJoin(t, c, join(c, joinReq(a, "")))
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if _, err := c.SyncGroup(context.Background(), group.SyncRequest{Group: "g", Generation: r.res.Generation, MemberID: a,
+		Assignments: []group.MemberAssignment{{MemberID: a, Assignment: []byte("all")}}}); err != nil {
+		t.Fatal(err)
+	}
+	states, err := e.GroupStates()
+	if err != nil || len(states) != 1 {
+		t.Fatalf("stored states: %v, %v", states, err)
+	}
+	// A second member's join starts a rebalance; a is asked to rejoin.
+	b := newMember(t, c)
+	waiting := join(c, joinReq(b, ""))
+	waitPreparing(t, c, 2)
+	if n := c.UnloadGroups(func(g string) bool { return g == "g" }); n != 1 {
+		t.Fatalf("unloaded %d groups", n)
+	}
+	if j := <-waiting; !errors.Is(j.err, group.ErrNotCoordinator) {
+		t.Fatalf("a join waiting at the unload: %v, want ErrNotCoordinator", j.err)
+	}
+	if d := describe(t, c); d.State != group.Dead {
+		t.Fatalf("after the unload: %+v", d)
+	}
+	if again, _ := e.GroupStates(); len(again) != 1 {
+		t.Fatalf("the unload touched the store: %v", again)
+	}
+	if n := c.LoadGroups(states); n != 1 {
+		t.Fatalf("loaded %d groups", n)
+	}
+	d := describe(t, c)
+	if d.State != group.Stable || d.Generation != r.res.Generation || len(d.Members) != 1 || d.Members[0].MemberID != a {
+		t.Fatalf("after the load: %+v", d)
+	}
+	if err := c.Heartbeat("g", r.res.Generation, a, ""); err != nil {
+		t.Fatalf("the member's heartbeat after the load: %v", err)
 	}
 }

@@ -55,6 +55,14 @@ func (c *Coordinator) Restore() (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("restore groups: %w", err)
 	}
+	return c.LoadGroups(states), nil
+}
+
+// LoadGroups brings back stored group states (group id to the encoding
+// persist stores) as Restore does, replacing any group of the same id in
+// memory: a broker that has just become the coordinator of some groups
+// loads theirs. It returns how many it loaded.
+func (c *Coordinator) LoadGroups(states map[string][]byte) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.now()
@@ -66,11 +74,46 @@ func (c *Coordinator) Restore() (int, error) {
 			c.forget(id)
 			continue
 		}
+		if old := c.groups[id]; old != nil {
+			c.dropLocked(old, ErrNotCoordinator)
+		}
 		c.groups[id] = g
 		n++
 		c.logger.Info("group restored", "group", id, "generation", g.generation, "members", len(g.members))
 	}
-	return n, nil
+	return n
+}
+
+// UnloadGroups forgets, in memory only, every group match selects: this
+// broker no longer coordinates them. Members waiting in JoinGroup or
+// SyncGroup are answered with ErrNotCoordinator, so that they find the new
+// coordinator; nothing is written to the Store. It returns how many groups
+// it dropped.
+func (c *Coordinator) UnloadGroups(match func(group string) bool) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for id, g := range c.groups {
+		if match(id) {
+			c.dropLocked(g, ErrNotCoordinator)
+			n++
+		}
+	}
+	if n > 0 {
+		c.logger.Info("groups unloaded: another broker coordinates them now", "groups", n)
+	}
+	return n
+}
+
+// dropLocked removes g from memory, answering its waiting members with
+// err; c.mu is held.
+func (c *Coordinator) dropLocked(g *group, err error) {
+	for _, m := range g.members {
+		m.answerJoin(joinOutcome{err: err})
+		m.answerSync(syncOutcome{err: err})
+	}
+	g.state = Dead
+	delete(c.groups, g.id)
 }
 
 func encodeState(g *group) []byte {

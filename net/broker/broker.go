@@ -12,6 +12,7 @@ import (
 	"github.com/sluicelog/sluice/engine"
 	"github.com/sluicelog/sluice/engine/group"
 	"github.com/sluicelog/sluice/net/cluster"
+	"github.com/sluicelog/sluice/net/grouplog"
 	"github.com/sluicelog/sluice/net/kafka"
 	"github.com/sluicelog/sluice/net/kafka/kgroup"
 	"github.com/sluicelog/sluice/net/request"
@@ -34,6 +35,7 @@ type Broker struct {
 	done        chan error
 
 	groups     *group.Coordinator
+	groupLog   *grouplog.Store // a cluster's group store; nil on a single node
 	stopGroups context.CancelFunc
 	groupsDone chan struct{}
 }
@@ -117,14 +119,20 @@ func StartContext(ctx context.Context, cfg Config, logger *slog.Logger) (*Broker
 	if initialDelay == 0 {
 		initialDelay = -1 // none
 	}
-	// In a cluster this broker coordinates only the groups the cluster
-	// hashes to it; a single node coordinates every group (nil).
-	var owns func(string) bool
+	// A single node keeps its groups in the engine's pebble store and
+	// coordinates every group. In a cluster they live in the replicated
+	// __consumer_offsets topic (net/grouplog), and this broker coordinates
+	// the groups of the partitions it leads.
+	var store group.Store = eng
+	var owns func(string) error
+	var offsetDeleter kgroup.OffsetDeleter = eng
 	if m := b.member; m != nil {
-		owns = func(g string) bool { return m.CoordinatorID(g) == m.NodeID() }
+		b.groupLog = grouplog.New(grouplog.Config{Engine: eng, Cluster: m, Replication: m,
+			CommitTimeout: cfg.OffsetsCommitTimeout, Logger: logger.With("component", "grouplog")})
+		store, owns, offsetDeleter = b.groupLog, b.groupLog.Owns, b.groupLog
 	}
 	groups := group.New(group.Config{
-		Store:                 eng,
+		Store:                 store,
 		Logger:                logger.With("component", "groups"),
 		MinSessionTimeout:     cfg.GroupMinSessionTimeout,
 		MaxSessionTimeout:     cfg.GroupMaxSessionTimeout,
@@ -133,9 +141,12 @@ func StartContext(ctx context.Context, cfg Config, logger *slog.Logger) (*Broker
 		Owns:                  owns,
 	})
 	// Groups that were stable at shutdown (or a crash) come back with
-	// their members, so that those carry on without a rebalance.
-	if _, err := groups.Restore(); err != nil {
-		return fail(err)
+	// their members, so that those carry on without a rebalance; in a
+	// cluster, each comes back when its partition is loaded.
+	if b.member == nil {
+		if _, err := groups.Restore(); err != nil {
+			return fail(err)
+		}
 	}
 	b.groups = groups
 	handler := request.New(eng, cl, request.Config{AutoCreateTopics: cfg.AutoCreateTopics,
@@ -180,7 +191,7 @@ func StartContext(ctx context.Context, cfg Config, logger *slog.Logger) (*Broker
 			DeleteTopicEnable:        cfg.DeleteTopicEnable,
 			BrokerConfigs:            cfg.brokerConfigs(),
 			Logger:                   logger.With("component", "kafka"),
-			Groups:                   kgroup.New(groups, eng),
+			Groups:                   kgroup.New(groups, offsetDeleter),
 		})
 		if err := b.kafka.Listen(); err != nil {
 			return fail(err)
@@ -196,6 +207,11 @@ func StartContext(ctx context.Context, cfg Config, logger *slog.Logger) (*Broker
 		if err := b.member.Register(ctx); err != nil {
 			return fail(err)
 		}
+		// The group store follows the leaderships of the offsets topic
+		// from here on, loading the partitions this broker leads.
+		b.member.WatchImage(b.groupLog.ImageChanged)
+		b.groupLog.Start(groups)
+		undo = append(undo, b.groupLog.Close)
 	}
 	if err := ctx.Err(); err != nil {
 		return fail(err)
@@ -260,6 +276,8 @@ func (c *Config) clusterConfig(eng *engine.Engine, logger *slog.Logger) cluster.
 		UncleanLeaderElection:              c.TopicDefaults["unclean.leader.election.enable"] == "true",
 		LeaderImbalanceCheckInterval:       imbalance,
 		LeaderImbalancePerBrokerPercentage: c.LeaderImbalancePerBrokerPercentage,
+		OffsetsTopicPartitions:             c.OffsetsTopicPartitions,
+		OffsetsTopicReplicationFactor:      c.OffsetsTopicReplicationFactor,
 		Logger:                             logger,
 	}
 }
@@ -309,6 +327,9 @@ func (b *Broker) Close(ctx context.Context) error {
 	}
 	b.stopGroups()
 	<-b.groupsDone
+	if b.groupLog != nil {
+		b.groupLog.Close()
+	}
 	// The membership goes before the engine: the image it applies
 	// changes local storage.
 	if b.member != nil {

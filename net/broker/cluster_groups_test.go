@@ -13,15 +13,17 @@ import (
 
 	"github.com/sluicelog/sluice/net/broker"
 	"github.com/sluicelog/sluice/net/client"
+	"github.com/sluicelog/sluice/net/grouplog"
 )
 
 // TestClusterGroupsLiveOnTheirCoordinator: three brokers, each with its own
-// group coordinator, but a group lives on one broker only. A native
-// GroupConsumer and a franz-go group consumer, each bootstrapped from a
-// broker that does not coordinate its group, consume and commit; the
-// commits are on the coordinator's store alone and are read back through a
-// third broker. A group request sent straight to another broker is refused
-// with NOT_COORDINATOR.
+// group coordinator, but a group is served by one broker only: the leader
+// of its partition of __consumer_offsets. A native GroupConsumer and a
+// franz-go group consumer, each bootstrapped from a broker that does not
+// coordinate its group, consume and commit; the commits are in the
+// coordinator's view alone and are read back through a third broker. A
+// group request sent straight to another broker is refused with
+// NOT_COORDINATOR.
 func TestClusterGroupsLiveOnTheirCoordinator(t *testing.T) {
 	bs := broker.StartTestCluster(t, 3, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
@@ -65,6 +67,7 @@ func TestClusterGroupsLiveOnTheirCoordinator(t *testing.T) {
 
 	// (a) The native client. The group is coordinated by broker 3; the
 	// consumer starts from broker 1; the offsets are read through broker 2.
+	offsetsTopicReady(t, ctx, bs)
 	nativeGroup := groupCoordinatedBy(t, bs, 3, "native")
 	cl, err := client.New(ctx, client.Config{BootstrapServers: []string{byID[1].Addr().String()}})
 	if err != nil {
@@ -239,12 +242,19 @@ func groupCoordinatedBy(t *testing.T, bs []*broker.Broker, node int32, prefix st
 			return name
 		}
 	}
-	t.Fatalf("no group id coordinated by broker %d", node)
+	leaders := map[int32]int{}
+	if top, ok := bs[0].Member().State().Topic(grouplog.Topic); ok {
+		for _, p := range top.Partitions {
+			leaders[p.Leader]++
+		}
+	}
+	t.Fatalf("no group id coordinated by broker %d (partitions of %s each broker leads: %v)", node, grouplog.Topic, leaders)
 	return ""
 }
 
-// onlyOn checks that a group's offsets are in its coordinator's store and
-// in no other broker's: the group did not split.
+// onlyOn checks that a group's offsets are in its coordinator's view and
+// in no other broker's: the group did not split. (The other replicas of
+// its partition of __consumer_offsets hold its records, not a view.)
 func onlyOn(t *testing.T, byID map[int32]*broker.Broker, group string, coordinator int32) {
 	t.Helper()
 	for id, b := range byID {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/sluicelog/sluice/engine"
 	"github.com/sluicelog/sluice/net/cluster"
+	"github.com/sluicelog/sluice/net/grouplog"
 	"github.com/sluicelog/sluice/net/quorum"
 	"github.com/sluicelog/sluice/net/replica"
 )
@@ -105,6 +106,14 @@ type Config struct {
 	GroupMaxSessionTimeout time.Duration
 	GroupInitialDelay      time.Duration
 	OffsetsRetention       time.Duration
+	// In a cluster, groups live in the internal __consumer_offsets topic
+	// (net/grouplog): offsets.topic.num.partitions,
+	// offsets.topic.replication.factor (-1, the default here: min(3, live
+	// brokers) when the topic is created; Kafka's is 3) and
+	// offsets.commit.timeout.ms.
+	OffsetsTopicPartitions        int32
+	OffsetsTopicReplicationFactor int16
+	OffsetsCommitTimeout          time.Duration
 
 	// Replication: replica.lag.time.max.ms, replica.fetch.wait.max.ms,
 	// replica.fetch.backoff.ms, auto.leader.rebalance.enable,
@@ -144,6 +153,9 @@ func DefaultConfig() Config {
 		GroupMaxSessionTimeout:             30 * time.Minute,
 		GroupInitialDelay:                  3 * time.Second,
 		OffsetsRetention:                   7 * 24 * time.Hour,
+		OffsetsTopicPartitions:             grouplog.DefaultPartitions,
+		OffsetsTopicReplicationFactor:      -1,
+		OffsetsCommitTimeout:               grouplog.DefaultCommitTimeout,
 		ReplicaLagMax:                      replica.DefaultLagMax,
 		ReplicaFetchWait:                   replica.DefaultFetchWait,
 		ReplicaFetchBackoff:                replica.DefaultFetchBackoff,
@@ -363,6 +375,12 @@ var properties = map[string]property{
 		"how long an empty group's first rebalance waits for more members (0: none)"),
 	"offsets.retention.minutes": intProp(1, math.MaxInt32, func(c *Config, n int64) { c.OffsetsRetention = time.Duration(n) * time.Minute },
 		"how long an empty group's committed offsets are kept"),
+	"offsets.topic.num.partitions": intProp(1, engine.DefaultMaxPartitions, func(c *Config, n int64) { c.OffsetsTopicPartitions = int32(n) },
+		"partitions of __consumer_offsets, where a cluster keeps its groups (fixed once the topic exists)"),
+	"offsets.topic.replication.factor": intProp(-1, math.MaxInt16, func(c *Config, n int64) { c.OffsetsTopicReplicationFactor = int16(n) },
+		"replicas of __consumer_offsets; -1 or 0: min(3, live brokers) when it is created"),
+	"offsets.commit.timeout.ms": msProp(func(c *Config, d time.Duration) { c.OffsetsCommitTimeout = d },
+		"how long an offset commit waits for the offsets topic's in-sync replicas"),
 	"producer.id.expiration.ms": msProp(func(c *Config, d time.Duration) { c.ProducerIDExpiration = d },
 		"how long an idle idempotent producer is remembered"),
 	"socket.request.max.bytes": intProp(1024, math.MaxInt32, func(c *Config, n int64) { c.SocketRequestMaxBytes = int(n) },

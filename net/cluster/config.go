@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sluicelog/sluice/engine"
+	"github.com/sluicelog/sluice/net/grouplog"
 	"github.com/sluicelog/sluice/net/quorum"
 )
 
@@ -95,6 +96,12 @@ type Config struct {
 	// ControlledShutdownTimeout bounds how long Close waits for the
 	// controller to move this broker's leaderships away.
 	ControlledShutdownTimeout time.Duration
+	// OffsetsTopicPartitions is offsets.topic.num.partitions
+	// (grouplog.DefaultPartitions); OffsetsTopicReplicationFactor is
+	// offsets.topic.replication.factor, where zero or less means min(3,
+	// live brokers) when the topic is created.
+	OffsetsTopicPartitions        int32
+	OffsetsTopicReplicationFactor int16
 
 	// Logger is the broker's: the membership's lines say
 	// component=cluster, the quorum's component=quorum.
@@ -125,6 +132,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.ControlledShutdownTimeout <= 0 {
 		c.ControlledShutdownTimeout = 10 * time.Second
+	}
+	if c.OffsetsTopicPartitions <= 0 {
+		c.OffsetsTopicPartitions = grouplog.DefaultPartitions
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

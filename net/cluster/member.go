@@ -57,6 +57,12 @@ type Member struct {
 	shuttingDown atomic.Bool
 	shutdownOnce sync.Once
 
+	// creatingOffsets is set while a FindCoordinator's creation of the
+	// offsets topic runs.
+	creatingOffsets atomic.Bool
+	watchMu         sync.Mutex
+	watchers        []func() // WatchImage's
+
 	pidMu            sync.Mutex
 	pidNext, pidLast int64 // the block in hand: [pidNext, pidLast]; empty when pidNext > pidLast
 

@@ -97,6 +97,13 @@ func (m *Member) controlledShutdown(ctx context.Context) {
 	m.shutdownOnce.Do(func() { m.moveLeadershipsAway(ctx) })
 }
 
+// SkipControlledShutdown makes Close (and ControlledShutdown) leave
+// without asking for its leaderships to move: to the rest of the cluster
+// the broker is then lost as if it had crashed, and its leaderships move
+// only once the controller fences it. Tests use it to simulate a kill in
+// one process.
+func (m *Member) SkipControlledShutdown() { m.shutdownOnce.Do(func() {}) }
+
 // ControlledShutdown moves this broker's leaderships away, as Close does
 // first; the broker calls it before closing its listeners. It gives up at
 // ctx's end or after ControlledShutdownTimeout.

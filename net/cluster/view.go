@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"math"
 	"math/rand/v2"
 	"net"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/sluicelog/sluice/engine"
 	"github.com/sluicelog/sluice/engine/metadata"
+	"github.com/sluicelog/sluice/net/grouplog"
 	"github.com/sluicelog/sluice/net/quorum"
 	"github.com/sluicelog/sluice/net/request"
 )
@@ -267,6 +267,9 @@ func (m *Member) topic(ctx context.Context, name string) (metadata.Topic, error)
 }
 
 func (m *Member) DeleteTopic(ctx context.Context, name string) error {
+	if name == grouplog.Topic {
+		return errInternalTopic
+	}
 	if _, err := m.topic(ctx, name); err != nil {
 		return err
 	}
@@ -275,6 +278,9 @@ func (m *Member) DeleteTopic(ctx context.Context, name string) error {
 }
 
 func (m *Member) CreatePartitions(ctx context.Context, name string, total int32, assignment [][]int32, validateOnly bool) error {
+	if name == grouplog.Topic {
+		return errInternalTopic
+	}
 	t, err := m.topic(ctx, name)
 	if err != nil {
 		return err
@@ -361,48 +367,6 @@ func (m *Member) InitProducerID(ctx context.Context, producerID int64, epoch int
 	id := m.pidNext
 	m.pidNext++
 	return id, 0, nil
-}
-
-// Coordinator picks a group's coordinator by hashing its name over the
-// registered brokers, skipping fenced ones: every broker computes the same
-// answer from the same image, and a group stays put while its broker lives.
-func (m *Member) Coordinator(group, listener string) (request.Broker, error) {
-	none := request.Broker{ID: -1, Port: -1}
-	id := m.CoordinatorID(group)
-	if id < 0 {
-		return none, request.Refuse(request.ErrCoordinatorNotAvailable, "no live broker")
-	}
-	b, _ := m.state.Broker(id)
-	rb, ok := brokerAddr(b, listener)
-	if !ok {
-		return none, request.Refuse(request.ErrCoordinatorNotAvailable,
-			fmt.Sprintf("group %s's coordinator, broker %d, has no %q listener", group, id, listener))
-	}
-	return rb, nil
-}
-
-// CoordinatorID is the node id of the broker that coordinates a group, -1
-// when no broker is live. Every broker computes it alike from its image:
-// rendezvous hashing of the group's name with each unfenced broker's id,
-// the highest score winning, so that a broker joining takes over only the
-// groups it now scores highest for, and a fenced broker's groups spread
-// over the others instead of all moving to one neighbour. Coordinator
-// gives its address; a broker answers a group's requests only when this
-// names it.
-func (m *Member) CoordinatorID(group string) int32 {
-	best, bestScore := int32(-1), uint64(0)
-	for _, b := range m.state.Brokers() {
-		if b.Fenced {
-			continue
-		}
-		h := fnv.New64a()
-		h.Write([]byte(group))
-		h.Write([]byte{byte(b.ID >> 24), byte(b.ID >> 16), byte(b.ID >> 8), byte(b.ID)})
-		if score := h.Sum64(); best < 0 || score > bestScore {
-			best, bestScore = b.ID, score
-		}
-	}
-	return best
 }
 
 // translate turns the state machine's refusals into the engine's sentinel

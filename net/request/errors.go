@@ -53,6 +53,7 @@ const (
 
 	// The group coordinator's codes (GroupCodeOf).
 	OffsetMetadataTooLarge    Code = 12
+	CoordinatorLoadInProgress Code = 14
 	NotCoordinator            Code = 16
 	IllegalGeneration         Code = 22
 	InconsistentGroupProtocol Code = 23
@@ -111,6 +112,7 @@ var codes = map[Code]codeInfo{
 	UnknownLeaderEpoch:                 {"UNKNOWN_LEADER_EPOCH", true},
 	UnknownTopicID:                     {"UNKNOWN_TOPIC_ID", true},
 	OffsetMetadataTooLarge:             {"OFFSET_METADATA_TOO_LARGE", false},
+	CoordinatorLoadInProgress:          {"COORDINATOR_LOAD_IN_PROGRESS", true},
 	NotCoordinator:                     {"NOT_COORDINATOR", true},
 	IllegalGeneration:                  {"ILLEGAL_GENERATION", false},
 	InconsistentGroupProtocol:          {"INCONSISTENT_GROUP_PROTOCOL", false},

@@ -37,6 +37,8 @@ func GroupCodeOf(err error) Code {
 		return NonEmptyGroup
 	case errors.Is(err, group.ErrNotCoordinator):
 		return NotCoordinator
+	case errors.Is(err, group.ErrCoordinatorLoadInProgress):
+		return CoordinatorLoadInProgress
 	case errors.Is(err, group.ErrCoordinatorNotAvailable), errors.Is(err, engine.ErrClosed):
 		// The coordinator or its store is stopping: find it again.
 		return CoordinatorNotAvailable

@@ -26,6 +26,7 @@ func TestGroupCodeOf(t *testing.T) {
 		group.ErrGroupIDNotFound:           kerr.GroupIDNotFound,
 		group.ErrNonEmptyGroup:             kerr.NonEmptyGroup,
 		group.ErrNotCoordinator:            kerr.NotCoordinator,
+		group.ErrCoordinatorLoadInProgress: kerr.CoordinatorLoadInProgress,
 		group.ErrCoordinatorNotAvailable:   kerr.CoordinatorNotAvailable,
 		engine.ErrClosed:                   kerr.CoordinatorNotAvailable,
 		engine.ErrOffsetMetadataTooLarge:   kerr.OffsetMetadataTooLarge,

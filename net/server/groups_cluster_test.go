@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -23,6 +24,21 @@ func TestGroupRequestsToANonCoordinator(t *testing.T) {
 		}
 	}
 	const group = "g"
+	// A group's coordinator leads its partition of __consumer_offsets,
+	// which the first FindCoordinator has created; create it here.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := bs[0].Member().CreateOffsetsTopic(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range bs {
+		for b.Member().CoordinatorID(group) < 0 {
+			if time.Now().After(deadline) {
+				t.Fatal("the group's partition of the offsets topic never had a leader")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
 	coord := bs[0].Member().CoordinatorID(group)
 	var other *broker.Broker
 	for _, b := range bs {
@@ -83,13 +99,20 @@ func TestGroupRequestsToANonCoordinator(t *testing.T) {
 		t.Fatalf("ListGroups: %v", lg.ErrorCode)
 	}
 
-	// The coordinator answers the same OffsetFetch.
+	// The coordinator answers the same OffsetFetch, once it has loaded
+	// the group's partition.
 	for _, b := range bs {
 		if b.Member().NodeID() == coord {
 			cc := dial(t, b.Addr().String())
-			cc.call(&protocol.OffsetFetchRequest{GroupID: group}, &fr)
+			for {
+				cc.call(&protocol.OffsetFetchRequest{GroupID: group}, &fr)
+				if fr.ErrorCode != protocol.ErrCoordinatorLoadInProgress || time.Now().After(deadline) {
+					break
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
 			if fr.ErrorCode != protocol.NoError {
-				t.Fatalf("OffsetFetch on the coordinator: %v", fr.ErrorCode)
+				t.Fatalf("OffsetFetch on the coordinator: %v: %s", fr.ErrorCode, *fr.ErrorMessage)
 			}
 		}
 	}

@@ -29,7 +29,7 @@ func TestNotCoordinator(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := group.New(group.Config{Store: e, InitialRebalanceDelay: -1, MinSessionTimeout: time.Second,
-		Owns: func(string) bool { return false }})
+		Owns: func(string) error { return group.ErrNotCoordinator }})
 	h := kgroup.New(c, e)
 	nc := kerr.NotCoordinator.Code
 	want := func(what string, code int16) {
