@@ -100,6 +100,10 @@ type AppendResult struct {
 	// already in the log: nothing was written, and the offsets are those of
 	// the batch already there (Kafka answers such a retry as a success).
 	Duplicate bool
+	// LeaderEpoch is the leader epoch the batches were written under on a
+	// replicated partition (-1 otherwise): an acks=all wait is for that
+	// leadership, and ends unacknowledged if it ends.
+	LeaderEpoch int32
 }
 
 // Topic returns the partition's topic name.
@@ -138,7 +142,7 @@ func (p *Partition) Append(records []byte) (AppendResult, error) {
 	if err != nil {
 		return AppendResult{}, fmt.Errorf("%s-%d: %w", p.Topic(), p.id, err)
 	}
-	res := AppendResult{LogAppendTime: -1}
+	res := AppendResult{LogAppendTime: -1, LeaderEpoch: -1}
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -147,6 +151,9 @@ func (p *Partition) Append(records []byte) (AppendResult, error) {
 	if err := p.checkOnline(); err != nil {
 		p.mu.Unlock()
 		return res, err
+	}
+	if p.replicated {
+		res.LeaderEpoch = p.leaderEpoch.Load()
 	}
 	now := p.eng.now()
 	if dup, err := p.checkProducersLocked(records); err != nil || dup != nil {
@@ -170,10 +177,7 @@ func (p *Partition) Append(records []byte) (AppendResult, error) {
 	if cfg.TimestampType == batch.LogAppendTime {
 		res.LogAppendTime = now.UnixMilli()
 	}
-	epoch := int32(-1)
-	if p.replicated {
-		epoch = p.leaderEpoch.Load()
-	}
+	epoch := res.LeaderEpoch
 	for rest := records; len(rest) > 0; {
 		h, _ := batch.ParseHeader(rest)
 		b := rest[:h.Size()]

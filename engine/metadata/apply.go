@@ -112,7 +112,7 @@ func (s *State) fenceBroker(r FenceBroker) *Error {
 	if !ok {
 		return errorf(CodeBrokerIDNotRegistered, "fence broker %d: not registered", r.ID)
 	}
-	if b.Fenced {
+	if b.Fenced || (r.Incarnation != "" && r.Incarnation != b.Incarnation) {
 		return nil
 	}
 	b.Fenced = true

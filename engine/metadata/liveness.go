@@ -87,3 +87,11 @@ func (l *Liveness) Live(id int32, now time.Time) (incarnation string, ok bool) {
 	}
 	return b.incarnation, true
 }
+
+// Incarnation is the incarnation of a broker's last heartbeat, "" when
+// untracked or not known.
+func (l *Liveness) Incarnation(id int32) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.beats[id].incarnation
+}

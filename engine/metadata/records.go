@@ -48,6 +48,10 @@ type RegisterBroker struct {
 // FenceBroker marks a broker fenced and takes its leaderships away.
 type FenceBroker struct {
 	ID int32 `json:"id"`
+	// Incarnation, when set, is the process whose session expired: if the
+	// broker registered again meanwhile (a quick restart), the record
+	// fences nothing, as Kafka's broker epoch does.
+	Incarnation string `json:"incarnation,omitempty"`
 }
 
 // UnfenceBroker clears a broker's fence and makes it leader of the

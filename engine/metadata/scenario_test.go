@@ -77,7 +77,7 @@ func (h *harness) run(t *testing.T, d *datadriven.TestData) string {
 		}
 		return formatResult(h.apply(t, rec))
 	case "fence":
-		return formatResult(h.apply(t, FenceBroker{ID: int32(num(t, d, "id", -1))}))
+		return formatResult(h.apply(t, FenceBroker{ID: int32(num(t, d, "id", -1)), Incarnation: str(d, "inc", "")}))
 	case "unfence":
 		return formatResult(h.apply(t, UnfenceBroker{ID: int32(num(t, d, "id", -1))}))
 	case "unregister":

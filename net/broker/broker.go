@@ -79,6 +79,7 @@ func StartContext(ctx context.Context, cfg Config, logger *slog.Logger) (*Broker
 		ProducerIDExpiration:   cfg.ProducerIDExpiration,
 		// In a cluster the high watermark is the ISR's, not each append's.
 		Replicated: cfg.Clustered(),
+		FS:         cfg.FS,
 		// A replica that a disk error took offline hands its leadership
 		// over (the membership exists by the time an append can fail).
 		OnStorageError: func(topic string, partition int32, err error) {
@@ -276,6 +277,7 @@ func (c *Config) clusterConfig(eng *engine.Engine, logger *slog.Logger) cluster.
 		UncleanLeaderElection:              c.TopicDefaults["unclean.leader.election.enable"] == "true",
 		LeaderImbalanceCheckInterval:       imbalance,
 		LeaderImbalancePerBrokerPercentage: c.LeaderImbalancePerBrokerPercentage,
+		NoControlledShutdown:               c.NoControlledShutdown,
 		OffsetsTopicPartitions:             c.OffsetsTopicPartitions,
 		OffsetsTopicReplicationFactor:      c.OffsetsTopicReplicationFactor,
 		Logger:                             logger,

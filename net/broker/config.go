@@ -19,6 +19,7 @@ import (
 	"github.com/sluicelog/sluice/net/grouplog"
 	"github.com/sluicelog/sluice/net/quorum"
 	"github.com/sluicelog/sluice/net/replica"
+	"github.com/sluicelog/sluice/segment/fsys"
 )
 
 // ErrConfig is wrapped by every configuration error.
@@ -125,6 +126,11 @@ type Config struct {
 	AutoLeaderRebalance                bool
 	LeaderImbalanceCheckInterval       time.Duration
 	LeaderImbalancePerBrokerPercentage int
+	// NoControlledShutdown is controlled.shutdown.enable=false.
+	NoControlledShutdown bool
+	// FS is the file system under the engine's segments; nil is the real
+	// one. Not a property: fault tests inject disk errors through it.
+	FS fsys.FS
 }
 
 // DefaultConfig returns Kafka's defaults, on Sluice's native port 9192 and
@@ -358,6 +364,12 @@ var properties = map[string]property{
 		"how long a follower's fetch waits at the leader for new data"),
 	"replica.fetch.backoff.ms": msProp(func(c *Config, d time.Duration) { c.ReplicaFetchBackoff = d },
 		"how long a follower waits after a failed fetch"),
+	"controller.quorum.fetch.timeout.ms": msProp(func(c *Config, d time.Duration) { c.RaftHeartbeatTimeout = d },
+		"how long a controller goes without hearing from the quorum's leader before it stands for election"),
+	"controller.quorum.election.timeout.ms": msProp(func(c *Config, d time.Duration) { c.RaftElectionTimeout = d },
+		"how long a candidate waits for an election before it tries again"),
+	"controlled.shutdown.enable": boolProp(func(c *Config, b bool) { c.NoControlledShutdown = !b },
+		"move this broker's leaderships away before it stops"),
 	"auto.leader.rebalance.enable": boolProp(func(c *Config, b bool) { c.AutoLeaderRebalance = b },
 		"move leadership back to each partition's preferred (first) replica once it is in sync"),
 	"leader.imbalance.check.interval.seconds": intProp(1, math.MaxInt32, func(c *Config, n int64) { c.LeaderImbalanceCheckInterval = time.Duration(n) * time.Second },

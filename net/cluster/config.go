@@ -96,6 +96,9 @@ type Config struct {
 	// ControlledShutdownTimeout bounds how long Close waits for the
 	// controller to move this broker's leaderships away.
 	ControlledShutdownTimeout time.Duration
+	// NoControlledShutdown is controlled.shutdown.enable=false: Close just
+	// stops, and the controller fences the broker when its session ends.
+	NoControlledShutdown bool
 	// OffsetsTopicPartitions is offsets.topic.num.partitions
 	// (grouplog.DefaultPartitions); OffsetsTopicReplicationFactor is
 	// offsets.topic.replication.factor, where zero or less means min(3,

@@ -129,13 +129,16 @@ func (c *controller) duties(ctx context.Context) {
 			if !ok || b.Fenced {
 				continue
 			}
+			if inc := live.Incarnation(id); inc != "" && inc != b.Incarnation {
+				continue // the expired session is an older process's
+			}
 			// Only the leader fences, in person: a deposed controller's
 			// proposal would be forwarded to the new leader, which knows
 			// better who is alive.
 			if !c.m.node.IsLeader() || ctx.Err() != nil {
 				break
 			}
-			if _, err := c.m.propose(ctx, metadata.FenceBroker{ID: id}); err != nil {
+			if _, err := c.m.propose(ctx, metadata.FenceBroker{ID: id, Incarnation: b.Incarnation}); err != nil {
 				c.m.logger.Warn("fencing broker failed", "node_id", id, "err", err)
 				continue
 			}
@@ -184,6 +187,9 @@ func (c *controller) register(ctx context.Context, req registerRequest) (callRes
 			}, nil
 		}
 	}
+	// The new process's session starts before its record is proposed, so
+	// the expiry of the old one cannot fence it in between.
+	live.Heartbeat(req.ID, req.Incarnation, now)
 	res, err := c.m.propose(ctx, metadata.RegisterBroker{ID: req.ID, Incarnation: req.Incarnation, Listeners: req.Listeners})
 	if err != nil && res.Code == metadata.CodeNone {
 		return callResponse{}, err // the proposal itself failed: the caller retries

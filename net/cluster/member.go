@@ -282,6 +282,10 @@ func (m *Member) Register(ctx context.Context) error {
 		case <-time.After(m.cfg.HeartbeatInterval / 2):
 		}
 	}
+	// Heartbeats start now: a registration fenced right away (the old
+	// session's expiry racing it) is unfenced by the next one.
+	m.bg.Add(1)
+	go m.heartbeatLoop()
 	_, err := m.waitFor(ctx, nil, func() (string, bool) {
 		b, ok := m.state.Broker(m.cfg.NodeID)
 		return "", ok && !b.Fenced && b.Incarnation == m.incarnation
@@ -289,8 +293,6 @@ func (m *Member) Register(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("waiting to be unfenced: %w", err)
 	}
-	m.bg.Add(1)
-	go m.heartbeatLoop()
 	m.registered.Store(true)
 	m.logger.Info("broker registered", "node_id", m.cfg.NodeID, "cluster_id", m.state.ClusterID())
 	return nil

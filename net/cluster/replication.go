@@ -57,11 +57,11 @@ func (m *Member) Appended(p *engine.Partition) {
 }
 
 // AwaitReplicated implements request.Replication.
-func (m *Member) AwaitReplicated(ctx context.Context, p *engine.Partition, end int64, timeout time.Duration) error {
+func (m *Member) AwaitReplicated(ctx context.Context, p *engine.Partition, end int64, epoch int32, timeout time.Duration) error {
 	if !m.replStarted.Load() {
 		return nil
 	}
-	return m.repl.AwaitReplicated(ctx, p, end, timeout)
+	return m.repl.AwaitReplicated(ctx, p, end, epoch, timeout)
 }
 
 // FollowerFetched implements request.Replication.
@@ -110,7 +110,7 @@ func (m *Member) SkipControlledShutdown() { m.shutdownOnce.Do(func() {}) }
 func (m *Member) ControlledShutdown(ctx context.Context) { m.controlledShutdown(ctx) }
 
 func (m *Member) moveLeadershipsAway(ctx context.Context) {
-	if m.cfg.Engine == nil || !m.registered.Load() {
+	if m.cfg.Engine == nil || !m.registered.Load() || m.cfg.NoControlledShutdown {
 		return
 	}
 	m.shuttingDown.Store(true)

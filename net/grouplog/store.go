@@ -343,7 +343,7 @@ func (s *Store) write(p *partition, recs []Record, wait bool) error {
 	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.CommitTimeout)
 	defer cancel()
 	if repl != nil {
-		if err := repl.AwaitReplicated(ctx, p.log, end, s.cfg.CommitTimeout); err != nil {
+		if err := repl.AwaitReplicated(ctx, p.log, end, res.LeaderEpoch, s.cfg.CommitTimeout); err != nil {
 			if request.CodeOf(err) == request.NotLeaderOrFollower || errors.Is(err, engine.ErrStorage) {
 				return fmt.Errorf("%w: %w", group.ErrNotCoordinator, err)
 			}

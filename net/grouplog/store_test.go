@@ -57,7 +57,7 @@ type soloISR struct{}
 
 func (soloISR) CheckInSync(string, int32) error { return nil }
 func (soloISR) Appended(p *engine.Partition)    { p.SetHighWatermark(p.LogEndOffset()) }
-func (soloISR) AwaitReplicated(_ context.Context, p *engine.Partition, end int64, _ time.Duration) error {
+func (soloISR) AwaitReplicated(_ context.Context, p *engine.Partition, end int64, _ int32, _ time.Duration) error {
 	if p.HighWatermark() < end {
 		return fmt.Errorf("high watermark %d below %d", p.HighWatermark(), end)
 	}

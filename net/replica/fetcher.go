@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -33,10 +34,14 @@ type fetcher struct {
 	parts map[key]*following
 	wake  chan struct{}
 
-	conn *kconn
+	conn *kconn // the run goroutine's
 	addr string
-	stop context.CancelFunc
-	done chan struct{}
+	// live is conn for close, which shuts it to end a round trip blocked
+	// on a leader that stopped answering (paused, cut off).
+	live    atomic.Pointer[kconn]
+	stop    context.CancelFunc
+	ctxDone <-chan struct{}
+	done    chan struct{}
 }
 
 // following is one partition a fetcher follows.
@@ -70,6 +75,7 @@ func (m *Manager) assignFetchers(follow map[int32][]*partState) {
 			f = &fetcher{m: m, leader: id, parts: map[key]*following{}, wake: make(chan struct{}, 1), done: make(chan struct{})}
 			var ctx context.Context
 			ctx, f.stop = context.WithCancel(m.ctx)
+			f.ctxDone = ctx.Done()
 			m.fetchers[id] = f
 			go f.run(ctx)
 		}
@@ -88,6 +94,9 @@ func (m *Manager) stopFetchers() {
 
 func (f *fetcher) close() {
 	f.stop()
+	if c := f.live.Load(); c != nil {
+		c.Close()
+	}
 	<-f.done
 }
 
@@ -195,7 +204,22 @@ func (f *fetcher) connect() error {
 		return err
 	}
 	f.conn, f.addr = c, addr
+	f.live.Store(c)
+	if f.stopped() {
+		// close ran between the dial and the store: it could not shut c.
+		c.Close()
+	}
 	return nil
+}
+
+// stopped reports whether close began.
+func (f *fetcher) stopped() bool {
+	select {
+	case <-f.ctxDone:
+		return true
+	default:
+		return false
+	}
 }
 
 // round truncates the partitions that need it, then fetches once.

@@ -121,7 +121,25 @@ type Manager struct {
 
 	ctx  context.Context
 	stop context.CancelFunc
-	bg   sync.WaitGroup
+	// bg counts the background goroutines; spawnMu and closed keep a
+	// request goroutine from adding one while Close waits.
+	bg      sync.WaitGroup
+	spawnMu sync.Mutex
+	closed  bool
+}
+
+// spawn runs fn in the background unless the manager is closing.
+func (m *Manager) spawn(fn func()) {
+	m.spawnMu.Lock()
+	defer m.spawnMu.Unlock()
+	if m.closed {
+		return
+	}
+	m.bg.Add(1)
+	go func() {
+		defer m.bg.Done()
+		fn()
+	}()
 }
 
 // New returns a Manager; Start runs it.
@@ -137,14 +155,16 @@ func New(cfg Config) *Manager {
 
 // Start begins following the image.
 func (m *Manager) Start() {
-	m.bg.Add(2)
-	go m.run()
-	go m.shrinkLoop()
+	m.spawn(m.run)
+	m.spawn(m.shrinkLoop)
 	m.ImageChanged()
 }
 
 // Close stops every fetcher and loop.
 func (m *Manager) Close() {
+	m.spawnMu.Lock()
+	m.closed = true
+	m.spawnMu.Unlock()
 	m.stop()
 	m.bg.Wait()
 }
@@ -159,7 +179,6 @@ func (m *Manager) ImageChanged() {
 }
 
 func (m *Manager) run() {
-	defer m.bg.Done()
 	defer m.stopFetchers()
 	for {
 		select {
@@ -277,9 +296,7 @@ func (m *Manager) resign(ps *partState) {
 	}
 	m.logger.Error("local replica offline after a storage error: handing leadership over", "topic", ps.key.topic,
 		"partition", ps.key.partition, "new_leader", leader)
-	m.bg.Add(1)
-	go func() {
-		defer m.bg.Done()
+	m.spawn(func() {
 		ctx, cancel := context.WithTimeout(m.ctx, proposeTimeout)
 		defer cancel()
 		if err := m.cfg.Propose(ctx, change); err != nil {
@@ -288,7 +305,7 @@ func (m *Manager) resign(ps *partState) {
 			ps.resigning = false
 			ps.mu.Unlock()
 		}
-	}()
+	})
 }
 
 // StorageFailed is told when a local replica goes offline; the manager
@@ -370,7 +387,7 @@ func (m *Manager) Appended(p *engine.Partition) {
 }
 
 // AwaitReplicated implements request.Replication.
-func (m *Manager) AwaitReplicated(ctx context.Context, p *engine.Partition, end int64, timeout time.Duration) error {
+func (m *Manager) AwaitReplicated(ctx context.Context, p *engine.Partition, end int64, epoch int32, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	var timer *time.Timer
 	defer func() {
@@ -378,17 +395,22 @@ func (m *Manager) AwaitReplicated(ctx context.Context, p *engine.Partition, end 
 			timer.Stop()
 		}
 	}()
-	epoch := p.LeaderEpoch()
 	for {
 		ch := p.Changed()
-		if p.HighWatermark() >= end {
+		// The high watermark is read before the epoch is checked: a
+		// leader that lost its leadership stamps -1 before it truncates
+		// and fetches the new leader's records, so a high watermark that
+		// already covers those is always seen with the epoch gone, and
+		// never taken for the replication of this append.
+		hw := p.HighWatermark()
+		if now := p.LeaderEpoch(); now < 0 || now != epoch {
+			return request.Refuse(request.ErrNotLeader, fmt.Sprintf("%s-%d: leadership moved before the write was replicated", p.Topic(), p.ID()))
+		}
+		if hw >= end {
 			return nil
 		}
 		if p.Offline() {
 			return fmt.Errorf("%s-%d: %w", p.Topic(), p.ID(), engine.ErrStorage)
-		}
-		if now := p.LeaderEpoch(); now < 0 || now != epoch {
-			return request.Refuse(request.ErrNotLeader, fmt.Sprintf("%s-%d: leadership moved before the write was replicated", p.Topic(), p.ID()))
 		}
 		// ps is nil for a moment after a leadership change, until the
 		// manager has caught up with the image: keep waiting then.
@@ -461,15 +483,13 @@ func (m *Manager) FollowerFetched(p *engine.Partition, replica int32, offset int
 	}
 	if grow != nil {
 		m.logger.Info("expanding ISR", "topic", ps.key.topic, "partition", ps.key.partition, "add", replica, "isr", grow)
-		m.bg.Add(1)
-		go m.proposeISR(ps, pe, grow)
+		m.spawn(func() { m.proposeISR(ps, pe, grow) })
 	}
 	return nil
 }
 
 // proposeISR proposes a new ISR for a led partition.
 func (m *Manager) proposeISR(ps *partState, partitionEpoch int32, isr []int32) {
-	defer m.bg.Done()
 	ctx, cancel := context.WithTimeout(m.ctx, proposeTimeout)
 	defer cancel()
 	err := m.cfg.Propose(ctx, metadata.PartitionChange{Topic: ps.key.topic, Partition: ps.key.partition,
@@ -491,7 +511,6 @@ func (m *Manager) proposeISR(ps *partState, partitionEpoch int32, isr []int32) {
 // shrinkLoop takes lagging followers out of the ISRs this node leads,
 // checking every half replica.lag.time.max.ms as Kafka does.
 func (m *Manager) shrinkLoop() {
-	defer m.bg.Done()
 	t := time.NewTicker(m.cfg.LagMax / 2)
 	defer t.Stop()
 	for {
@@ -523,8 +542,7 @@ func (m *Manager) shrinkLoop() {
 			if propose {
 				m.logger.Warn("shrinking ISR: followers lag", "topic", ps.key.topic, "partition", ps.key.partition,
 					"remove", out, "isr", keep, "replica_lag_time_max", m.cfg.LagMax)
-				m.bg.Add(1)
-				go m.proposeISR(ps, pe, keep)
+				m.spawn(func() { m.proposeISR(ps, pe, keep) })
 			}
 		}
 	}

@@ -120,7 +120,7 @@ func (h *Handler) append(ctx context.Context, req *Produce, pp *ProducePartition
 		if timeout <= 0 {
 			timeout = DefaultProduceTimeout
 		}
-		if err := h.repl.AwaitReplicated(ctx, p, res.LastOffset+1, timeout); err != nil {
+		if err := h.repl.AwaitReplicated(ctx, p, res.LastOffset+1, res.LeaderEpoch, timeout); err != nil {
 			return engine.AppendResult{}, err
 		}
 	}

@@ -20,9 +20,12 @@ type Replication interface {
 	// It is on the hot path: no allocation.
 	Appended(p *engine.Partition)
 	// AwaitReplicated returns once the partition's high watermark reaches
-	// end (every ISR member has the records before it), or with
-	// ErrNotEnoughReplicasAfterAppend, ErrNotLeader or a timeout.
-	AwaitReplicated(ctx context.Context, p *engine.Partition, end int64, timeout time.Duration) error
+	// end (every ISR member has the records before it) while this node
+	// still leads at epoch, the leader epoch the records were written
+	// under; or with ErrNotEnoughReplicasAfterAppend, ErrNotLeader (the
+	// leadership ended: a high watermark past end may then cover other
+	// records, fetched after a truncation) or a timeout.
+	AwaitReplicated(ctx context.Context, p *engine.Partition, end int64, epoch int32, timeout time.Duration) error
 	// FollowerFetched records that replica fetched the partition from
 	// offset (so it holds everything before it); the leader may then move
 	// the high watermark and grow the ISR. An error refuses the fetch
