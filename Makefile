@@ -77,10 +77,15 @@ cluster:
 	bash cmd/sluiced/cluster/run.sh
 
 ## cluster-faults: the multi-process fault tests of cmd/sluiced with
-## SLUICE_FAULT_ROUNDS (default 10) rounds of kill -9 and restart.
+## SLUICE_FAULT_ROUNDS (default 10) rounds of kill -9 and restart; the fault
+## campaign (TestClusterFaultCampaign) adds SIGSTOPs, cut and slowed links.
+## FAULT_TESTS picks the tests: `make cluster-faults
+## FAULT_TESTS=TestClusterFaultCampaign SLUICE_FAULT_ROUNDS=30` is the
+## campaign alone for about five minutes.
 SLUICE_FAULT_ROUNDS ?= 10
+FAULT_TESTS ?= ^TestCluster
 cluster-faults:
-	SLUICE_FAULT_ROUNDS=$(SLUICE_FAULT_ROUNDS) $(GO) test -count=1 -v -timeout 60m -run '^TestCluster' ./cmd/sluiced
+	SLUICE_FAULT_ROUNDS=$(SLUICE_FAULT_ROUNDS) $(GO) test -count=1 -v -timeout 60m -run '$(FAULT_TESTS)' ./cmd/sluiced
 
 clean:
 	rm -rf bin

@@ -217,6 +217,7 @@ type clusterNode struct {
 type procCluster struct {
 	t      *testing.T
 	bin    string
+	opts   clusterOptions
 	nodes  []*clusterNode
 	voters string
 
@@ -224,16 +225,33 @@ type procCluster struct {
 	kafka map[string]*kgo.Client // by address: kafkaMetadata's clients
 }
 
+// clusterOptions adjust the brokers of a procCluster beyond args' usual
+// properties.
+type clusterOptions struct {
+	// overrides are properties for every broker; they win over args' own.
+	overrides []string
+	// nodeOverrides, when set, gives a node's own properties (they win
+	// over overrides). It is asked at every start, so it sees the node's
+	// addresses even after a start retried on new ports.
+	nodeOverrides func(nd *clusterNode) []string
+}
+
 // startProcCluster picks free ports, starts n brokers with node ids 1..n
 // together (none can join a quorum alone) and waits until every one serves
 // and lists all n.
 func startProcCluster(t *testing.T, bin string, n int) *procCluster {
 	t.Helper()
+	return startProcClusterWith(t, bin, n, clusterOptions{})
+}
+
+// startProcClusterWith is startProcCluster with opts.
+func startProcClusterWith(t *testing.T, bin string, n int, opts clusterOptions) *procCluster {
+	t.Helper()
 	// freeAddrs' ports were free a moment before the brokers bind them;
 	// another process may take one in between. Such a start is tried
 	// again on new ports, a few times.
 	for attempt := 1; ; attempt++ {
-		c, clash := tryProcCluster(t, bin, n)
+		c, clash := tryProcCluster(t, bin, n, opts)
 		if !clash {
 			return c
 		}
@@ -247,9 +265,9 @@ func startProcCluster(t *testing.T, bin string, n int) *procCluster {
 // tryProcCluster starts a cluster of n brokers; clash reports that a
 // broker exited because one of its ports was taken (the others are
 // stopped then).
-func tryProcCluster(t *testing.T, bin string, n int) (c *procCluster, clash bool) {
+func tryProcCluster(t *testing.T, bin string, n int, opts clusterOptions) (c *procCluster, clash bool) {
 	t.Helper()
-	c = &procCluster{t: t, bin: bin}
+	c = &procCluster{t: t, bin: bin, opts: opts}
 	addrs := freeAddrs(t, 3*n)
 	var voters []string
 	for i := 0; i < n; i++ {
@@ -294,6 +312,10 @@ func (c *procCluster) args(nd *clusterNode, extra ...string) []string {
 		"num.partitions=3",
 		"default.replication.factor=3",
 		"group.initial.rebalance.delay.ms=0",
+	}
+	props = append(props, c.opts.overrides...)
+	if c.opts.nodeOverrides != nil {
+		props = append(props, c.opts.nodeOverrides(nd)...)
 	}
 	args := []string{"--data-dir", nd.dir}
 	for _, p := range append(props, extra...) {
@@ -403,16 +425,16 @@ func nativeMetadata(addr string, topics []string) (*protocol.MetadataResponse, e
 	return &resp, nil
 }
 
-// kafkaMetadata asks the broker at addr, and only it, for Kafka Metadata,
-// through a client kept for that address (one connection, not one a poll).
-func (c *procCluster) kafkaMetadata(addr string, topics []string) (*kmsg.MetadataResponse, error) {
+// kafkaBroker is the broker at addr, and only it, through a client kept
+// for that address (one connection, not one a poll).
+func (c *procCluster) kafkaBroker(addr string) (*kgo.Broker, error) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	cl := c.kafka[addr]
 	if cl == nil {
 		var err error
 		cl, err = kgo.NewClient(kgo.SeedBrokers(addr), kgo.RequestRetries(0), kgo.DialTimeout(2*time.Second))
 		if err != nil {
-			c.mu.Unlock()
 			return nil, err
 		}
 		if c.kafka == nil {
@@ -425,7 +447,15 @@ func (c *procCluster) kafkaMetadata(addr string, topics []string) (*kmsg.Metadat
 		}
 		c.kafka[addr] = cl
 	}
-	c.mu.Unlock()
+	return cl.SeedBrokers()[0], nil
+}
+
+// kafkaMetadata asks the broker at addr, and only it, for Kafka Metadata.
+func (c *procCluster) kafkaMetadata(addr string, topics []string) (*kmsg.MetadataResponse, error) {
+	b, err := c.kafkaBroker(addr)
+	if err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	req := kmsg.NewPtrMetadataRequest()
@@ -437,7 +467,7 @@ func (c *procCluster) kafkaMetadata(addr string, topics []string) (*kmsg.Metadat
 			req.Topics = append(req.Topics, rt)
 		}
 	}
-	return req.RequestWith(ctx, cl.SeedBrokers()[0])
+	return req.RequestWith(ctx, b)
 }
 
 func brokerIDs(md *protocol.MetadataResponse) []int32 {
