@@ -283,3 +283,62 @@ func TestLaggingFollowerLeavesISR(t *testing.T) {
 		t.Fatalf("rejoined follower holds %d records, want 20", p.LogEndOffset())
 	}
 }
+
+// TestPreferredLeaderReturns: when a partition's first replica comes back
+// and catches up into the ISR, auto.leader.rebalance.enable moves the
+// leadership back to it.
+func TestPreferredLeaderReturns(t *testing.T) {
+	cfgs, err := broker.TestClusterConfigs(3, t.TempDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range cfgs {
+		cfgs[i].LeaderImbalanceCheckInterval = 500 * time.Millisecond
+	}
+	bs := startCluster(t, cfgs)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	admin, err := client.New(ctx, client.Config{BootstrapServers: []string{bs[1].Addr().String()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	kc, err := kgo.NewClient(kgo.SeedBrokers(bs[1].KafkaAddr().String()), kgo.RequiredAcks(kgo.AllISRAcks()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kc.Close()
+	createAssigned(t, ctx, kc, "pref", []int32{1, 2, 3}, nil)
+	leader := func() int32 {
+		p, ok := bs[1].Member().State().Partition("pref", 0)
+		if !ok {
+			return -2
+		}
+		return p.Leader
+	}
+	eventually(t, "broker 1 to lead", func() bool { return leader() == 1 })
+	cctx, ccancel := context.WithTimeout(ctx, 20*time.Second)
+	if err := bs[0].Close(cctx); err != nil {
+		t.Fatal(err)
+	}
+	ccancel()
+	bs[0] = nil
+	eventually(t, "leadership to move off broker 1", func() bool { l := leader(); return l == 2 || l == 3 })
+	for i := 0; i < 10; i++ {
+		if err := kc.ProduceSync(ctx, &kgo.Record{Topic: "pref", Value: []byte("v")}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := cfgs[0]
+	cfg.ControllerListener = nil
+	b, err := broker.StartContext(ctx, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bs[0] = b
+	eventually(t, "broker 1 to lead again", func() bool { return leader() == 1 })
+	p, _ := b.Engine.Partition("pref", 0)
+	if p.LogEndOffset() != 10 {
+		t.Fatalf("the preferred leader holds %d records, want the 10 written while it was away", p.LogEndOffset())
+	}
+}
