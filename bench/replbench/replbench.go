@@ -181,6 +181,12 @@ func (c *Config) setDefaults() {
 	if c.Timeouts.ReplicaFetchBackoff <= 0 {
 		c.Timeouts.ReplicaFetchBackoff = d.ReplicaFetchBackoff
 	}
+	if c.Timeouts.QuorumFetchTimeout <= 0 {
+		c.Timeouts.QuorumFetchTimeout = d.QuorumFetchTimeout
+	}
+	if c.Timeouts.QuorumElectionTimeout <= 0 {
+		c.Timeouts.QuorumElectionTimeout = d.QuorumElectionTimeout
+	}
 	if c.Linger <= 0 {
 		c.Linger = DefaultLinger
 	}

@@ -14,7 +14,8 @@ import (
 // with --replication-factor 3 spreads replicas and `topics describe` shows
 // Leader, Replicas and Isr per partition from any broker; `cluster
 // describe` lists the brokers and the controller, and a stopped broker
-// turns fenced there while its partitions show no leader. RF above the
+// turns fenced there while its partitions move to the other in-sync
+// replicas and show as under-replicated. RF above the
 // live brokers fails with Kafka's error and a non-zero exit.
 func TestClusterCommands(t *testing.T) {
 	sluice, _ := binaries(t)
@@ -83,8 +84,16 @@ func TestClusterCommands(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	describe, errOut, code = cli(t, sluice, "", "topics", "describe", "events", "--bootstrap-server", other)
-	if code != 0 || !regexp.MustCompile(`(?m)^\d\s+none\s`).MatchString(describe) {
-		t.Fatalf("describe with broker %d down: exit %d %s\n%s", victim+1, code, errOut, describe)
+	// Its partitions moved to other in-sync replicas, and every partition
+	// is under-replicated without it.
+	describe, errOut, code = cli(t, sluice, "", "topics", "describe", "events", "--under-replicated-partitions", "--bootstrap-server", other)
+	rows := row.FindAllStringSubmatch(describe, -1)
+	if code != 0 || len(rows) != 3 {
+		t.Fatalf("describe --under-replicated-partitions with broker %d down: exit %d %s\n%s", victim+1, code, errOut, describe)
+	}
+	for _, r := range rows {
+		if r[2] == string(rune('1'+victim)) || r[2] == "none" || strings.Contains(r[4], string(rune('1'+victim))) {
+			t.Fatalf("with broker %d down, partition %s: leader %s isr %s\n%s", victim+1, r[1], r[2], r[4], describe)
+		}
 	}
 }

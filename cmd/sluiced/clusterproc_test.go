@@ -312,6 +312,9 @@ func (c *procCluster) args(nd *clusterNode, extra ...string) []string {
 		"num.partitions=3",
 		"default.replication.factor=3",
 		"group.initial.rebalance.delay.ms=0",
+		// Leadership goes back to the first replicas soon after a
+		// restart, so a test can expect the placement it started with.
+		"leader.imbalance.check.interval.seconds=1",
 	}
 	props = append(props, c.opts.overrides...)
 	if c.opts.nodeOverrides != nil {

@@ -294,6 +294,7 @@ func (m *Member) Register(ctx context.Context) error {
 		return fmt.Errorf("waiting to be unfenced: %w", err)
 	}
 	m.registered.Store(true)
+	m.imageChanged() // the replicas may lead now
 	m.logger.Info("broker registered", "node_id", m.cfg.NodeID, "cluster_id", m.state.ClusterID())
 	return nil
 }

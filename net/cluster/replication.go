@@ -26,6 +26,7 @@ func (m *Member) startReplicas() {
 			return err
 		},
 		Listener:     m.cfg.InterBrokerListener,
+		Registered:   m.registered.Load,
 		LagMax:       m.cfg.ReplicaLagMax,
 		FetchWait:    m.cfg.ReplicaFetchWait,
 		FetchBackoff: m.cfg.ReplicaFetchBackoff,

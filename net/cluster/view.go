@@ -141,6 +141,12 @@ func (m *Member) leadership(topic string, partition int32) (int32, error) {
 	case !ok:
 		return -1, errUnknownPartition
 	case l.leader == m.cfg.NodeID:
+		if !m.registered.Load() {
+			// A restarted process replays the image of the one before
+			// it, which may have led: it leads nothing until it has
+			// registered and the controller moved that leadership on.
+			return -1, errNotLeader
+		}
 		return l.epoch, nil
 	case l.leader < 0:
 		return -1, errNoLeader

@@ -43,6 +43,11 @@ type Config struct {
 	// Listener is the name of the Kafka-protocol listener in the brokers'
 	// registrations (inter.broker.listener.name): followers fetch there.
 	Listener string
+	// Registered reports whether this broker process has registered. A
+	// restarted process replays its predecessor's image, in which it may
+	// lead; it takes no leadership up before it registered (and the
+	// controller moved the old one's on). Nil means always.
+	Registered func() bool
 	// LagMax is replica.lag.time.max.ms; FetchWait replica.fetch.wait.max.ms;
 	// FetchBackoff replica.fetch.backoff.ms.
 	LagMax       time.Duration
@@ -88,8 +93,14 @@ type partState struct {
 	replicas       []int32
 	isr            []int32
 	partitionEpoch int32
-	followers      map[int32]*followerState // leader only
-	proposing      bool
+	// proposed is an ISR this leader proposed and may already be the
+	// quorum's: until the image shows the outcome, the high watermark
+	// counts its members too (Kafka's maximal ISR), so no write is
+	// acknowledged that a member the quorum already counts lacks.
+	proposed        []int32
+	proposedAtEpoch int32
+	followers       map[int32]*followerState // leader only
+	proposing       bool
 	// epochStart is the log end when this leadership began: a follower
 	// joins the ISR only once it holds everything of earlier epochs.
 	epochStart    int64
@@ -219,6 +230,8 @@ func (m *Manager) sync() {
 			case mp.Leader == metadata.NoLeader:
 				p.SetLeaderEpoch(-1)
 				continue
+			case mp.Leader == self && m.cfg.Registered != nil && !m.cfg.Registered():
+				continue // not yet: see Config.Registered
 			case same:
 				ps = prev
 			default:
@@ -231,6 +244,9 @@ func (m *Manager) sync() {
 				}
 			}
 			ps.mu.Lock()
+			if ps.proposed != nil && mp.PartitionEpoch != ps.proposedAtEpoch {
+				ps.proposed = nil // the image has moved past the proposal
+			}
 			ps.replicas, ps.isr, ps.partitionEpoch = mp.Replicas, mp.ISR, mp.PartitionEpoch
 			ps.isrLen.Store(int32(len(mp.ISR)))
 			if ps.leader {
@@ -332,15 +348,17 @@ func (m *Manager) reportUnderReplicatedLocked(ps *partState) {
 // member's is unknown.
 func (m *Manager) highWatermarkLocked(ps *partState) int64 {
 	hw := ps.p.LocalEnd()
-	for _, r := range ps.isr {
-		if r == m.cfg.NodeID {
-			continue
+	for _, isr := range [2][]int32{ps.isr, ps.proposed} {
+		for _, r := range isr {
+			if r == m.cfg.NodeID {
+				continue
+			}
+			f := ps.followers[r]
+			if f == nil || f.leo < 0 {
+				return -1
+			}
+			hw = min(hw, f.leo)
 		}
-		f := ps.followers[r]
-		if f == nil || f.leo < 0 {
-			return -1
-		}
-		hw = min(hw, f.leo)
 	}
 	return hw
 }
@@ -475,6 +493,7 @@ func (m *Manager) FollowerFetched(p *engine.Partition, replica int32, offset int
 	if !ps.proposing && !slices.Contains(ps.isr, replica) && offset >= max(p.HighWatermark(), hw) && offset >= ps.epochStart {
 		grow = append(slices.Clone(ps.isr), replica)
 		ps.proposing = true
+		ps.proposed, ps.proposedAtEpoch = grow, ps.partitionEpoch
 	}
 	pe := ps.partitionEpoch
 	ps.mu.Unlock()
@@ -495,15 +514,21 @@ func (m *Manager) proposeISR(ps *partState, partitionEpoch int32, isr []int32) {
 	err := m.cfg.Propose(ctx, metadata.PartitionChange{Topic: ps.key.topic, Partition: ps.key.partition,
 		LeaderEpoch: ps.epoch, PartitionEpoch: &partitionEpoch, ISR: isr})
 	var me *metadata.Error
+	refused := errors.As(err, &me)
 	switch {
 	case err == nil:
-	case errors.As(err, &me) && me.Code == metadata.CodeFencedLeaderEpoch:
+	case refused && me.Code == metadata.CodeFencedLeaderEpoch:
 		m.logger.Info("ISR change refused: no longer the leader at this epoch", "topic", ps.key.topic, "partition", ps.key.partition, "leader_epoch", ps.epoch)
 	default:
 		m.logger.Warn("ISR change failed", "topic", ps.key.topic, "partition", ps.key.partition, "isr", isr, "err", err)
 	}
 	ps.mu.Lock()
 	ps.proposing = false
+	if refused {
+		// The quorum said no: the proposal will never be its ISR. (A
+		// timeout may still commit: then the image clears it.)
+		ps.proposed = nil
+	}
 	ps.mu.Unlock()
 	m.ImageChanged()
 }
