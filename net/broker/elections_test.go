@@ -342,3 +342,37 @@ func TestPreferredLeaderReturns(t *testing.T) {
 		t.Fatalf("the preferred leader holds %d records, want the 10 written while it was away", p.LogEndOffset())
 	}
 }
+
+// TestInternalTopicRefusesProducers: clients cannot write
+// __consumer_offsets (only the coordinators do), and Metadata marks it
+// internal, as Kafka does.
+func TestInternalTopicRefusesProducers(t *testing.T) {
+	bs := broker.StartTestCluster(t, 3, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	kc, err := kgo.NewClient(kgo.SeedBrokers(bs[0].KafkaAddr().String()), kgo.ConsumerGroup("g"), kgo.ConsumeTopics("x"),
+		kgo.RecordRetries(0), kgo.DisableIdempotentWrite())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kc.Close()
+	// A group makes the cluster create the offsets topic.
+	eventually(t, "the offsets topic", func() bool {
+		req := kmsg.NewFindCoordinatorRequest()
+		req.CoordinatorKey = "g"
+		resp, err := req.RequestWith(ctx, kc)
+		return err == nil && resp.ErrorCode == 0
+	})
+	err = kc.ProduceSync(ctx, &kgo.Record{Topic: "__consumer_offsets", Partition: 0, Value: []byte("forged")}).FirstErr()
+	if !errors.Is(err, kerr.InvalidTopicException) {
+		t.Fatalf("produce to __consumer_offsets: %v, want INVALID_TOPIC_EXCEPTION", err)
+	}
+	req := kmsg.NewMetadataRequest()
+	rt := kmsg.NewMetadataRequestTopic()
+	rt.Topic = kmsg.StringPtr("__consumer_offsets")
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(ctx, kc)
+	if err != nil || len(resp.Topics) != 1 || !resp.Topics[0].IsInternal {
+		t.Fatalf("metadata of __consumer_offsets: %v %+v", err, resp)
+	}
+}

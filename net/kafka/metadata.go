@@ -41,6 +41,7 @@ func (s *Server) metadata(ctx context.Context, r *kmsg.MetadataRequest) *kmsg.Me
 			rt.Topic = &t.Name
 		}
 		rt.TopicID, rt.ErrorCode = t.ID, errorCode(t.Err)
+		rt.IsInternal = request.IsInternalTopic(t.Name)
 		for _, p := range t.Partitions {
 			rp := kmsg.NewMetadataResponseTopicPartition()
 			rp.Partition, rp.Leader, rp.LeaderEpoch = p.ID, p.Leader, p.LeaderEpoch

@@ -8,6 +8,14 @@ import (
 	"github.com/sluicelog/sluice/engine"
 )
 
+// OffsetsTopic is Kafka's internal topic of consumer groups, which only the
+// brokers write (net/grouplog): clients producing to it are refused, as
+// Kafka refuses appends to internal topics.
+const OffsetsTopic = "__consumer_offsets"
+
+// IsInternalTopic reports whether a topic is one of the cluster's own.
+func IsInternalTopic(name string) bool { return name == OffsetsTopic }
+
 // DefaultProduceTimeout bounds an acks=all wait when the request names no
 // timeout (Kafka producers send request.timeout.ms, 30 s by default).
 const DefaultProduceTimeout = 30 * time.Second
@@ -93,6 +101,9 @@ func (h *Handler) Produce(ctx context.Context, p *Produce) (failed bool) {
 // Several partitions of one request wait one after the other, but their
 // followers fetch them all at once, so the waits overlap.
 func (h *Handler) append(ctx context.Context, req *Produce, pp *ProducePartition) (engine.AppendResult, error) {
+	if IsInternalTopic(pp.Topic) {
+		return engine.AppendResult{}, Refuse(engine.ErrInvalidTopic, "cannot produce to internal topic "+pp.Topic)
+	}
 	p, err := h.partition(pp.Topic, pp.Partition)
 	if errors.Is(err, engine.ErrUnknownTopic) && h.cfg.AutoCreateTopics {
 		if err = h.autoCreate(ctx, pp.Topic); err == nil {
