@@ -276,9 +276,12 @@ type Report struct {
 	LoadAfter  string    `json:"load_after"`
 	Config     Config    `json:"config"`
 	// Properties are every broker property the harness set.
-	Properties []string        `json:"properties"`
-	Produce    []ProduceRun    `json:"produce"`
-	Failover   []FailoverRound `json:"failover"`
+	Properties []string `json:"properties"`
+	// CacheDropped says each max-throughput run started with the page
+	// cache dropped (the harness ran as root), not only synced.
+	CacheDropped bool            `json:"cache_dropped"`
+	Produce      []ProduceRun    `json:"produce"`
+	Failover     []FailoverRound `json:"failover"`
 	// Profiles are the CPU profiles the brokers wrote (Config.ProfileDir).
 	Profiles []string `json:"profiles,omitempty"`
 	// Profile holds the profiled runs of Config.ProfileMisses.

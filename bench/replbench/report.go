@@ -199,9 +199,11 @@ func (rep *Report) WriteMarkdown(w io.Writer) error {
 			"`min.insync.replicas=2`. Each run produces as fast as the client goes for %s; records/s count acknowledged records from the "+
 			"first send to the last acknowledgement, MB/s is payload in 10^6 bytes/s; latency is from `Produce` to the acknowledgement, "+
 			"so at full speed it includes the wait in the producer's buffer. The configurations run back to back in each round, in "+
-			"reverse order every other round. RF 1 acks=all is not part of the target: it separates what acks=all and idempotence cost "+
+			"reverse order every other round, each after a sync(2)%s, so that none pays for the pages the runs before it left in "+
+			"the page cache (with it full, every page written means reclaiming one inside pwrite, and RF 3's three copies ran at "+
+			"under half the rate they reach on a fresh cluster when they followed the RF 1 runs). RF 1 acks=all is not part of the target: it separates what acks=all and idempotence cost "+
 			"from what replication costs.",
-			c.Partitions, c.Linger, c.BatchBytes>>10, c.BufferBytes>>20, c.Duration)
+			c.Partitions, c.Linger, c.BatchBytes>>10, c.BufferBytes>>20, c.Duration, dropped(rep.CacheDropped))
 		p("")
 		p("| record | configuration | round | records/s | MB/s | p50 ms | p99 ms | p99.9 ms | max ms | errors | ISR shrinks / fences | CPU: brokers 1, 2, 3 / client / others, %% of the cores | 1-min load after |")
 		p("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|")
@@ -321,4 +323,12 @@ func median(xs []float64) float64 {
 		return s[len(s)/2]
 	}
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// dropped is how the report says the page cache was dropped between runs.
+func dropped(ok bool) string {
+	if ok {
+		return " and with the page cache dropped (`/proc/sys/vm/drop_caches`)"
+	}
+	return " (the page cache could not be dropped: not root)"
 }
