@@ -301,7 +301,7 @@ func (rep *Report) WriteMarkdown(w io.Writer) error {
 			"metadata refresh after a failed send (`retry.backoff.ms` apart). The heartbeat interval only bounds how stale the "+
 			"last heartbeat already was at the kill. When the controller dies too, the raft quorum first needs a new leader "+
 			"(fetch timeout %s, election timeout %s), and the new controller gives every broker, the dead one's included, a "+
-			"first session of four heartbeat intervals or half a session timeout, whichever is longer, before it fences.",
+			"first session of three heartbeat intervals or half a session timeout, whichever is longer, before it fences.",
 			t.SessionTimeout, t.QuorumFetchTimeout, t.QuorumElectionTimeout)
 		p("")
 	}

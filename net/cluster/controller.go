@@ -42,10 +42,13 @@ func (c *controller) liveness() *metadata.Liveness {
 }
 
 // newSessionGrace is how long a new controller waits for a broker's first
-// heartbeat: four heartbeat intervals or half a session, whichever is
-// longer, never more than a session.
+// heartbeat: three heartbeat intervals or half a session, whichever is
+// longer, never more than a session. A live broker's heartbeat reaches the
+// new controller within about two intervals of its election (a call to
+// the dead one fails at once on its closed connection, and the next goes
+// to the new leader).
 func (c *controller) newSessionGrace() time.Duration {
-	return min(c.m.cfg.SessionTimeout, max(4*c.m.cfg.HeartbeatInterval, c.m.cfg.SessionTimeout/2))
+	return min(c.m.cfg.SessionTimeout, max(3*c.m.cfg.HeartbeatInterval, c.m.cfg.SessionTimeout/2))
 }
 
 // run follows leadership until stop: while this node leads, it names the
