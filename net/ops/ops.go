@@ -1,0 +1,146 @@
+package ops
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Config configures a Server.
+type Config struct {
+	// Addr is the host:port to listen on; port 0 picks a free one.
+	Addr string
+	// Registry is what /metrics exposes; nil exposes an empty registry.
+	Registry *prometheus.Registry
+	// Ready reports whether the process is ready to serve and, when it is
+	// not, why (a short reason by component). nil means always ready.
+	Ready func() (ready bool, reasons map[string]string)
+	// Logger receives the server's errors; nil discards them.
+	Logger *slog.Logger
+}
+
+// Server is the operations HTTP listener.
+type Server struct {
+	cfg  Config
+	http *http.Server
+	ln   net.Listener
+}
+
+// New returns a server for cfg; Listen binds it.
+func New(cfg Config) *Server {
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	if cfg.Ready == nil {
+		cfg.Ready = func() (bool, map[string]string) { return true, nil }
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{cfg: cfg}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{
+		ErrorLog:      slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelError),
+		ErrorHandling: promhttp.ContinueOnError,
+		Registry:      cfg.Registry, // promhttp_metric_handler_errors_total
+	}))
+	// pprof.Index serves the named profiles under /debug/pprof/ too
+	// (heap, goroutine, mutex, ...); the others are functions of their own.
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("/healthz", s.healthz)
+	mux.HandleFunc("/readyz", s.readyz)
+	s.http = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+		// No WriteTimeout: /debug/pprof/profile?seconds=N and trace
+		// stream for as long as they are asked to.
+	}
+	return s
+}
+
+// Listen binds the address, so that Addr is known before Serve.
+func (s *Server) Listen() error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return err
+	}
+	s.ln = ln
+	return nil
+}
+
+// Addr returns the bound address; nil before Listen.
+func (s *Server) Addr() net.Addr {
+	if s.ln == nil {
+		return nil
+	}
+	return s.ln.Addr()
+}
+
+// Serve answers requests until Shutdown; it then returns nil.
+func (s *Server) Serve() error {
+	if s.ln == nil {
+		return errors.New("ops: Serve before Listen")
+	}
+	if err := s.http.Serve(s.ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Shutdown stops accepting and waits for requests in flight until ctx
+// ends, then closes what is left (a long CPU profile, say).
+func (s *Server) Shutdown(ctx context.Context) error {
+	if s.ln == nil {
+		return nil
+	}
+	err := s.http.Shutdown(ctx)
+	if err != nil {
+		s.http.Close()
+	}
+	// A server that was bound but never served still holds its listener.
+	s.ln.Close()
+	return err
+}
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyBody is /readyz's answer.
+type readyBody struct {
+	Ready   bool              `json:"ready"`
+	Reasons map[string]string `json:"reasons,omitempty"`
+}
+
+func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
+	ready, reasons := s.cfg.Ready()
+	if ready {
+		writeJSON(w, http.StatusOK, readyBody{Ready: true})
+		return
+	}
+	if len(reasons) == 0 {
+		reasons = map[string]string{"process": "not ready"}
+	}
+	writeJSON(w, http.StatusServiceUnavailable, readyBody{Reasons: reasons})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	body, _ := json.Marshal(v)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	w.Write(append(body, '\n'))
+}
