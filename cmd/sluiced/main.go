@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -121,6 +122,12 @@ func run(args []string, stderr io.Writer) int {
 			return 2
 		}
 		defer stopProfile()
+	}
+	if cfg.MetricsListen != "" {
+		// /debug/pprof/mutex samples one contended unlock in 100: cheap,
+		// as it costs nothing without contention. The block profile stays
+		// off: it would cost on every blocking channel and lock operation.
+		runtime.SetMutexProfileFraction(100)
 	}
 	b, err := broker.StartContext(ctx, cfg, logger)
 	if err != nil {

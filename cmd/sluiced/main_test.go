@@ -53,7 +53,7 @@ func TestBinaryServesAndShutsDownCleanly(t *testing.T) {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	data := t.TempDir()
-	cmd := exec.Command(bin, "--data-dir", data, "--listen", "127.0.0.1:0", "--kafka-listen", "127.0.0.1:0", "--config", "sluiced.properties")
+	cmd := exec.Command(bin, "--data-dir", data, "--listen", "127.0.0.1:0", "--kafka-listen", "127.0.0.1:0", "--override", "metrics.listeners=http://127.0.0.1:0", "--config", "sluiced.properties")
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -122,7 +122,7 @@ func TestSIGTERMWhileStartingStopsCleanly(t *testing.T) {
 	}
 	for i := 0; i < 3; i++ {
 		data := t.TempDir()
-		cmd := exec.Command(bin, "--data-dir", data, "--listen", "127.0.0.1:0", "--kafka-listen", "127.0.0.1:0", "--config", "sluiced.properties")
+		cmd := exec.Command(bin, "--data-dir", data, "--listen", "127.0.0.1:0", "--kafka-listen", "127.0.0.1:0", "--override", "metrics.listeners=http://127.0.0.1:0", "--config", "sluiced.properties")
 		stderr, _ := cmd.StderrPipe()
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

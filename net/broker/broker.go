@@ -33,6 +33,7 @@ type Broker struct {
 	storageHook atomic.Pointer[cluster.Member]
 	logger      *slog.Logger
 	done        chan error
+	ops         opsListener
 
 	groups     *group.Coordinator
 	groupLog   *grouplog.Store // a cluster's group store; nil on a single node
@@ -60,7 +61,7 @@ func StartContext(ctx context.Context, cfg Config, logger *slog.Logger) (*Broker
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	b := &Broker{logger: logger, done: make(chan error, 2), groupsDone: make(chan struct{}), stopGroups: func() {}}
+	b := &Broker{logger: logger, done: make(chan error, 3), groupsDone: make(chan struct{}), stopGroups: func() {}}
 	if cfg.Clustered() && !cfg.hasRole("broker") {
 		return b, b.startController(ctx, cfg)
 	}
@@ -199,6 +200,10 @@ func StartContext(ctx context.Context, cfg Config, logger *slog.Logger) (*Broker
 		}
 		undo = append(undo, func() { b.kafka.Shutdown(context.Background()) })
 	}
+	if err := b.startOps(cfg); err != nil {
+		return fail(err)
+	}
+	undo = append(undo, func() { b.stopOps(context.Background()) })
 	if b.member != nil {
 		// Clients are answered only once this broker is in the image,
 		// unfenced: until then connections wait in the listen backlog.
@@ -228,6 +233,7 @@ func StartContext(ctx context.Context, cfg Config, logger *slog.Logger) (*Broker
 		groups.Run(groupsCtx)
 	}()
 	go func() { b.done <- srv.Serve() }()
+	b.ops.serving.Store(true)
 	logger.Info("broker started", "node_id", cfg.NodeID, "listen", srv.Addr().String(), "data_dir", cfg.DataDir, "cluster_id", cl.ClusterID())
 	return b, nil
 }
@@ -245,6 +251,11 @@ func (b *Broker) startController(ctx context.Context, cfg Config) error {
 		return err
 	}
 	b.member = m
+	if err := b.startOps(cfg); err != nil {
+		m.Close()
+		return err
+	}
+	b.ops.serving.Store(true)
 	b.logger.Info("controller started", "node_id", cfg.NodeID, "controller", m.Node().Addr(), "cluster_id", m.ClusterID())
 	return nil
 }
@@ -315,7 +326,8 @@ func (b *Broker) Done() <-chan error { return b.done }
 // the clean-shutdown marker.
 func (b *Broker) Close(ctx context.Context) error {
 	start := time.Now()
-	var kerr, serr, merr, eerr error
+	b.ops.closing.Store(true)
+	var kerr, serr, oerr, merr, eerr error
 	if b.member != nil {
 		// Leaderships move away while the listeners still answer, so
 		// clients are told where to go instead of finding a closed port.
@@ -332,6 +344,7 @@ func (b *Broker) Close(ctx context.Context) error {
 	if b.groupLog != nil {
 		b.groupLog.Close()
 	}
+	oerr = b.stopOps(ctx)
 	// The membership goes before the engine: the image it applies
 	// changes local storage.
 	if b.member != nil {
@@ -340,7 +353,7 @@ func (b *Broker) Close(ctx context.Context) error {
 	if b.Engine != nil {
 		eerr = b.Engine.Close()
 	}
-	err := errors.Join(kerr, serr, merr, eerr)
+	err := errors.Join(kerr, serr, oerr, merr, eerr)
 	if err != nil {
 		b.logger.Error("broker stopped with errors", "err", err)
 	} else {

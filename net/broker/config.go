@@ -41,7 +41,11 @@ type Config struct {
 	// (advertised.listeners=PLAINTEXT://host:port); empty means KafkaListen
 	// with the port actually bound.
 	KafkaAdvertised string
-	DataDir         string
+	// MetricsListen is the operations HTTP listener's host:port
+	// (metrics.listeners=http://host:port): /metrics, /debug/pprof/,
+	// /healthz and /readyz (net/ops). Empty, the default, means none.
+	MetricsListen string
+	DataDir       string
 
 	// ProcessRoles is process.roles: empty for a single node without a
 	// quorum (what `make run` starts), or "broker", "controller", or both.
@@ -277,6 +281,14 @@ var properties = map[string]property{
 			return err
 		}
 		c.Advertised, c.KafkaAdvertised = native, kafka
+		return nil
+	}},
+	"metrics.listeners": {doc: "http://host:port of the operations listener: /metrics (Prometheus), /debug/pprof/, /healthz, /readyz; empty (default) for none", apply: func(c *Config, v string) error {
+		addr, err := parseMetricsListeners(v)
+		if err != nil {
+			return err
+		}
+		c.MetricsListen = addr
 		return nil
 	}},
 	"process.roles": {doc: "broker,controller for a broker that is a quorum voter, controller for a voter only, broker for a broker outside controller.quorum.voters (a raft nonvoter: it gets the metadata log but never votes); unset for a single node without a quorum", apply: func(c *Config, v string) error {
