@@ -136,7 +136,9 @@ func TestMinInsyncAndUncleanElection(t *testing.T) {
 	closeBroker(2) // broker 3, the follower
 	eventually(t, "the ISR to shrink to the leader", func() bool {
 		l, i := isr("clean")
-		return l == 4 && slices.Equal(i, []int32{4})
+		// The leader's own image too: it is the one that checks.
+		p, ok := bs[3].Member().State().Partition("clean", 0)
+		return l == 4 && slices.Equal(i, []int32{4}) && ok && slices.Equal(p.ISR, []int32{4})
 	})
 	// The native client with retries off shows the broker's answer.
 	ncl, err := client.New(ctx, client.Config{BootstrapServers: []string{bs[0].Addr().String()}})

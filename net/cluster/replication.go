@@ -2,11 +2,13 @@ package cluster
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/sluicelog/sluice/engine"
 	"github.com/sluicelog/sluice/engine/metadata"
 	"github.com/sluicelog/sluice/net/replica"
+	"github.com/sluicelog/sluice/net/request"
 )
 
 // The replica manager (net/replica) follows the image this member
@@ -42,12 +44,23 @@ func (m *Member) imageChanged() {
 	}
 }
 
-// CheckInSync implements request.Replication.
+// CheckInSync implements request.Replication from the leadership map,
+// which follows the image in log order (the replica manager's view may
+// trail it a moment): no lock, no allocation unless it refuses.
 func (m *Member) CheckInSync(topic string, partition int32) error {
-	if !m.replStarted.Load() {
+	l, ok := (*m.leaders.Load())[topicPartition{topic, partition}]
+	if !ok || l.leader != m.cfg.NodeID || m.cfg.Engine == nil {
+		return nil // the leader check refuses it
+	}
+	p, err := m.cfg.Engine.Partition(topic, partition)
+	if err != nil {
 		return nil
 	}
-	return m.repl.CheckInSync(topic, partition)
+	if want := p.MinInsyncReplicas(); int(l.isr) < want {
+		return request.Refuse(request.ErrNotEnoughReplicas,
+			fmt.Sprintf("%s-%d: %d in-sync replicas, min.insync.replicas is %d", topic, partition, l.isr, want))
+	}
+	return nil
 }
 
 // Appended implements request.Replication.

@@ -22,6 +22,8 @@ type leaderMap map[topicPartition]leadership
 
 type leadership struct {
 	leader, epoch int32
+	// isr is the ISR's size, for acks=all's min.insync.replicas check.
+	isr int32
 }
 
 // onChange follows a record the image applied: local storage and the
@@ -62,9 +64,9 @@ func (m *Member) rebuildLeaders() {
 	for _, t := range im.Topics {
 		for i, p := range t.Partitions {
 			k := topicPartition{t.Name, int32(i)}
-			now := leadership{p.Leader, p.LeaderEpoch}
+			now := leadership{p.Leader, p.LeaderEpoch, int32(len(p.ISR))}
 			lm[k] = now
-			if was, ok := prev[k]; (!ok || was != now) && (now.leader == self || was.leader == self) {
+			if was, ok := prev[k]; (!ok || was.leader != now.leader || was.epoch != now.epoch) && (now.leader == self || was.leader == self) {
 				m.stampEpoch(k, now)
 			}
 		}

@@ -425,6 +425,14 @@ func (m *Manager) AwaitReplicated(ctx context.Context, p *engine.Partition, end 
 			return request.Refuse(request.ErrNotLeader, fmt.Sprintf("%s-%d: leadership moved before the write was replicated", p.Topic(), p.ID()))
 		}
 		if hw >= end {
+			// Kafka's rule: replicated, but to fewer in-sync replicas than
+			// min.insync.replicas asks is NOT_ENOUGH_REPLICAS_AFTER_APPEND.
+			if ps := m.current(p); ps != nil {
+				if n := int(ps.isrLen.Load()); n < p.MinInsyncReplicas() {
+					return request.Refuse(request.ErrNotEnoughReplicasAfterAppend,
+						fmt.Sprintf("%s-%d: replicated to an ISR of %d, min.insync.replicas is %d", p.Topic(), p.ID(), n, p.MinInsyncReplicas()))
+				}
+			}
 			return nil
 		}
 		if p.Offline() {
