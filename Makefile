@@ -68,7 +68,7 @@ benchmarks: bench
 ## (/metrics, /debug/pprof/, /healthz, /readyz) on 127.0.0.1:9644 (Ctrl-C stops it cleanly).
 run:
 	$(GO) build -o bin/sluiced ./cmd/sluiced
-	./bin/sluiced --config cmd/sluiced/sluiced.properties
+	./bin/sluiced --config cmd/sluiced/sluiced.properties --override metrics.listeners=http://127.0.0.1:9644
 
 ## cluster: three brokers, each also a controller, on 127.0.0.1 (native 9192-9194,
 ## Kafka 9092-9094, controller 9301-9303, operations 9645-9647), data in

@@ -630,10 +630,13 @@ func (p *Partition) syncLocked() error {
 			break
 		}
 	}
-	p.synced.Store(end)
+	// The high watermark moves before the synced offset: an appender
+	// that sees its offset synced returns at once, and what it was
+	// acknowledged must already be visible.
 	if !p.replicated {
 		p.publish(end, active.Base(), pos)
 	}
+	p.synced.Store(end)
 	return nil
 }
 
