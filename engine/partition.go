@@ -168,10 +168,6 @@ func (p *Partition) Append(records []byte) (AppendResult, error) {
 		p.mu.Unlock()
 		return res, nil
 	}
-	if err := p.maybeRollLocked(cfg, now, int64(len(records))); err != nil {
-		p.mu.Unlock()
-		return res, err
-	}
 	next := p.logEnd.Load()
 	res.BaseOffset = next
 	if cfg.TimestampType == batch.LogAppendTime {
@@ -195,10 +191,24 @@ func (p *Partition) Append(records []byte) (AppendResult, error) {
 		p.mu.Unlock()
 		return res, err
 	}
+	return res, p.commitLocked(cfg, now, records, next, count, &res)
+}
+
+// commitLocked writes records, whose offsets run from the log end to next,
+// and makes them the log's: log end, producer state, flush accounting, and
+// the high watermark (on a single node) or the log end readers of
+// replicas wait on. It lets go of p.mu, then syncs (flush.on.ack) or
+// flushes (flush.messages) as the topic asks. Append and AppendReplica
+// share it.
+func (p *Partition) commitLocked(cfg *TopicConfig, now time.Time, records []byte, next, count int64, res *AppendResult) error {
+	if err := p.maybeRollLocked(cfg, now, int64(len(records))); err != nil {
+		p.mu.Unlock()
+		return err
+	}
 	active, pos, err := p.writeLocked(cfg, now, records)
 	if err != nil {
 		p.mu.Unlock()
-		return res, p.fail(err)
+		return p.fail(err)
 	}
 	p.logEnd.Store(next)
 	p.updateProducersLocked(records, now.UnixMilli())
@@ -218,18 +228,17 @@ func (p *Partition) Append(records []byte) (AppendResult, error) {
 	if p.replicated {
 		p.wakeEnd()
 	}
-
 	if cfg.FlushOnAck {
 		if err := p.syncTo(next); err != nil {
-			return res, p.fail(err)
+			return p.fail(err)
 		}
 	}
 	if flushDue {
 		if err := p.flushTo(next); err != nil {
-			return res, p.fail(err)
+			return p.fail(err)
 		}
 	}
-	return res, nil
+	return nil
 }
 
 // writeLocked writes records (offsets assigned) to the active segment,

@@ -200,38 +200,7 @@ func (p *Partition) AppendReplica(records []byte) (AppendResult, error) {
 		next = h.NextOffset()
 		rest = rest[h.Size():]
 	}
-	if err := p.maybeRollLocked(cfg, now, int64(len(records))); err != nil {
-		p.mu.Unlock()
-		return res, err
-	}
-	active, pos, err := p.writeLocked(cfg, now, records)
-	if err != nil {
-		p.mu.Unlock()
-		return res, p.fail(err)
-	}
-	p.logEnd.Store(next)
-	p.updateProducersLocked(records, now.UnixMilli())
-	res.LastOffset = next - 1
-	res.LogStartOffset = p.logStart.Load()
-	p.unflushed += count
-	flushDue := p.unflushed >= cfg.FlushMessages
-	if flushDue {
-		p.unflushed = 0
-	}
-	p.trackEndLocked(records, active, pos)
-	p.mu.Unlock()
-	p.wakeEnd()
-	if cfg.FlushOnAck {
-		if err := p.syncTo(next); err != nil {
-			return res, p.fail(err)
-		}
-	}
-	if flushDue {
-		if err := p.flushTo(next); err != nil {
-			return res, p.fail(err)
-		}
-	}
-	return res, nil
+	return res, p.commitLocked(cfg, now, records, next, count, &res)
 }
 
 // ReadReplica is Read for a follower: bounded by the log end, not the high
