@@ -364,9 +364,6 @@ func (p *Partition) saveHighWatermark() {
 // MinInsyncReplicas is the topic's min.insync.replicas.
 func (p *Partition) MinInsyncReplicas() int { return int(p.config().MinInsyncReplicas) }
 
-// UncleanLeaderElection is the topic's unclean.leader.election.enable.
-func (p *Partition) UncleanLeaderElection() bool { return p.config().UncleanLeaderElection }
-
 // ResetTo empties the log and starts it again at offset: a follower whose
 // log ends before its leader's log start (retention deleted what it would
 // fetch next) takes the leader's log from there, as Kafka's

@@ -94,15 +94,6 @@ func (m *Member) StorageFailed(topic string, partition int32, err error) {
 	}
 }
 
-// UnderReplicated counts the partitions this broker leads whose ISR is
-// smaller than their replicas.
-func (m *Member) UnderReplicated() int {
-	if !m.replStarted.Load() {
-		return 0
-	}
-	return m.repl.UnderReplicated()
-}
-
 // controlledShutdown asks the controller to move this broker's
 // leaderships away (Kafka's controlled shutdown) and waits, bounded, until
 // the image shows it leads nothing, so clients move before the listeners

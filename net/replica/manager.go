@@ -119,7 +119,9 @@ type followerState struct {
 	lastFetchLeaderEnd int64
 }
 
-// Manager runs the broker's replicas. It implements request.Replication.
+// Manager runs the broker's replicas. The cluster member answers the
+// request layer's request.Replication with it (and checks
+// min.insync.replicas itself, from the image in log order).
 type Manager struct {
 	cfg    Config
 	logger *slog.Logger
@@ -384,27 +386,14 @@ func (m *Manager) current(p *engine.Partition) *partState {
 	return ps
 }
 
-// CheckInSync implements request.Replication.
-func (m *Manager) CheckInSync(topic string, partition int32) error {
-	ps := m.lookup(topic, partition)
-	if ps == nil || !ps.leader || ps.epoch != ps.p.LeaderEpoch() {
-		return nil // the leader check refuses it, or the ISR is not known yet: the wait checks it
-	}
-	if n, want := int(ps.isrLen.Load()), ps.p.MinInsyncReplicas(); n < want {
-		return request.Refuse(request.ErrNotEnoughReplicas,
-			fmt.Sprintf("%s-%d: %d in-sync replicas, min.insync.replicas is %d", topic, partition, n, want))
-	}
-	return nil
-}
-
-// Appended implements request.Replication.
+// Appended is request.Replication's: see there.
 func (m *Manager) Appended(p *engine.Partition) {
 	if ps := m.current(p); ps != nil {
 		m.advance(ps)
 	}
 }
 
-// AwaitReplicated implements request.Replication.
+// AwaitReplicated is request.Replication's: see there.
 func (m *Manager) AwaitReplicated(ctx context.Context, p *engine.Partition, end int64, epoch int32, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	var timer *time.Timer
@@ -470,7 +459,7 @@ func (m *Manager) AwaitReplicated(ctx context.Context, p *engine.Partition, end 
 	}
 }
 
-// FollowerFetched implements request.Replication.
+// FollowerFetched is request.Replication's: see there.
 func (m *Manager) FollowerFetched(p *engine.Partition, replica int32, offset int64) error {
 	ps := m.lookup(p.Topic(), p.ID())
 	if ps == nil || !ps.leader || ps.p != p {
@@ -580,22 +569,3 @@ func (m *Manager) shrinkLoop() {
 		}
 	}
 }
-
-// UnderReplicated counts the led partitions whose ISR is smaller than
-// their replica list.
-func (m *Manager) UnderReplicated() int {
-	n := 0
-	for _, ps := range *m.parts.Load() {
-		if !ps.leader {
-			continue
-		}
-		ps.mu.Lock()
-		if len(ps.isr) < len(ps.replicas) {
-			n++
-		}
-		ps.mu.Unlock()
-	}
-	return n
-}
-
-var _ request.Replication = (*Manager)(nil)
