@@ -81,9 +81,7 @@ func (e *Engine) openPartition(t *topic, id int32, clean bool) (*Partition, erro
 		logger: e.logger.With("topic", name, "partition", id),
 	}
 	cfg := t.cfg.Load()
-	opts := cfg.segmentOptions()
-	opts.FS = e.opts.FS
-	opts.Logger = p.logger
+	opts := p.segmentOptions(cfg)
 	if err := os.MkdirAll(p.dir, 0o755); err != nil {
 		return nil, err
 	}

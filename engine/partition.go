@@ -343,6 +343,15 @@ func validateRecords(records []byte, cfg *TopicConfig) (int64, error) {
 	return count, nil
 }
 
+// segmentOptions are the options of this partition's segments under cfg:
+// the topic's sizes, the engine's file system, the partition's logger.
+func (p *Partition) segmentOptions(cfg *TopicConfig) segment.Options {
+	opts := cfg.segmentOptions()
+	opts.FS = p.eng.opts.FS
+	opts.Logger = p.logger
+	return opts
+}
+
 func (p *Partition) active() *segment.Segment {
 	segs := p.segments()
 	return segs[len(segs)-1]
@@ -368,9 +377,7 @@ func (p *Partition) maybeRollLocked(cfg *TopicConfig, now time.Time, incoming in
 // fdatasync), and appends must not wait with it.
 func (p *Partition) rollLocked(cfg *TopicConfig, now time.Time) error {
 	old := p.active()
-	opts := cfg.segmentOptions()
-	opts.FS = p.eng.opts.FS
-	opts.Logger = p.logger
+	opts := p.segmentOptions(cfg)
 	seg, err := segment.Create(p.dir, p.logEnd.Load(), opts)
 	if err != nil {
 		return fmt.Errorf("%s-%d: roll: %w", p.Topic(), p.id, err)

@@ -379,9 +379,7 @@ func (p *Partition) ResetTo(offset int64) error {
 		return err
 	}
 	cfg := p.config()
-	opts := cfg.segmentOptions()
-	opts.FS = p.eng.opts.FS
-	opts.Logger = p.logger
+	opts := p.segmentOptions(cfg)
 	old := p.segments()
 	// The new segment's files may share the old ones' names only if some
 	// segment starts at offset; delete that one first.
