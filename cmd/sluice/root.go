@@ -37,6 +37,7 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newTopicsCommand(g), newProduceCommand(g), newConsumeCommand(g))
 	root.AddCommand(newGroupsCommand(g), newClusterCommand(g))
 	root.AddCommand(newBenchCommand(g))
+	root.AddCommand(newTopCommand(g))
 	return root
 }
 
