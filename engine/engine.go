@@ -69,6 +69,10 @@ type Options struct {
 	// FS is the file system segments and their indexes live on; nil is
 	// the real one. Tests inject faults with fsys.Faulty.
 	FS fsys.FS
+	// OnFlush, when set, is told how long each fsync of a partition's log
+	// took (flush.ms, flush.messages, rolls, flush.on.ack's group
+	// commits). It runs on the flushing goroutine and must be quick.
+	OnFlush func(time.Duration)
 }
 
 // Engine is Sluice's storage engine: topics of partitioned logs in one data
@@ -88,6 +92,8 @@ type Engine struct {
 	bg       sync.WaitGroup
 	stop     chan struct{}
 	stopping atomic.Bool
+
+	recovery RecoveryStats // written by load alone, before Open returns
 }
 
 // topic is an open topic: its persisted description, effective config and
@@ -188,6 +194,11 @@ func (e *Engine) load() error {
 			}
 			t.partitions = append(t.partitions, p)
 			partitions++
+			if p.recovered.scanned {
+				e.recovery.Recovered++
+				e.recovery.TruncatedBytes += p.recovered.truncatedBytes
+				e.recovery.SegmentsDeleted += p.recovered.segmentsDeleted
+			}
 		}
 		e.topics[m.Name] = t
 	}
@@ -200,8 +211,11 @@ func (e *Engine) load() error {
 			return err
 		}
 	}
-	e.logger.Info("engine opened", "dir", e.dir, "clean_shutdown", clean,
-		"topics", len(metas), "partitions", partitions, "took", time.Since(start))
+	r := &e.recovery
+	r.Duration, r.CleanShutdown, r.Partitions = time.Since(start), clean, partitions
+	e.logger.Info("engine opened", "event", "engine_opened", "dir", e.dir, "clean_shutdown", clean,
+		"topics", len(metas), "partitions", partitions, "partitions_recovered", r.Recovered,
+		"truncated_bytes", r.TruncatedBytes, "segments_deleted", r.SegmentsDeleted, "took", r.Duration)
 	return nil
 }
 

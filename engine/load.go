@@ -208,14 +208,20 @@ func (p *Partition) recover(segs []*segment.Segment, rp int64) ([]*segment.Segme
 	if first < 0 {
 		first = 0
 	}
-	p.logger.Info("recovering log after unclean shutdown", "recovery_point", rp,
-		"segments_scanned", len(segs)-first, "segments", len(segs))
+	p.recovered.scanned = true
+	scanned, total := len(segs)-first, len(segs)
+	defer func() {
+		p.logger.Info("recovered log after unclean shutdown", "event", "recovery", "recovery_point", rp,
+			"segments_scanned", scanned, "segments", total,
+			"truncated_bytes", p.recovered.truncatedBytes, "segments_deleted", p.recovered.segmentsDeleted)
+	}()
 	for i := first; i < len(segs); i++ {
 		s := segs[i]
 		rec, err := s.Recover()
 		if err != nil {
 			return segs, err
 		}
+		p.recovered.truncatedBytes += rec.TruncatedBytes
 		last := i == len(segs)-1
 		if !last {
 			if err := s.Seal(); err != nil {
@@ -233,6 +239,7 @@ func (p *Partition) recover(segs []*segment.Segment, rp int64) ([]*segment.Segme
 			if err := later.Delete(); err != nil {
 				return segs, err
 			}
+			p.recovered.segmentsDeleted++
 		}
 		segs = segs[:i+1]
 		if err := s.Activate(); err != nil {

@@ -78,6 +78,16 @@ type Partition struct {
 	hwMu    sync.Mutex
 	pending []watermark
 	hwSaved atomic.Int64 // the high watermark last persisted
+
+	traffic   Traffic
+	recovered recoveryCounts // what opening the partition recovered
+}
+
+// recoveryCounts is what recover did to one partition at open.
+type recoveryCounts struct {
+	scanned         bool
+	truncatedBytes  int64
+	segmentsDeleted int
 }
 
 // watermark is the high watermark: consumers see offsets below offset,
@@ -572,6 +582,7 @@ func (p *Partition) flushTo(upTo int64) error {
 	}
 	segs := p.segments()
 	first := sort.Search(len(segs), func(i int) bool { return segs[i].Base() > rp }) - 1
+	start := time.Now()
 	for _, seg := range segs[max(first, 0):] {
 		if seg.Base() >= upTo {
 			break
@@ -580,6 +591,7 @@ func (p *Partition) flushTo(upTo int64) error {
 			return fmt.Errorf("%s-%d: flush: %w", p.Topic(), p.id, err)
 		}
 	}
+	p.observeFlush(start)
 	p.recoveryPoint.Store(upTo)
 	p.lastFlushMs.Store(p.eng.now().UnixMilli())
 	if p.deleted.Load() {
@@ -638,6 +650,7 @@ func (p *Partition) syncLocked() error {
 	if end <= synced {
 		return nil
 	}
+	start := time.Now()
 	for i := len(segs) - 1; i >= 0; i-- {
 		if err := segs[i].FlushLog(); err != nil && !errors.Is(err, segment.ErrClosed) {
 			return fmt.Errorf("%s-%d: sync: %w", p.Topic(), p.id, err)
@@ -646,6 +659,7 @@ func (p *Partition) syncLocked() error {
 			break
 		}
 	}
+	p.observeFlush(start)
 	// The high watermark moves before the synced offset: an appender
 	// that sees its offset synced returns at once, and what it was
 	// acknowledged must already be visible.
@@ -726,10 +740,13 @@ func (p *Partition) EnforceRetention() (int, error) {
 	p.mu.Unlock()
 
 	var errs []error
+	var bytes int64
 	for _, s := range doomed {
+		bytes += s.Size()
 		errs = append(errs, s.Delete())
 	}
-	p.logger.Info("retention deleted segments", "segments", n, "log_start_offset", kept[0].Base())
+	p.logger.Info("retention deleted segments", "event", "retention", "segments", n, "bytes", bytes,
+		"log_start_offset", kept[0].Base())
 	return n, errors.Join(errs...)
 }
 

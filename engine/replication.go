@@ -200,7 +200,11 @@ func (p *Partition) AppendReplica(records []byte) (AppendResult, error) {
 		next = h.NextOffset()
 		rest = rest[h.Size():]
 	}
-	return res, p.commitLocked(cfg, now, records, next, count, &res)
+	err := p.commitLocked(cfg, now, records, next, count, &res)
+	if err == nil {
+		p.traffic.ReplicationBytesIn.Add(int64(len(records)))
+	}
+	return res, err
 }
 
 // ReadReplica is Read for a follower: bounded by the log end, not the high

@@ -28,9 +28,9 @@ type Broker struct {
 	server *server.Server // nil on a controller-only node
 	kafka  *kafka.Server  // nil without a PLAINTEXT listener
 	member *cluster.Member
-	// storageHook is member for the engine's storage-error callback,
-	// which may run on any goroutine from the moment the engine opens.
-	storageHook atomic.Pointer[cluster.Member]
+	// live is member for what may run before Start returns, on any
+	// goroutine: the engine's storage-error callback and /readyz.
+	live atomic.Pointer[cluster.Member]
 	logger      *slog.Logger
 	done        chan error
 	ops         opsListener
@@ -61,19 +61,30 @@ func StartContext(ctx context.Context, cfg Config, logger *slog.Logger) (*Broker
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	b := &Broker{logger: logger, done: make(chan error, 3), groupsDone: make(chan struct{}), stopGroups: func() {}}
+	b := &Broker{logger: logger, done: make(chan error, 4), groupsDone: make(chan struct{}), stopGroups: func() {}}
+	// The operations listener comes first, so that /readyz can say what
+	// start-up is doing (a long log recovery, say).
+	if err := b.startOps(cfg); err != nil {
+		return nil, err
+	}
 	if cfg.Clustered() && !cfg.hasRole("broker") {
-		return b, b.startController(ctx, cfg)
+		if err := b.startController(ctx, cfg); err != nil {
+			b.stopOps(context.Background())
+			return nil, err
+		}
+		return b, nil
 	}
 	// Whatever fails below undoes what was opened before it, in reverse.
-	var undo []func()
+	undo := []func(){func() { b.stopOps(context.Background()) }}
 	fail := func(err error) (*Broker, error) {
 		for i := len(undo) - 1; i >= 0; i-- {
 			undo[i]()
 		}
 		return nil, err
 	}
+	b.ops.setStage("opening the data directory (recovering logs after an unclean shutdown)")
 	eng, err := engine.Open(cfg.DataDir, engine.Options{
+		OnFlush:                b.onFlush(),
 		Logger:                 logger.With("component", "engine"),
 		TopicDefaults:          cfg.TopicDefaults,
 		RetentionCheckInterval: cfg.RetentionCheckInterval,
@@ -84,7 +95,7 @@ func StartContext(ctx context.Context, cfg Config, logger *slog.Logger) (*Broker
 		// A replica that a disk error took offline hands its leadership
 		// over (the membership exists by the time an append can fail).
 		OnStorageError: func(topic string, partition int32, err error) {
-			if m := b.storageHook.Load(); m != nil {
+			if m := b.live.Load(); m != nil {
 				m.StorageFailed(topic, partition, err)
 			}
 		},
@@ -101,11 +112,12 @@ func StartContext(ctx context.Context, cfg Config, logger *slog.Logger) (*Broker
 	// Either learns each listener's address as it binds.
 	var cl request.Cluster
 	if cfg.Clustered() {
+		b.ops.setStage("starting the cluster membership")
 		b.member, err = cluster.Start(cfg.clusterConfig(eng, logger))
 		if err != nil {
 			return fail(err)
 		}
-		b.storageHook.Store(b.member)
+		b.live.Store(b.member)
 		undo = append(undo, func() { b.member.Close() })
 		cl = b.member
 	} else {
@@ -152,7 +164,8 @@ func StartContext(ctx context.Context, cfg Config, logger *slog.Logger) (*Broker
 	}
 	b.groups = groups
 	handler := request.New(eng, cl, request.Config{AutoCreateTopics: cfg.AutoCreateTopics,
-		DeleteTopicEnable: cfg.DeleteTopicEnable, BrokerConfigs: cfg.brokerConfigs(), Logger: logger.With("component", "request")})
+		DeleteTopicEnable: cfg.DeleteTopicEnable, BrokerConfigs: cfg.brokerConfigs(), Logger: logger.With("component", "request"),
+		Metrics: b.requestMetrics()})
 	srv := server.New(eng, server.Config{
 		Handler:                  handler,
 		Addr:                     cfg.Listen,
@@ -170,6 +183,7 @@ func StartContext(ctx context.Context, cfg Config, logger *slog.Logger) (*Broker
 		BrokerConfigs:            cfg.brokerConfigs(),
 		Logger:                   logger.With("component", "server"),
 		Groups:                   groups,
+		Metrics:                  b.listenerMetrics("native", cfg),
 	})
 	if err := srv.Listen(); err != nil {
 		return fail(err)
@@ -194,17 +208,16 @@ func StartContext(ctx context.Context, cfg Config, logger *slog.Logger) (*Broker
 			BrokerConfigs:            cfg.brokerConfigs(),
 			Logger:                   logger.With("component", "kafka"),
 			Groups:                   kgroup.New(groups, offsetDeleter),
+			Metrics:                  b.listenerMetrics("kafka", cfg),
 		})
 		if err := b.kafka.Listen(); err != nil {
 			return fail(err)
 		}
 		undo = append(undo, func() { b.kafka.Shutdown(context.Background()) })
 	}
-	if err := b.startOps(cfg); err != nil {
-		return fail(err)
-	}
-	undo = append(undo, func() { b.stopOps(context.Background()) })
+	b.registerCollector(cfg)
 	if b.member != nil {
+		b.ops.setStage("joining the metadata quorum and registering with the active controller")
 		// Clients are answered only once this broker is in the image,
 		// unfenced: until then connections wait in the listen backlog.
 		if err := b.member.Join(ctx); err != nil {
@@ -233,8 +246,8 @@ func StartContext(ctx context.Context, cfg Config, logger *slog.Logger) (*Broker
 		groups.Run(groupsCtx)
 	}()
 	go func() { b.done <- srv.Serve() }()
-	b.ops.serving.Store(true)
-	logger.Info("broker started", "node_id", cfg.NodeID, "listen", srv.Addr().String(), "data_dir", cfg.DataDir, "cluster_id", cl.ClusterID())
+	b.ops.setStage("")
+	logger.Info("broker started", "event", "start", "node_id", cfg.NodeID, "listen", srv.Addr().String(), "data_dir", cfg.DataDir, "cluster_id", cl.ClusterID())
 	return b, nil
 }
 
@@ -242,21 +255,20 @@ func StartContext(ctx context.Context, cfg Config, logger *slog.Logger) (*Broker
 // engine and no client listeners.
 func (b *Broker) startController(ctx context.Context, cfg Config) error {
 	close(b.groupsDone)
+	b.ops.setStage("joining the metadata quorum")
 	m, err := cluster.Start(cfg.clusterConfig(nil, b.logger))
 	if err != nil {
 		return err
 	}
+	b.live.Store(m)
 	if err := m.Join(ctx); err != nil {
 		m.Close()
 		return err
 	}
 	b.member = m
-	if err := b.startOps(cfg); err != nil {
-		m.Close()
-		return err
-	}
-	b.ops.serving.Store(true)
-	b.logger.Info("controller started", "node_id", cfg.NodeID, "controller", m.Node().Addr(), "cluster_id", m.ClusterID())
+	b.registerCollector(cfg)
+	b.ops.setStage("")
+	b.logger.Info("controller started", "event", "start", "node_id", cfg.NodeID, "controller", m.Node().Addr(), "cluster_id", m.ClusterID())
 	return nil
 }
 

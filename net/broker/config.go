@@ -45,7 +45,15 @@ type Config struct {
 	// (metrics.listeners=http://host:port): /metrics, /debug/pprof/,
 	// /healthz and /readyz (net/ops). Empty, the default, means none.
 	MetricsListen string
-	DataDir       string
+	// MetricsListener, when set, is the operations listener already bound
+	// (tests bind 127.0.0.1:0 to know the address before Start returns);
+	// it wins over MetricsListen.
+	MetricsListener net.Listener
+	// SlowRequestThreshold is slow.request.log.threshold.ms: a request
+	// that takes longer than this beyond the wait it asked for is logged
+	// and counted. Zero logs none.
+	SlowRequestThreshold time.Duration
+	DataDir              string
 
 	// ProcessRoles is process.roles: empty for a single node without a
 	// quorum (what `make run` starts), or "broker", "controller", or both.
@@ -172,8 +180,12 @@ func DefaultConfig() Config {
 		AutoLeaderRebalance:                true,
 		LeaderImbalanceCheckInterval:       cluster.DefaultLeaderImbalanceCheckInterval,
 		LeaderImbalancePerBrokerPercentage: 10,
+		SlowRequestThreshold:               DefaultSlowRequestThreshold,
 	}
 }
+
+// DefaultSlowRequestThreshold is slow.request.log.threshold.ms's default.
+const DefaultSlowRequestThreshold = time.Second
 
 // property is one broker property: how to apply its value.
 type property struct {
@@ -291,6 +303,9 @@ var properties = map[string]property{
 		c.MetricsListen = addr
 		return nil
 	}},
+	"slow.request.log.threshold.ms": intProp(0, math.MaxInt64/int64(time.Millisecond), func(c *Config, n int64) {
+		c.SlowRequestThreshold = time.Duration(n) * time.Millisecond
+	}, "log (event=slow_request) and count a request that takes longer than this beyond the wait it asked for (a fetch's max wait); 0 logs none"),
 	"process.roles": {doc: "broker,controller for a broker that is a quorum voter, controller for a voter only, broker for a broker outside controller.quorum.voters (a raft nonvoter: it gets the metadata log but never votes); unset for a single node without a quorum", apply: func(c *Config, v string) error {
 		roles, err := parseRoles(v)
 		if err != nil {

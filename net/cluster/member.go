@@ -54,6 +54,9 @@ type Member struct {
 	repl         *replica.Manager
 	replStarted  atomic.Bool
 	registered   atomic.Bool
+	// beats is how the session stands: the last heartbeat the active
+	// controller acknowledged, and the last failure since (for /readyz).
+	beats heartbeatStatus
 	shuttingDown atomic.Bool
 	shutdownOnce sync.Once
 
@@ -293,6 +296,7 @@ func (m *Member) Register(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("waiting to be unfenced: %w", err)
 	}
+	m.beats.ok()
 	m.registered.Store(true)
 	m.imageChanged() // the replicas may lead now
 	m.logger.Info("broker registered", "node_id", m.cfg.NodeID, "cluster_id", m.state.ClusterID())
@@ -344,7 +348,10 @@ func (m *Member) heartbeatLoop() {
 			}
 		}
 		cancel()
-		if err != nil && !errors.Is(err, context.Canceled) {
+		if err == nil {
+			m.beats.ok()
+		} else if !errors.Is(err, context.Canceled) {
+			m.beats.failed(err)
 			m.logger.Warn("heartbeat failed", "err", err)
 		}
 	}

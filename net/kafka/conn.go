@@ -62,6 +62,9 @@ type inbound struct {
 	hdr   header
 	msg   kmsg.Request
 	frame []byte // owns the bytes msg points into (records)
+	// received is when the request was read (zero when nothing is
+	// timed): its latency and slowness count from there.
+	received time.Time
 }
 
 // header is a Kafka request header (v1, or v2 for flexible versions).
@@ -116,15 +119,25 @@ func (c *conn) Close() error { return c.nc.Close() }
 // socket.
 func (c *conn) Serve() {
 	defer c.cancel()
+	m := c.s.cfg.Metrics
+	m.Accepted()
+	defer m.Closed()
 	c.logger.Debug("connection opened")
 	go c.readLoop()
 	for r := range c.queue {
-		if err := c.handle(r); err != nil {
+		m.Begin()
+		err := c.handle(r)
+		if slow := m.Finished(r.hdr.key, r.received, waitAllowance(r.msg)); slow > 0 {
+			c.logger.Warn("slow request", "event", "slow_request", "api", kmsg.NameForKey(r.hdr.key),
+				"version", r.hdr.version, "client_id", r.hdr.clientID, "took", slow)
+		}
+		if err != nil {
 			c.logger.Info("closing connection", "api", kmsg.NameForKey(r.hdr.key), "err", err)
 			c.s.conns.Release(c)
 			c.nc.Close()
 			c.cancel()
 			for range c.queue { // let the reader finish
+				m.Dropped()
 			}
 			return
 		}
@@ -162,11 +175,31 @@ func (c *conn) readLoop() {
 			return
 		}
 		if _, ok := r.msg.(unsupported); ok {
-			c.logger.Warn("unsupported api or version", "api", kmsg.NameForKey(r.hdr.key),
+			// Clients probe with the newest ApiVersions they speak and
+			// retry with what the answer lists: an ordinary handshake.
+			c.logger.Debug("unsupported api or version", "api", kmsg.NameForKey(r.hdr.key),
 				"version", int16(binary.BigEndian.Uint16(frame[2:])))
 		}
+		r.received = c.s.cfg.Metrics.Received()
 		c.queue <- r
 	}
+}
+
+// waitAllowance is how long a request asks the broker to wait for it (a
+// fetch's max wait, a group join's rebalance): time within it is not
+// slowness.
+func waitAllowance(msg kmsg.Request) time.Duration {
+	switch m := msg.(type) {
+	case *kmsg.FetchRequest:
+		return time.Duration(m.MaxWaitMillis) * time.Millisecond
+	case *kmsg.JoinGroupRequest:
+		return time.Duration(max(m.RebalanceTimeoutMillis, m.SessionTimeoutMillis)) * time.Millisecond
+	case *kmsg.SyncGroupRequest:
+		// A follower's SyncGroup waits for the leader's assignment, which
+		// has the whole rebalance to come.
+		return time.Minute
+	}
+	return 0
 }
 
 // errBadRequest is wrapped by every request the broker cannot answer: the

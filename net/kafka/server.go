@@ -11,6 +11,7 @@ import (
 	"github.com/sluicelog/sluice/engine"
 	"github.com/sluicelog/sluice/net/internal/connset"
 	"github.com/sluicelog/sluice/net/internal/sockbuf"
+	"github.com/sluicelog/sluice/net/metrics"
 	"github.com/sluicelog/sluice/net/request"
 )
 
@@ -52,6 +53,9 @@ type Config struct {
 	// ApiVersions, and their requests get UNSUPPORTED_VERSION.
 	Groups Groups
 	Logger *slog.Logger
+	// Metrics holds the listener's request instruments and slow-request
+	// rule; nil times nothing.
+	Metrics *metrics.Listener
 	// Handler answers the requests but the group APIs. When nil the server
 	// makes one over the engine, with request.Local as its cluster (a
 	// single node), from NodeID, NumPartitions, DefaultReplicationFactor,
@@ -148,7 +152,7 @@ func (s *Server) ClusterID() string { return s.h.Cluster().ClusterID() }
 
 // Serve accepts connections until Shutdown, after which it returns nil.
 func (s *Server) Serve() error {
-	s.logger.Info("listening", "addr", s.ln.Addr().String(), "protocol", "kafka",
+	s.logger.Info("listening", "event", "listener_bound", "addr", s.ln.Addr().String(), "protocol", "kafka",
 		"advertised", net.JoinHostPort(s.advert.Host, strconv.Itoa(int(s.advert.Port))))
 	err := s.conns.Serve(s.ln, func(nc net.Conn) connset.Conn { return newConn(s, nc) })
 	if err != nil {

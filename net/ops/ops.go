@@ -25,6 +25,10 @@ type Config struct {
 	Ready func() (ready bool, reasons map[string]string)
 	// Logger receives the server's errors; nil discards them.
 	Logger *slog.Logger
+	// Listener, when set, is a listener already bound, used instead of
+	// binding Addr (a test that needs the address before the broker
+	// finishes starting binds 127.0.0.1:0 itself).
+	Listener net.Listener
 }
 
 // Server is the operations HTTP listener.
@@ -73,9 +77,12 @@ func New(cfg Config) *Server {
 
 // Listen binds the address, so that Addr is known before Serve.
 func (s *Server) Listen() error {
-	ln, err := net.Listen("tcp", s.cfg.Addr)
-	if err != nil {
-		return err
+	ln := s.cfg.Listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", s.cfg.Addr); err != nil {
+			return err
+		}
 	}
 	s.ln = ln
 	return nil

@@ -4,7 +4,10 @@ import (
 	"context"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/sluicelog/sluice/engine"
+	"github.com/sluicelog/sluice/net/metrics"
 	"github.com/sluicelog/sluice/net/request"
 	"github.com/sluicelog/sluice/segment/batch"
 )
@@ -12,8 +15,24 @@ import (
 // BenchmarkProduce appends one batch of 10 records through the handler,
 // with the Produce value reused as a connection reuses it: the layer adds
 // no allocation to the engine's append (whose one is publishing the new
-// high watermark).
+// high watermark). With metrics on, the partition's traffic counters add
+// atomic adds and no allocation.
 func BenchmarkProduce(b *testing.B) {
+	for _, m := range metricsModes() {
+		b.Run("metrics="+m.name, func(b *testing.B) { benchProduce(b, m.requests) })
+	}
+}
+
+type metricsMode struct {
+	name     string
+	requests *metrics.Requests
+}
+
+func metricsModes() []metricsMode {
+	return []metricsMode{{"off", nil}, {"on", metrics.New(prometheus.NewRegistry()).Requests()}}
+}
+
+func benchProduce(b *testing.B, m *metrics.Requests) {
 	eng, err := engine.Open(b.TempDir(), engine.Options{RetentionCheckInterval: -1})
 	if err != nil {
 		b.Fatal(err)
@@ -26,7 +45,7 @@ func BenchmarkProduce(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	h := request.New(eng, local, request.Config{})
+	h := request.New(eng, local, request.Config{Metrics: m})
 	bb := batch.NewBuilder(batch.None)
 	for range 10 {
 		bb.Append(1, []byte("key"), make([]byte, 100), nil)
@@ -51,6 +70,12 @@ func BenchmarkProduce(b *testing.B) {
 // BenchmarkFetch reads 64 KiB from one partition through the handler, with
 // the Fetch value reused: regions, not bytes, come back.
 func BenchmarkFetch(b *testing.B) {
+	for _, m := range metricsModes() {
+		b.Run("metrics="+m.name, func(b *testing.B) { benchFetch(b, m.requests) })
+	}
+}
+
+func benchFetch(b *testing.B, m *metrics.Requests) {
 	eng, err := engine.Open(b.TempDir(), engine.Options{RetentionCheckInterval: -1})
 	if err != nil {
 		b.Fatal(err)
@@ -75,7 +100,7 @@ func BenchmarkFetch(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	h := request.New(eng, local, request.Config{})
+	h := request.New(eng, local, request.Config{Metrics: m})
 	ctx := context.Background()
 	var f request.Fetch
 	b.ReportAllocs()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/sluicelog/sluice/engine"
 	"github.com/sluicelog/sluice/net/internal/longpoll"
 	"github.com/sluicelog/sluice/segment"
 )
@@ -57,6 +58,8 @@ type FetchPartition struct {
 	// read, the offset asked for when none, -1 when the region runs to
 	// what the reader let it see and the offset there is not known.
 	Next int64
+
+	part *engine.Partition // the partition read, for its traffic counters
 }
 
 // Reset empties f for the next request, keeping its capacity. It releases
@@ -94,6 +97,9 @@ func (h *Handler) Fetch(ctx context.Context, f *Fetch, stop <-chan struct{}) {
 	if f.MaxWait > 0 {
 		deadline = time.Now().Add(f.MaxWait)
 	}
+	if h.metrics != nil {
+		defer h.countFetched(f)
+	}
 	for {
 		// The change channels are taken before reading, so an append that
 		// lands in between still wakes the wait below.
@@ -105,6 +111,41 @@ func (h *Handler) Fetch(ctx context.Context, f *Fetch, stop <-chan struct{}) {
 		if !longpoll.Wait(f.chans, deadline, stop, ctx.Done()) {
 			h.collect(f) // timed out or stopping: a last look
 			return
+		}
+	}
+}
+
+// countFetched adds what a fetch delivered to its partitions' traffic:
+// consumers' bytes and offsets, or a follower's replication bytes.
+func (h *Handler) countFetched(f *Fetch) {
+	follower := f.ReplicaID >= 0
+	for i := range f.Partitions {
+		fp := &f.Partitions[i]
+		if fp.Err != nil {
+			h.metrics.Error("Fetch", CodeOf(fp.Err).String())
+		}
+		if fp.part == nil {
+			continue
+		}
+		t := fp.part.Traffic()
+		if follower {
+			t.ReplicationBytesOut.Add(fp.Records.Len)
+			continue
+		}
+		t.FetchRequests.Add(1)
+		if fp.Err != nil {
+			t.FailedFetch.Add(1)
+			continue
+		}
+		t.BytesOut.Add(fp.Records.Len)
+		if fp.Records.Len > 0 {
+			// Offsets delivered: from the offset asked for to where the
+			// next fetch starts (or the high watermark the read ran to).
+			next := fp.Next
+			if next < 0 {
+				next = fp.HighWatermark
+			}
+			t.RecordsOut.Add(max(next-fp.Offset, 0))
 		}
 	}
 }
@@ -139,6 +180,7 @@ func (h *Handler) collect(f *Fetch) {
 			continue
 		}
 		p, err := h.partition(fp.Topic, fp.Partition)
+		fp.part = p
 		if err == nil {
 			err = h.checkEpoch(fp.Topic, fp.Partition, fp.LeaderEpoch)
 		}

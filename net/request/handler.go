@@ -7,6 +7,7 @@ import (
 	"log/slog"
 
 	"github.com/sluicelog/sluice/engine"
+	"github.com/sluicelog/sluice/net/metrics"
 )
 
 // Config holds the request rules that are the broker's, not the cluster's.
@@ -20,6 +21,9 @@ type Config struct {
 	// BrokerConfigs are what DescribeConfigs reports for the broker.
 	BrokerConfigs map[string]string
 	Logger        *slog.Logger
+	// Metrics, when set, counts errors by name and each partition's
+	// traffic (engine.Traffic); nil counts nothing.
+	Metrics *metrics.Requests
 }
 
 // Handler answers every request kind but the group APIs (the group
@@ -31,6 +35,7 @@ type Handler struct {
 	repl    Replication // nil on a single node
 	cfg     Config
 	logger  *slog.Logger
+	metrics *metrics.Requests // nil: metrics off
 }
 
 // New returns the handlers over eng, placing things as cluster says.
@@ -39,7 +44,7 @@ func New(eng *engine.Engine, cluster Cluster, cfg Config) *Handler {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	repl, _ := cluster.(Replication)
-	return &Handler{eng: eng, cluster: cluster, repl: repl, cfg: cfg, logger: cfg.Logger}
+	return &Handler{eng: eng, cluster: cluster, repl: repl, cfg: cfg, logger: cfg.Logger, metrics: cfg.Metrics}
 }
 
 // Cluster returns the Cluster the handlers use.

@@ -82,27 +82,50 @@ func (h *Handler) Produce(ctx context.Context, p *Produce) (failed bool) {
 	for i := range p.Partitions {
 		pp := &p.Partitions[i]
 		err := refuse
+		var part *engine.Partition
 		if err == nil {
 			var res engine.AppendResult
-			if res, err = h.append(ctx, p, pp); err == nil {
+			if res, part, err = h.append(ctx, p, pp); err == nil {
 				pp.Err, pp.BaseOffset, pp.LogAppendTime, pp.LogStartOffset = nil, res.BaseOffset, res.LogAppendTime, res.LogStartOffset
+				if h.metrics != nil {
+					countProduced(part.Traffic(), pp, &res)
+				}
 				continue
 			}
 			h.logProduceError(pp.Topic, pp.Partition, err)
 		}
 		pp.Err, pp.BaseOffset, pp.LogAppendTime, pp.LogStartOffset = err, -1, -1, -1
 		failed = true
+		if h.metrics != nil {
+			h.metrics.Error("Produce", CodeOf(err).String())
+			if part != nil {
+				part.Traffic().ProduceRequests.Add(1)
+				part.Traffic().FailedProduce.Add(1)
+			}
+		}
 	}
 	return failed
+}
+
+// countProduced adds a successful append to its partition's traffic. A
+// duplicate an idempotent producer re-sent wrote nothing.
+func countProduced(t *engine.Traffic, pp *ProducePartition, res *engine.AppendResult) {
+	t.ProduceRequests.Add(1)
+	if res.Duplicate {
+		return
+	}
+	t.BytesIn.Add(int64(len(pp.Records)))
+	t.RecordsIn.Add(res.LastOffset - res.BaseOffset + 1)
 }
 
 // append writes one partition's records and, in a cluster, has them
 // replicated as acks asks: acks=all waits until every ISR member has them.
 // Several partitions of one request wait one after the other, but their
 // followers fetch them all at once, so the waits overlap.
-func (h *Handler) append(ctx context.Context, req *Produce, pp *ProducePartition) (engine.AppendResult, error) {
+// The partition is returned whenever it was found, even on failure.
+func (h *Handler) append(ctx context.Context, req *Produce, pp *ProducePartition) (engine.AppendResult, *engine.Partition, error) {
 	if IsInternalTopic(pp.Topic) {
-		return engine.AppendResult{}, Refuse(engine.ErrInvalidTopic, "cannot produce to internal topic "+pp.Topic)
+		return engine.AppendResult{}, nil, Refuse(engine.ErrInvalidTopic, "cannot produce to internal topic "+pp.Topic)
 	}
 	p, err := h.partition(pp.Topic, pp.Partition)
 	if errors.Is(err, engine.ErrUnknownTopic) && h.cfg.AutoCreateTopics {
@@ -111,19 +134,20 @@ func (h *Handler) append(ctx context.Context, req *Produce, pp *ProducePartition
 		}
 	}
 	if err != nil {
-		return engine.AppendResult{}, err
+		return engine.AppendResult{}, nil, err
 	}
 	if h.repl == nil {
-		return p.Append(pp.Records)
+		res, err := p.Append(pp.Records)
+		return res, p, err
 	}
 	if req.Acks == -1 {
 		if err := h.repl.CheckInSync(pp.Topic, pp.Partition); err != nil {
-			return engine.AppendResult{}, err
+			return engine.AppendResult{}, p, err
 		}
 	}
 	res, err := p.Append(pp.Records)
 	if err != nil {
-		return res, err
+		return res, p, err
 	}
 	h.repl.Appended(p)
 	if req.Acks == -1 {
@@ -132,10 +156,10 @@ func (h *Handler) append(ctx context.Context, req *Produce, pp *ProducePartition
 			timeout = DefaultProduceTimeout
 		}
 		if err := h.repl.AwaitReplicated(ctx, p, res.LastOffset+1, res.LeaderEpoch, timeout); err != nil {
-			return engine.AppendResult{}, err
+			return engine.AppendResult{}, p, err
 		}
 	}
-	return res, nil
+	return res, p, nil
 }
 
 // logProduceError logs refused input at warn (the client sent something

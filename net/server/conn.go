@@ -61,6 +61,9 @@ type pending struct {
 	req   protocol.Request
 	fail  protocol.ErrorCode
 	frame []byte // owns the bytes req points into
+	// received is when the request was read (zero when nothing is
+	// timed): its latency and slowness count from there.
+	received time.Time
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
@@ -101,14 +104,24 @@ func (c *conn) Close() error { return c.nc.Close() }
 // Serve answers the connection's requests until it ends; it closes the
 // socket.
 func (c *conn) Serve() {
+	m := c.s.cfg.Metrics
+	m.Accepted()
+	defer m.Closed()
 	c.logger.Debug("connection opened")
 	go c.readLoop()
 	for p := range c.queue {
-		if err := c.handle(p); err != nil {
+		m.Begin()
+		err := c.handle(p)
+		if slow := m.Finished(int16(p.hdr.APIKey), p.received, waitAllowance(p.req)); slow > 0 {
+			c.logger.Warn("slow request", "event", "slow_request", "api", p.hdr.APIKey.String(),
+				"version", p.hdr.Version, "took", slow)
+		}
+		if err != nil {
 			c.logger.Info("closing connection: write failed", "api", p.hdr.APIKey.String(), "err", err)
 			c.s.conns.Release(c)
 			c.nc.Close()
 			for range c.queue { // let the reader finish
+				m.Dropped()
 			}
 			return
 		}
@@ -152,7 +165,9 @@ func (c *conn) readLoop() {
 		p := &pending{hdr: hdr, frame: frame}
 		switch req, ok := protocol.NewRequest(hdr.APIKey); {
 		case !ok || !protocol.Supported(hdr.APIKey, hdr.Version):
-			c.logger.Warn("unsupported api or version", "api_key", int16(hdr.APIKey), "version", hdr.Version)
+			// Clients probe with the newest ApiVersions they speak and
+			// retry with what the answer lists: an ordinary handshake.
+			c.logger.Debug("unsupported api or version", "api_key", int16(hdr.APIKey), "version", hdr.Version)
 			p.fail = protocol.ErrUnsupportedVersion
 		default:
 			if err := req.DecodeFrom(body); err != nil {
@@ -162,8 +177,26 @@ func (c *conn) readLoop() {
 				p.req = req
 			}
 		}
+		p.received = c.s.cfg.Metrics.Received()
 		c.queue <- p
 	}
+}
+
+// waitAllowance is how long a request asks the broker to wait for it (a
+// fetch's max wait, a group join's rebalance): time within it is not
+// slowness.
+func waitAllowance(req protocol.Request) time.Duration {
+	switch r := req.(type) {
+	case *protocol.FetchRequest:
+		return time.Duration(r.MaxWaitMs) * time.Millisecond
+	case *protocol.JoinGroupRequest:
+		return time.Duration(max(r.RebalanceTimeoutMs, r.SessionTimeoutMs)) * time.Millisecond
+	case *protocol.SyncGroupRequest:
+		// A follower's SyncGroup waits for the leader's assignment, which
+		// has the whole rebalance to come.
+		return time.Minute
+	}
+	return 0
 }
 
 func (c *conn) readFailed(err error) {

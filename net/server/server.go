@@ -12,6 +12,7 @@ import (
 	"github.com/sluicelog/sluice/engine/group"
 	"github.com/sluicelog/sluice/net/internal/connset"
 	"github.com/sluicelog/sluice/net/internal/sockbuf"
+	"github.com/sluicelog/sluice/net/metrics"
 	"github.com/sluicelog/sluice/net/protocol"
 	"github.com/sluicelog/sluice/net/request"
 )
@@ -57,6 +58,9 @@ type Config struct {
 	// AutoCreateTopics, DeleteTopicEnable and BrokerConfigs; with a
 	// Handler those fields are not used.
 	Handler *request.Handler
+	// Metrics holds the listener's request instruments and slow-request
+	// rule; nil times nothing.
+	Metrics *metrics.Listener
 	// Groups is the group coordinator, which the caller runs (Run) after
 	// Restore. When nil the server makes one with Kafka's defaults over
 	// the engine, restores it and runs it while it serves.
@@ -161,7 +165,7 @@ func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
 // Serve accepts connections until Shutdown. It returns nil after Shutdown.
 func (s *Server) Serve() error {
-	s.logger.Info("listening", "addr", s.ln.Addr().String(), "protocol", "sluice")
+	s.logger.Info("listening", "event", "listener_bound", "addr", s.ln.Addr().String(), "protocol", "sluice")
 	if s.ownGroups {
 		s.groupsDone.Add(1)
 		go s.runGroups(s.ctx)

@@ -1,0 +1,327 @@
+package metrics
+
+import (
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sluicelog/sluice/engine"
+)
+
+// Sources are the broker parts the Collector reads at scrape. Every field
+// but NodeID may be nil: a single node has no replication or quorum, a
+// controller-only node no engine.
+type Sources struct {
+	NodeID  int32
+	Version string
+	Engine  *engine.Engine
+	// Replicas describes the partitions this broker leads (single node:
+	// nil, every stored partition is led and fully replicated).
+	Replicas func() []Replica
+	// Raft is the quorum's state (nil outside a cluster); ok is false on
+	// a node that has no seat.
+	Raft func() (Raft, bool)
+	// OfflinePartitions counts the cluster's leaderless partitions; it is
+	// asked only while this node is the active controller.
+	OfflinePartitions func() int
+	// Groups reports the groups this broker coordinates.
+	Groups func() Groups
+}
+
+// Replica is one partition this broker leads, as the metadata says.
+type Replica struct {
+	Topic     string
+	Partition int32
+	ISR       int
+	Replicas  int
+	MinInsync int
+}
+
+// Raft is the quorum's state on this node.
+type Raft struct {
+	State       string // Leader, Follower, Candidate, Shutdown
+	Term        uint64
+	CommitIndex uint64
+	Applied     uint64
+	LastIndex   uint64
+	LastContact time.Time // zero: never, or this node leads
+}
+
+// Groups is what the coordinator knows: group counts by state and each
+// committed offset with the lag behind its partition's high watermark.
+type Groups struct {
+	ByState map[string]int
+	Offsets []GroupOffset
+}
+
+// GroupOffset is one group's committed offset for one partition. Lag is
+// negative when the partition's end is not known here.
+type GroupOffset struct {
+	Group     string
+	Topic     string
+	Partition int32
+	Committed int64
+	Lag       int64
+}
+
+// GroupStates are Kafka's group states, each reported even when zero.
+var GroupStates = []string{"Empty", "PreparingRebalance", "CompletingRebalance", "Stable", "Dead"}
+
+// Collector reads the broker's state at scrape time.
+type Collector struct {
+	src Sources
+	d   descs
+}
+
+type descs struct {
+	info *prometheus.Desc
+
+	topicBytesIn, topicBytesOut, topicRecordsIn, topicRecordsOut        *prometheus.Desc
+	topicProduce, topicFetch, topicFailedProduce, topicFailedFetch      *prometheus.Desc
+	partBytesIn, partBytesOut, partRecordsIn, partRecordsOut            *prometheus.Desc
+	replBytesIn, replBytesOut                                           *prometheus.Desc
+	logSize, logSegments, logStart, logEnd, highWatermark               *prometheus.Desc
+	recoverySeconds, recoveryTruncated, recoveryPartitions              *prometheus.Desc
+	partitions, leaders, underReplicated, underMinISR, offlineReplicas  *prometheus.Desc
+	isr, replicas                                                       *prometheus.Desc
+	controllerActive, offlinePartitions                                 *prometheus.Desc
+	raftState, raftTerm, raftCommit, raftApplied, raftLast, raftContact *prometheus.Desc
+	groups, groupLag, groupCommitted                                    *prometheus.Desc
+}
+
+// NewCollector returns a collector over src; register it on the
+// registry /metrics serves.
+func NewCollector(src Sources) *Collector {
+	tp := []string{"topic", "partition"}
+	t := []string{"topic"}
+	g := []string{"group", "topic", "partition"}
+	d := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc(name, help, labels, nil)
+	}
+	return &Collector{src: src, d: descs{
+		info: d("sluice_broker_info", "Always 1; labels name the broker and its version.", "node_id", "version"),
+
+		topicBytesIn:       d("sluice_topic_bytes_in_total", "Record bytes producers appended, by topic (Kafka: kafka.server BrokerTopicMetrics BytesInPerSec).", t...),
+		topicBytesOut:      d("sluice_topic_bytes_out_total", "Record bytes sent to consumers, by topic; replication excluded (Kafka: kafka.server BrokerTopicMetrics BytesOutPerSec).", t...),
+		topicRecordsIn:     d("sluice_topic_records_in_total", "Records producers appended, by topic (Kafka: kafka.server BrokerTopicMetrics MessagesInPerSec).", t...),
+		topicRecordsOut:    d("sluice_topic_records_out_total", "Offsets delivered to consumers, by topic.", t...),
+		topicProduce:       d("sluice_topic_produce_requests_total", "Produce requests, counted once per partition named, by topic (Kafka: kafka.server BrokerTopicMetrics TotalProduceRequestsPerSec).", t...),
+		topicFetch:         d("sluice_topic_fetch_requests_total", "Consumer fetch requests, counted once per partition named, by topic (Kafka: kafka.server BrokerTopicMetrics TotalFetchRequestsPerSec).", t...),
+		topicFailedProduce: d("sluice_topic_failed_produce_requests_total", "Produce requests that failed for a partition, by topic (Kafka: kafka.server BrokerTopicMetrics FailedProduceRequestsPerSec).", t...),
+		topicFailedFetch:   d("sluice_topic_failed_fetch_requests_total", "Consumer fetch requests that failed for a partition, by topic (Kafka: kafka.server BrokerTopicMetrics FailedFetchRequestsPerSec).", t...),
+		partBytesIn:        d("sluice_partition_bytes_in_total", "Record bytes producers appended, by partition.", tp...),
+		partBytesOut:       d("sluice_partition_bytes_out_total", "Record bytes sent to consumers, by partition.", tp...),
+		partRecordsIn:      d("sluice_partition_records_in_total", "Records producers appended, by partition.", tp...),
+		partRecordsOut:     d("sluice_partition_records_out_total", "Offsets delivered to consumers, by partition.", tp...),
+		replBytesIn:        d("sluice_replication_bytes_in_total", "Record bytes this broker copied from leaders as a follower (Kafka: kafka.server BrokerTopicMetrics ReplicationBytesInPerSec)."),
+		replBytesOut:       d("sluice_replication_bytes_out_total", "Record bytes this broker sent to followers as a leader (Kafka: kafka.server BrokerTopicMetrics ReplicationBytesOutPerSec)."),
+
+		logSize:       d("sluice_log_size_bytes", "Bytes of a partition's log on disk, every segment (Kafka: kafka.log Log Size).", tp...),
+		logSegments:   d("sluice_log_segments", "Segments of a partition's log (Kafka: kafka.log Log NumLogSegments).", tp...),
+		logStart:      d("sluice_log_start_offset", "First offset of a partition's log (Kafka: kafka.log Log LogStartOffset).", tp...),
+		logEnd:        d("sluice_log_end_offset", "Offset the next record of a partition will get (Kafka: kafka.log Log LogEndOffset).", tp...),
+		highWatermark: d("sluice_partition_high_watermark", "A partition's high watermark: consumers read below it.", tp...),
+
+		recoverySeconds:    d("sluice_recovery_duration_seconds", "Time opening the logs took at start-up, recovery included."),
+		recoveryTruncated:  d("sluice_recovery_truncated_bytes", "Bytes cut from torn log tails at start-up, after an unclean shutdown."),
+		recoveryPartitions: d("sluice_recovery_partitions", "Partitions whose log tail was scanned at start-up, after an unclean shutdown."),
+
+		partitions:      d("sluice_partitions", "Partitions whose log this broker's engine stores (in a cluster, its replicas: led and followed) (Kafka: kafka.server ReplicaManager PartitionCount)."),
+		leaders:         d("sluice_leader_partitions", "Partitions this broker leads (Kafka: kafka.server ReplicaManager LeaderCount)."),
+		underReplicated: d("sluice_under_replicated_partitions", "Partitions led here whose ISR is smaller than their replica set (Kafka: kafka.server ReplicaManager UnderReplicatedPartitions)."),
+		underMinISR:     d("sluice_under_min_isr_partitions", "Partitions led here whose ISR is below min.insync.replicas (Kafka: kafka.server ReplicaManager UnderMinIsrPartitionCount)."),
+		offlineReplicas: d("sluice_offline_replicas", "Replicas here that a storage error took offline (Kafka: kafka.server ReplicaManager OfflineReplicaCount)."),
+		isr:             d("sluice_partition_isr_size", "In-sync replicas of a partition this broker leads (Kafka: kafka.cluster Partition InSyncReplicasCount).", tp...),
+		replicas:        d("sluice_partition_replicas", "Replicas of a partition this broker leads (Kafka: kafka.cluster Partition ReplicasCount).", tp...),
+
+		controllerActive:  d("sluice_controller_active", "1 on the active controller (the quorum's leader), else 0 (Kafka: kafka.controller KafkaController ActiveControllerCount)."),
+		offlinePartitions: d("sluice_offline_partitions", "Partitions without a leader, reported by the active controller alone (Kafka: kafka.controller KafkaController OfflinePartitionsCount)."),
+		raftState:         d("sluice_raft_state", "1 for this node's raft state (Leader, Follower, Candidate, Shutdown), 0 for the others.", "state"),
+		raftTerm:          d("sluice_raft_term", "The quorum's current term as this node knows it (Kafka: raft-metrics current-epoch)."),
+		raftCommit:        d("sluice_raft_commit_index", "Index of the last metadata record known committed (Kafka: raft-metrics high-watermark)."),
+		raftApplied:       d("sluice_raft_applied_index", "Index of the last metadata record this node applied."),
+		raftLast:          d("sluice_raft_last_log_index", "Index of the last record in this node's metadata log (Kafka: raft-metrics log-end-offset)."),
+		raftContact:       d("sluice_raft_last_contact_seconds", "Seconds since this node last heard from the quorum's leader; 0 on the leader, -1 if never."),
+
+		groups:         d("sluice_groups", "Consumer groups this broker coordinates, by state (Kafka: kafka.coordinator.group GroupMetadataManager NumGroups<State>).", "state"),
+		groupLag:       d("sluice_consumer_group_lag", "Records between a group's committed offset and the partition's high watermark, as kafka-consumer-groups --describe shows it.", g...),
+		groupCommitted: d("sluice_consumer_group_committed_offset", "A group's committed offset for a partition.", g...),
+	}}
+}
+
+// Describe sends every descriptor.
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	d := &c.d
+	for _, x := range []*prometheus.Desc{d.info,
+		d.topicBytesIn, d.topicBytesOut, d.topicRecordsIn, d.topicRecordsOut,
+		d.topicProduce, d.topicFetch, d.topicFailedProduce, d.topicFailedFetch,
+		d.partBytesIn, d.partBytesOut, d.partRecordsIn, d.partRecordsOut, d.replBytesIn, d.replBytesOut,
+		d.logSize, d.logSegments, d.logStart, d.logEnd, d.highWatermark,
+		d.recoverySeconds, d.recoveryTruncated, d.recoveryPartitions,
+		d.partitions, d.leaders, d.underReplicated, d.underMinISR, d.offlineReplicas, d.isr, d.replicas,
+		d.controllerActive, d.offlinePartitions, d.raftState, d.raftTerm, d.raftCommit, d.raftApplied, d.raftLast, d.raftContact,
+		d.groups, d.groupLag, d.groupCommitted} {
+		ch <- x
+	}
+}
+
+// Collect reads the sources.
+func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	d := &c.d
+	gauge := func(desc *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, v, labels...)
+	}
+	counter := func(desc *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(desc, prometheus.CounterValue, v, labels...)
+	}
+	gauge(d.info, 1, strconv.Itoa(int(c.src.NodeID)), c.src.Version)
+	if c.src.Engine != nil {
+		c.collectLogs(ch, gauge, counter)
+	}
+	if c.src.Raft != nil {
+		if r, ok := c.src.Raft(); ok {
+			active := r.State == "Leader"
+			gauge(d.controllerActive, b2f(active))
+			offline := 0
+			if active && c.src.OfflinePartitions != nil {
+				offline = c.src.OfflinePartitions()
+			}
+			gauge(d.offlinePartitions, float64(offline))
+			for _, s := range []string{"Leader", "Follower", "Candidate", "Shutdown"} {
+				gauge(d.raftState, b2f(s == r.State), s)
+			}
+			gauge(d.raftTerm, float64(r.Term))
+			gauge(d.raftCommit, float64(r.CommitIndex))
+			gauge(d.raftApplied, float64(r.Applied))
+			gauge(d.raftLast, float64(r.LastIndex))
+			contact := -1.0
+			switch {
+			case active:
+				contact = 0
+			case !r.LastContact.IsZero():
+				contact = time.Since(r.LastContact).Seconds()
+			}
+			gauge(d.raftContact, contact)
+		}
+	}
+	if c.src.Groups != nil {
+		gs := c.src.Groups()
+		for _, s := range GroupStates {
+			gauge(d.groups, float64(gs.ByState[s]), s)
+		}
+		for _, o := range gs.Offsets {
+			p := strconv.Itoa(int(o.Partition))
+			gauge(d.groupCommitted, float64(o.Committed), o.Group, o.Topic, p)
+			if o.Lag >= 0 {
+				gauge(d.groupLag, float64(o.Lag), o.Group, o.Topic, p)
+			}
+		}
+	}
+}
+
+// topicTotals is one topic's traffic summed over its partitions here.
+type topicTotals struct {
+	bytesIn, bytesOut, recordsIn, recordsOut   int64
+	produce, fetch, failedProduce, failedFetch int64
+}
+
+func (c *Collector) collectLogs(ch chan<- prometheus.Metric, gauge, counter func(*prometheus.Desc, float64, ...string)) {
+	d := &c.d
+	eng := c.src.Engine
+	rec := eng.Recovery()
+	gauge(d.recoverySeconds, rec.Duration.Seconds())
+	gauge(d.recoveryTruncated, float64(rec.TruncatedBytes))
+	gauge(d.recoveryPartitions, float64(rec.Recovered))
+
+	parts := eng.Partitions()
+	sort.Slice(parts, func(i, j int) bool {
+		if parts[i].Topic() != parts[j].Topic() {
+			return parts[i].Topic() < parts[j].Topic()
+		}
+		return parts[i].ID() < parts[j].ID()
+	})
+	topics := map[string]*topicTotals{}
+	var replIn, replOut int64
+	offline := 0
+	for _, p := range parts {
+		topic, id := p.Topic(), strconv.Itoa(int(p.ID()))
+		tr := p.Traffic()
+		tt := topics[topic]
+		if tt == nil {
+			tt = &topicTotals{}
+			topics[topic] = tt
+		}
+		bi, bo, ri, ro := tr.BytesIn.Load(), tr.BytesOut.Load(), tr.RecordsIn.Load(), tr.RecordsOut.Load()
+		tt.bytesIn += bi
+		tt.bytesOut += bo
+		tt.recordsIn += ri
+		tt.recordsOut += ro
+		tt.produce += tr.ProduceRequests.Load()
+		tt.fetch += tr.FetchRequests.Load()
+		tt.failedProduce += tr.FailedProduce.Load()
+		tt.failedFetch += tr.FailedFetch.Load()
+		replIn += tr.ReplicationBytesIn.Load()
+		replOut += tr.ReplicationBytesOut.Load()
+		counter(d.partBytesIn, float64(bi), topic, id)
+		counter(d.partBytesOut, float64(bo), topic, id)
+		counter(d.partRecordsIn, float64(ri), topic, id)
+		counter(d.partRecordsOut, float64(ro), topic, id)
+
+		st := p.Stats()
+		gauge(d.logSize, float64(st.SizeBytes), topic, id)
+		gauge(d.logSegments, float64(st.Segments), topic, id)
+		gauge(d.logStart, float64(st.LogStartOffset), topic, id)
+		gauge(d.logEnd, float64(st.LogEndOffset), topic, id)
+		gauge(d.highWatermark, float64(st.HighWatermark), topic, id)
+		if p.Offline() {
+			offline++
+		}
+	}
+	for topic, tt := range topics {
+		counter(d.topicBytesIn, float64(tt.bytesIn), topic)
+		counter(d.topicBytesOut, float64(tt.bytesOut), topic)
+		counter(d.topicRecordsIn, float64(tt.recordsIn), topic)
+		counter(d.topicRecordsOut, float64(tt.recordsOut), topic)
+		counter(d.topicProduce, float64(tt.produce), topic)
+		counter(d.topicFetch, float64(tt.fetch), topic)
+		counter(d.topicFailedProduce, float64(tt.failedProduce), topic)
+		counter(d.topicFailedFetch, float64(tt.failedFetch), topic)
+	}
+	counter(d.replBytesIn, float64(replIn))
+	counter(d.replBytesOut, float64(replOut))
+	gauge(d.partitions, float64(len(parts)))
+	gauge(d.offlineReplicas, float64(offline))
+
+	if c.src.Replicas == nil {
+		// A single node leads every partition it stores, alone.
+		gauge(d.leaders, float64(len(parts)-offline))
+		gauge(d.underReplicated, 0)
+		gauge(d.underMinISR, 0)
+		return
+	}
+	led := c.src.Replicas()
+	under, underMin := 0, 0
+	for _, r := range led {
+		id := strconv.Itoa(int(r.Partition))
+		gauge(d.isr, float64(r.ISR), r.Topic, id)
+		gauge(d.replicas, float64(r.Replicas), r.Topic, id)
+		if r.ISR < r.Replicas {
+			under++
+		}
+		if r.ISR < r.MinInsync {
+			underMin++
+		}
+	}
+	gauge(d.leaders, float64(len(led)))
+	gauge(d.underReplicated, float64(under))
+	gauge(d.underMinISR, float64(underMin))
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
