@@ -30,10 +30,10 @@ type Broker struct {
 	member *cluster.Member
 	// live is member for what may run before Start returns, on any
 	// goroutine: the engine's storage-error callback and /readyz.
-	live atomic.Pointer[cluster.Member]
-	logger      *slog.Logger
-	done        chan error
-	ops         opsListener
+	live   atomic.Pointer[cluster.Member]
+	logger *slog.Logger
+	done   chan error
+	ops    opsListener
 
 	groups     *group.Coordinator
 	groupLog   *grouplog.Store // a cluster's group store; nil on a single node

@@ -51,12 +51,12 @@ type Member struct {
 	ctrl *controller
 
 	// repl runs this broker's replicas once Join has caught up.
-	repl         *replica.Manager
-	replStarted  atomic.Bool
-	registered   atomic.Bool
+	repl        *replica.Manager
+	replStarted atomic.Bool
+	registered  atomic.Bool
 	// beats is how the session stands: the last heartbeat the active
 	// controller acknowledged, and the last failure since (for /readyz).
-	beats heartbeatStatus
+	beats        heartbeatStatus
 	shuttingDown atomic.Bool
 	shutdownOnce sync.Once
 
