@@ -82,7 +82,8 @@ type Config struct {
 	// LeaderCall fail with a HandlerError.
 	LeaderHandler func(ctx context.Context, kind uint8, payload []byte) ([]byte, error)
 	// Logger receives the node's own logs and raft's, with raft's info lines
-	// lowered to debug. Nil discards.
+	// lowered to debug, and its per-retry and routine warnings and errors
+	// too (see the package's Logs). Nil discards.
 	Logger *slog.Logger
 
 	// HeartbeatTimeout is how long a follower waits without contact before it

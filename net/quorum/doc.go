@@ -45,4 +45,14 @@
 // registrations, served by Config.LeaderHandler on the leader) and the
 // follower-side forms of Propose and WaitReady, over connections pooled per
 // leader address.
+//
+// # Logs
+//
+// Notable events carry an event attribute: controller_change (this node
+// became or stopped being the leader, the broker's active controller, with
+// node, active and term), raft_peer_unreachable and raft_peer_reachable
+// (peers.go: one warning when a peer's RPCs have failed for a heartbeat
+// timeout, one info line when it answers again, with node and addr).
+// raft's own lines are lowered: info to debug, and warnings and errors that
+// raft repeats per retry or that are routine protocol steps (logger.go).
 package quorum

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"time"
 
@@ -48,6 +49,7 @@ func (n *Node) join() {
 	defer n.wg.Done()
 	payload := joinPayload(n.cfg.NodeID, n.self.Addr)
 	backoff := 10 * time.Millisecond
+	var lastWarn time.Time
 	for attempt := 0; ; attempt++ {
 		v := n.cfg.Voters[attempt%len(n.cfg.Voters)]
 		err := n.joinVia(v.Addr, payload)
@@ -63,7 +65,12 @@ func (n *Node) join() {
 			return
 		}
 		if attempt%len(n.cfg.Voters) == len(n.cfg.Voters)-1 {
-			n.cfg.Logger.Warn("quorum: no voter added this nonvoter yet; retrying", "node", n.cfg.NodeID, "error", err, "retry_in", backoff)
+			// Warned once in a while; every round at debug.
+			lv := slog.LevelDebug
+			if now := time.Now(); now.Sub(lastWarn) >= refusalLogEvery {
+				lv, lastWarn = slog.LevelWarn, now
+			}
+			n.cfg.Logger.Log(n.ctx, lv, "quorum: no voter added this nonvoter yet; retrying", "node", n.cfg.NodeID, "error", err, "retry_in", backoff)
 			select {
 			case <-n.ctx.Done():
 				return

@@ -3,18 +3,24 @@ package quorum
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"log/slog"
 	"strings"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
 )
 
 // hclogSlog routes hashicorp raft's hclog output to slog. raft logs every
 // state change at info ("entering follower state", "vote granted"), which is
 // noise to a broker operator, so info goes to slog's debug and trace/debug
-// below it; warnings and errors keep their level.
+// below it. Warnings and errors keep their level, except those about one
+// peer (see namesPeer), which raft repeats on every retry while the peer is
+// down: they go to debug, and peerHealth says once that the peer is
+// unreachable and once that it is back. Refusals, which the mux logs, go to
+// debug too.
 type hclogSlog struct {
 	l    *slog.Logger
 	name string
@@ -44,9 +50,10 @@ func (h *hclogSlog) Log(level hclog.Level, msg string, args ...any) {
 		return
 	}
 	lv := slogLevel(level)
-	if lv >= slog.LevelWarn && refusedArg(args) {
-		// The mux already logged this refusal, rate limited; raft would
-		// repeat it on every retry.
+	if lv >= slog.LevelWarn && (refusedArg(args) || namesPeer(args) || routine(msg, args)) {
+		// The mux already logged this refusal, rate limited, and
+		// peerHealth logs a peer's outage once; raft would repeat either
+		// on every retry. Routine protocol steps are no warnings.
 		lv = slog.LevelDebug
 	}
 	ctx := context.Background()
@@ -134,6 +141,37 @@ func refusedArg(args []any) bool {
 	for _, a := range args {
 		var re *RefusalError
 		if err, ok := a.(error); ok && errors.As(err, &re) {
+			return true
+		}
+	}
+	return false
+}
+
+// routine reports whether a raft warning or error is the protocol at
+// work, not news to an operator:
+//   - the first election of a quorum (no leader was ever known), and a
+//     candidate's retries after a split vote or while it cannot reach a
+//     majority (peerHealth says why); losing a known leader ("heartbeat
+//     timeout reached" with its address) stays a warning;
+//   - a follower's log catching up with the leader's: the consistency
+//     check failing on an entry it lacks or holds from an older term, and
+//     entries it already has from a snapshot;
+//   - this node's own transport shutting down under a connection.
+func routine(msg string, args []any) bool {
+	switch msg {
+	case "Election timeout reached, restarting election",
+		"failed to get previous log", "previous log term mis-match",
+		"skipping application of old log":
+		return true
+	case "heartbeat timeout reached, starting election":
+		for i := 0; i+1 < len(args); i += 2 {
+			if k, _ := args[i].(string); k == "last-leader-addr" {
+				return fmt.Sprint(args[i+1]) == ""
+			}
+		}
+	}
+	for _, a := range args {
+		if err, ok := a.(error); ok && errors.Is(err, raft.ErrTransportShutdown) {
 			return true
 		}
 	}

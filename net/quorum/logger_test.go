@@ -6,6 +6,9 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/hashicorp/raft"
 )
 
 func TestHclogLevels(t *testing.T) {
@@ -16,8 +19,18 @@ func TestHclogLevels(t *testing.T) {
 	l.Named("transport").With("peer", "2").Warn("heartbeat timeout reached")
 	l.Error("failed to appendEntries to", "error", &RefusalError{PeerID: 3, Err: ErrClusterIDMismatch})
 	l.Error("failed to appendEntries to", "error", errors.New("connection refused"))
+	// Per-peer retries (peerHealth logs the outage), routine elections and
+	// catch-up, our own shutdown: debug.
+	l.Error("failed to heartbeat to", "peer", raft.ServerAddress("127.0.0.1:9"), "error", errors.New("dial refused"))
+	l.Warn("failed to contact", "server-id", raft.ServerID("3"), "time", time.Second)
+	l.Warn("heartbeat timeout reached, starting election", "last-leader-addr", raft.ServerAddress(""), "last-leader-id", raft.ServerID(""))
+	l.Warn("heartbeat timeout reached, starting election", "last-leader-addr", raft.ServerAddress("127.0.0.1:7"), "last-leader-id", raft.ServerID("2"))
+	l.Warn("Election timeout reached, restarting election")
+	l.Warn("failed to get previous log", "previous-index", 5, "last-index", 0, "error", raft.ErrLogNotFound)
+	l.Named("transport").Error("failed to decode incoming command", "error", raft.ErrTransportShutdown)
 	out := buf.String()
-	for _, gone := range []string{"entering follower state", "chatty", "ErrClusterIDMismatch", "refused our connection"} {
+	for _, gone := range []string{"entering follower state", "chatty", "ErrClusterIDMismatch", "refused our connection",
+		"failed to heartbeat", "failed to contact", "last-leader-addr=\"\"", "restarting election", "previous log", "decode"} {
 		if strings.Contains(out, gone) {
 			t.Errorf("%q logged at info level or above:\n%s", gone, out)
 		}
@@ -25,6 +38,7 @@ func TestHclogLevels(t *testing.T) {
 	for _, kept := range []string{
 		`level=WARN msg="heartbeat timeout reached" module=raft.transport peer=2`,
 		`level=ERROR msg="failed to appendEntries to" module=raft error="connection refused"`,
+		`level=WARN msg="heartbeat timeout reached, starting election" module=raft last-leader-addr=127.0.0.1:7 last-leader-id=2`,
 	} {
 		if !strings.Contains(out, kept) {
 			t.Errorf("missing %q in:\n%s", kept, out)

@@ -131,6 +131,7 @@ func start(cfg Config, self Voter, ln net.Listener) (_ *Node, err error) {
 		Timeout: cfg.IOTimeout,
 		Logger:  hlog.Named("transport"),
 	})
+	trans := &healthTransport{NetworkTransport: n.trans, h: newPeerHealth(&cfg, func() bool { return ctx.Err() != nil })}
 	defer func() {
 		switch {
 		case err == nil:
@@ -161,7 +162,7 @@ func start(cfg Config, self Voter, ln net.Listener) (_ *Node, err error) {
 		return nil, fmt.Errorf("quorum: reading raft state in %s: %w", cfg.Dir, err)
 	}
 	if !existing && !cfg.Nonvoter { // a nonvoter learns the configuration from the leader
-		if err := raft.BootstrapCluster(rc, store, store, snaps, n.trans, configuration(cfg.Voters)); err != nil {
+		if err := raft.BootstrapCluster(rc, store, store, snaps, trans, configuration(cfg.Voters)); err != nil {
 			return nil, fmt.Errorf("quorum: bootstrapping %s: %w", cfg.Dir, err)
 		}
 	}
@@ -171,7 +172,7 @@ func start(cfg Config, self Voter, ln net.Listener) (_ *Node, err error) {
 		return nil, fmt.Errorf("quorum: %w", err)
 	}
 	n.mux.start()
-	if n.raft, err = raft.NewRaft(rc, n.fsm, logs, store, snaps, n.trans); err != nil {
+	if n.raft, err = raft.NewRaft(rc, n.fsm, logs, store, snaps, trans); err != nil {
 		return nil, fmt.Errorf("quorum: starting raft in %s: %w", cfg.Dir, err)
 	}
 	close(n.raftReady)
@@ -243,15 +244,25 @@ func formatServers(ss []raft.Server) string {
 
 // forwardLeadership drains raft's NotifyCh, on which raft blocks, into the
 // one-slot LeaderChanges channel, replacing a value nobody has read yet.
+// It logs each change: the raft leader is the broker's active controller.
 func (n *Node) forwardLeadership() {
 	defer n.wg.Done()
+	leading := false
 	for {
 		select {
 		case v := <-n.notifyCh:
 			if v && !n.becameCurrent() {
 				continue // leadership already lost; a false follows
 			}
-			n.cfg.Logger.Info("quorum: leadership changed", "node", n.cfg.NodeID, "leader", v)
+			if v != leading {
+				leading = v
+				msg := "quorum: this node is the active controller"
+				if !v {
+					msg = "quorum: this node is no longer the active controller"
+				}
+				n.cfg.Logger.Info(msg, "event", "controller_change", "node", n.cfg.NodeID,
+					"active", v, "term", n.raft.CurrentTerm())
+			}
 			select {
 			case <-n.leaderCh:
 			default:
