@@ -295,7 +295,15 @@ func (c *Collector) collectLogs(ch chan<- prometheus.Metric, gauge, counter func
 	gauge(d.offlineReplicas, float64(offline))
 
 	if c.src.Replicas == nil {
-		// A single node leads every partition it stores, alone.
+		// A single node leads every partition it stores, alone: its ISR
+		// and replica set are itself (Kafka reports 1 and 1 likewise).
+		for _, p := range parts {
+			if !p.Offline() {
+				id := strconv.Itoa(int(p.ID()))
+				gauge(d.isr, 1, p.Topic(), id)
+				gauge(d.replicas, 1, p.Topic(), id)
+			}
+		}
 		gauge(d.leaders, float64(len(parts)-offline))
 		gauge(d.underReplicated, 0)
 		gauge(d.underMinISR, 0)
