@@ -141,6 +141,8 @@ func (s *Server) Listen() error {
 		return fmt.Errorf("kafka listener: %w", err)
 	}
 	s.ln, s.advert = ln, advert
+	s.logger.Info("listener bound", "event", "listener_bound", "addr", s.ln.Addr().String(), "protocol", "kafka",
+		"advertised", net.JoinHostPort(s.advert.Host, strconv.Itoa(int(s.advert.Port))))
 	return nil
 }
 
@@ -152,8 +154,6 @@ func (s *Server) ClusterID() string { return s.h.Cluster().ClusterID() }
 
 // Serve accepts connections until Shutdown, after which it returns nil.
 func (s *Server) Serve() error {
-	s.logger.Info("listening", "event", "listener_bound", "addr", s.ln.Addr().String(), "protocol", "kafka",
-		"advertised", net.JoinHostPort(s.advert.Host, strconv.Itoa(int(s.advert.Port))))
 	err := s.conns.Serve(s.ln, func(nc net.Conn) connset.Conn { return newConn(s, nc) })
 	if err != nil {
 		return fmt.Errorf("kafka listener: %w", err)

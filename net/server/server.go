@@ -157,6 +157,7 @@ func (s *Server) Listen() error {
 		return err
 	}
 	s.ln, s.advert = ln, advert
+	s.logger.Info("listener bound", "event", "listener_bound", "addr", s.ln.Addr().String(), "protocol", "sluice")
 	return nil
 }
 
@@ -165,7 +166,6 @@ func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
 // Serve accepts connections until Shutdown. It returns nil after Shutdown.
 func (s *Server) Serve() error {
-	s.logger.Info("listening", "event", "listener_bound", "addr", s.ln.Addr().String(), "protocol", "sluice")
 	if s.ownGroups {
 		s.groupsDone.Add(1)
 		go s.runGroups(s.ctx)
