@@ -78,7 +78,7 @@ func (b *Broker) startOps(cfg Config) error {
 			b.done <- fmt.Errorf("metrics listener: %w", err)
 		}
 	}()
-	b.logger.Info("operations listener started", "event", "listener_bound", "protocol", "http",
+	b.logger.Info("listener bound", "event", "listener_bound", "protocol", "http",
 		"addr", srv.Addr().String(), "metrics", "http://"+srv.Addr().String()+"/metrics")
 	return nil
 }
