@@ -38,8 +38,11 @@ func TestCleanRestartContinuesLog(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, ".clean-shutdown")); !os.IsNotExist(err) {
 		t.Fatalf("marker must go once the engine is open: %v", err)
 	}
-	if logs.contains("recovering log") {
+	if logs.contains("recovered log") || logs.contains("event=recovery") {
 		t.Fatalf("clean restart scanned the log:\n%s", logs.String())
+	}
+	if rec := e2.Recovery(); !rec.CleanShutdown || rec.Recovered != 0 || rec.Partitions != 2 {
+		t.Fatalf("Recovery() after a clean restart: %+v", rec)
 	}
 	p2, _ := e2.Partition("t", 1)
 	if p2.LogEndOffset() != 160 {
@@ -166,6 +169,10 @@ func TestCrashTornTail(t *testing.T) {
 		}
 		if cut != wantSize && !logs.contains("recovery truncated segment") {
 			t.Fatalf("seed %d trial %d: no log line for the cut:\n%s", seed, trial, logs.String())
+		}
+		// What start-up reports (sluice_recovery_* on /metrics) is the cut.
+		if rec := e2.Recovery(); rec.CleanShutdown || rec.Partitions != 1 || rec.Recovered != 1 || rec.TruncatedBytes != cut-wantSize {
+			t.Fatalf("seed %d trial %d cut %d: Recovery() = %+v, want 1 partition recovered, %d bytes cut", seed, trial, cut, rec, cut-wantSize)
 		}
 		// The log takes appends where it now ends.
 		res, err := p2.Append(buildBatch(t, batch.None, "new", 2, 1))

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 	"github.com/prometheus/common/expfmt"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -266,4 +267,40 @@ func anyBatch(t *testing.T) []byte {
 	rb.Records = rec.AppendTo(nil)
 	raw := rb.AppendTo(nil)
 	return raw
+}
+
+// TestMetricsFlushAndLint: an acknowledged-after-fsync produce lands in
+// the fsync histogram, and the busy page passes Prometheus's linter.
+func TestMetricsFlushAndLint(t *testing.T) {
+	b := broker.StartTest(t, func(c *broker.Config) { c.MetricsListen = "127.0.0.1:0" })
+	if err := b.Engine.CreateTopic("durable", 1, map[string]string{"flush.on.ack": "true"}); err != nil {
+		t.Fatal(err)
+	}
+	before := scrapeMetrics(t, b).must(t, "sluice_log_flush_duration_seconds")
+	kc, err := kgo.NewClient(kgo.SeedBrokers(b.KafkaAddr().String()), kgo.DefaultProduceTopic("durable"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := kc.ProduceSync(ctx, &kgo.Record{Value: []byte("kept")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	if after := scrapeMetrics(t, b).must(t, "sluice_log_flush_duration_seconds"); after <= before {
+		t.Fatalf("fsyncs observed %v before and %v after a flush.on.ack produce", before, after)
+	}
+
+	resp, err := http.Get("http://" + b.MetricsAddr().String() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	problems, err := promlint.New(resp.Body).Lint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
+	}
 }
