@@ -29,4 +29,11 @@
 //   - Role changes come from the metadata image only, applied in one
 //     goroutine; the produce and fetch paths read the current roles from a
 //     copy-on-write map without locks or allocation.
+//
+// Its notable events (events.go) are one log line each with an event
+// attribute: leader_change and isr_change as the image moves this broker's
+// roles and the ISRs it leads, summarised when many partitions change at
+// once; replica_fetch_failing and replica_fetch_recovered for a follower's
+// fetches from one leader; log_truncation when a follower cuts a tail its
+// new leader does not have.
 package replica

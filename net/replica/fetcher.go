@@ -143,6 +143,10 @@ func (f *fetcher) run(ctx context.Context) {
 	}()
 	logger := f.m.logger.With("leader", f.leader)
 	backoff := f.m.cfg.FetchBackoff
+	// A round that fails is logged at debug: one may as a leader goes
+	// away, before the image moves its partitions. A second in a row is
+	// a warning, once, and the first round that succeeds after it says so.
+	failures := 0
 	for ctx.Err() == nil {
 		parts := f.snapshot()
 		now := time.Now()
@@ -168,20 +172,32 @@ func (f *fetcher) run(ctx context.Context) {
 			}
 			continue
 		}
-		if err := f.round(ready); err != nil {
-			if ctx.Err() != nil {
-				return
+		err := f.round(ready)
+		switch {
+		case err == nil:
+			if failures > 1 {
+				logger.Info("replica fetching from the leader again", "event", "replica_fetch_recovered", "addr", f.addr, "failures", failures)
 			}
-			logger.Warn("replica fetch failed", "addr", f.addr, "err", err)
-			if f.conn != nil {
-				f.conn.Close()
-				f.conn = nil
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(backoff):
-			}
+			failures = 0
+			continue
+		case ctx.Err() != nil:
+			return
+		}
+		failures++
+		if failures == 2 {
+			logger.Warn("replica fetch failing", "event", "replica_fetch_failing", "addr", f.addr, "failures", failures,
+				"partitions", len(ready), "err", err)
+		} else {
+			logger.Debug("replica fetch failed", "addr", f.addr, "failures", failures, "err", err)
+		}
+		if f.conn != nil {
+			f.conn.Close()
+			f.conn = nil
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
 		}
 	}
 }
@@ -199,11 +215,12 @@ func (f *fetcher) connect() error {
 	if addr == "" {
 		return fmt.Errorf("leader %d advertises no %s listener", f.leader, f.m.cfg.Listener)
 	}
+	f.addr = addr // for the logs, dialled or not
 	c, err := dialKafka(addr, fmt.Sprintf("sluice-replica-%d", f.m.cfg.NodeID), 5*time.Second)
 	if err != nil {
 		return err
 	}
-	f.conn, f.addr = c, addr
+	f.conn = c
 	f.live.Store(c)
 	if f.stopped() {
 		// close ran between the dial and the store: it could not shut c.
@@ -321,8 +338,12 @@ func (f *fetcher) truncate(list []*following) error {
 			cut = min(a.EndOffset, ownEnd, p.LogEndOffset())
 		}
 		if cut < p.LogEndOffset() {
-			f.m.logger.Warn("truncating divergent log tail", "topic", fl.ps.key.topic, "partition", fl.ps.key.partition,
-				"to", cut, "log_end", p.LogEndOffset(), "leader_epoch", fl.ps.epoch, "leader_answer_epoch", a.LeaderEpoch)
+			// Records the new leader does not have: written under an
+			// earlier leader but never committed (or, after an unclean
+			// election, committed and lost). Routine in a failover.
+			f.m.logger.Info("truncating divergent log tail", "event", "log_truncation", "topic", fl.ps.key.topic, "partition", fl.ps.key.partition,
+				"leader", f.leader, "to", cut, "log_end", p.LogEndOffset(), "records", p.LogEndOffset()-cut,
+				"leader_epoch", fl.ps.epoch, "leader_answer_epoch", a.LeaderEpoch)
 			if err := p.TruncateTo(cut); err != nil {
 				f.m.logger.Error("truncation failed", "topic", fl.ps.key.topic, "partition", fl.ps.key.partition, "err", err)
 				fl.retryAt = time.Now().Add(f.m.cfg.FetchBackoff)

@@ -99,13 +99,18 @@ type partState struct {
 	// acknowledged that a member the quorum already counts lacks.
 	proposed        []int32
 	proposedAtEpoch int32
-	followers       map[int32]*followerState // leader only
-	proposing       bool
+	// isrWant is the ISR this leader last proposed, for the reason
+	// isrReason (isrCaughtUp, isrLagging), until the image moves: an ISR
+	// change the image shows is this leader's when it is isrWant, the
+	// controller's otherwise.
+	isrWant   []int32
+	isrReason string
+	followers map[int32]*followerState // leader only
+	proposing bool
 	// epochStart is the log end when this leadership began: a follower
 	// joins the ISR only once it holds everything of earlier epochs.
-	epochStart    int64
-	underReported bool
-	resigning     bool
+	epochStart int64
+	resigning  bool
 }
 
 // followerState is what a leader knows of one follower.
@@ -131,6 +136,9 @@ type Manager struct {
 
 	fetchersMu sync.Mutex
 	fetchers   map[int32]*fetcher
+
+	// roleBurst and isrBurst log leader_change and isr_change (events.go).
+	roleBurst, isrBurst *eventBurst
 
 	ctx  context.Context
 	stop context.CancelFunc
@@ -160,6 +168,8 @@ func New(cfg Config) *Manager {
 	cfg.setDefaults()
 	m := &Manager{cfg: cfg, logger: cfg.Logger.With("component", "replica"),
 		signal: make(chan struct{}, 1), fetchers: map[int32]*fetcher{}}
+	m.roleBurst = newEventBurst(m.logger, "leader_change", "leadership changed for many partitions")
+	m.isrBurst = newEventBurst(m.logger, "isr_change", "ISR changed for many partitions")
 	m.ctx, m.stop = context.WithCancel(context.Background())
 	empty := map[key]*partState{}
 	m.parts.Store(&empty)
@@ -180,6 +190,8 @@ func (m *Manager) Close() {
 	m.spawnMu.Unlock()
 	m.stop()
 	m.bg.Wait()
+	m.roleBurst.close()
+	m.isrBurst.close()
 }
 
 // ImageChanged tells the manager the image moved; it re-reads the roles
@@ -215,6 +227,8 @@ func (m *Manager) sync() {
 	follow := map[int32][]*partState{}
 	self := m.cfg.NodeID
 	now := time.Now()
+	var roles []roleChange
+	var isrs []isrChange
 	for _, t := range im.Topics {
 		for i, mp := range t.Partitions {
 			if !slices.Contains(mp.Replicas, self) {
@@ -231,6 +245,9 @@ func (m *Manager) sync() {
 			switch {
 			case mp.Leader == metadata.NoLeader:
 				p.SetLeaderEpoch(-1)
+				if prev != nil {
+					roles = append(roles, roleChange{key: k, leader: metadata.NoLeader, epoch: mp.LeaderEpoch, mp: mp})
+				}
 				continue
 			case mp.Leader == self && m.cfg.Registered != nil && !m.cfg.Registered():
 				continue // not yet: see Config.Registered
@@ -242,12 +259,22 @@ func (m *Manager) sync() {
 					m.becomeLeader(ps, mp, now)
 				} else {
 					p.SetLeaderEpoch(-1)
-					m.logger.Info("following", "topic", k.topic, "partition", k.partition, "leader", mp.Leader, "leader_epoch", mp.LeaderEpoch)
 				}
+				roles = append(roles, roleChange{key: k, leader: mp.Leader, epoch: mp.LeaderEpoch, mp: mp, ps: ps})
 			}
 			ps.mu.Lock()
+			if same && ps.leader && !sameMembers(ps.isr, mp.ISR) {
+				reason := isrController
+				if ps.isrWant != nil && sameMembers(ps.isrWant, mp.ISR) {
+					reason = ps.isrReason
+				}
+				isrs = append(isrs, isrChange{key: k, epoch: mp.LeaderEpoch, old: ps.isr, mp: mp, reason: reason})
+			}
 			if ps.proposed != nil && mp.PartitionEpoch != ps.proposedAtEpoch {
 				ps.proposed = nil // the image has moved past the proposal
+			}
+			if mp.PartitionEpoch != ps.partitionEpoch {
+				ps.isrWant, ps.isrReason = nil, ""
 			}
 			ps.replicas, ps.isr, ps.partitionEpoch = mp.Replicas, mp.ISR, mp.PartitionEpoch
 			ps.isrLen.Store(int32(len(mp.ISR)))
@@ -257,7 +284,6 @@ func (m *Manager) sync() {
 						ps.followers[r] = &followerState{leo: -1, lastCaughtUp: now, lastFetchLeaderEnd: -1}
 					}
 				}
-				m.reportUnderReplicatedLocked(ps)
 			}
 			ps.mu.Unlock()
 			next[k] = ps
@@ -272,6 +298,8 @@ func (m *Manager) sync() {
 	}
 	m.parts.Store(&next)
 	m.assignFetchers(follow)
+	m.logRoles(roles)
+	m.logISRs(isrs)
 }
 
 // becomeLeader starts a leadership: batches get the new epoch, and every
@@ -280,8 +308,6 @@ func (m *Manager) becomeLeader(ps *partState, mp metadata.Partition, now time.Ti
 	ps.p.SetLeaderEpoch(mp.LeaderEpoch)
 	ps.followers = map[int32]*followerState{}
 	ps.epochStart = ps.p.LogEndOffset()
-	m.logger.Info("leading", "topic", ps.key.topic, "partition", ps.key.partition, "leader_epoch", mp.LeaderEpoch,
-		"isr", mp.ISR, "log_end", ps.epochStart, "high_watermark", ps.p.HighWatermark())
 }
 
 // resign hands a led partition whose local replica went offline (a
@@ -329,22 +355,6 @@ func (m *Manager) resign(ps *partState) {
 // StorageFailed is told when a local replica goes offline; the manager
 // re-reads its roles and hands over what it led.
 func (m *Manager) StorageFailed() { m.ImageChanged() }
-
-// reportUnderReplicatedLocked logs when a led partition's ISR falls below
-// its replicas and when it is whole again.
-func (m *Manager) reportUnderReplicatedLocked(ps *partState) {
-	under := len(ps.isr) < len(ps.replicas)
-	if under == ps.underReported {
-		return
-	}
-	ps.underReported = under
-	if under {
-		m.logger.Warn("partition under-replicated", "topic", ps.key.topic, "partition", ps.key.partition,
-			"isr", ps.isr, "replicas", ps.replicas)
-	} else {
-		m.logger.Info("partition fully replicated again", "topic", ps.key.topic, "partition", ps.key.partition, "isr", ps.isr)
-	}
-}
 
 // highWatermarkLocked is the smallest log end in the ISR, or -1 while a
 // member's is unknown.
@@ -491,6 +501,7 @@ func (m *Manager) FollowerFetched(p *engine.Partition, replica int32, offset int
 		grow = append(slices.Clone(ps.isr), replica)
 		ps.proposing = true
 		ps.proposed, ps.proposedAtEpoch = grow, ps.partitionEpoch
+		ps.isrWant, ps.isrReason = grow, isrCaughtUp
 	}
 	pe := ps.partitionEpoch
 	ps.mu.Unlock()
@@ -498,7 +509,7 @@ func (m *Manager) FollowerFetched(p *engine.Partition, replica int32, offset int
 		p.SetHighWatermark(hw)
 	}
 	if grow != nil {
-		m.logger.Info("expanding ISR", "topic", ps.key.topic, "partition", ps.key.partition, "add", replica, "isr", grow)
+		m.logger.Debug("proposing an ISR expansion", "topic", ps.key.topic, "partition", ps.key.partition, "add", replica, "isr", grow)
 		m.spawn(func() { m.proposeISR(ps, pe, grow) })
 	}
 	return nil
@@ -515,7 +526,8 @@ func (m *Manager) proposeISR(ps *partState, partitionEpoch int32, isr []int32) {
 	switch {
 	case err == nil:
 	case refused && me.Code == metadata.CodeFencedLeaderEpoch:
-		m.logger.Info("ISR change refused: no longer the leader at this epoch", "topic", ps.key.topic, "partition", ps.key.partition, "leader_epoch", ps.epoch)
+		// The leader_change line that follows says what happened.
+		m.logger.Debug("ISR change refused: no longer the leader at this epoch", "topic", ps.key.topic, "partition", ps.key.partition, "leader_epoch", ps.epoch)
 	default:
 		m.logger.Warn("ISR change failed", "topic", ps.key.topic, "partition", ps.key.partition, "isr", isr, "err", err)
 	}
@@ -525,6 +537,7 @@ func (m *Manager) proposeISR(ps *partState, partitionEpoch int32, isr []int32) {
 		// The quorum said no: the proposal will never be its ISR. (A
 		// timeout may still commit: then the image clears it.)
 		ps.proposed = nil
+		ps.isrWant, ps.isrReason = nil, ""
 	}
 	ps.mu.Unlock()
 	m.ImageChanged()
@@ -558,11 +571,12 @@ func (m *Manager) shrinkLoop() {
 			propose := len(out) > 0 && len(keep) > 0 && !ps.proposing
 			if propose {
 				ps.proposing = true
+				ps.isrWant, ps.isrReason = keep, isrLagging
 			}
 			pe := ps.partitionEpoch
 			ps.mu.Unlock()
 			if propose {
-				m.logger.Warn("shrinking ISR: followers lag", "topic", ps.key.topic, "partition", ps.key.partition,
+				m.logger.Debug("proposing an ISR shrink: followers lag", "topic", ps.key.topic, "partition", ps.key.partition,
 					"remove", out, "isr", keep, "replica_lag_time_max", m.cfg.LagMax)
 				m.spawn(func() { m.proposeISR(ps, pe, keep) })
 			}
