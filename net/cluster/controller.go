@@ -75,7 +75,8 @@ func (c *controller) run(stop <-chan struct{}) {
 			if !leading {
 				continue
 			}
-			c.m.logger.Info("this node is the active controller", "node_id", c.m.cfg.NodeID)
+			// The quorum logged controller_change.
+			c.m.logger.Debug("controller duties start", "node", c.m.cfg.NodeID)
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan struct{})
 			go func() {
@@ -97,7 +98,7 @@ func (c *controller) duties(ctx context.Context) {
 		if _, err := c.m.propose(ctx, metadata.InitCluster{ClusterID: id}); err != nil {
 			c.m.logger.Error("naming the cluster failed", "err", err)
 		} else {
-			c.m.logger.Info("cluster id set", "cluster_id", id)
+			c.m.logger.Info("cluster id set", "event", "cluster_id_set", "cluster_id", id)
 		}
 	}
 	tick := c.m.cfg.SessionTimeout / 8
@@ -121,7 +122,7 @@ func (c *controller) duties(ctx context.Context) {
 			// This process was paused (a stopped VM, SIGSTOP, a long
 			// stall) and heard no heartbeats meanwhile: every broker
 			// would look expired. Give them all a fresh session instead.
-			c.m.logger.Warn("controller was paused; renewing every broker's session", "paused", now.Sub(last).Round(time.Millisecond))
+			c.m.logger.Warn("controller was paused; renewing every broker's session", "event", "controller_paused", "paused", now.Sub(last).Round(time.Millisecond))
 			for _, b := range c.m.state.Brokers() {
 				live.Heartbeat(b.ID, b.Incarnation, now.Add(c.newSessionGrace()-c.m.cfg.SessionTimeout))
 			}
@@ -142,10 +143,11 @@ func (c *controller) duties(ctx context.Context) {
 				break
 			}
 			if _, err := c.m.propose(ctx, metadata.FenceBroker{ID: id, Incarnation: b.Incarnation}); err != nil {
-				c.m.logger.Warn("fencing broker failed", "node_id", id, "err", err)
+				c.m.logger.Warn("fencing broker failed", "node", id, "err", err)
 				continue
 			}
-			c.m.logger.Warn("broker fenced: no heartbeat within broker.session.timeout.ms", "node_id", id, "session_timeout", c.m.cfg.SessionTimeout)
+			c.m.logger.Warn("broker fenced: no heartbeat within broker.session.timeout.ms", "event", "broker_fenced",
+				"node", id, "reason", "session_timeout", "session_timeout", c.m.cfg.SessionTimeout)
 		}
 		c.runElections(ctx, due, now)
 	}
@@ -199,7 +201,7 @@ func (c *controller) register(ctx context.Context, req registerRequest) (callRes
 	}
 	if res.Code == metadata.CodeNone {
 		live.Heartbeat(req.ID, req.Incarnation, now)
-		c.m.logger.Info("broker registered", "node_id", req.ID, "listeners", req.Listeners)
+		c.m.logger.Info("broker registered", "event", "broker_registered", "node", req.ID, "listeners", req.Listeners)
 	}
 	return callResponse{Code: res.Code, Message: res.Message}, nil
 }
@@ -216,7 +218,8 @@ func (c *controller) heartbeat(ctx context.Context, req heartbeatRequest) (callR
 			if _, err := c.m.propose(ctx, metadata.FenceBroker{ID: req.ID}); err != nil {
 				return callResponse{}, err
 			}
-			c.m.logger.Info("broker fenced for controlled shutdown: its leaderships moved", "node_id", req.ID)
+			c.m.logger.Info("broker fenced for controlled shutdown: its leaderships moved", "event", "broker_fenced",
+				"node", req.ID, "reason", "controlled_shutdown")
 		}
 		return callResponse{Fenced: true}, nil
 	}
@@ -224,7 +227,7 @@ func (c *controller) heartbeat(ctx context.Context, req heartbeatRequest) (callR
 		if _, err := c.m.propose(ctx, metadata.UnfenceBroker{ID: req.ID}); err != nil {
 			return callResponse{}, err
 		}
-		c.m.logger.Info("broker unfenced: heartbeats again", "node_id", req.ID)
+		c.m.logger.Info("broker unfenced: heartbeats again", "event", "broker_unfenced", "node", req.ID)
 	}
 	return callResponse{Fenced: b.Fenced}, nil
 }

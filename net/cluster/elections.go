@@ -2,7 +2,9 @@ package cluster
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/sluicelog/sluice/engine/metadata"
@@ -52,8 +54,8 @@ func (c *controller) electUnclean(ctx context.Context) {
 				if err != nil {
 					c.m.logger.Warn("unclean leader election failed", "topic", t.Name, "partition", i, "err", err)
 				} else {
-					c.m.logger.Warn("unclean leader election: records only the old ISR had are lost", "topic", t.Name, "partition", i,
-						"leader", r, "old_isr", p.ISR)
+					c.m.logger.Warn("unclean leader election: records only the old ISR had are lost", "event", "unclean_leader_election",
+						"topic", t.Name, "partition", i, "leader", r, "isr", []int32{r}, "old_isr", p.ISR)
 				}
 				break
 			}
@@ -90,24 +92,42 @@ func (c *controller) rebalanceLeaders(ctx context.Context) {
 			}
 		}
 	}
+	var elected []string
 	for b, list := range moves {
 		if len(list)*100 <= preferred[b]*c.m.cfg.LeaderImbalancePerBrokerPercentage {
 			continue
 		}
 		for _, mv := range list {
 			if ctx.Err() != nil {
-				return
+				break
 			}
 			leader := b
 			_, err := c.m.propose(ctx, metadata.PartitionChange{Topic: mv.topic, Partition: mv.partition,
 				LeaderEpoch: mv.p.LeaderEpoch, PartitionEpoch: &mv.p.PartitionEpoch, Leader: &leader})
 			if err != nil {
-				c.m.logger.Info("preferred leader election failed", "topic", mv.topic, "partition", mv.partition, "err", err)
+				// The partition moved meanwhile: the next round sees it.
+				c.m.logger.Debug("preferred leader election failed", "topic", mv.topic, "partition", mv.partition, "err", err)
 				continue
 			}
-			c.m.logger.Info("preferred leader elected", "topic", mv.topic, "partition", mv.partition, "leader", b, "was", mv.p.Leader)
+			elected = append(elected, fmt.Sprintf("%s-%d", mv.topic, mv.partition))
+			c.m.logger.Debug("preferred leader elected", "topic", mv.topic, "partition", mv.partition, "leader", b, "was", mv.p.Leader)
 		}
 	}
+	if len(elected) > 0 {
+		// One line per round: a broker back from a restart takes back
+		// its share of leaderships, possibly thousands at once.
+		c.m.logger.Info("preferred leaders elected", "event", "preferred_leader_election",
+			"partitions", len(elected), "examples", examples(elected))
+	}
+}
+
+// examples is a few of names, for a summary line.
+func examples(names []string) string {
+	const few = 5
+	if len(names) <= few {
+		return strings.Join(names, " ")
+	}
+	return strings.Join(names[:few], " ") + fmt.Sprintf(" (and %d more)", len(names)-few)
 }
 
 // electionsDue tells the duties loop when to run the periodic elections.

@@ -102,7 +102,7 @@ func (m *Member) CreateOffsetsTopic(ctx context.Context) error {
 	case err != nil:
 		return err
 	}
-	m.logger.Info("offsets topic created", "topic", grouplog.Topic, "partitions", len(t.Partitions), "replication_factor", rf)
+	m.logger.Info("offsets topic created", "event", "offsets_topic_created", "topic", grouplog.Topic, "partitions", len(t.Partitions), "replication_factor", rf)
 	return nil
 }
 

@@ -256,6 +256,15 @@ type callResponse struct {
 // session timeouts before it gives up.
 func (m *Member) Register(ctx context.Context) error {
 	giveUp := time.Now().Add(2*m.cfg.SessionTimeout + 5*time.Second)
+	// The first retry of each kind is a warning, the others debug.
+	warned := map[string]bool{}
+	retryLevel := func(kind string) slog.Level {
+		if warned[kind] {
+			return slog.LevelDebug
+		}
+		warned[kind] = true
+		return slog.LevelWarn
+	}
 	for {
 		resp, err := m.register(ctx)
 		if err != nil {
@@ -264,7 +273,7 @@ func (m *Member) Register(ctx context.Context) error {
 			if ctx.Err() != nil || time.Now().After(giveUp) {
 				return fmt.Errorf("registering node %d: %w", m.cfg.NodeID, err)
 			}
-			m.logger.Warn("registration failed; retrying", "node_id", m.cfg.NodeID, "err", err)
+			m.logger.Log(ctx, retryLevel("failed"), "registration failed; retrying", "node", m.cfg.NodeID, "err", err)
 			select {
 			case <-ctx.Done():
 				return ctx.Err()
@@ -278,7 +287,7 @@ func (m *Member) Register(ctx context.Context) error {
 		if resp.Code != metadata.CodeDuplicateBrokerRegistration || time.Now().After(giveUp) {
 			return fmt.Errorf("%w: registering node %d: %s: %s", ErrRefused, m.cfg.NodeID, metadata.CodeName(resp.Code), resp.Message)
 		}
-		m.logger.Warn("node id still held by an earlier session; retrying", "node_id", m.cfg.NodeID, "reason", resp.Message)
+		m.logger.Log(ctx, retryLevel("held"), "node id still held by an earlier session; retrying", "node", m.cfg.NodeID, "reason", resp.Message)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -299,7 +308,7 @@ func (m *Member) Register(ctx context.Context) error {
 	m.beats.ok()
 	m.registered.Store(true)
 	m.imageChanged() // the replicas may lead now
-	m.logger.Info("broker registered", "node_id", m.cfg.NodeID, "cluster_id", m.state.ClusterID())
+	m.logger.Info("registered with the controller", "event", "registered", "node", m.cfg.NodeID, "cluster_id", m.state.ClusterID())
 	return nil
 }
 
@@ -328,11 +337,17 @@ func (m *Member) call(ctx context.Context, kind uint8, req any) (callResponse, e
 
 // heartbeatLoop keeps the broker's session alive. A heartbeat that the
 // controller answers with "register again" (a new controller, or an image
-// that lost us) registers again.
+// that lost us) registers again. Failed heartbeats are logged at debug:
+// one or two fail in every controller failover. Once they have failed for
+// half a session, which puts the broker near fencing, one warning says so
+// (heartbeat_failing), and one info line when they reach the controller
+// again (heartbeat_recovered).
 func (m *Member) heartbeatLoop() {
 	defer m.bg.Done()
 	t := time.NewTicker(m.cfg.HeartbeatInterval)
 	defer t.Stop()
+	var failingSince time.Time
+	failures, warned := 0, false
 	for {
 		select {
 		case <-m.ctx.Done():
@@ -348,11 +363,28 @@ func (m *Member) heartbeatLoop() {
 			}
 		}
 		cancel()
-		if err == nil {
+		switch {
+		case err == nil:
 			m.beats.ok()
-		} else if !errors.Is(err, context.Canceled) {
+			if warned {
+				m.logger.Info("heartbeats reach the controller again", "event", "heartbeat_recovered", "node", m.cfg.NodeID,
+					"failed_for", time.Since(failingSince).Round(time.Millisecond), "failures", failures)
+			}
+			failingSince, failures, warned = time.Time{}, 0, false
+		case errors.Is(err, context.Canceled):
+		default:
 			m.beats.failed(err)
-			m.logger.Warn("heartbeat failed", "err", err)
+			if failures == 0 {
+				failingSince = time.Now()
+			}
+			failures++
+			m.logger.Debug("heartbeat failed", "node", m.cfg.NodeID, "failures", failures, "err", err)
+			if !warned && time.Since(failingSince) >= m.cfg.SessionTimeout/2 {
+				warned = true
+				m.logger.Warn("heartbeats to the controller failing", "event", "heartbeat_failing", "node", m.cfg.NodeID,
+					"failed_for", time.Since(failingSince).Round(time.Millisecond), "failures", failures,
+					"session_timeout", m.cfg.SessionTimeout, "err", err)
+			}
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -27,6 +28,7 @@ type testCluster struct {
 	t      *testing.T
 	voters []quorum.Voter
 	nodes  []*testNode
+	logs   *logRecorder // nil: no logs
 }
 
 func shortTimes(c *Config) {
@@ -37,8 +39,12 @@ func shortTimes(c *Config) {
 }
 
 // newTestCluster starts n members on pre-bound 127.0.0.1:0 listeners.
-func newTestCluster(t *testing.T, n int) *testCluster {
-	tc := &testCluster{t: t}
+func newTestCluster(t *testing.T, n int) *testCluster { return newLoggedCluster(t, n, nil) }
+
+// newLoggedCluster is newTestCluster with every member logging to logs,
+// each line with at=its node id.
+func newLoggedCluster(t *testing.T, n int, logs *logRecorder) *testCluster {
+	tc := &testCluster{t: t, logs: logs}
 	var lns []net.Listener
 	for i := 1; i <= n; i++ {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -78,6 +84,9 @@ func (tc *testCluster) start(nd *testNode, ln net.Listener) error {
 		return err
 	}
 	cfg := Config{NodeID: nd.id, DataDir: nd.dir, Voters: tc.voters, Engine: eng, NumPartitions: 1, DefaultReplicationFactor: 1}
+	if tc.logs != nil {
+		cfg.Logger = tc.logs.logger().With("at", strconv.Itoa(int(nd.id)))
+	}
 	if ln != nil {
 		cfg.ControllerListener = ln
 	} else {

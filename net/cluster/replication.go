@@ -122,9 +122,14 @@ func (m *Member) moveLeadershipsAway(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, m.cfg.ControlledShutdownTimeout)
 	defer cancel()
 	start := time.Now()
-	for ctx.Err() == nil {
+	for first := true; ctx.Err() == nil; first = false {
 		if m.leadsNothing() {
-			m.logger.Info("controlled shutdown: leaderships moved", "took", time.Since(start).Round(time.Millisecond))
+			if first {
+				m.logger.Debug("controlled shutdown: no leadership to move")
+				return
+			}
+			m.logger.Info("controlled shutdown: leaderships moved", "event", "controlled_shutdown", "node", m.cfg.NodeID,
+				"took", time.Since(start).Round(time.Millisecond))
 			return
 		}
 		cctx, ccancel := context.WithTimeout(ctx, time.Second)
@@ -138,7 +143,8 @@ func (m *Member) moveLeadershipsAway(ctx context.Context) {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	m.logger.Warn("controlled shutdown timed out: closing while still leading partitions", "timeout", m.cfg.ControlledShutdownTimeout)
+	m.logger.Warn("controlled shutdown timed out: closing while still leading partitions", "event", "controlled_shutdown",
+		"node", m.cfg.NodeID, "timeout", m.cfg.ControlledShutdownTimeout)
 }
 
 // leadsNothing reports whether this broker has nothing to hand over: it

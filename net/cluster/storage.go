@@ -141,7 +141,7 @@ func (m *Member) reconcileTopic(name string) {
 			m.logger.Error("deleting local topic failed", "topic", name, "err", err)
 			return
 		}
-		m.logger.Info("local topic deleted", "topic", name)
+		m.logger.Info("local topic deleted", "event", "topic_deleted", "topic", name)
 		exists = false
 	}
 	if !inImage {
