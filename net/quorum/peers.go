@@ -1,7 +1,6 @@
 package quorum
 
 import (
-	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -89,12 +88,12 @@ func (h *peerHealth) succeeded(id raft.ServerID, addr raft.ServerAddress) {
 	since, down, failures := st.failingSince, st.down, st.failures
 	st.failingSince, st.lastFailure, st.failures, st.down = time.Time{}, time.Time{}, 0, false
 	h.mu.Unlock()
-	lv := slog.LevelDebug
-	if down {
-		lv = slog.LevelInfo
+	args := []any{"node", h.nodeID(id), "addr", string(addr), "unreachable_for", time.Since(since).Round(time.Millisecond), "failed_rpcs", failures}
+	if !down {
+		h.log.Debug("quorum: raft peer answers again", args...)
+		return
 	}
-	h.log.Log(context.Background(), lv, "quorum: raft peer reachable", "event", "raft_peer_reachable",
-		"node", h.nodeID(id), "addr", string(addr), "unreachable_for", time.Since(since).Round(time.Millisecond), "failed_rpcs", failures)
+	h.log.Info("quorum: raft peer reachable", append([]any{"event", "raft_peer_reachable"}, args...)...)
 }
 
 func (h *peerHealth) failed(id raft.ServerID, addr raft.ServerAddress, err error, now time.Time) {
