@@ -48,4 +48,13 @@
 //
 // Time comes from Config.Now and advances the state only in Tick (Run
 // calls it periodically), so tests drive the coordinator deterministically.
+//
+// A rebalance is two log lines with an event attribute: group_rebalance
+// when it starts (group, generation, members, reason: member_joined,
+// member_left, session_timeout or sync_timeout, and member), and
+// group_stable (generation, members, protocol, leader, and the members it
+// dropped for not rejoining) or group_empty when it ends. Joins, leaves
+// and removals of single members are debug; so are the groups a broker
+// loads or unloads as it gains or loses coordinatorship (its callers count
+// them).
 package group

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -264,6 +265,10 @@ type group struct {
 	// time they lapse if the member does not come back.
 	pending map[string]time.Time
 
+	// removed are the members this rebalance dropped for not rejoining
+	// in time, for the line that ends it.
+	removed []string
+
 	joinDeadline time.Time // PreparingRebalance ends by it
 	joinMax      time.Time // the latest the initial delay may push it
 	initialDelay bool      // the join phase waits for joinDeadline
@@ -408,9 +413,18 @@ func (g *group) removeMember(m *member) {
 	}
 }
 
-// prepareRebalance starts a join phase. Members waiting in SyncGroup are
+// Reasons a group rebalances, in its group_rebalance line.
+const (
+	reasonMemberJoined   = "member_joined"
+	reasonMemberLeft     = "member_left"
+	reasonSessionTimeout = "session_timeout"
+	reasonSyncTimeout    = "sync_timeout"
+)
+
+// prepareRebalance starts a join phase, for reason, because of members
+// (their ids; none for a sync timeout). Members waiting in SyncGroup are
 // told to rejoin.
-func (c *Coordinator) prepareRebalance(g *group, reason string) {
+func (c *Coordinator) prepareRebalance(g *group, reason string, members ...string) {
 	now := c.now()
 	if g.state == CompletingRebalance {
 		for _, m := range g.members {
@@ -427,7 +441,20 @@ func (c *Coordinator) prepareRebalance(g *group, reason string) {
 	} else {
 		g.joinDeadline = now.Add(timeout)
 	}
-	c.logger.Info("preparing rebalance", "group", g.id, "generation", g.generation, "reason", reason)
+	g.removed = nil
+	args := []any{"event", "group_rebalance", "group", g.id, "generation", g.generation, "members", len(g.members), "reason", reason}
+	if len(members) > 0 {
+		args = append(args, "member", strings.Join(members, " "))
+	}
+	c.logger.Info("group rebalancing", args...)
+}
+
+// removedArg is the members the rebalance dropped, as log arguments, if any.
+func removedArg(g *group) []any {
+	if len(g.removed) == 0 {
+		return nil
+	}
+	return []any{"removed", strings.Join(g.removed, " ")}
 }
 
 func minTime(a, b time.Time) time.Time {
@@ -462,7 +489,8 @@ func (c *Coordinator) completeJoin(g *group) {
 	now := c.now()
 	for _, id := range append([]string(nil), g.order...) {
 		if m := g.members[id]; m.joinCh == nil {
-			c.logger.Info("member removed: did not rejoin in time", "group", g.id, "member", id)
+			c.logger.Debug("member removed: did not rejoin in time", "group", g.id, "member", id)
+			g.removed = append(g.removed, id)
 			g.removeMember(m)
 		}
 	}
@@ -473,7 +501,8 @@ func (c *Coordinator) completeJoin(g *group) {
 		g.state, g.protocol, g.protocolType, g.leader = Empty, "", "", ""
 		g.emptySince = now
 		c.forget(g.id)
-		c.logger.Info("group is empty", "group", g.id, "generation", g.generation)
+		c.logger.Info("group is empty", append([]any{"event", "group_empty", "group", g.id, "generation", g.generation, "members", 0},
+			removedArg(g)...)...)
 		return
 	}
 	g.protocolType = g.members[g.order[0]].protocolType
@@ -498,7 +527,7 @@ func (c *Coordinator) completeJoin(g *group) {
 		}
 		m.answerJoin(joinOutcome{res: res})
 	}
-	c.logger.Info("join phase complete", "group", g.id, "generation", g.generation, "members", len(g.members), "protocol", g.protocol, "leader", g.leader)
+	c.logger.Debug("join phase complete", "group", g.id, "generation", g.generation, "members", len(g.members), "protocol", g.protocol, "leader", g.leader)
 }
 
 // Tick advances every group's timers: join and sync phases that ran out of
@@ -516,11 +545,13 @@ func (c *Coordinator) Tick() {
 		for _, id := range append([]string(nil), g.order...) {
 			m := g.members[id]
 			if m.joinCh == nil && m.syncCh == nil && now.Sub(m.lastHeard) > m.session {
-				c.logger.Info("member removed: session timed out", "group", g.id, "member", id, "session_timeout", m.session)
+				// The group_rebalance line says so, when one starts; in
+				// one that runs, the line that ends it counts the members.
+				c.logger.Debug("member removed: session timed out", "group", g.id, "member", id, "session_timeout", m.session)
 				g.removeMember(m)
 				switch g.state {
 				case Stable, CompletingRebalance:
-					c.prepareRebalance(g, "member "+id+" session timed out")
+					c.prepareRebalance(g, reasonSessionTimeout, id)
 				}
 			}
 		}
@@ -533,13 +564,15 @@ func (c *Coordinator) Tick() {
 			}
 		case CompletingRebalance:
 			if !now.Before(g.syncDeadline) {
+				var gone []string
 				for _, id := range append([]string(nil), g.order...) {
 					if m := g.members[id]; m.syncCh == nil {
-						c.logger.Info("member removed: no SyncGroup in time", "group", g.id, "member", id)
+						c.logger.Debug("member removed: no SyncGroup in time", "group", g.id, "member", id)
+						gone = append(gone, id)
 						g.removeMember(m)
 					}
 				}
-				c.prepareRebalance(g, "sync phase timed out")
+				c.prepareRebalance(g, reasonSyncTimeout, gone...)
 				c.maybeCompleteJoin(g)
 			}
 		}

@@ -121,7 +121,7 @@ func (c *Coordinator) join(req JoinRequest) (chan joinOutcome, JoinResult, error
 				g.leader = newID
 			}
 			m = old
-			c.logger.Info("static member rejoined", "group", g.id, "instance", req.InstanceID, "old", oldID, "new", newID)
+			c.logger.Debug("static member rejoined", "group", g.id, "instance", req.InstanceID, "old", oldID, "new", newID)
 			if g.state == Stable && g.leader != newID && sameProtocols(m.protocols, req.Protocols) {
 				// Nothing changed: the member gets its assignment back at
 				// SyncGroup, without a rebalance.
@@ -164,7 +164,7 @@ func (c *Coordinator) join(req JoinRequest) (chan joinOutcome, JoinResult, error
 	ch := m.joinCh
 	switch g.state {
 	case Empty, Stable, CompletingRebalance:
-		c.prepareRebalance(g, "member "+m.id+" joined")
+		c.prepareRebalance(g, reasonMemberJoined, m.id)
 	case PreparingRebalance:
 		if g.initialDelay {
 			g.joinDeadline = minTime(now.Add(c.cfg.InitialRebalanceDelay), g.joinMax)
@@ -241,7 +241,8 @@ func (c *Coordinator) SyncGroup(ctx context.Context, req SyncRequest) ([]byte, e
 		for _, mm := range g.members {
 			mm.answerSync(syncOutcome{assignment: mm.assignment})
 		}
-		c.logger.Info("group stable", "group", g.id, "generation", g.generation, "members", len(g.members))
+		c.logger.Info("group stable", append([]any{"event", "group_stable", "group", g.id, "generation", g.generation,
+			"members", len(g.members), "protocol_type", g.protocolType, "protocol", g.protocol, "leader", g.leader}, removedArg(g)...)...)
 	}
 	c.mu.Unlock()
 	select {
@@ -315,7 +316,7 @@ func (c *Coordinator) LeaveGroup(groupID string, members []LeaveMember) ([]error
 		return nil, fmt.Errorf("%w: group %q has no members", ErrUnknownMemberID, groupID)
 	}
 	errs := make([]error, len(members))
-	removed := 0
+	var left []string
 	for i, lm := range members {
 		id := lm.MemberID
 		if lm.InstanceID != "" {
@@ -335,14 +336,14 @@ func (c *Coordinator) LeaveGroup(groupID string, members []LeaveMember) ([]error
 			errs[i] = fmt.Errorf("%w: %q in group %q", ErrUnknownMemberID, id, groupID)
 			continue
 		}
-		c.logger.Info("member left", "group", g.id, "member", id)
+		c.logger.Debug("member left", "group", g.id, "member", id)
 		g.removeMember(m)
-		removed++
+		left = append(left, id)
 	}
-	if removed > 0 {
+	if len(left) > 0 {
 		switch g.state {
 		case Stable, CompletingRebalance:
-			c.prepareRebalance(g, "members left")
+			c.prepareRebalance(g, reasonMemberLeft, left...)
 		}
 		c.maybeCompleteJoin(g)
 	}

@@ -189,7 +189,7 @@ func (c *Coordinator) deleteGroup(id string) error {
 		g.state = Dead
 		delete(c.groups, id)
 	}
-	c.logger.Info("group deleted", "group", id)
+	c.logger.Info("group deleted", "event", "group_deleted", "group", id)
 	return nil
 }
 
@@ -235,7 +235,7 @@ func (c *Coordinator) ExpireOffsets() ([]string, error) {
 		}
 		delete(c.groups, s.Group)
 		expired = append(expired, s.Group)
-		c.logger.Info("group offsets expired", "group", s.Group, "empty_for", now.Sub(since).Round(time.Second))
+		c.logger.Info("group offsets expired", "event", "offsets_expired", "group", s.Group, "empty_for", now.Sub(since).Round(time.Second))
 	}
 	return expired, errors.Join(errs...)
 }

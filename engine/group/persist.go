@@ -55,7 +55,11 @@ func (c *Coordinator) Restore() (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("restore groups: %w", err)
 	}
-	return c.LoadGroups(states), nil
+	n := c.LoadGroups(states)
+	if n > 0 {
+		c.logger.Info("groups restored", "event", "groups_restored", "groups", n)
+	}
+	return n, nil
 }
 
 // LoadGroups brings back stored group states (group id to the encoding
@@ -79,7 +83,9 @@ func (c *Coordinator) LoadGroups(states map[string][]byte) int {
 		}
 		c.groups[id] = g
 		n++
-		c.logger.Info("group restored", "group", id, "generation", g.generation, "members", len(g.members))
+		// One line per group at debug: a broker may load thousands; the
+		// caller's line counts them (Restore's, net/grouplog's).
+		c.logger.Debug("group restored", "group", id, "generation", g.generation, "members", len(g.members))
 	}
 	return n
 }
@@ -100,7 +106,7 @@ func (c *Coordinator) UnloadGroups(match func(group string) bool) int {
 		}
 	}
 	if n > 0 {
-		c.logger.Info("groups unloaded: another broker coordinates them now", "groups", n)
+		c.logger.Debug("groups unloaded: another broker coordinates them now", "groups", n)
 	}
 	return n
 }
