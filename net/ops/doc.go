@@ -27,4 +27,32 @@
 //   - /healthz depends on nothing but the HTTP server itself; /readyz
 //     calls Ready on each request, so Ready must be cheap and safe from
 //     any goroutine.
+//
+// Limits: bad input (a huge URL, a slowloris client that opens
+// connections and never finishes its headers) leaves the listener
+// answering and its memory bounded.
+//   - A request's line and headers are at most 16 KiB; beyond that the
+//     answer is 431 and the connection closes, after the server has read
+//     at most 4 KiB more. A scrape or a curl sends under 1 KiB.
+//   - Every connection that is not inside a request ends in bounded
+//     time: one that has not sent its headers within
+//     Config.ReadHeaderTimeout (5 s) is closed without an answer, an idle
+//     keep-alive one after Config.IdleTimeout (2 min).
+//   - At most Config.MaxConns (256) connections are open, so memory is
+//     bounded by that many goroutines and header buffers (a few MiB).
+//     The accept loop never blocks, since a blocked one would let
+//     slowloris lock scrapers out: past the cap a new connection takes
+//     the slot of the one that has waited longest for a request (just
+//     accepted, or idle), which is closed; only when every slot is
+//     inside a request is the new connection closed instead. A scraper
+//     that sends its request at once is therefore served however many
+//     slow connections are open.
+//   - No WriteTimeout or ReadTimeout: a CPU profile or trace streams for
+//     the seconds it is asked for. The price is that a request, once its
+//     headers are read, keeps its slot until its handler returns, however
+//     slowly the client reads the answer or sends a body. This listener
+//     serves pprof, so only trusted networks may reach it; the limits
+//     guard against broken and slow clients, not against those.
+//   - Shutdown closes the connections waiting for a request at once, and
+//     waits only for requests in flight.
 package ops

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -29,16 +30,56 @@ type Config struct {
 	// binding Addr (a test that needs the address before the broker
 	// finishes starting binds 127.0.0.1:0 itself).
 	Listener net.Listener
+
+	// ReadHeaderTimeout is how long a connection may take to send a
+	// request's line and headers, from when the server starts reading
+	// them; a connection that takes longer is closed without an answer.
+	// 0 means 5 s, far more than a scraper on any network needs.
+	ReadHeaderTimeout time.Duration
+	// IdleTimeout closes a keep-alive connection that sends no new
+	// request for that long. 0 means 2 min, so that a scraper polling
+	// every minute keeps its connection.
+	IdleTimeout time.Duration
+	// MaxConns caps the connections open at once; 0 means 256. Accept
+	// never blocks: past the cap, a new connection displaces the one that
+	// has waited longest for a request, or is closed at once when all are
+	// inside requests.
+	MaxConns int
+}
+
+// Defaults of the Config's limits, and the one limit that is not a knob.
+const (
+	defaultReadHeaderTimeout = 5 * time.Second
+	defaultIdleTimeout       = 2 * time.Minute
+	defaultMaxConns          = 256
+	// maxHeaderBytes bounds a request's line and headers: a Prometheus
+	// scrape or a curl sends well under 1 KiB. net/http reads at most
+	// 4 KiB past it before answering 431, so a huge URL costs ~20 KiB.
+	maxHeaderBytes = 16 << 10
+)
+
+// validate checks the limits, which New has defaulted.
+func (c *Config) validate() error {
+	switch {
+	case c.ReadHeaderTimeout < 0:
+		return fmt.Errorf("ops: ReadHeaderTimeout %v is negative", c.ReadHeaderTimeout)
+	case c.IdleTimeout < 0:
+		return fmt.Errorf("ops: IdleTimeout %v is negative", c.IdleTimeout)
+	case c.MaxConns < 0:
+		return fmt.Errorf("ops: MaxConns %d is negative", c.MaxConns)
+	}
+	return nil
 }
 
 // Server is the operations HTTP listener.
 type Server struct {
-	cfg  Config
-	http *http.Server
-	ln   net.Listener
+	cfg   Config
+	http  *http.Server
+	conns *limiter
+	ln    net.Listener
 }
 
-// New returns a server for cfg; Listen binds it.
+// New returns a server for cfg; Listen validates cfg and binds it.
 func New(cfg Config) *Server {
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
@@ -49,7 +90,16 @@ func New(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg}
+	if cfg.ReadHeaderTimeout == 0 {
+		cfg.ReadHeaderTimeout = defaultReadHeaderTimeout
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = defaultIdleTimeout
+	}
+	if cfg.MaxConns == 0 {
+		cfg.MaxConns = defaultMaxConns
+	}
+	s := &Server{cfg: cfg, conns: newLimiter(cfg.MaxConns, cfg.Logger)}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{
 		ErrorLog:      slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelError),
@@ -67,16 +117,29 @@ func New(cfg Config) *Server {
 	mux.HandleFunc("/readyz", s.readyz)
 	s.http = &http.Server{
 		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ConnState:         s.conns.connState,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 		// No WriteTimeout: /debug/pprof/profile?seconds=N and trace
-		// stream for as long as they are asked to.
+		// stream for as long as they are asked to. No ReadTimeout
+		// either: it would also end their requests early, since the
+		// server cancels a request's context when a read on its
+		// connection times out.
 	}
+	// Connections waiting for a request are closed as soon as Shutdown
+	// begins (it has closed the listener by then), rather than after the
+	// 5 s that http.Server gives a connection that has sent nothing.
+	s.http.RegisterOnShutdown(s.conns.closeWaiting)
 	return s
 }
 
 // Listen binds the address, so that Addr is known before Serve.
 func (s *Server) Listen() error {
+	if err := s.cfg.validate(); err != nil {
+		return err
+	}
 	ln := s.cfg.Listener
 	if ln == nil {
 		var err error
@@ -84,7 +147,7 @@ func (s *Server) Listen() error {
 			return err
 		}
 	}
-	s.ln = ln
+	s.ln = s.conns.listener(ln)
 	return nil
 }
 
