@@ -71,4 +71,13 @@
 // ever deleted from it until log compaction exists, so a load replays the
 // partition's whole history. A broker restarted while leading a partition
 // reloads it in full.
+//
+// # Logs
+//
+// A load or unload of a partition that holds groups is one info line,
+// offsets_partition_loaded or offsets_partition_unloaded (topic,
+// partition, leader_epoch, records or groups): this broker became or
+// stopped being those groups' coordinator. Most partitions hold no group,
+// and theirs are debug. A load or an apply that keeps failing is one
+// error, its retries debug.
 package grouplog

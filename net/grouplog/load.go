@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"maps"
 	"sync"
 	"sync/atomic"
@@ -120,11 +121,19 @@ func (s *Store) unload(p *partition) {
 	p.stop()
 	<-p.done
 	match := inPartition(p.id, p.n)
-	groups := s.groups.UnloadGroups(match)
-	if _, err := s.eng.ForgetGroups(match); err != nil {
+	members := s.groups.UnloadGroups(match)
+	groups, err := s.eng.ForgetGroups(match)
+	if err != nil {
 		s.logger.Warn("group view not cleared", "partition", p.id, "err", err)
 	}
-	s.logger.Info("offsets partition unloaded", "partition", p.id, "leader_epoch", p.epoch, "groups", groups)
+	args := []any{"topic", Topic, "partition", p.id, "leader_epoch", p.epoch, "groups", groups, "groups_unloaded", members}
+	if groups == 0 && members == 0 {
+		// Nothing moved: of the 50 partitions most hold no group.
+		s.logger.Debug("offsets partition unloaded", args...)
+		return
+	}
+	s.logger.Info("offsets partition unloaded: its groups' coordinator is another broker now",
+		append([]any{"event", "offsets_partition_unloaded"}, args...)...)
 }
 
 // load replays a partition this broker now leads into the view, from the
@@ -145,12 +154,20 @@ func (s *Store) load(p *partition) {
 		}
 	}
 	match := inPartition(p.id, p.n)
-	for {
+	for attempt := 1; ; attempt++ {
 		err := s.replayAll(p, match)
 		if err == nil {
 			break
 		}
-		s.logger.Error("loading offsets partition failed; retrying", "partition", p.id, "err", err)
+		if p.ctx.Err() != nil {
+			return // the leadership ended under the load
+		}
+		// An error once; the retries every second at debug.
+		lv := slog.LevelDebug
+		if attempt == 1 {
+			lv = slog.LevelError
+		}
+		s.logger.Log(p.ctx, lv, "loading offsets partition failed; retrying", "topic", Topic, "partition", p.id, "attempt", attempt, "err", err)
 		if !sleep(p.ctx, time.Second) {
 			return
 		}
@@ -178,8 +195,14 @@ func (s *Store) replayAll(p *partition, match func(string) bool) error {
 	members := s.groups.LoadGroups(states)
 	p.advance(end)
 	p.loaded.Store(true)
-	s.logger.Info("offsets partition loaded", "partition", p.id, "leader_epoch", p.epoch, "records", records,
-		"log_start", from, "log_end", end, "groups_with_members", members, "took", time.Since(start).Round(time.Millisecond))
+	args := []any{"topic", Topic, "partition", p.id, "leader_epoch", p.epoch, "records", records,
+		"log_start", from, "log_end", end, "groups_with_members", members, "took", time.Since(start).Round(time.Millisecond)}
+	if records == 0 && members == 0 {
+		// An empty partition: of the 50, most are.
+		s.logger.Debug("offsets partition loaded", args...)
+		return nil
+	}
+	s.logger.Info("offsets partition loaded: this broker coordinates its groups", append([]any{"event", "offsets_partition_loaded"}, args...)...)
 	return nil
 }
 
@@ -188,6 +211,7 @@ func (s *Store) replayAll(p *partition, match func(string) bool) error {
 func (s *Store) tail(p *partition) {
 	t := time.NewTicker(200 * time.Millisecond) // the watermark's wake-ups are enough; this is a safety net
 	defer t.Stop()
+	failures := 0
 	for {
 		changed := p.log.Changed()
 		p.mu.Lock()
@@ -195,12 +219,23 @@ func (s *Store) tail(p *partition) {
 		p.mu.Unlock()
 		if hw := p.log.HighWatermark(); hw > from {
 			if _, err := s.apply(p, from, hw); err != nil {
-				s.logger.Error("applying offsets records failed; retrying", "partition", p.id, "from", from, "err", err)
+				if p.ctx.Err() != nil {
+					return
+				}
+				// An error once; the retries every second at debug.
+				failures++
+				lv := slog.LevelDebug
+				if failures == 1 {
+					lv = slog.LevelError
+				}
+				s.logger.Log(p.ctx, lv, "applying offsets records failed; retrying", "topic", Topic, "partition", p.id, "from", from,
+					"attempt", failures, "err", err)
 				if !sleep(p.ctx, time.Second) {
 					return
 				}
 				continue
 			}
+			failures = 0
 			p.advance(hw)
 			continue
 		}

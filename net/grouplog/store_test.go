@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -76,6 +77,12 @@ type harness struct {
 
 func newHarness(t *testing.T, createOffsets bool) *harness {
 	t.Helper()
+	return newLoggedHarness(t, createOffsets, nil)
+}
+
+// newLoggedHarness is newHarness with the Store logging to logger.
+func newLoggedHarness(t *testing.T, createOffsets bool, logger *slog.Logger) *harness {
+	t.Helper()
 	eng, err := engine.Open(t.TempDir(), engine.Options{Replicated: true})
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +96,7 @@ func newHarness(t *testing.T, createOffsets bool) *harness {
 		h.createOffsets()
 	}
 	h.cl = &fakeCluster{notify: func() {}}
-	h.store = grouplog.New(grouplog.Config{Engine: eng, Cluster: h.cl, Replication: soloISR{}})
+	h.store = grouplog.New(grouplog.Config{Engine: eng, Cluster: h.cl, Replication: soloISR{}, Logger: logger})
 	h.cl.notify = h.store.ImageChanged
 	h.coord = group.New(group.Config{Store: h.store, Owns: h.store.Owns, InitialRebalanceDelay: -1, MinSessionTimeout: time.Second})
 	h.store.Start(h.coord)
