@@ -50,7 +50,7 @@ func (h *hclogSlog) Log(level hclog.Level, msg string, args ...any) {
 		return
 	}
 	lv := slogLevel(level)
-	if lv >= slog.LevelWarn && (refusedArg(args) || namesPeer(args) || routine(msg, args)) {
+	if lv >= slog.LevelWarn && (refusedArg(args) || namesPeer(msg, args) || routine(msg, args)) {
 		// The mux already logged this refusal, rate limited, and
 		// peerHealth logs a peer's outage once; raft would repeat either
 		// on every retry. Routine protocol steps are no warnings.

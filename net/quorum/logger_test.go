@@ -28,6 +28,7 @@ func TestHclogLevels(t *testing.T) {
 	l.Warn("Election timeout reached, restarting election")
 	l.Warn("failed to get previous log", "previous-index", 5, "last-index", 0, "error", raft.ErrLogNotFound)
 	l.Named("transport").Error("failed to decode incoming command", "error", raft.ErrTransportShutdown)
+	l.Warn("installSnapshot rejected to", "peer", raft.Server{ID: "3", Address: "127.0.0.1:9"})
 	out := buf.String()
 	for _, gone := range []string{"entering follower state", "chatty", "ErrClusterIDMismatch", "refused our connection",
 		"failed to heartbeat", "failed to contact", "last-leader-addr=\"\"", "restarting election", "previous log", "decode"} {
@@ -39,6 +40,7 @@ func TestHclogLevels(t *testing.T) {
 		`level=WARN msg="heartbeat timeout reached" module=raft.transport peer=2`,
 		`level=ERROR msg="failed to appendEntries to" module=raft error="connection refused"`,
 		`level=WARN msg="heartbeat timeout reached, starting election" module=raft last-leader-addr=127.0.0.1:7 last-leader-id=2`,
+		`level=WARN msg="installSnapshot rejected to" module=raft peer=`,
 	} {
 		if !strings.Contains(out, kept) {
 			t.Errorf("missing %q in:\n%s", kept, out)

@@ -190,8 +190,14 @@ var (
 // disruptive peer ("peer has newer term", "rejecting vote request").
 var peerKeys = map[string]bool{"peer": true, "target": true, "server-id": true, "from": true, "candidate": true}
 
-// namesPeer reports whether a raft log line is about one peer.
-func namesPeer(args []any) bool {
+// namesPeer reports whether a raft log line is about one peer, and is
+// not a peer answering yet refusing what it is sent (its RPC succeeded,
+// so peerHealth sees nothing wrong): a snapshot a follower will not
+// install keeps raft's warning.
+func namesPeer(msg string, args []any) bool {
+	if msg == "installSnapshot rejected to" {
+		return false
+	}
 	for i := 0; i+1 < len(args); i += 2 {
 		if k, ok := args[i].(string); ok && peerKeys[k] {
 			return true
