@@ -8,6 +8,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -93,12 +94,18 @@ func runTop(ctx context.Context, g *globals, o topOptions) error {
 			return nil
 		}
 		if i == 0 {
-			// A failure before anything was shown is most likely a wrong
-			// URL: say so and stop rather than draw an empty screen.
+			// When no broker answers before anything was shown, the URL is
+			// most likely wrong: say so and stop rather than draw an empty
+			// screen. One broker of a cluster down is what an operator
+			// watches top for: its error shows in the frame.
+			var errs []error
 			for _, s := range scrapes {
 				if s.err != nil {
-					return fmt.Errorf("scrape %s: %w", s.url, s.err)
+					errs = append(errs, fmt.Errorf("scrape %s: %w", s.url, s.err))
 				}
+			}
+			if len(errs) == len(scrapes) {
+				return errors.Join(errs...)
 			}
 			tick = time.NewTicker(o.interval)
 			defer tick.Stop()

@@ -491,7 +491,7 @@ func TestTopScrapeErrors(t *testing.T) {
 		{"404", []string{"--metrics-url", good.URL + "/nope"}, "HTTP 404"},
 		{"garbage", []string{"--metrics-url", garbage.URL}, "parse the page"},
 		{"empty page", []string{"--metrics-url", empty.URL}, "no metrics on the page"},
-		{"one of two down", []string{"--metrics-url", good.URL + "," + dead}, "scrape " + dead},
+		{"both of two down", []string{"--metrics-url", dead + "," + garbage.URL}, "scrape " + dead},
 		{"bad url", []string{"--metrics-url", "ftp://x/metrics"}, "--metrics-url"},
 		{"zero interval", []string{"--metrics-url", good.URL, "--interval", "0s"}, "--interval"},
 		{"negative iterations", []string{"--metrics-url", good.URL, "--iterations", "-1"}, "--iterations"},
@@ -499,6 +499,31 @@ func TestTopScrapeErrors(t *testing.T) {
 		out, errOut, code := runCLI(append([]string{"top", "--iterations", "2", "--interval", "10ms"}, c.args...)...)
 		if code == 0 || !strings.Contains(errOut, c.want) || out != "" {
 			t.Errorf("%s: exit %d, stderr %q (want %q), stdout %q", c.name, code, errOut, c.want, out)
+		}
+	}
+}
+
+// TestTopOneBrokerDown: a cluster view with one broker down from the start
+// shows the others and names the one that failed.
+func TestTopOneBrokerDown(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "http://" + l.Addr().String() + "/metrics"
+	l.Close()
+	good := pageServer(t, &scrape0, &scrape1)
+	out, errOut, code := runCLI("top", "--metrics-url", good.URL+","+dead, "--iterations", "2", "--interval", "10ms")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	fs := frames(out)
+	if len(fs) != 2 {
+		t.Fatalf("%d frames, want 2:\n%s", len(fs), out)
+	}
+	for i, fr := range fs {
+		if !strings.Contains(fr, "brokers 1/2") || !strings.Contains(fr, strings.TrimSuffix(strings.TrimPrefix(dead, "http://"), "/metrics")) || !strings.Contains(fr, "connection refused") {
+			t.Errorf("frame %d does not show one of two brokers up and why the other is not:\n%s", i, fr)
 		}
 	}
 }
