@@ -40,13 +40,13 @@ func scrapeMetrics(t *testing.T, b *broker.Broker) scrape {
 	return fams
 }
 
-// value is the sample of name whose labels include want ("k=v" pairs);
-// ok is false when there is none. Histograms give their count.
-func (s scrape) value(name string, want ...string) (float64, bool) {
+// samples are the samples of name whose labels include want ("k=v").
+func (s scrape) samples(name string, want ...string) []*dto.Metric {
 	f := s[name]
 	if f == nil {
-		return 0, false
+		return nil
 	}
+	var out []*dto.Metric
 next:
 	for _, m := range f.Metric {
 		labels := map[string]string{}
@@ -59,43 +59,39 @@ next:
 				continue next
 			}
 		}
-		switch {
-		case m.Counter != nil:
-			return m.Counter.GetValue(), true
-		case m.Gauge != nil:
-			return m.Gauge.GetValue(), true
-		case m.Histogram != nil:
-			return float64(m.Histogram.GetSampleCount()), true
-		}
+		out = append(out, m)
 	}
-	return 0, false
+	return out
+}
+
+// sampleValue is a counter's or gauge's value, or a histogram's count.
+func sampleValue(m *dto.Metric) float64 {
+	switch {
+	case m.Counter != nil:
+		return m.Counter.GetValue()
+	case m.Gauge != nil:
+		return m.Gauge.GetValue()
+	case m.Histogram != nil:
+		return float64(m.Histogram.GetSampleCount())
+	}
+	return 0
+}
+
+// value is the first sample of name whose labels include want; ok is
+// false when there is none.
+func (s scrape) value(name string, want ...string) (float64, bool) {
+	ms := s.samples(name, want...)
+	if len(ms) == 0 {
+		return 0, false
+	}
+	return sampleValue(ms[0]), true
 }
 
 // sum adds every sample of name whose labels include want.
 func (s scrape) sum(name string, want ...string) float64 {
-	f := s[name]
-	if f == nil {
-		return 0
-	}
 	total := 0.0
-next:
-	for _, m := range f.Metric {
-		labels := map[string]string{}
-		for _, l := range m.Label {
-			labels[l.GetName()] = l.GetValue()
-		}
-		for _, kv := range want {
-			k, v, _ := strings.Cut(kv, "=")
-			if labels[k] != v {
-				continue next
-			}
-		}
-		switch {
-		case m.Counter != nil:
-			total += m.Counter.GetValue()
-		case m.Gauge != nil:
-			total += m.Gauge.GetValue()
-		}
+	for _, m := range s.samples(name, want...) {
+		total += sampleValue(m)
 	}
 	return total
 }
