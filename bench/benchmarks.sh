@@ -10,8 +10,11 @@
 # sluiced processes: produce with RF 3 and acks=all beside RF 1 and acks=1,
 # and the failover time after kill -9 of a partition leader) and
 # bench/cmd/baselinebench (today's single-node broker against the
-# pre-cluster build 5795bbb, built from git, in interleaved rounds); each
-# prints its own section, pasted verbatim.
+# pre-cluster build 5795bbb, built from git, in interleaved rounds) and
+# bench/cmd/metricsbench (produce and consume throughput of a sluiced with
+# metrics.listeners set and /metrics scraped every second, against one
+# without, in blocks of off, on, on, off runs); each prints its own
+# section, pasted verbatim.
 #
 # Besides the engine and broker harnesses it runs the side-by-side suite of
 # bench/peers (its own Go module: Sluice beside kfake, NATS JetStream and
@@ -37,9 +40,9 @@
 #                quickly; the figures are meaningless, so BENCH_OUT then
 #                defaults to $TMPDIR/BENCHMARKS.smoke.md
 #
-# The whole suite takes about 8 minutes on a 2-core VM (the peers suite
-# about 1.5 of them, replbench about 2). BENCH_OUT is only replaced when
-# every command has succeeded.
+# The whole suite takes about 10 minutes on a 2-core VM (the peers suite
+# about 1.5 of them, replbench about 2, metricsbench about 1.5). BENCH_OUT
+# is only replaced when every command has succeeded.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -168,6 +171,12 @@ run_suite() {
 	BB=($GO run ./bench/cmd/baselinebench -q -dir "$DATA_DIR")
 	if [[ $SMOKE == 1 ]]; then BB+=(-rounds 1 -records 20000); fi
 	run baseline "${BB[@]}"
+	# Metrics on against off: a fresh single-node sluiced per run, with
+	# and without metrics.listeners, in blocks of off, on, on, off; its
+	# stdout is its section too.
+	MT=($GO run ./bench/cmd/metricsbench -q -dir "$DATA_DIR")
+	if [[ $SMOKE == 1 ]]; then MT+=(-quick); fi
+	run metricsbench "${MT[@]}"
 	PB=($GO -C bench/peers run . -out "$RAW/peers" -data "$DATA_DIR")
 	if [[ $SMOKE == 1 ]]; then PB+=(-smoke); fi
 	run peers "${PB[@]}"
@@ -508,6 +517,10 @@ EOF
 	fi
 	echo
 	cat "$RAW/baseline.out"
+	if [[ -f $RAW/metricsbench.out ]]; then # absent from the raw outputs of runs before it
+		echo
+		cat "$RAW/metricsbench.out"
+	fi
 	cat <<EOF
 
 ## Raw outputs
