@@ -11,9 +11,11 @@ import (
 // slow-request rule. A nil *Listener does nothing and reports nothing
 // slow; one made by Slow alone times requests but exports nothing.
 type Listener struct {
-	name    string
-	set     *Set
-	apiName func(key int16) string
+	name string
+	set  *Set
+	// names are the API names by key, resolved once: "" for keys the
+	// listener does not speak.
+	names []string
 	// apis holds each API key's series, made on the key's first request
 	// so that only APIs in use are exported.
 	apis []atomic.Pointer[apiSeries]
@@ -36,10 +38,14 @@ type apiSeries struct {
 // threshold beyond what they asked to wait count as slow; zero turns
 // that off.
 func (s *Set) Listener(name string, maxKey int16, apiName func(key int16) string, threshold time.Duration) *Listener {
+	names := make([]string, int(maxKey)+1)
+	for k := range names {
+		names[k] = apiName(int16(k))
+	}
 	return &Listener{
 		name:      name,
 		set:       s,
-		apiName:   apiName,
+		names:     names,
 		apis:      make([]atomic.Pointer[apiSeries], int(maxKey)+2), // the last is "unknown"
 		threshold: threshold,
 		inFlight:  s.inFlight.WithLabelValues(name),
@@ -52,12 +58,9 @@ func (s *Set) Listener(name string, maxKey int16, apiName func(key int16) string
 
 // series returns key's series, making them on first use.
 func (l *Listener) series(key int16) *apiSeries {
-	i := len(l.apis) - 1
-	name := "unknown"
-	if key >= 0 && int(key) < i {
-		if n := l.apiName(key); n != "" {
-			i, name = int(key), n
-		}
+	i, name := len(l.names), "unknown"
+	if key >= 0 && int(key) < len(l.names) && l.names[key] != "" {
+		i, name = int(key), l.names[key]
 	}
 	if a := l.apis[i].Load(); a != nil {
 		return a
