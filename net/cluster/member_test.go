@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sluicelog/sluice/engine"
+	"github.com/sluicelog/sluice/net/internal/logtest"
 	"github.com/sluicelog/sluice/net/quorum"
 	"github.com/sluicelog/sluice/net/request"
 )
@@ -28,7 +29,7 @@ type testCluster struct {
 	t      *testing.T
 	voters []quorum.Voter
 	nodes  []*testNode
-	logs   *logRecorder // nil: no logs
+	logs   *logtest.Recorder // nil: no logs
 }
 
 func shortTimes(c *Config) {
@@ -43,7 +44,7 @@ func newTestCluster(t *testing.T, n int) *testCluster { return newLoggedCluster(
 
 // newLoggedCluster is newTestCluster with every member logging to logs,
 // each line with at=its node id.
-func newLoggedCluster(t *testing.T, n int, logs *logRecorder) *testCluster {
+func newLoggedCluster(t *testing.T, n int, logs *logtest.Recorder) *testCluster {
 	tc := &testCluster{t: t, logs: logs}
 	var lns []net.Listener
 	for i := 1; i <= n; i++ {
@@ -85,7 +86,7 @@ func (tc *testCluster) start(nd *testNode, ln net.Listener) error {
 	}
 	cfg := Config{NodeID: nd.id, DataDir: nd.dir, Voters: tc.voters, Engine: eng, NumPartitions: 1, DefaultReplicationFactor: 1}
 	if tc.logs != nil {
-		cfg.Logger = tc.logs.logger().With("at", strconv.Itoa(int(nd.id)))
+		cfg.Logger = tc.logs.Logger("CLUSTER_TEST_LOG").With("at", strconv.Itoa(int(nd.id)))
 	}
 	if ln != nil {
 		cfg.ControllerListener = ln

@@ -12,7 +12,11 @@ import (
 
 	"github.com/sluicelog/sluice/engine"
 	"github.com/sluicelog/sluice/engine/metadata"
+	"github.com/sluicelog/sluice/net/internal/logtest"
 )
+
+// logWait is how long a test waits for a log line.
+const logWait = 20 * time.Second
 
 // harness is broker 1's replica manager over a real engine, with an image
 // that the test and the manager's proposals change directly, as the
@@ -23,7 +27,7 @@ type harness struct {
 	eng   *engine.Engine
 	state *metadata.State
 	m     *Manager
-	logs  *logRecorder
+	logs  *logtest.Recorder
 }
 
 func newHarness(t *testing.T, lagMax time.Duration) *harness {
@@ -33,7 +37,7 @@ func newHarness(t *testing.T, lagMax time.Duration) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { eng.Close() })
-	h := &harness{t: t, eng: eng, logs: newLogRecorder()}
+	h := &harness{t: t, eng: eng, logs: logtest.New()}
 	var mgr atomic.Pointer[Manager]
 	h.state = metadata.New(metadata.Options{OnChange: func(metadata.Record) {
 		if m := mgr.Load(); m != nil {
@@ -42,7 +46,7 @@ func newHarness(t *testing.T, lagMax time.Duration) *harness {
 	}})
 	h.m = New(Config{NodeID: 1, Engine: eng, State: h.state, Listener: "PLAINTEXT",
 		Propose: func(_ context.Context, rec metadata.Record) error { return h.tryApply(rec) },
-		LagMax:  lagMax, FetchBackoff: 20 * time.Millisecond, Logger: h.logs.logger()})
+		LagMax:  lagMax, FetchBackoff: 20 * time.Millisecond, Logger: h.logs.Logger("REPLICA_TEST_LOG")})
 	mgr.Store(h.m)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -100,36 +104,30 @@ func TestLeaderAndISRChangesLogged(t *testing.T) {
 	h.start()
 	logs := h.logs
 
-	r := logs.wait(t, "became leader", "event", "leader_change", "topic", "t", "partition", "0")
-	if r.level != slog.LevelInfo || r.attrs["leader"] != "1" || r.attrs["leader_epoch"] == "" || r.attrs["isr"] != "[1 2 3]" {
+	r := logtest.WaitEvent(t, logs, logWait, logtest.Message("became leader", "event", "leader_change", "topic", "t", "partition", "0"))
+	if r.Level != slog.LevelInfo || r.Attrs["leader"] != "1" || r.Attrs["leader_epoch"] == "" || r.Attrs["isr"] != "[1 2 3]" {
 		t.Errorf("leading t-0: %v", r)
 	}
-	r = logs.wait(t, "became follower", "event", "leader_change", "topic", "t", "partition", "1")
-	if r.level != slog.LevelInfo || r.attrs["leader"] != "2" || r.attrs["leader_epoch"] == "" {
+	r = logtest.WaitEvent(t, logs, logWait, logtest.Message("became follower", "event", "leader_change", "topic", "t", "partition", "1"))
+	if r.Level != slog.LevelInfo || r.Attrs["leader"] != "2" || r.Attrs["leader_epoch"] == "" {
 		t.Errorf("following t-1: %v", r)
 	}
 
 	// Broker 2 cannot be fetched from: one warning however many rounds fail.
-	r = logs.wait(t, "", "event", "replica_fetch_failing", "leader", "2")
-	if r.level != slog.LevelWarn || r.attrs["err"] == "" {
+	r = logtest.WaitEvent(t, logs, logWait, logtest.Event("replica_fetch_failing", "leader", "2"))
+	if r.Level != slog.LevelWarn || r.Attrs["err"] == "" {
 		t.Errorf("replica_fetch_failing: %v", r)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for len(logs.records("replica fetch failed", "leader", "2")) < 10 {
-		if time.Now().After(deadline) {
-			t.Fatal("fewer than 10 failed fetch rounds logged")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	if got := logs.records("", "event", "replica_fetch_failing"); len(got) != 1 {
+	logtest.WaitCount(t, logs, logWait, 10, logtest.Message("replica fetch failed", "leader", "2"))
+	if got := logs.Records(logtest.Event("replica_fetch_failing")); len(got) != 1 {
 		t.Errorf("%d replica_fetch_failing lines: %v", len(got), got)
 	}
 
 	// Followers 2 and 3 never fetch t-0: after replica.lag.time.max.ms
 	// the leader takes them out.
-	r = logs.wait(t, "ISR shrunk", "event", "isr_change", "topic", "t", "partition", "0", "reason", "lagging")
-	if r.level != slog.LevelWarn || r.attrs["old_isr"] != "[1 2 3]" || r.attrs["isr"] != "[1]" || r.attrs["removed"] != "[2 3]" ||
-		r.attrs["leader"] != "1" || r.attrs["under_replicated"] != "true" {
+	r = logtest.WaitEvent(t, logs, logWait, logtest.Message("ISR shrunk", "event", "isr_change", "topic", "t", "partition", "0", "reason", "lagging"))
+	if r.Level != slog.LevelWarn || r.Attrs["old_isr"] != "[1 2 3]" || r.Attrs["isr"] != "[1]" || r.Attrs["removed"] != "[2 3]" ||
+		r.Attrs["leader"] != "1" || r.Attrs["under_replicated"] != "true" {
 		t.Errorf("lagging shrink: %v", r)
 	}
 
@@ -151,26 +149,26 @@ func TestLeaderAndISRChangesLogged(t *testing.T) {
 			}
 		}
 	}()
-	r = logs.wait(t, "ISR expanded", "event", "isr_change", "topic", "t", "partition", "0", "reason", "caught_up")
+	r = logtest.WaitEvent(t, logs, logWait, logtest.Message("ISR expanded", "event", "isr_change", "topic", "t", "partition", "0", "reason", "caught_up"))
 	close(stop)
 	<-fetching
-	if r.level != slog.LevelInfo || r.attrs["isr"] != "[1 2]" || r.attrs["added"] != "[2]" || r.attrs["old_isr"] != "[1]" {
+	if r.Level != slog.LevelInfo || r.Attrs["isr"] != "[1 2]" || r.Attrs["added"] != "[2]" || r.Attrs["old_isr"] != "[1]" {
 		t.Errorf("expansion: %v", r)
 	}
 
 	// The controller fences broker 2: it leaves t-0's ISR, and t-1 comes
 	// to this broker.
 	h.apply(metadata.FenceBroker{ID: 2})
-	r = logs.wait(t, "ISR shrunk", "event", "isr_change", "topic", "t", "partition", "0", "reason", "controller")
-	if r.level != slog.LevelInfo || r.attrs["isr"] != "[1]" || r.attrs["removed"] != "[2]" {
+	r = logtest.WaitEvent(t, logs, logWait, logtest.Message("ISR shrunk", "event", "isr_change", "topic", "t", "partition", "0", "reason", "controller"))
+	if r.Level != slog.LevelInfo || r.Attrs["isr"] != "[1]" || r.Attrs["removed"] != "[2]" {
 		t.Errorf("the controller's shrink: %v", r)
 	}
-	r = logs.wait(t, "became leader", "event", "leader_change", "topic", "t", "partition", "1")
-	if r.level != slog.LevelInfo || r.attrs["leader"] != "1" {
+	r = logtest.WaitEvent(t, logs, logWait, logtest.Message("became leader", "event", "leader_change", "topic", "t", "partition", "1"))
+	if r.Level != slog.LevelInfo || r.Attrs["leader"] != "1" {
 		t.Errorf("leading t-1: %v", r)
 	}
-	for _, lr := range logs.records("") {
-		if lr.level >= slog.LevelWarn && lr.attrs["event"] == "" {
+	for _, lr := range logs.Records(nil) {
+		if lr.Level >= slog.LevelWarn && lr.Attrs["event"] == "" {
 			t.Errorf("warning without an event: %v", lr)
 		}
 	}
@@ -187,15 +185,15 @@ func TestManyLeaderChangesSummarized(t *testing.T) {
 	}
 	h.createTopic("many", assignment)
 	h.start()
-	r := h.logs.wait(t, "leadership changed for many partitions", "event", "leader_change")
-	if r.level != slog.LevelInfo || r.attrs["partitions"] != strconv.Itoa(n) || r.attrs["leading"] != strconv.Itoa(n) ||
-		r.attrs["examples"] != fmt.Sprintf("many-0 many-1 many-2 many-3 many-4 (and %d more)", n-5) {
+	r := logtest.WaitEvent(t, h.logs, logWait, logtest.Message("leadership changed for many partitions", "event", "leader_change"))
+	if r.Level != slog.LevelInfo || r.Attrs["partitions"] != strconv.Itoa(n) || r.Attrs["leading"] != strconv.Itoa(n) ||
+		r.Attrs["examples"] != fmt.Sprintf("many-0 many-1 many-2 many-3 many-4 (and %d more)", n-5) {
 		t.Errorf("summary: %v", r)
 	}
-	if got := h.logs.records("became leader", "event", "leader_change"); len(got) != 0 {
+	if got := h.logs.Records(logtest.Message("became leader", "event", "leader_change")); len(got) != 0 {
 		t.Errorf("%d per-partition leader_change lines beside the summary", len(got))
 	}
-	if got := h.logs.records("became leader"); len(got) != n || got[0].level != slog.LevelDebug {
+	if got := h.logs.Records(logtest.Message("became leader")); len(got) != n || got[0].Level != slog.LevelDebug {
 		t.Errorf("%d per-partition lines (want %d at debug): %v", len(got), n, got[0])
 	}
 }
@@ -204,8 +202,8 @@ func TestManyLeaderChangesSummarized(t *testing.T) {
 // are one line each up to summaryOver in a window; the rest are counted
 // in one summary line when the window ends.
 func TestEventBurstSummarizesAWindow(t *testing.T) {
-	logs := newLogRecorder()
-	b := newEventBurst(logs.logger(), "isr_change", "ISR changed for many partitions")
+	logs := logtest.New()
+	b := newEventBurst(logs.Logger("REPLICA_TEST_LOG"), "isr_change", "ISR changed for many partitions")
 	b.window = 200 * time.Millisecond
 	const n = summaryOver + 7
 	for i := range n {
@@ -215,18 +213,18 @@ func TestEventBurstSummarizesAWindow(t *testing.T) {
 		}
 		b.log([]eventLine{{name: fmt.Sprintf("t-%d", i), kind: kind, msg: "ISR " + kind, level: lv, args: []any{"partition", i}}})
 	}
-	if got := logs.records("", "event", "isr_change"); len(got) != summaryOver {
+	if got := logs.Records(logtest.Event("isr_change")); len(got) != summaryOver {
 		t.Fatalf("%d lines with the event before the window ended, want %d", len(got), summaryOver)
 	}
-	r := logs.wait(t, "ISR changed for many partitions")
-	if r.level != slog.LevelWarn || r.attrs["partitions"] != "7" || r.attrs["expanded"] != "6" || r.attrs["shrunk_lagging"] != "1" ||
-		r.attrs["examples"] != fmt.Sprintf("t-%d t-%d t-%d t-%d t-%d (and 2 more)", summaryOver, summaryOver+1, summaryOver+2, summaryOver+3, summaryOver+4) {
+	r := logtest.WaitEvent(t, logs, logWait, logtest.Message("ISR changed for many partitions"))
+	if r.Level != slog.LevelWarn || r.Attrs["partitions"] != "7" || r.Attrs["expanded"] != "6" || r.Attrs["shrunk_lagging"] != "1" ||
+		r.Attrs["examples"] != fmt.Sprintf("t-%d t-%d t-%d t-%d t-%d (and 2 more)", summaryOver, summaryOver+1, summaryOver+2, summaryOver+3, summaryOver+4) {
 		t.Errorf("summary: %v", r)
 	}
 	// Once a window has passed without any, lines are logged again.
 	b.now = func() time.Time { return time.Now().Add(2 * b.window) }
 	b.log([]eventLine{{name: "t-x", kind: "expanded", msg: "ISR expanded", level: slog.LevelInfo}})
-	if got := logs.records("ISR expanded", "event", "isr_change"); len(got) != summaryOver+1 {
+	if got := logs.Records(logtest.Message("ISR expanded", "event", "isr_change")); len(got) != summaryOver+1 {
 		t.Errorf("%d expanded lines with the event after a quiet window, want %d", len(got), summaryOver+1)
 	}
 	b.close()
