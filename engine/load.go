@@ -203,7 +203,7 @@ func (p *Partition) loadProducers(nowMs int64) error {
 
 // recover validates the segments that may hold unflushed data: the one
 // holding the recovery point and every later one.
-func (p *Partition) recover(segs []*segment.Segment, rp int64) ([]*segment.Segment, error) {
+func (p *Partition) recover(segs []*segment.Segment, rp int64) (_ []*segment.Segment, err error) {
 	first := sort.Search(len(segs), func(i int) bool { return segs[i].Base() > rp }) - 1
 	if first < 0 {
 		first = 0
@@ -211,6 +211,9 @@ func (p *Partition) recover(segs []*segment.Segment, rp int64) ([]*segment.Segme
 	p.recovered.scanned = true
 	scanned, total := len(segs)-first, len(segs)
 	defer func() {
+		if err != nil {
+			return // the caller reports the failure
+		}
 		p.logger.Info("recovered log after unclean shutdown", "event", "recovery", "recovery_point", rp,
 			"segments_scanned", scanned, "segments", total,
 			"truncated_bytes", p.recovered.truncatedBytes, "segments_deleted", p.recovered.segmentsDeleted)

@@ -302,7 +302,7 @@ func renderHeader(f frame, o renderOptions) string {
 		}
 		return "-"
 	}
-	fmt.Fprintf(&b, "partitions %s  leaders %s  under-replicated %s  under-min-isr %s  offline %s  offline replicas %s  connections %s\n",
+	fmt.Fprintf(&b, "replicas %s  leaders %s  under-replicated %s  under-min-isr %s  offline %s  offline replicas %s  connections %s\n",
 		gauge(famPartitions), gauge(famLeaders), gauge(famUnderReplicated), gauge(famUnderMinISR),
 		gauge(famOfflinePartitions), gauge(famOfflineReplicas), gauge(famConnections))
 	for _, s := range f.brokers {

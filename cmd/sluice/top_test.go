@@ -412,7 +412,7 @@ func TestTopCommand(t *testing.T) {
 	host := strings.TrimPrefix(srv.URL, "http://")
 	for i, fr := range fs {
 		for _, want := range []string{"sluice top", "broker " + host + " (node 1)", "every 10ms",
-			"partitions 6  leaders 4  under-replicated 1  under-min-isr -  offline 0  offline replicas -  connections 5"} {
+			"replicas 6  leaders 4  under-replicated 1  under-min-isr -  offline 0  offline replicas -  connections 5"} {
 			if !strings.Contains(fr, want) {
 				t.Errorf("frame %d lacks %q:\n%s", i, want, fr)
 			}

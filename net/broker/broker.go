@@ -74,15 +74,18 @@ func StartContext(ctx context.Context, cfg Config, logger *slog.Logger) (*Broker
 		}
 		return b, nil
 	}
-	// Whatever fails below undoes what was opened before it, in reverse.
-	undo := []func(){func() { b.stopOps(context.Background()) }}
+	// Whatever fails below undoes what was opened before it, in reverse,
+	// after the operations listener stops: no scrape meets a half-closed
+	// broker.
+	var undo []func()
 	fail := func(err error) (*Broker, error) {
+		b.stopOps(context.Background())
 		for i := len(undo) - 1; i >= 0; i-- {
 			undo[i]()
 		}
 		return nil, err
 	}
-	b.ops.setStage("opening the data directory (recovering logs after an unclean shutdown)")
+	b.ops.setStage("opening the data directory and recovering its logs")
 	eng, err := engine.Open(cfg.DataDir, engine.Options{
 		OnFlush:                b.onFlush(),
 		Logger:                 logger.With("component", "engine"),

@@ -84,6 +84,17 @@ func TestSlowRequestEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	produce(off)
+	// produce closed its client: once the broker has closed the
+	// connection too, every request on it is past Finished, where a slow
+	// line would have been written.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if scrapeMetrics(t, off).must(t, "sluice_connections", "listener=kafka") == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the kafka connection stays open after its client closed")
+		}
+	}
 	if got := offLog.Records(logtest.Event("slow_request")); len(got) != 0 {
 		t.Fatalf("slow_request logged with the threshold off: %v", got)
 	}

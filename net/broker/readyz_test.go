@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -79,6 +80,11 @@ func TestReadyzDuringRecovery(t *testing.T) {
 	if err := first.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// As after a crash: without the clean-shutdown marker every log is
+	// scanned at start-up.
+	if err := os.Remove(filepath.Join(dir, ".clean-shutdown")); err != nil {
+		t.Fatal(err)
+	}
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -111,7 +117,7 @@ func TestReadyzDuringRecovery(t *testing.T) {
 		t.Fatalf("/healthz during recovery: %s", resp.Status)
 	}
 	code, reasons := readyz(t, addr)
-	if code != http.StatusServiceUnavailable || !strings.Contains(reasons["startup"], "recovering logs") {
+	if code != http.StatusServiceUnavailable || !strings.Contains(reasons["startup"], "recovering its logs") {
 		t.Fatalf("/readyz during recovery: %d %v", code, reasons)
 	}
 
@@ -123,8 +129,12 @@ func TestReadyzDuringRecovery(t *testing.T) {
 	}
 	defer b.Close(context.Background())
 	waitReadyz(t, addr, http.StatusOK, 10*time.Second)
-	if got := scrapeMetrics(t, b).must(t, "sluice_partitions"); got != 4 {
+	page := scrapeMetrics(t, b)
+	if got := page.must(t, "sluice_partitions"); got != 4 {
 		t.Fatalf("sluice_partitions %v after recovery, want 4", got)
+	}
+	if got := page.must(t, "sluice_recovery_partitions"); got != 4 {
+		t.Fatalf("sluice_recovery_partitions %v after an unclean restart, want 4", got)
 	}
 }
 

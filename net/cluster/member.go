@@ -360,6 +360,9 @@ func (m *Member) heartbeatLoop() {
 			resp, err = m.register(ctx)
 			if err == nil && resp.Code != metadata.CodeNone {
 				m.logger.Error("registering again failed", "code", metadata.CodeName(resp.Code), "reason", resp.Message)
+				// Not registered: the session is not alive, whatever the
+				// transport says.
+				err = fmt.Errorf("registering again refused: %s: %s", metadata.CodeName(resp.Code), resp.Message)
 			}
 		}
 		cancel()

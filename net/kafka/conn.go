@@ -62,9 +62,9 @@ type inbound struct {
 	hdr   header
 	msg   kmsg.Request
 	frame []byte // owns the bytes msg points into (records)
-	// received is when the request was read (zero when nothing is
-	// timed): its latency and slowness count from there.
-	received time.Time
+	// received is when the request was read, as metrics.Listener stamps
+	// it: its latency and slowness count from there.
+	received int64
 }
 
 // header is a Kafka request header (v1, or v2 for flexible versions).

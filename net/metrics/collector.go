@@ -3,6 +3,7 @@ package metrics
 import (
 	"sort"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -70,9 +71,25 @@ type GroupOffset struct {
 var GroupStates = []string{"Empty", "PreparingRebalance", "CompletingRebalance", "Stable", "Dead"}
 
 // Collector reads the broker's state at scrape time.
+//
+// Per-topic and broker-wide counters are sums over the partitions stored
+// here, and a partition's counters go with it (topic deleted, replica
+// moved away): the collector remembers each partition's counts from the
+// last scrape and keeps those of a partition gone since as retired, so
+// that no sum ever goes down, which Prometheus would read as a reset.
+// Counts a partition took between the last scrape and its removal are
+// lost, never counted twice.
 type Collector struct {
 	src Sources
 	d   descs
+
+	mu   sync.Mutex // one scrape at a time over the fields below
+	seen map[*engine.Partition]topicTotals
+	// retired holds, per topic still stored here, the counts of its
+	// partitions removed since; replIn and replOut the replication
+	// counts of every partition removed.
+	retired         map[string]topicTotals
+	replIn, replOut int64
 }
 
 type descs struct {
@@ -100,17 +117,17 @@ func NewCollector(src Sources) *Collector {
 	d := func(name, help string, labels ...string) *prometheus.Desc {
 		return prometheus.NewDesc(name, help, labels, nil)
 	}
-	return &Collector{src: src, d: descs{
+	return &Collector{src: src, seen: map[*engine.Partition]topicTotals{}, retired: map[string]topicTotals{}, d: descs{
 		info: d("sluice_broker_info", "Always 1; labels name the broker and its version.", "node_id", "version"),
 
 		topicBytesIn:       d("sluice_topic_bytes_in_total", "Record bytes producers appended, by topic (Kafka: kafka.server BrokerTopicMetrics BytesInPerSec).", t...),
 		topicBytesOut:      d("sluice_topic_bytes_out_total", "Record bytes sent to consumers, by topic; replication excluded (Kafka: kafka.server BrokerTopicMetrics BytesOutPerSec).", t...),
 		topicRecordsIn:     d("sluice_topic_records_in_total", "Records producers appended, by topic (Kafka: kafka.server BrokerTopicMetrics MessagesInPerSec).", t...),
 		topicRecordsOut:    d("sluice_topic_records_out_total", "Offsets delivered to consumers, by topic.", t...),
-		topicProduce:       d("sluice_topic_produce_requests_total", "Produce requests, counted once per partition named, by topic (Kafka: kafka.server BrokerTopicMetrics TotalProduceRequestsPerSec).", t...),
-		topicFetch:         d("sluice_topic_fetch_requests_total", "Consumer fetch requests, counted once per partition named, by topic (Kafka: kafka.server BrokerTopicMetrics TotalFetchRequestsPerSec).", t...),
-		topicFailedProduce: d("sluice_topic_failed_produce_requests_total", "Produce requests that failed for a partition, by topic (Kafka: kafka.server BrokerTopicMetrics FailedProduceRequestsPerSec).", t...),
-		topicFailedFetch:   d("sluice_topic_failed_fetch_requests_total", "Consumer fetch requests that failed for a partition, by topic (Kafka: kafka.server BrokerTopicMetrics FailedFetchRequestsPerSec).", t...),
+		topicProduce:       d("sluice_topic_produce_requests_total", "Produce requests, counted once per partition named that this broker stores, by topic (Kafka: kafka.server BrokerTopicMetrics TotalProduceRequestsPerSec).", t...),
+		topicFetch:         d("sluice_topic_fetch_requests_total", "Consumer fetch requests, counted once per partition named that this broker stores, by topic (Kafka: kafka.server BrokerTopicMetrics TotalFetchRequestsPerSec).", t...),
+		topicFailedProduce: d("sluice_topic_failed_produce_requests_total", "Produce requests that failed for a partition this broker stores, by topic (Kafka: kafka.server BrokerTopicMetrics FailedProduceRequestsPerSec); failures for partitions not stored here (NOT_LEADER_OR_FOLLOWER, UNKNOWN_TOPIC_OR_PARTITION) count in sluice_request_errors_total alone.", t...),
+		topicFailedFetch:   d("sluice_topic_failed_fetch_requests_total", "Consumer fetch requests that failed for a partition this broker stores, by topic (Kafka: kafka.server BrokerTopicMetrics FailedFetchRequestsPerSec); failures for partitions not stored here count in sluice_request_errors_total alone.", t...),
 		partBytesIn:        d("sluice_partition_bytes_in_total", "Record bytes producers appended, by partition.", tp...),
 		partBytesOut:       d("sluice_partition_bytes_out_total", "Record bytes sent to consumers, by partition.", tp...),
 		partRecordsIn:      d("sluice_partition_records_in_total", "Records producers appended, by partition.", tp...),
@@ -146,7 +163,7 @@ func NewCollector(src Sources) *Collector {
 		raftContact:       d("sluice_raft_last_contact_seconds", "Seconds since this node last heard from the quorum's leader; 0 on the leader, -1 if never."),
 
 		groups:         d("sluice_groups", "Consumer groups this broker coordinates, by state (Kafka: kafka.coordinator.group GroupMetadataManager NumGroups<State>).", "state"),
-		groupLag:       d("sluice_consumer_group_lag", "Records between a group's committed offset and the partition's high watermark, as kafka-consumer-groups --describe shows it.", g...),
+		groupLag:       d("sluice_consumer_group_lag", "Records between a group's committed offset and the partition's high watermark, as kafka-consumer-groups --describe shows it; reported by the group's coordinator, for partitions it stores a replica of.", g...),
 		groupCommitted: d("sluice_consumer_group_committed_offset", "A group's committed offset for a partition.", g...),
 	}}
 }
@@ -221,10 +238,79 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// topicTotals is one topic's traffic summed over its partitions here.
+// topicTotals is traffic: one partition's, or a topic's summed over its
+// partitions here.
 type topicTotals struct {
 	bytesIn, bytesOut, recordsIn, recordsOut   int64
 	produce, fetch, failedProduce, failedFetch int64
+	replIn, replOut                            int64
+}
+
+func (t *topicTotals) add(o topicTotals) {
+	t.bytesIn += o.bytesIn
+	t.bytesOut += o.bytesOut
+	t.recordsIn += o.recordsIn
+	t.recordsOut += o.recordsOut
+	t.produce += o.produce
+	t.fetch += o.fetch
+	t.failedProduce += o.failedProduce
+	t.failedFetch += o.failedFetch
+	t.replIn += o.replIn
+	t.replOut += o.replOut
+}
+
+// load reads a partition's traffic counters.
+func load(tr *engine.Traffic) topicTotals {
+	return topicTotals{
+		bytesIn: tr.BytesIn.Load(), bytesOut: tr.BytesOut.Load(),
+		recordsIn: tr.RecordsIn.Load(), recordsOut: tr.RecordsOut.Load(),
+		produce: tr.ProduceRequests.Load(), fetch: tr.FetchRequests.Load(),
+		failedProduce: tr.FailedProduce.Load(), failedFetch: tr.FailedFetch.Load(),
+		replIn: tr.ReplicationBytesIn.Load(), replOut: tr.ReplicationBytesOut.Load(),
+	}
+}
+
+// traffic sums the partitions' counts by topic and over all, with what
+// the partitions removed since earlier scrapes had counted.
+func (c *Collector) traffic(parts []*engine.Partition) (byPartition []topicTotals, byTopic map[string]topicTotals, all topicTotals) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := make(map[*engine.Partition]topicTotals, len(parts))
+	byPartition = make([]topicTotals, len(parts))
+	for i, p := range parts {
+		byPartition[i] = load(p.Traffic())
+		now[p] = byPartition[i]
+	}
+	for p, last := range c.seen {
+		if _, ok := now[p]; !ok {
+			r := c.retired[p.Topic()]
+			r.add(last)
+			c.retired[p.Topic()] = r
+			c.replIn += last.replIn
+			c.replOut += last.replOut
+		}
+	}
+	c.seen = now
+	byTopic = map[string]topicTotals{}
+	for i, p := range parts {
+		t := byTopic[p.Topic()]
+		t.add(byPartition[i])
+		byTopic[p.Topic()] = t
+		all.add(byPartition[i])
+	}
+	for topic, r := range c.retired {
+		t, ok := byTopic[topic]
+		if !ok {
+			// Nothing of the topic is stored here any more: its series end.
+			delete(c.retired, topic)
+			continue
+		}
+		t.add(r)
+		byTopic[topic] = t
+	}
+	all.replIn += c.replIn
+	all.replOut += c.replOut
+	return byPartition, byTopic, all
 }
 
 func (c *Collector) collectLogs(ch chan<- prometheus.Metric, gauge, counter func(*prometheus.Desc, float64, ...string)) {
@@ -242,32 +328,15 @@ func (c *Collector) collectLogs(ch chan<- prometheus.Metric, gauge, counter func
 		}
 		return parts[i].ID() < parts[j].ID()
 	})
-	topics := map[string]*topicTotals{}
-	var replIn, replOut int64
+	byPartition, byTopic, all := c.traffic(parts)
 	offline := 0
-	for _, p := range parts {
+	for i, p := range parts {
 		topic, id := p.Topic(), strconv.Itoa(int(p.ID()))
-		tr := p.Traffic()
-		tt := topics[topic]
-		if tt == nil {
-			tt = &topicTotals{}
-			topics[topic] = tt
-		}
-		bi, bo, ri, ro := tr.BytesIn.Load(), tr.BytesOut.Load(), tr.RecordsIn.Load(), tr.RecordsOut.Load()
-		tt.bytesIn += bi
-		tt.bytesOut += bo
-		tt.recordsIn += ri
-		tt.recordsOut += ro
-		tt.produce += tr.ProduceRequests.Load()
-		tt.fetch += tr.FetchRequests.Load()
-		tt.failedProduce += tr.FailedProduce.Load()
-		tt.failedFetch += tr.FailedFetch.Load()
-		replIn += tr.ReplicationBytesIn.Load()
-		replOut += tr.ReplicationBytesOut.Load()
-		counter(d.partBytesIn, float64(bi), topic, id)
-		counter(d.partBytesOut, float64(bo), topic, id)
-		counter(d.partRecordsIn, float64(ri), topic, id)
-		counter(d.partRecordsOut, float64(ro), topic, id)
+		tr := &byPartition[i]
+		counter(d.partBytesIn, float64(tr.bytesIn), topic, id)
+		counter(d.partBytesOut, float64(tr.bytesOut), topic, id)
+		counter(d.partRecordsIn, float64(tr.recordsIn), topic, id)
+		counter(d.partRecordsOut, float64(tr.recordsOut), topic, id)
 
 		st := p.Stats()
 		gauge(d.logSize, float64(st.SizeBytes), topic, id)
@@ -279,7 +348,7 @@ func (c *Collector) collectLogs(ch chan<- prometheus.Metric, gauge, counter func
 			offline++
 		}
 	}
-	for topic, tt := range topics {
+	for topic, tt := range byTopic {
 		counter(d.topicBytesIn, float64(tt.bytesIn), topic)
 		counter(d.topicBytesOut, float64(tt.bytesOut), topic)
 		counter(d.topicRecordsIn, float64(tt.recordsIn), topic)
@@ -289,8 +358,8 @@ func (c *Collector) collectLogs(ch chan<- prometheus.Metric, gauge, counter func
 		counter(d.topicFailedProduce, float64(tt.failedProduce), topic)
 		counter(d.topicFailedFetch, float64(tt.failedFetch), topic)
 	}
-	counter(d.replBytesIn, float64(replIn))
-	counter(d.replBytesOut, float64(replOut))
+	counter(d.replBytesIn, float64(all.replIn))
+	counter(d.replBytesOut, float64(all.replOut))
 	gauge(d.partitions, float64(len(parts)))
 	gauge(d.offlineReplicas, float64(offline))
 

@@ -5,12 +5,14 @@
 //
 // Invariants:
 //   - Hot paths pay a few atomic adds per request and nothing per record:
-//     no locks, no allocation, no label lookups. Per-listener histograms
-//     are resolved once per API key when the Listener is made; per-topic
-//     and per-partition traffic lives in the engine partition's own
-//     atomic counters (engine.Traffic), summed by topic only at scrape.
+//     no locks, no allocation, no label lookups. A listener's API names
+//     are resolved once, and each API's series on its first request;
+//     per-topic and per-partition traffic lives in the engine partition's
+//     own atomic counters (engine.Traffic), summed by topic only at scrape.
 //   - A nil *Listener or *Requests is valid and does nothing: that is
-//     "metrics off", and the hot paths then pay one nil check.
+//     "metrics off". A broker with metrics off still times requests for
+//     its slow-request log (Slow), two clock reads per request, unless
+//     slow.request.log.threshold.ms is 0 too.
 //   - No global state: every instrument is registered on the registry the
 //     caller passes, so brokers in one process (tests) never share series.
 //   - Scrape-time reads take the same locks a describe would and never
@@ -27,7 +29,7 @@
 //	sluice_request_errors_total{api,error}             counter; Kafka RequestMetrics ErrorsPerSec
 //	sluice_connections{listener}                       gauge; Kafka socket-server-metrics connection-count
 //	sluice_connections_accepted_total{listener}        counter; Kafka connection-creation-total
-//	sluice_slow_requests_total{listener,api}           counter of requests over log.slow.request.threshold.ms
+//	sluice_slow_requests_total{listener,api}           counter of requests over slow.request.log.threshold.ms
 //
 // Traffic, by topic and by partition (Kafka BrokerTopicMetrics):
 //
@@ -39,6 +41,8 @@
 //	sluice_topic_fetch_requests_total{topic}           TotalFetchRequestsPerSec
 //	sluice_topic_failed_produce_requests_total{topic}  FailedProduceRequestsPerSec
 //	sluice_topic_failed_fetch_requests_total{topic}    FailedFetchRequestsPerSec
+//	  (these four count partitions stored here; a request for one stored
+//	  elsewhere, NOT_LEADER_OR_FOLLOWER say, counts in sluice_request_errors_total)
 //	sluice_partition_bytes_in_total{topic,partition}   and _bytes_out_, _records_in_, _records_out_ alike
 //	sluice_replication_bytes_in_total                  ReplicationBytesInPerSec
 //	sluice_replication_bytes_out_total                 ReplicationBytesOutPerSec

@@ -88,7 +88,7 @@ func (h *Handler) Produce(ctx context.Context, p *Produce) (failed bool) {
 			if res, part, err = h.append(ctx, p, pp); err == nil {
 				pp.Err, pp.BaseOffset, pp.LogAppendTime, pp.LogStartOffset = nil, res.BaseOffset, res.LogAppendTime, res.LogStartOffset
 				if h.metrics != nil {
-					countProduced(part.Traffic(), pp, &res)
+					part.Traffic().ProduceRequests.Add(1)
 				}
 				continue
 			}
@@ -107,10 +107,11 @@ func (h *Handler) Produce(ctx context.Context, p *Produce) (failed bool) {
 	return failed
 }
 
-// countProduced adds a successful append to its partition's traffic. A
+// countAppended adds what an append wrote to its partition's traffic, as
+// soon as it is in the log: an acks=all wait that fails afterwards does
+// not take the records out again, and consumers will read them. A
 // duplicate an idempotent producer re-sent wrote nothing.
-func countProduced(t *engine.Traffic, pp *ProducePartition, res *engine.AppendResult) {
-	t.ProduceRequests.Add(1)
+func countAppended(t *engine.Traffic, pp *ProducePartition, res *engine.AppendResult) {
 	if res.Duplicate {
 		return
 	}
@@ -138,6 +139,9 @@ func (h *Handler) append(ctx context.Context, req *Produce, pp *ProducePartition
 	}
 	if h.repl == nil {
 		res, err := p.Append(pp.Records)
+		if err == nil && h.metrics != nil {
+			countAppended(p.Traffic(), pp, &res)
+		}
 		return res, p, err
 	}
 	if req.Acks == -1 {
@@ -148,6 +152,9 @@ func (h *Handler) append(ctx context.Context, req *Produce, pp *ProducePartition
 	res, err := p.Append(pp.Records)
 	if err != nil {
 		return res, p, err
+	}
+	if h.metrics != nil {
+		countAppended(p.Traffic(), pp, &res)
 	}
 	h.repl.Appended(p)
 	if req.Acks == -1 {

@@ -61,9 +61,9 @@ type pending struct {
 	req   protocol.Request
 	fail  protocol.ErrorCode
 	frame []byte // owns the bytes req points into
-	// received is when the request was read (zero when nothing is
-	// timed): its latency and slowness count from there.
-	received time.Time
+	// received is when the request was read, as metrics.Listener stamps
+	// it: its latency and slowness count from there.
+	received int64
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
