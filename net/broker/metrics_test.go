@@ -209,6 +209,7 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 		{"sluice_partitions", nil, 3},
 		{"sluice_leader_partitions", nil, 3},
 		{"sluice_under_replicated_partitions", nil, 0},
+		{"sluice_offline_partitions", nil, 0},
 		{"sluice_consumer_group_committed_offset", []string{"group=lagging", "topic=m", "partition=0"}, 5},
 		{"sluice_consumer_group_lag", []string{"group=lagging", "topic=m", "partition=0"}, (n+1)/2 - 5},
 		{"sluice_groups", []string{"state=Empty"}, 1},

@@ -154,7 +154,7 @@ func NewCollector(src Sources) *Collector {
 		replicas:        d("sluice_partition_replicas", "Replicas of a partition this broker leads (Kafka: kafka.cluster Partition ReplicasCount).", tp...),
 
 		controllerActive:  d("sluice_controller_active", "1 on the active controller (the quorum's leader), else 0 (Kafka: kafka.controller KafkaController ActiveControllerCount)."),
-		offlinePartitions: d("sluice_offline_partitions", "Partitions without a leader, reported by the active controller alone (Kafka: kafka.controller KafkaController OfflinePartitionsCount)."),
+		offlinePartitions: d("sluice_offline_partitions", "Partitions without a leader, reported by the active controller alone, or by a single node (Kafka: kafka.controller KafkaController OfflinePartitionsCount)."),
 		raftState:         d("sluice_raft_state", "1 for this node's raft state (Leader, Follower, Candidate, Shutdown), 0 for the others.", "state"),
 		raftTerm:          d("sluice_raft_term", "The quorum's current term as this node knows it (Kafka: raft-metrics current-epoch)."),
 		raftCommit:        d("sluice_raft_commit_index", "Index of the last metadata record known committed (Kafka: raft-metrics high-watermark)."),
@@ -376,6 +376,9 @@ func (c *Collector) collectLogs(ch chan<- prometheus.Metric, gauge, counter func
 		gauge(d.leaders, float64(len(parts)-offline))
 		gauge(d.underReplicated, 0)
 		gauge(d.underMinISR, 0)
+		// Its offline replicas are leaderless partitions: there is no
+		// other replica to lead.
+		gauge(d.offlinePartitions, float64(offline))
 		return
 	}
 	led := c.src.Replicas()

@@ -72,7 +72,7 @@
 // Controller and quorum (Kafka KafkaController, raft-metrics):
 //
 //	sluice_controller_active                           ActiveControllerCount
-//	sluice_offline_partitions                          OfflinePartitionsCount (active controller only)
+//	sluice_offline_partitions                          OfflinePartitionsCount (active controller, or a single node)
 //	sluice_raft_state{state}                           1 for this node's raft state
 //	sluice_raft_term                                   current-epoch
 //	sluice_raft_commit_index                           high-watermark
