@@ -479,7 +479,7 @@ func (p *Partition) readUpTo(w *watermark, offset, maxBytes int64) (segment.Regi
 	if i < 0 {
 		return segment.Region{}, fmt.Errorf("%s-%d: offset %d below first segment: %w", p.Topic(), p.id, offset, ErrOffsetOutOfRange)
 	}
-	for ; i < len(segs); i++ {
+	for retried := false; i < len(segs); i++ {
 		seg := segs[i]
 		maxPos := int64(-1)
 		switch {
@@ -488,10 +488,25 @@ func (p *Partition) readUpTo(w *watermark, offset, maxBytes int64) (segment.Regi
 		case seg.Base() > w.segBase:
 			return segment.Region{}, nil
 		}
-		r, err := seg.Read(offset, maxBytes, maxPos)
+		// A compacted log has gaps: an offset past the last batch of one
+		// segment is read from the start of the next.
+		r, err := seg.Read(max(offset, seg.Base()), maxBytes, maxPos)
 		if errors.Is(err, segment.ErrClosed) {
-			// Retention deleted the segment after we loaded the list.
-			return segment.Region{}, fmt.Errorf("%s-%d: offset %d was deleted: %w", p.Topic(), p.id, offset, ErrOffsetOutOfRange)
+			// The segment left the list after we loaded it: retention
+			// deleted it, or the cleaner replaced it. Wait out a
+			// replacement in progress (it holds mu) and look again.
+			if retried {
+				return segment.Region{}, fmt.Errorf("%s-%d: offset %d: %w", p.Topic(), p.id, offset, segment.ErrClosed)
+			}
+			retried = true
+			p.mu.Lock()
+			p.mu.Unlock() //nolint:staticcheck // a barrier, not a critical section
+			if offset < p.logStart.Load() {
+				return segment.Region{}, fmt.Errorf("%s-%d: offset %d was deleted: %w", p.Topic(), p.id, offset, ErrOffsetOutOfRange)
+			}
+			segs = p.segments()
+			i = sort.Search(len(segs), func(i int) bool { return segs[i].Base() > offset }) - 2 // the loop adds one
+			continue
 		}
 		if err != nil {
 			return segment.Region{}, fmt.Errorf("%s-%d: %w", p.Topic(), p.id, err)

@@ -186,10 +186,14 @@ func (p *Partition) AppendReplica(records []byte) (AppendResult, error) {
 	}
 	now := p.eng.now()
 	next := p.logEnd.Load()
-	res.BaseOffset = next
+	if h, err := batch.ParseHeader(records); err == nil {
+		res.BaseOffset = h.BaseOffset
+	}
 	for rest := records; len(rest) > 0; {
 		h, _ := batch.ParseHeader(rest)
-		if h.BaseOffset != next {
+		// A compacted leader's log has gaps, which its followers copy as
+		// they are; only going back is wrong.
+		if h.BaseOffset < next {
 			p.mu.Unlock()
 			return res, fmt.Errorf("%s-%d: batch at offset %d, log end %d: %w", p.Topic(), p.id, h.BaseOffset, next, ErrReplicaOffset)
 		}
