@@ -11,6 +11,11 @@
 //   - The log holds whole batches only, from position 0 to Size(); offsets
 //     grow strictly from batch to batch. Bytes past Size() (a torn write) are
 //     never served and are cut by Recover.
+//   - Offsets may have gaps: a compacted segment holds batches that keep
+//     their offset range with fewer records, or none, and lacks batches
+//     that lost every record (batch.ValidateStored). A read for an offset
+//     no record holds starts at the batch whose range holds it or, between
+//     batches, at the next batch.
 //   - An index entry is added after every IndexIntervalBytes of log; it points
 //     at the start of a batch and names that batch's base offset. Indexes are
 //     hints: a missing or corrupt one, or one that disagrees with the log

@@ -25,7 +25,18 @@ type stored struct {
 	pos        int64
 	data       []byte  // the exact bytes appended, base offset patched
 	ts         []int64 // record timestamps in offset order
-	maxTS      int64
+	// offsets are the records' offsets when compaction thinned the batch;
+	// nil means every offset from base to last holds a record.
+	offsets []int64
+	maxTS   int64 // the header's MaxTimestamp
+}
+
+// offset returns the offset of the batch's i-th record.
+func (b *stored) offset(i int) int64 {
+	if b.offsets != nil {
+		return b.offsets[i]
+	}
+	return b.base + int64(i)
 }
 
 func (b *stored) size() int64 { return int64(len(b.data)) }
@@ -231,7 +242,7 @@ func checkRead(t testing.TB, s *segment.Segment, m *model, offset, maxBytes, max
 		if !bytes.Equal(one, b.data) {
 			t.Fatalf("Read(%d): batch %d (offset %d) differs from what was written", offset, k, b.base)
 		}
-		if _, err := batch.Validate(one); err != nil {
+		if _, err := batch.ValidateStored(one); err != nil {
 			t.Fatalf("Read(%d): batch %d: %v", offset, k, err)
 		}
 	}
@@ -275,7 +286,7 @@ func (m *model) offsetForTimestamp(ts int64) (int64, bool) {
 		}
 		for j, t := range m.batches[i].ts {
 			if t >= ts {
-				return m.batches[i].base + int64(j), true
+				return m.batches[i].offset(j), true
 			}
 		}
 	}

@@ -17,7 +17,9 @@ type Recovery struct {
 }
 
 // Recover validates every batch of the log (length, magic, CRC, record
-// count, growing offsets within the segment's range), truncates the file at
+// count, growing offsets within the segment's range), accepting batches
+// that compaction thinned (batch.ValidateStored: fewer records than
+// offsets, or none, and gaps between batches), truncates the file at
 // the first torn or corrupt batch, and rebuilds both indexes. The segment is
 // writable afterwards; Seal it if it is not the partition's active segment.
 // A cut is logged. Like Activate, it replaces the index mappings, so no Read

@@ -50,8 +50,9 @@ type scanner struct {
 }
 
 // next reads the following batch. With verify it reads the whole batch and
-// checks its CRC and record count; without, it trusts the batch and reads
-// only its header.
+// checks it as batch.ValidateStored does (CRC, codec, a record count that a
+// compacted batch may hold: from zero to its offset range); without, it
+// trusts the batch and reads only its header.
 func (sc *scanner) next(verify bool) bool {
 	if sc.err != nil || sc.pos >= sc.end {
 		return false
@@ -97,7 +98,7 @@ func (sc *scanner) next(verify bool) bool {
 			sc.err = fmt.Errorf("read batch at position %d: %w", sc.pos, err)
 			return false
 		}
-		if h, err = batch.Validate(b); err != nil {
+		if h, err = batch.ValidateStored(b); err != nil {
 			sc.err = fmt.Errorf("batch at position %d: %w", sc.pos, err)
 			return false
 		}

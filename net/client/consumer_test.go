@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -297,6 +298,58 @@ func TestDecodeBatches(t *testing.T) {
 	binary.BigEndian.PutUint32(badCount[recordCountOffset:], 3)
 	if _, _, err := k.checkBatches(nil, "t", 3, 0, badCount); err == nil {
 		t.Fatal("a batch whose record count disagrees with its last offset delta passed with the CRC check off")
+	}
+}
+
+// TestDecodeCompactedBatches reads batches as a compacted log serves
+// them: records missing inside batches, a batch gone between them, and
+// empty batches, one of them last. Positions in gaps move to the next
+// record, and past the last batch's range, empty or not.
+func TestDecodeCompactedBatches(t *testing.T) {
+	var f batch.Filterer
+	filter := func(b []byte, keep func(o int64) bool, empty bool) []byte {
+		out, _, err := f.Filter(nil, b, func(r *batch.Record) bool { return keep(r.Offset) }, batch.FilterOptions{KeepEmpty: empty})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	none := func(int64) bool { return false }
+	var data []byte
+	data = append(data, filter(buildBatch(t, batch.None, 0, "a", "b", "c", "d", "e", "f"), func(o int64) bool { return o%2 == 0 }, false)...)
+	data = append(data, filter(buildBatch(t, batch.Gzip, 6, "g", "h", "i"), none, true)...)
+	// Offsets 9-11 went with their whole batch.
+	data = append(data, filter(buildBatch(t, batch.Zstd, 12, "m", "n", "o"), func(o int64) bool { return o == 14 }, false)...)
+	data = append(data, filter(buildBatch(t, batch.Snappy, 15, "p", "q"), none, true)...)
+
+	for _, skipCRC := range []bool{false, true} {
+		for _, borrow := range []bool{false, true} {
+			k := &Consumer{}
+			k.cfg.SkipCRCCheck, k.cfg.BorrowRecords = skipCRC, borrow
+			for _, c := range []struct {
+				pos  int64
+				want string
+			}{{0, "a0 c2 e4 o14"}, {1, "c2 e4 o14"}, {5, "o14"}, {7, "o14"}, {10, "o14"}, {14, "o14"}, {15, ""}, {16, ""}} {
+				recs, pos, err := k.decode(nil, "t", 0, c.pos, data)
+				if err != nil {
+					t.Fatalf("skipCRC=%v borrow=%v from %d: %v", skipCRC, borrow, c.pos, err)
+				}
+				var got []string
+				for _, r := range recs {
+					got = append(got, fmt.Sprintf("%s%d", r.Value, r.Offset))
+				}
+				if strings.Join(got, " ") != c.want || pos != 17 {
+					t.Fatalf("skipCRC=%v borrow=%v from %d: %q, position %d; want %q, 17", skipCRC, borrow, c.pos, got, pos, c.want)
+				}
+			}
+			bs, pos, err := k.checkBatches(nil, "t", 0, 7, data)
+			if err != nil || pos != 17 || len(bs) != 3 {
+				t.Fatalf("skipCRC=%v: checkBatches from 7: %d batches, position %d, %v", skipCRC, len(bs), pos, err)
+			}
+			if h := bs[0].Header; h.BaseOffset != 6 || h.RecordCount != 0 || bs[2].Header.RecordCount != 0 || bs[1].Header.RecordCount != 1 {
+				t.Fatalf("skipCRC=%v: checkBatches headers %+v %+v %+v", skipCRC, bs[0].Header, bs[1].Header, bs[2].Header)
+			}
+		}
 	}
 }
 

@@ -12,7 +12,10 @@ import (
 )
 
 // decode appends the records of a partition's fetched batches at or after
-// pos and returns the position after the last batch read.
+// pos and returns the position after the last batch read. Batches of a
+// compacted log may hold fewer records than offsets, or none: the position
+// still moves past each batch's whole range, so a consumer never asks
+// again for offsets that compaction emptied.
 //
 // Records own their bytes unless BorrowRecords is set: then the keys and
 // values of uncompressed batches point into data itself (the response
@@ -115,9 +118,11 @@ func (k *Consumer) decode(recs []ConsumerRecord, topic string, partition int32, 
 }
 
 // checkBatches appends the fetched batches of a partition that end at or
-// after pos, each validated (CRC included, unless SkipCRCCheck), and
-// returns the position after the last one. Control batches advance the
-// position without being returned.
+// after pos, each validated as a stored batch (CRC included, unless
+// SkipCRCCheck; a compacted batch, with fewer records than offsets or
+// none, passes), and returns the position after the last one. Control
+// batches advance the position without being returned; empty batches are
+// returned, so that a mirror copies a compacted log as it is.
 func (k *Consumer) checkBatches(out []FetchedBatch, topic string, partition int32, pos int64, data []byte) ([]FetchedBatch, int64, error) {
 	for rest := data; len(rest) > 0; {
 		b, next, err := batch.Split(rest)
@@ -128,9 +133,9 @@ func (k *Consumer) checkBatches(out []FetchedBatch, topic string, partition int3
 			return out, pos, fmt.Errorf("fetch %s-%d at offset %d: %w", topic, partition, pos, err)
 		}
 		rest = next
-		validate := batch.Validate
+		validate := batch.ValidateStored
 		if k.cfg.SkipCRCCheck {
-			validate = batch.ValidateFraming
+			validate = batch.ValidateStoredFraming
 		}
 		h, err := validate(b)
 		if err != nil {

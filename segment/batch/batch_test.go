@@ -169,6 +169,20 @@ func TestValidateErrors(t *testing.T) {
 			t.Errorf("%s: Validate = %v, want %v and ErrInvalid", c.name, err, c.want)
 		}
 		var r batch.Reader
+		if _, err := batch.ValidateStored(c.b); err == nil {
+			// A count below lastOffsetDelta+1 is a compacted batch to
+			// the Reader, which then finds more records than counted.
+			if _, err := r.Reset(c.b); err != nil {
+				t.Errorf("%s: Reader.Reset = %v, want a compacted batch", c.name, err)
+			}
+			if _, err := drain(&r); !errors.Is(err, batch.ErrCorruptRecords) {
+				t.Errorf("%s: reading a compacted batch with too many records = %v, want ErrCorruptRecords", c.name, err)
+			}
+			if _, err := batch.ValidateFraming(c.b); !errors.Is(err, c.want) {
+				t.Errorf("%s: ValidateFraming = %v, want %v", c.name, err, c.want)
+			}
+			continue
+		}
 		if _, err := r.Reset(c.b); !errors.Is(err, c.want) {
 			t.Errorf("%s: Reader.Reset = %v, want %v", c.name, err, c.want)
 		}

@@ -52,18 +52,29 @@
 // [Validate] checks everything that can be checked without decompressing
 // and without allocating, so the produce path can afford it on every batch:
 // exact length, magic, codec, CRC and that recordCount equals
-// lastOffsetDelta+1 and is at least one. Producers never send anything else;
-// Kafka's log cleaner does (it keeps lastOffsetDelta while dropping records,
-// and can leave empty batches), so a compactor built on this package must
-// write fresh batches rather than thin old ones. The records themselves are
-// checked by [Reader], which a broker does not need on the produce path:
-// each must fill its length exactly, offset deltas must rise within
-// lastOffsetDelta, and their number must match recordCount. Every
+// lastOffsetDelta+1 and is at least one. Producers never send anything else.
+//
+// A log stores more shapes than producers send: compaction (Kafka's
+// cleanup.policy=compact) drops records from a batch but keeps its header's
+// baseOffset and lastOffsetDelta, so offsets never move, and it can leave a
+// batch with no records at all (Kafka keeps one when it is an idempotent
+// producer's last, so the producer's sequence survives). Such a batch has
+// 0 <= recordCount <= lastOffsetDelta+1 and records whose offset deltas
+// skip the dropped ones. [ValidateStored] makes Validate's checks with that
+// count rule; it is for every batch read from a log: recovery, replication,
+// fetch responses. [Filterer] writes such batches from stored ones.
+//
+// The records themselves are checked by [Reader], which a broker does not
+// need on the produce path and which accepts what a log stores: each
+// record must fill its length exactly, offset deltas must rise within
+// lastOffsetDelta, and their number must match recordCount. An empty batch
+// carries no payload and is written uncompressed, as Kafka writes it. Every
 // validation failure satisfies errors.Is(err, [ErrInvalid]) plus one of the
 // specific sentinels.
 //
-// [Builder] and [Reader] own their buffers and codec state and reuse them, so
-// that building and reading batches costs no allocation per record once they
-// are warm. Decompression is bounded ([DefaultMaxDecompressedSize]) so that a
-// small batch cannot claim unbounded memory.
+// [Builder], [Reader] and [Filterer] own their buffers and codec state and
+// reuse them, so that building, reading and filtering batches costs no
+// allocation per record once they are warm. Decompression is bounded
+// ([DefaultMaxDecompressedSize]) so that a small batch cannot claim
+// unbounded memory.
 package batch

@@ -29,8 +29,10 @@ var (
 	ErrBadLength error = &invalidError{"batch: bad batch length"}
 	// ErrBadCRC: the CRC-32C does not match the covered bytes.
 	ErrBadCRC error = &invalidError{"batch: CRC mismatch"}
-	// ErrBadRecordCount: recordCount is below one or disagrees with
-	// lastOffsetDelta.
+	// ErrBadRecordCount: recordCount disagrees with lastOffsetDelta: for
+	// Validate, it is below one or not lastOffsetDelta+1; for
+	// ValidateStored, it is negative or above lastOffsetDelta+1, or
+	// lastOffsetDelta is negative.
 	ErrBadRecordCount error = &invalidError{"batch: bad record count"}
 	// ErrBadCodec: the attributes name a compression codec Kafka does not
 	// define.

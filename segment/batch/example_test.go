@@ -123,3 +123,65 @@ func ExampleParseCodec() {
 	// lz4 3 <nil>
 	// true
 }
+
+// A log cleaner keeps only the latest record of each key. The batch keeps
+// its offsets: the records it drops leave gaps, and a batch whose records
+// all go can stay behind empty, holding its producer's last sequence.
+func ExampleFilterer() {
+	b := batch.NewBuilder(batch.Snappy)
+	b.SetProducer(7, 0, 100)
+	b.Append(1_700_000_000_000, []byte("user-1"), []byte("signed up"), nil)
+	b.Append(1_700_000_000_001, []byte("user-2"), []byte("signed up"), nil)
+	b.Append(1_700_000_000_002, []byte("user-1"), []byte("verified"), nil)
+	stored, _ := b.Build()
+	batch.SetBaseOffset(stored, 10)
+
+	// What the cleaner learned from the log: the latest offset of each key.
+	latest := map[string]int64{"user-1": 12, "user-2": 11}
+	var f batch.Filterer
+	cleaned, kept, err := f.Filter(nil, stored, func(r *batch.Record) bool {
+		return latest[string(r.Key)] == r.Offset
+	}, batch.FilterOptions{})
+	if err != nil {
+		panic(err)
+	}
+	h, _ := batch.ValidateStored(cleaned)
+	_, strictErr := batch.Validate(cleaned)
+	fmt.Println(kept, h.RecordCount, h.BaseOffset, h.LastOffset(), h.Codec(), errors.Is(strictErr, batch.ErrBadRecordCount))
+	_, recs, _ := batch.Decode(cleaned)
+	for _, r := range recs {
+		fmt.Println(r.Offset, string(r.Key), string(r.Value))
+	}
+
+	// Every key overwritten later: an empty batch keeps the producer state.
+	empty, _, _ := f.Filter(nil, stored, func(*batch.Record) bool { return false }, batch.FilterOptions{KeepEmpty: true})
+	h, err = batch.ValidateStored(empty)
+	fmt.Println(len(empty), h.RecordCount, h.NextOffset(), h.ProducerID, h.BaseSequence, err)
+	// Output:
+	// 2 2 10 12 snappy true
+	// 11 user-2 signed up
+	// 12 user-1 verified
+	// 61 0 13 7 100 <nil>
+}
+
+// What a log stores may have been compacted: recovery, replication and
+// fetches check batches with ValidateStored, which takes a batch with
+// fewer records than offsets, where Validate, for producers, does not.
+func ExampleValidateStored() {
+	b := batch.NewBuilder(batch.None)
+	for i := range 4 {
+		b.Append(1_700_000_000_000, fmt.Appendf(nil, "k%d", i%2), nil, nil)
+	}
+	produced, _ := b.Build()
+	var f batch.Filterer
+	compacted, _, _ := f.Filter(nil, produced, func(r *batch.Record) bool { return r.Offset >= 2 }, batch.FilterOptions{})
+
+	for _, data := range [][]byte{produced, compacted} {
+		h, err := batch.ValidateStored(data)
+		_, strict := batch.Validate(data)
+		fmt.Println(h.RecordCount, h.LastOffsetDelta, err, strict == nil)
+	}
+	// Output:
+	// 4 3 <nil> true
+	// 2 3 <nil> false
+}

@@ -54,32 +54,49 @@ type Reader struct {
 	headers []RecordHeader
 }
 
-// Reset validates b as one whole batch (see Validate), decompresses its
-// records if needed, and makes the Reader return them. For an uncompressed
-// batch the records alias b, so b must not change while they are read.
+// Reset validates b as one whole batch as a log stores it (see
+// ValidateStored: a compacted batch, with fewer records than offsets or
+// none at all, is accepted), decompresses its records if needed, and makes
+// the Reader return them. For an uncompressed batch the records alias b,
+// so b must not change while they are read.
 func (r *Reader) Reset(b []byte) (Header, error) {
-	r.ready, r.data, r.pos, r.read, r.prev, r.err = false, nil, 0, 0, -1, nil
-	h, err := validate(b, !r.SkipCRC)
-	r.header = h
+	h, err := validate(b, !r.SkipCRC, true)
 	if err != nil {
+		r.start(h)
 		r.err = err
 		return h, err
 	}
-	if h.Codec() == None {
+	return h, r.load(b, h)
+}
+
+// start forgets the last batch and takes h as the header of the next.
+func (r *Reader) start(h Header) {
+	r.header, r.ready, r.data, r.pos, r.read, r.prev, r.err = h, false, nil, 0, 0, -1, nil
+}
+
+// load makes the Reader return the records of b, a batch validated as
+// stored whose header is h: it decompresses them if need be.
+func (r *Reader) load(b []byte, hdr Header) error {
+	r.start(hdr)
+	h := &r.header
+	// An empty batch carries no payload to decompress, whatever its
+	// codec says (Kafka's reader does not look either).
+	if h.Codec() == None || (h.RecordCount == 0 && len(b) == HeaderSize) {
 		r.ready, r.data = true, b[HeaderSize:]
-		return h, nil
+		return nil
 	}
 	limit := r.MaxDecompressedSize
 	if limit <= 0 {
 		limit = DefaultMaxDecompressedSize
 	}
+	var err error
 	r.buf, err = r.decomp.decompress(r.buf, b[HeaderSize:], h.Codec(), limit)
 	if err != nil {
 		r.err = errCorrupt("%v payload of %d bytes: %w", h.Codec(), len(b)-HeaderSize, err)
-		return h, r.err
+		return r.err
 	}
 	r.ready, r.data = true, r.buf
-	return h, nil
+	return nil
 }
 
 // Header returns the header of the batch given to the last Reset.
@@ -87,9 +104,11 @@ func (r *Reader) Header() Header { return r.header }
 
 // Next decodes the next record. It returns io.EOF after the last one, when
 // the records fill the payload exactly and their number matches
-// RecordCount; anything else is an error wrapping ErrCorruptRecords. The
-// returned Record and the slices in it are valid until the next Next or
-// Reset.
+// RecordCount; anything else is an error wrapping ErrCorruptRecords.
+// Offset deltas must rise from record to record and stay within
+// LastOffsetDelta; in a compacted batch they skip the offsets whose
+// records were removed. The returned Record and the slices in it are
+// valid until the next Next or Reset.
 func (r *Reader) Next() (*Record, error) {
 	if r.err != nil {
 		return nil, r.err
