@@ -26,8 +26,31 @@ type TopicConfig struct {
 	FlushOnAck         bool                // flush.on.ack (Sluice): appends return after fdatasync
 	MaxMessageBytes    int64               // max.message.bytes: largest batch accepted
 	TimestampType      batch.TimestampType // message.timestamp.type
-	CleanupPolicy      string              // cleanup.policy: only "delete" so far
 	MinInsyncReplicas  int64               // min.insync.replicas: ISR size acks=all needs
+	// CleanupPolicy is cleanup.policy, normalised: "delete", "compact" or
+	// "compact,delete". Compact and Delete say which policies it names:
+	// Delete lets retention.ms and retention.bytes remove old segments,
+	// Compact lets the log cleaner keep only each key's newest record.
+	CleanupPolicy string
+	Compact       bool
+	Delete        bool
+	// MinCleanableDirtyRatio is min.cleanable.dirty.ratio, in [0, 1]: the
+	// share of a compacted log not yet cleaned (its dirty part) above which
+	// the cleaner takes it up.
+	MinCleanableDirtyRatio float64
+	// MinCompactionLagMs is min.compaction.lag.ms: a record stays
+	// uncompacted at least this long after its timestamp.
+	// MaxCompactionLagMs is max.compaction.lag.ms: a record becomes
+	// eligible for cleaning at most this long after its timestamp, dirty
+	// ratio or not. Overrides may not set min above max; when the two come
+	// from different layers (a topic override, a broker default) and
+	// cross, min wins: no record younger than it is cleaned.
+	MinCompactionLagMs int64
+	MaxCompactionLagMs int64
+	// DeleteRetentionMs is delete.retention.ms: how long the cleaner keeps
+	// a tombstone (a record with a null value) once the cleaned part of the
+	// log reaches it, so that a consumer reading from the start sees it.
+	DeleteRetentionMs int64
 	// UncleanLeaderElection is unclean.leader.election.enable: a
 	// partition whose ISR has no live member may be led by a live replica
 	// outside it, losing what only the ISR had.
@@ -74,6 +97,65 @@ func boolConfig(name, doc string, field func(*TopicConfig) *bool) configDef {
 			return nil
 		},
 		get: func(c *TopicConfig) string { return strconv.FormatBool(*field(c)) },
+	}
+}
+
+// ratioConfig is a DOUBLE config in [0, 1].
+func ratioConfig(name, def, doc string, field func(*TopicConfig) *float64) configDef {
+	return configDef{
+		name: name, def: def, doc: doc,
+		set: func(c *TopicConfig, v string) error {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				return fmt.Errorf("%s=%q: not a number", name, v)
+			}
+			if !(f >= 0 && f <= 1) { // NaN fails too
+				return fmt.Errorf("%s=%q: must be in [0, 1]", name, v)
+			}
+			*field(c) = f
+			return nil
+		},
+		get: func(c *TopicConfig) string { return formatDouble(*field(c)) },
+	}
+}
+
+// formatDouble prints a DOUBLE config as Kafka does for ordinary values:
+// 0.5, and 1.0 rather than 1.
+func formatDouble(f float64) string {
+	s := strconv.FormatFloat(f, 'f', -1, 64)
+	if !strings.Contains(s, ".") {
+		s += ".0"
+	}
+	return s
+}
+
+// Cleanup policies, the items cleanup.policy's list may hold.
+const (
+	PolicyCompact = "compact"
+	PolicyDelete  = "delete"
+)
+
+// parseCleanupPolicy reads cleanup.policy, a list of policies in any
+// order, with or without spaces, repeats allowed, and returns it
+// normalised ("delete", "compact" or "compact,delete").
+func parseCleanupPolicy(v string) (policy string, compact, del bool, err error) {
+	for _, it := range strings.Split(v, ",") {
+		switch strings.TrimSpace(it) {
+		case PolicyCompact:
+			compact = true
+		case PolicyDelete:
+			del = true
+		default:
+			return "", false, false, fmt.Errorf("cleanup.policy=%q: must be delete, compact, or both (compact,delete)", v)
+		}
+	}
+	switch {
+	case compact && del:
+		return PolicyCompact + "," + PolicyDelete, true, true, nil
+	case compact:
+		return PolicyCompact, true, false, nil
+	default:
+		return PolicyDelete, false, true, nil
 	}
 }
 
@@ -134,16 +216,26 @@ var configDefs = []configDef{
 		},
 	},
 	{
-		name: "cleanup.policy", def: "delete", doc: "delete old segments by retention (compaction is not supported yet)",
+		name: "cleanup.policy", def: PolicyDelete,
+		doc: "delete: retention removes old segments; compact: the log cleaner keeps each key's newest record; compact,delete: both",
 		set: func(c *TopicConfig, v string) error {
-			if strings.TrimSpace(v) != "delete" {
-				return fmt.Errorf("cleanup.policy=%q: only delete is supported", v)
+			p, compact, del, err := parseCleanupPolicy(v)
+			if err != nil {
+				return err
 			}
-			c.CleanupPolicy = "delete"
+			c.CleanupPolicy, c.Compact, c.Delete = p, compact, del
 			return nil
 		},
 		get: func(c *TopicConfig) string { return c.CleanupPolicy },
 	},
+	ratioConfig("min.cleanable.dirty.ratio", "0.5", "share of a compacted log not yet cleaned above which the cleaner takes it up",
+		func(c *TopicConfig) *float64 { return &c.MinCleanableDirtyRatio }),
+	longConfig("min.compaction.lag.ms", "0", "shortest time a record stays uncompacted", 0,
+		func(c *TopicConfig) *int64 { return &c.MinCompactionLagMs }),
+	longConfig("max.compaction.lag.ms", strconv.FormatInt(math.MaxInt64, 10), "longest time a record stays ineligible for compaction", 1,
+		func(c *TopicConfig) *int64 { return &c.MaxCompactionLagMs }),
+	longConfig("delete.retention.ms", "86400000", "how long the cleaner keeps tombstones of a compacted log", 0,
+		func(c *TopicConfig) *int64 { return &c.DeleteRetentionMs }),
 }
 
 func findConfig(name string) (*configDef, bool) {
@@ -193,6 +285,14 @@ func applyConfigs(base TopicConfig, overrides map[string]string) (TopicConfig, e
 	}
 	if c.SegmentIndexBytes > math.MaxInt32 {
 		return c, fmt.Errorf("%w: segment.index.bytes=%d: at most %d", ErrInvalidConfig, c.SegmentIndexBytes, math.MaxInt32)
+	}
+	// Min above max is refused when both come from overrides, as Kafka
+	// does. Against the base (the broker's defaults) it is tolerated: a
+	// stored topic must load whatever the defaults became since.
+	_, hasMin := overrides["min.compaction.lag.ms"]
+	_, hasMax := overrides["max.compaction.lag.ms"]
+	if hasMin && hasMax && c.MinCompactionLagMs > c.MaxCompactionLagMs {
+		return c, fmt.Errorf("%w: min.compaction.lag.ms=%d is above max.compaction.lag.ms=%d", ErrInvalidConfig, c.MinCompactionLagMs, c.MaxCompactionLagMs)
 	}
 	return c, nil
 }

@@ -24,6 +24,13 @@ const (
 	DefaultRetentionCheckInterval = 5 * time.Minute // log.retention.check.interval.ms
 	DefaultMaxPartitions          = 10000
 	DefaultSegmentIdleTimeout     = 5 * time.Minute
+
+	DefaultCleanerThreads          = 1                // log.cleaner.threads
+	DefaultCleanerDedupeBufferSize = 128 << 20        // log.cleaner.dedupe.buffer.size
+	DefaultCleanerBackoff          = 15 * time.Second // log.cleaner.backoff.ms
+	// MinCleanerDedupeBufferPerThread is the least dedupe buffer each
+	// cleaner thread may get, as Kafka requires.
+	MinCleanerDedupeBufferPerThread = 1 << 20
 )
 
 // cleanShutdownFile marks a data directory whose every log was flushed and
@@ -73,6 +80,54 @@ type Options struct {
 	// took (flush.ms, flush.messages, rolls, flush.on.ack's group
 	// commits). It runs on the flushing goroutine and must be quick.
 	OnFlush func(time.Duration)
+
+	// The log cleaner compacts the partitions of topics whose
+	// cleanup.policy includes compact (Kafka's log.cleaner.* properties).
+
+	// CleanerDisabled is log.cleaner.enable=false: no partition is
+	// compacted, so compacted topics grow without bound.
+	CleanerDisabled bool
+	// CleanerThreads is log.cleaner.threads: how many partitions are
+	// cleaned at once. Zero or negative means DefaultCleanerThreads (1).
+	CleanerThreads int
+	// CleanerDedupeBufferSize is log.cleaner.dedupe.buffer.size: the
+	// memory, in bytes, of the offset maps of all cleaner threads
+	// together; each thread gets an equal share, which must be at least
+	// MinCleanerDedupeBufferPerThread. A map holds one entry per distinct
+	// key (a hash of the key and the offset of its newest record), so the
+	// share bounds how many keys one pass over a partition can
+	// deduplicate.
+	// Zero or negative means DefaultCleanerDedupeBufferSize (128 MiB).
+	CleanerDedupeBufferSize int64
+	// CleanerIOMaxBytesPerSecond is log.cleaner.io.max.bytes.per.second:
+	// the cleaner threads together read and write at most this many bytes
+	// a second, on average. Zero, the default, means no limit, as do
+	// +Inf and math.MaxFloat64 (Kafka's default, its way of saying so);
+	// negative or NaN is an error.
+	CleanerIOMaxBytesPerSecond float64
+	// CleanerBackoff is log.cleaner.backoff.ms: how long a cleaner thread
+	// sleeps when no partition needs cleaning. Zero or negative means
+	// DefaultCleanerBackoff (15 s).
+	CleanerBackoff time.Duration
+}
+
+// cleanerUnlimited reports whether a CleanerIOMaxBytesPerSecond means no
+// limit.
+func cleanerUnlimited(rate float64) bool {
+	return rate == 0 || rate >= math.MaxFloat64
+}
+
+// validateCleaner checks the cleaner's options once their defaults are
+// in.
+func (o *Options) validateCleaner() error {
+	if r := o.CleanerIOMaxBytesPerSecond; !(r >= 0) { // NaN fails too
+		return fmt.Errorf("engine options: %w: CleanerIOMaxBytesPerSecond %v: must be positive, or 0 for no limit", ErrInvalidConfig, r)
+	}
+	if share := o.CleanerDedupeBufferSize / int64(o.CleanerThreads); share < MinCleanerDedupeBufferPerThread {
+		return fmt.Errorf("engine options: %w: CleanerDedupeBufferSize %d over %d CleanerThreads leaves %d bytes a thread, below the %d each needs",
+			ErrInvalidConfig, o.CleanerDedupeBufferSize, o.CleanerThreads, share, MinCleanerDedupeBufferPerThread)
+	}
+	return nil
 }
 
 // Engine is Sluice's storage engine: topics of partitioned logs in one data
@@ -129,6 +184,21 @@ func Open(dir string, opts Options) (*Engine, error) {
 	}
 	if opts.SegmentIdleTimeout == 0 {
 		opts.SegmentIdleTimeout = DefaultSegmentIdleTimeout
+	}
+	if opts.CleanerThreads <= 0 {
+		opts.CleanerThreads = DefaultCleanerThreads
+	}
+	if opts.CleanerDedupeBufferSize <= 0 {
+		opts.CleanerDedupeBufferSize = DefaultCleanerDedupeBufferSize
+	}
+	if opts.CleanerBackoff <= 0 {
+		opts.CleanerBackoff = DefaultCleanerBackoff
+	}
+	if cleanerUnlimited(opts.CleanerIOMaxBytesPerSecond) {
+		opts.CleanerIOMaxBytesPerSecond = 0
+	}
+	if err := opts.validateCleaner(); err != nil {
+		return nil, err
 	}
 	defaults, err := applyConfigs(KafkaDefaultConfig(), opts.TopicDefaults)
 	if err != nil {

@@ -33,7 +33,8 @@ func topicsCreate(g *globals) *cobra.Command {
 		Use:   "create TOPIC",
 		Short: "Create a topic",
 		Long: "Create a topic. Topic configs use Kafka's names, e.g.\n" +
-			"  sluice topics create events --partitions 6 --config retention.ms=86400000",
+			"  sluice topics create events --partitions 6 --config retention.ms=86400000\n" +
+			"  sluice topics create users --config cleanup.policy=compact",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfgs, err := parseConfigs(configs)
@@ -105,9 +106,10 @@ func topicsDescribe(g *globals) *cobra.Command {
 	var underReplicated, unavailable bool
 	cmd := &cobra.Command{
 		Use:   "describe [TOPIC]",
-		Short: "Show topics' partitions, offsets and config overrides",
-		Long: "Show a topic's partitions (leader, replicas, in-sync replicas, log start and high watermark)\n" +
-			"and its config overrides; every topic's when none is named. As with kafka-topics --describe,\n" +
+		Short: "Show topics' partitions, offsets, cleanup policy and config overrides",
+		Long: "Show a topic's partitions (leader, replicas, in-sync replicas, log start and high watermark),\n" +
+			"its cleanup.policy (delete, compact or compact,delete) and its config overrides; every\n" +
+			"topic's when none is named. As with kafka-topics --describe,\n" +
 			"--under-replicated-partitions lists only the partitions whose ISR is smaller than their\n" +
 			"replica list and --unavailable-partitions only those without a live leader (both: either);\n" +
 			"topics with no such partition are left out, so nothing printed means none, e.g.\n" +
@@ -178,17 +180,22 @@ func liveBrokers(ctx context.Context, c *client.Client) (map[int32]bool, error) 
 	return live, nil
 }
 
-// printTopic writes a topic's line (name, partition count, config
-// overrides) and a table of the partitions parts (all of info's, or some).
+// printTopic writes a topic's line (name, partition count, effective
+// cleanup.policy, config overrides) and a table of the partitions parts
+// (all of info's, or some).
 func printTopic(w io.Writer, info client.TopicInfo, parts []client.PartitionInfo, cfgs []client.ConfigEntry) error {
 	var overrides []string
+	policy := "-" // a broker that does not report it
 	for _, e := range cfgs {
 		if !e.IsDefault {
 			overrides = append(overrides, e.Name+"="+e.Value)
 		}
+		if e.Name == "cleanup.policy" {
+			policy = e.Value
+		}
 	}
 	sort.Strings(overrides)
-	fmt.Fprintf(w, "Topic: %s\tPartitionCount: %d\tConfigs: %s\n", info.Name, len(info.Partitions), strings.Join(overrides, ","))
+	fmt.Fprintf(w, "Topic: %s\tPartitionCount: %d\tCleanupPolicy: %s\tConfigs: %s\n", info.Name, len(info.Partitions), policy, strings.Join(overrides, ","))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "PARTITION\tLEADER\tREPLICAS\tISR\tLOG-START\tHIGH-WATERMARK")
 	for _, p := range parts {

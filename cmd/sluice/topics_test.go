@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"regexp"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sluicelog/sluice/net/broker"
+	"github.com/sluicelog/sluice/net/client"
 )
 
 // describedPartition is one row of `topics describe`.
@@ -18,7 +20,7 @@ type describedPartition struct {
 }
 
 var (
-	describeTopicLine = regexp.MustCompile(`^Topic: (\S+)\tPartitionCount: \d+\tConfigs: `)
+	describeTopicLine = regexp.MustCompile(`^Topic: (\S+)\tPartitionCount: \d+\tCleanupPolicy: (delete|compact|compact,delete|-)\tConfigs: `)
 	describeRow       = regexp.MustCompile(`^(\d+)\s+(\d+|none)\s+([\d,]+)\s+([\d,]+)\s+(\d+|-)\s+(\d+|-)$`)
 )
 
@@ -214,5 +216,86 @@ func TestCLIDescribeFiltersCluster(t *testing.T) {
 				victim, wide, narrow, want, under, unavailable)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// TestDescribeCleanupPolicy: a topic's line says its effective
+// cleanup.policy, whether it is the default or an override, and "-" when
+// the broker does not report it.
+func TestDescribeCleanupPolicy(t *testing.T) {
+	info := client.TopicInfo{Name: "users", Partitions: []client.PartitionInfo{{Partition: 0, Leader: 1, Replicas: []int32{1}, ISR: []int32{1}}}}
+	for _, c := range []struct {
+		cfgs []client.ConfigEntry
+		want string
+	}{
+		{[]client.ConfigEntry{{Name: "cleanup.policy", Value: "delete", IsDefault: true}, {Name: "retention.ms", Value: "1000"}},
+			"Topic: users\tPartitionCount: 1\tCleanupPolicy: delete\tConfigs: retention.ms=1000\n"},
+		{[]client.ConfigEntry{{Name: "cleanup.policy", Value: "compact"}},
+			"Topic: users\tPartitionCount: 1\tCleanupPolicy: compact\tConfigs: cleanup.policy=compact\n"},
+		{nil, "Topic: users\tPartitionCount: 1\tCleanupPolicy: -\tConfigs: \n"},
+	} {
+		var buf bytes.Buffer
+		if err := printTopic(&buf, info, info.Partitions, c.cfgs); err != nil {
+			t.Fatal(err)
+		}
+		if line, _, _ := strings.Cut(buf.String(), "PARTITION"); line != c.want {
+			t.Errorf("topic line %q, want %q", line, c.want)
+		}
+		if rows := parseDescribe(t, buf.String()); len(rows) != 1 || rows[0].topic != "users" {
+			t.Errorf("parsed %+v from\n%s", rows, buf.String())
+		}
+	}
+}
+
+// TestCLIDescribeCleanupPolicy: `topics create --config cleanup.policy=...`
+// reaches the broker, which keeps the policy normalised, and `topics
+// describe` shows it; a policy Sluice does not know is refused with the
+// ones it does.
+func TestCLIDescribeCleanupPolicy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds binaries")
+	}
+	bin, _ := binaries(t)
+	b := broker.StartTest(t, nil)
+	bs := "--bootstrap-server=" + b.Addr().String()
+	want := map[string]string{"plain": "delete", "users": "compact", "both": "compact,delete"}
+	for _, args := range [][]string{{"plain"}, {"users", "--config", "cleanup.policy=compact"}, {"both", "--config", "cleanup.policy=delete, compact"}} {
+		if out, errOut, code := cli(t, bin, "", append([]string{"topics", "create", bs}, args...)...); code != 0 {
+			t.Fatalf("create %v: %d %s %s", args, code, out, errOut)
+		}
+	}
+	out, errOut, code := cli(t, bin, "", "topics", "describe", bs)
+	if code != 0 || len(parseDescribe(t, out)) != 3 {
+		t.Fatalf("describe: %d %s\n%s", code, errOut, out)
+	}
+	for topic, policy := range want {
+		if !strings.Contains(out, "Topic: "+topic+"\tPartitionCount: 1\tCleanupPolicy: "+policy+"\t") {
+			t.Errorf("%s: want CleanupPolicy: %s in\n%s", topic, policy, out)
+		}
+	}
+	if !strings.Contains(out, "Configs: cleanup.policy=compact,delete\n") {
+		t.Errorf("the override of both is not shown normalised:\n%s", out)
+	}
+	if cfg, _ := b.Engine.TopicConfig("users"); !cfg.Compact || cfg.Delete {
+		t.Errorf("users on the broker: %+v", cfg)
+	}
+
+	// Alter it to compact and delete, then back to the default.
+	if _, errOut, code := cli(t, bin, "", "topics", "alter-config", "plain", "--config", "cleanup.policy=compact,delete", bs); code != 0 {
+		t.Fatalf("alter-config: %s", errOut)
+	}
+	if out, _, _ := cli(t, bin, "", "topics", "describe", "plain", bs); !strings.Contains(out, "CleanupPolicy: compact,delete\t") {
+		t.Fatalf("after alter-config:\n%s", out)
+	}
+	if _, errOut, code := cli(t, bin, "", "topics", "alter-config", "plain", "--delete-config", "cleanup.policy", bs); code != 0 {
+		t.Fatalf("alter-config --delete-config: %s", errOut)
+	}
+	if out, _, _ := cli(t, bin, "", "topics", "describe", "plain", bs); !strings.Contains(out, "CleanupPolicy: delete\tConfigs: \n") {
+		t.Fatalf("after --delete-config:\n%s", out)
+	}
+
+	_, errOut, code = cli(t, bin, "", "topics", "create", "bad", "--config", "cleanup.policy=archive", bs)
+	if code == 0 || !strings.Contains(errOut, "INVALID_CONFIG") || !strings.Contains(errOut, "delete, compact") {
+		t.Fatalf("create with cleanup.policy=archive: exit %d, stderr %q", code, errOut)
 	}
 }

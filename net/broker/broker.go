@@ -95,6 +95,12 @@ func StartContext(ctx context.Context, cfg Config, logger *slog.Logger) (*Broker
 		// In a cluster the high watermark is the ISR's, not each append's.
 		Replicated: cfg.Clustered(),
 		FS:         cfg.FS,
+		// The log cleaner (log.cleaner.*).
+		CleanerDisabled:            cfg.CleanerDisabled,
+		CleanerThreads:             cfg.CleanerThreads,
+		CleanerDedupeBufferSize:    cfg.CleanerDedupeBufferSize,
+		CleanerIOMaxBytesPerSecond: cfg.CleanerIOMaxBytesPerSecond,
+		CleanerBackoff:             cfg.CleanerBackoff,
 		// A replica that a disk error took offline hands its leadership
 		// over (the membership exists by the time an append can fail).
 		OnStorageError: func(topic string, partition int32, err error) {

@@ -140,6 +140,20 @@ type Config struct {
 	LeaderImbalancePerBrokerPercentage int
 	// NoControlledShutdown is controlled.shutdown.enable=false.
 	NoControlledShutdown bool
+
+	// The log cleaner, which compacts topics whose cleanup.policy has
+	// compact (engine.Options' Cleaner fields): log.cleaner.enable=false
+	// (CleanerDisabled), log.cleaner.threads,
+	// log.cleaner.dedupe.buffer.size (bytes, shared by the threads, at
+	// least 1 MiB each), log.cleaner.io.max.bytes.per.second (0 for no
+	// limit, what Kafka's default of Double.MAX_VALUE becomes) and
+	// log.cleaner.backoff.ms.
+	CleanerDisabled            bool
+	CleanerThreads             int
+	CleanerDedupeBufferSize    int64
+	CleanerIOMaxBytesPerSecond float64
+	CleanerBackoff             time.Duration
+
 	// FS is the file system under the engine's segments; nil is the real
 	// one. Not a property: fault tests inject disk errors through it.
 	FS fsys.FS
@@ -181,6 +195,9 @@ func DefaultConfig() Config {
 		LeaderImbalanceCheckInterval:       cluster.DefaultLeaderImbalanceCheckInterval,
 		LeaderImbalancePerBrokerPercentage: 10,
 		SlowRequestThreshold:               DefaultSlowRequestThreshold,
+		CleanerThreads:                     engine.DefaultCleanerThreads,
+		CleanerDedupeBufferSize:            engine.DefaultCleanerDedupeBufferSize,
+		CleanerBackoff:                     engine.DefaultCleanerBackoff,
 	}
 }
 
@@ -382,9 +399,26 @@ var properties = map[string]property{
 	"log.flush.interval.ms":          topicDefault("flush.ms", "flush.ms default"),
 	"log.flush.on.ack":               topicDefault("flush.on.ack", "flush.on.ack default (Sluice): ack after fdatasync"),
 	"log.message.timestamp.type":     topicDefault("message.timestamp.type", "message.timestamp.type default"),
-	"log.cleanup.policy":             topicDefault("cleanup.policy", "cleanup.policy default"),
+	"log.cleanup.policy":             topicDefault("cleanup.policy", "cleanup.policy default: delete, compact or compact,delete"),
 	"min.insync.replicas":            topicDefault("min.insync.replicas", "in-sync replicas an acks=all write needs (topic default)"),
 	"unclean.leader.election.enable": topicDefault("unclean.leader.election.enable", "elect an out-of-sync replica when no ISR member is alive, losing data (topic default)"),
+
+	"log.cleaner.enable": boolProp(func(c *Config, b bool) { c.CleanerDisabled = !b },
+		"run the log cleaner, which compacts topics with cleanup.policy=compact; off, they grow without bound"),
+	"log.cleaner.threads": intProp(1, math.MaxInt32, func(c *Config, n int64) { c.CleanerThreads = int(n) },
+		"partitions the log cleaner compacts at once"),
+	"log.cleaner.dedupe.buffer.size": intProp(1, math.MaxInt64, func(c *Config, n int64) { c.CleanerDedupeBufferSize = n },
+		"bytes of the cleaner's offset maps, shared by its threads (at least 1 MiB each)"),
+	"log.cleaner.io.max.bytes.per.second": {doc: "the cleaner's read plus write rate limit, bytes a second; the default (1.7976931348623157E308) and 0 mean none",
+		apply: setCleanerIORate},
+	"log.cleaner.backoff.ms": intProp(0, math.MaxInt64/int64(time.Millisecond), func(c *Config, n int64) {
+		c.CleanerBackoff = max(time.Duration(n)*time.Millisecond, time.Millisecond)
+	}, "how long an idle cleaner thread sleeps before it looks for partitions to compact again (0 is taken as 1 ms)"),
+	"log.cleaner.min.cleanable.ratio":   topicDefault("min.cleanable.dirty.ratio", "min.cleanable.dirty.ratio default"),
+	"log.cleaner.delete.retention.ms":   topicDefault("delete.retention.ms", "delete.retention.ms default"),
+	"log.cleaner.min.compaction.lag.ms": topicDefault("min.compaction.lag.ms", "min.compaction.lag.ms default"),
+	"log.cleaner.max.compaction.lag.ms": topicDefault("max.compaction.lag.ms", "max.compaction.lag.ms default"),
+
 	"replica.lag.time.max.ms": msProp(func(c *Config, d time.Duration) { c.ReplicaLagMax = d },
 		"a follower that has not caught up for this long leaves the ISR"),
 	"replica.fetch.wait.max.ms": msProp(func(c *Config, d time.Duration) { c.ReplicaFetchWait = d },
@@ -432,6 +466,24 @@ var properties = map[string]property{
 		"each connection's SO_SNDBUF; -1 (default) for the OS's, which autotunes"),
 	"socket.receive.buffer.bytes": bufferProp(func(c *Config, n int) { c.SocketReceiveBufferBytes = n },
 		"each connection's SO_RCVBUF; -1 (default) for the OS's, which autotunes"),
+}
+
+// setCleanerIORate reads log.cleaner.io.max.bytes.per.second: Kafka's
+// default, Double.MAX_VALUE, and anything as large mean no limit, which
+// the engine spells 0.
+func setCleanerIORate(c *Config, v string) error {
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil && !errors.Is(err, strconv.ErrRange) {
+		return fmt.Errorf("not a number: %q", v)
+	}
+	if !(f >= 0) { // NaN fails too
+		return fmt.Errorf("%q: must be a positive number of bytes a second, or 0 for no limit", v)
+	}
+	if f >= math.MaxFloat64 {
+		f = 0
+	}
+	c.CleanerIOMaxBytesPerSecond = f
+	return nil
 }
 
 // applyOrder makes the precise names win over the coarse ones.
@@ -617,6 +669,10 @@ func (c *Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		return fmt.Errorf("%w: no data directory (log.dirs)", ErrConfig)
+	}
+	if c.CleanerThreads > 0 && c.CleanerDedupeBufferSize > 0 && c.CleanerDedupeBufferSize/int64(c.CleanerThreads) < engine.MinCleanerDedupeBufferPerThread {
+		return fmt.Errorf("%w: log.cleaner.dedupe.buffer.size (%d) over log.cleaner.threads (%d) leaves each thread less than %d bytes",
+			ErrConfig, c.CleanerDedupeBufferSize, c.CleanerThreads, engine.MinCleanerDedupeBufferPerThread)
 	}
 	if c.GroupMinSessionTimeout > c.GroupMaxSessionTimeout {
 		return fmt.Errorf("%w: group.min.session.timeout.ms (%v) is above group.max.session.timeout.ms (%v)", ErrConfig, c.GroupMinSessionTimeout, c.GroupMaxSessionTimeout)

@@ -1,6 +1,7 @@
 package broker_test
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluicelog/sluice/engine"
 	"github.com/sluicelog/sluice/net/broker"
 )
 
@@ -71,6 +73,23 @@ func TestBadProperties(t *testing.T) {
 		"below -1":     "socket.receive.buffer.bytes=-2",
 		"huge buffer":  "socket.receive.buffer.bytes=4294967296",
 		"text buffer":  "socket.send.buffer.bytes=1MiB",
+
+		// The log cleaner's properties and the topic defaults they set.
+		"no cleaner threads":     "log.cleaner.threads=0",
+		"cleaner threads text":   "log.cleaner.threads=two",
+		"zero dedupe buffer":     "log.cleaner.dedupe.buffer.size=0",
+		"dedupe below 1 MiB":     "log.cleaner.dedupe.buffer.size=1048575",
+		"dedupe share too small": "log.cleaner.threads=3\nlog.cleaner.dedupe.buffer.size=3145727",
+		"negative io rate":       "log.cleaner.io.max.bytes.per.second=-1",
+		"NaN io rate":            "log.cleaner.io.max.bytes.per.second=NaN",
+		"text io rate":           "log.cleaner.io.max.bytes.per.second=fast",
+		"cleaner enable maybe":   "log.cleaner.enable=maybe",
+		"negative backoff":       "log.cleaner.backoff.ms=-1",
+		"unknown cleanup policy": "log.cleanup.policy=archive",
+		"ratio above one":        "log.cleaner.min.cleanable.ratio=1.1",
+		"negative tombstone ms":  "log.cleaner.delete.retention.ms=-1",
+		"zero max lag":           "log.cleaner.max.compaction.lag.ms=0",
+		"min lag above max":      "log.cleaner.min.compaction.lag.ms=2000\nlog.cleaner.max.compaction.lag.ms=1000",
 
 		// The cluster's properties, alone and together.
 		"unknown listener":       "listeners=SLUICE://127.0.0.1:9192,FOO://127.0.0.1:9999",
@@ -173,5 +192,105 @@ listeners=SLUICE://127.0.0.1:9195,PLAINTEXT://127.0.0.1:9095,CONTROLLER://127.0.
 	}
 	if err := c.Validate(); !errors.Is(err, broker.ErrConfig) || !strings.Contains(err.Error(), "sends this broker the metadata log") {
 		t.Fatalf("broker-only without a CONTROLLER listener: %v", err)
+	}
+}
+
+// TestCleanerProperties reads the log cleaner's properties (Kafka's names,
+// defaults and the "unlimited" I/O rate) and the topic defaults they map
+// to, and checks a broker hands them to its engine.
+func TestCleanerProperties(t *testing.T) {
+	c := broker.DefaultConfig()
+	if c.CleanerDisabled || c.CleanerThreads != 1 || c.CleanerDedupeBufferSize != 128<<20 ||
+		c.CleanerIOMaxBytesPerSecond != 0 || c.CleanerBackoff != 15*time.Second {
+		t.Fatalf("defaults: %+v", c)
+	}
+	text := `log.cleaner.enable=false
+log.cleaner.threads=4
+log.cleaner.dedupe.buffer.size=268435456
+log.cleaner.io.max.bytes.per.second=5e6
+log.cleaner.backoff.ms=500
+log.cleanup.policy=delete,compact
+log.cleaner.min.cleanable.ratio=0.1
+log.cleaner.delete.retention.ms=3600000
+log.cleaner.min.compaction.lag.ms=1000
+log.cleaner.max.compaction.lag.ms=600000
+`
+	props, err := broker.ParseProperties(strings.NewReader(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ApplyProperties(props); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if !c.CleanerDisabled || c.CleanerThreads != 4 || c.CleanerDedupeBufferSize != 256<<20 ||
+		c.CleanerIOMaxBytesPerSecond != 5e6 || c.CleanerBackoff != 500*time.Millisecond {
+		t.Fatalf("cleaner: %+v", c)
+	}
+	want := map[string]string{
+		"cleanup.policy":            "delete,compact",
+		"min.cleanable.dirty.ratio": "0.1",
+		"delete.retention.ms":       "3600000",
+		"min.compaction.lag.ms":     "1000",
+		"max.compaction.lag.ms":     "600000",
+	}
+	for k, v := range want {
+		if c.TopicDefaults[k] != v {
+			t.Errorf("%s = %q, want %q", k, c.TopicDefaults[k], v)
+		}
+	}
+
+	// Kafka's default I/O rate, and anything as large, is no limit (0);
+	// a backoff of 0 is the shortest there is.
+	for v, want := range map[string]float64{"1.7976931348623157E308": 0, "1e309": 0, "0": 0, "1048576": 1 << 20} {
+		c := broker.DefaultConfig()
+		if err := c.ApplyProperties(map[string]string{"log.cleaner.io.max.bytes.per.second": v}); err != nil || c.CleanerIOMaxBytesPerSecond != want {
+			t.Errorf("io rate %s: %v, %v, want %v", v, c.CleanerIOMaxBytesPerSecond, err, want)
+		}
+	}
+	c = broker.DefaultConfig()
+	if err := c.ApplyProperties(map[string]string{"log.cleaner.backoff.ms": "0", "log.cleaner.enable": "true"}); err != nil ||
+		c.CleanerBackoff != time.Millisecond || c.CleanerDisabled {
+		t.Fatalf("backoff 0: %v, %v", c.CleanerBackoff, err)
+	}
+	for _, line := range broker.PropertyDocs() {
+		if strings.HasPrefix(line, "log.cleaner.io.max.bytes.per.second ") {
+			return
+		}
+	}
+	t.Error("log.cleaner.io.max.bytes.per.second missing from PropertyDocs")
+}
+
+// TestCleanerPropertiesReachTheEngine: a broker's log.cleanup.policy is
+// its topics' default, and its cleaner settings are the engine's (which
+// refuses a negative I/O rate that the properties cannot give).
+func TestCleanerPropertiesReachTheEngine(t *testing.T) {
+	b := broker.StartTest(t, func(c *broker.Config) {
+		c.TopicDefaults["cleanup.policy"] = "compact"
+		c.CleanerThreads = 2
+	})
+	if err := b.Engine.CreateTopic("users", 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Engine.CreateTopic("events", 1, map[string]string{"cleanup.policy": "delete"}); err != nil {
+		t.Fatal(err)
+	}
+	if cfg, _ := b.Engine.TopicConfig("users"); cfg.CleanupPolicy != "compact" || !cfg.Compact || cfg.Delete {
+		t.Fatalf("users: %+v", cfg)
+	}
+	if cfg, _ := b.Engine.TopicConfig("events"); cfg.CleanupPolicy != "delete" || cfg.Compact || !cfg.Delete {
+		t.Fatalf("events: %+v", cfg)
+	}
+
+	c := broker.DefaultConfig()
+	c.Listen, c.DataDir = "127.0.0.1:0", t.TempDir()
+	c.CleanerIOMaxBytesPerSecond = -1
+	if b, err := broker.Start(c, nil); !errors.Is(err, engine.ErrInvalidConfig) {
+		if b != nil {
+			b.Close(context.Background())
+		}
+		t.Fatalf("start with a negative cleaner I/O rate: %v, want the engine's ErrInvalidConfig", err)
 	}
 }
