@@ -149,6 +149,14 @@ type Engine struct {
 	stopping atomic.Bool
 
 	recovery RecoveryStats // written by load alone, before Open returns
+
+	cleaned cleanerTotals
+	// readers lends batch readers to checkKeyed, which runs outside the
+	// partitions' locks, on every appender's goroutine.
+	readers sync.Pool
+	// cleanerHook, set by tests only, is called at each step of a
+	// cleaned segment's replacement.
+	cleanerHook func(step string)
 }
 
 // topic is an open topic: its persisted description, effective config and
@@ -227,6 +235,7 @@ func Open(dir string, opts Options) (*Engine, error) {
 	}
 	e.bg.Add(1)
 	go e.maintenanceLoop()
+	e.startCleaners()
 	return e, nil
 }
 

@@ -1,6 +1,9 @@
 package engine
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Sentinel errors callers branch on (the broker maps each to a Kafka error
 // code). Returned errors wrap them with context.
@@ -22,6 +25,9 @@ var (
 	// ErrInvalidRecord: a batch failed validation (see batch.ErrInvalid for
 	// the precise cause, which is wrapped too). Nothing was written.
 	ErrInvalidRecord = errors.New("invalid record batch")
+	// ErrRecordWithoutKey: a record without a key was sent to a
+	// compacted topic. It wraps ErrInvalidRecord.
+	ErrRecordWithoutKey = fmt.Errorf("%w: record without a key", ErrInvalidRecord)
 	// ErrRecordTooLarge: a batch is larger than max.message.bytes.
 	ErrRecordTooLarge = errors.New("record batch larger than max.message.bytes")
 	// ErrUnsupported: a batch asks for something Sluice does not do yet

@@ -85,6 +85,10 @@ func (e *Engine) openPartition(t *topic, id int32, clean bool) (*Partition, erro
 	if err := os.MkdirAll(p.dir, 0o755); err != nil {
 		return nil, err
 	}
+	// A cleaning a crash interrupted is finished or dropped first.
+	if err := finishSwaps(p.dir); err != nil {
+		return nil, fmt.Errorf("%s-%d: %w", name, id, err)
+	}
 	bases, err := listSegments(p.dir)
 	if err != nil {
 		return nil, fmt.Errorf("%s-%d: %w", name, id, err)

@@ -62,6 +62,7 @@ const (
 	recoveryPrefix  = "recovery/"
 	producersPrefix = "producers/"
 	hwPrefix        = "hw/"
+	cleanerPrefix   = "cleaner/"
 	nextProducerKey = "producer-id/next"
 )
 
@@ -122,7 +123,7 @@ func (m *metaStore) clearRecoveryPoints(name string) error {
 // deleteRecoveryPoints drops every per-partition key of a topic: recovery
 // points and producer snapshots.
 func deleteRecoveryPoints(b *pebble.Batch, topic string) error {
-	for _, prefix := range []string{recoveryPrefix, producersPrefix, hwPrefix} {
+	for _, prefix := range []string{recoveryPrefix, producersPrefix, hwPrefix, cleanerPrefix} {
 		lo := []byte(prefix + topic + "/")
 		hi := []byte(prefix + topic + "0") // '0' follows '/'
 		if err := b.DeleteRange(lo, hi, nil); err != nil {
@@ -248,6 +249,36 @@ func (m *metaStore) highWatermark(topic string, partition int32) (int64, error) 
 	defer closer.Close()
 	if len(v) != 8 {
 		return -1, nil
+	}
+	return int64(binary.BigEndian.Uint64(v)), nil
+}
+
+func cleanerKey(topic string, partition int32) []byte {
+	return []byte(fmt.Sprintf("%s%s/%d", cleanerPrefix, topic, partition))
+}
+
+// putCleanerCheckpoint stores where a partition's dirty section starts:
+// everything below offset was cleaned against everything below it (Kafka's
+// cleaner-offset-checkpoint). Unsynced: losing it only makes the next
+// cleaning do more work.
+func (m *metaStore) putCleanerCheckpoint(topic string, partition int32, offset int64) error {
+	var v [8]byte
+	binary.BigEndian.PutUint64(v[:], uint64(offset))
+	return m.db.Set(cleanerKey(topic, partition), v[:], pebble.NoSync)
+}
+
+// cleanerCheckpoint returns the stored first dirty offset, or 0.
+func (m *metaStore) cleanerCheckpoint(topic string, partition int32) (int64, error) {
+	v, closer, err := m.db.Get(cleanerKey(topic, partition))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	defer closer.Close()
+	if len(v) != 8 {
+		return 0, nil
 	}
 	return int64(binary.BigEndian.Uint64(v)), nil
 }

@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"sort"
 	"sync"
@@ -81,6 +82,11 @@ type Partition struct {
 
 	traffic   Traffic
 	recovered recoveryCounts // what opening the partition recovered
+	// cleanMu makes one cleaning of the partition at a time (the
+	// background cleaner's, or Clean's).
+	cleanMu sync.Mutex
+	// dirty is the dirty ratio the cleaner last measured, as float bits.
+	dirty atomic.Uint64
 }
 
 // recoveryCounts is what recover did to one partition at open.
@@ -148,7 +154,7 @@ func (p *Partition) config() *TopicConfig { return p.topic.cfg.Load() }
 // only once the records are on disk.
 func (p *Partition) Append(records []byte) (AppendResult, error) {
 	cfg := p.config()
-	count, err := validateRecords(records, cfg)
+	count, err := p.eng.validateRecords(records, cfg)
 	if err != nil {
 		return AppendResult{}, fmt.Errorf("%s-%d: %w", p.Topic(), p.id, err)
 	}
@@ -327,7 +333,7 @@ func (p *Partition) updateProducersLocked(records []byte, nowMs int64) {
 
 // validateRecords checks every batch without decompressing and returns the
 // number of records they hold.
-func validateRecords(records []byte, cfg *TopicConfig) (int64, error) {
+func (e *Engine) validateRecords(records []byte, cfg *TopicConfig) (int64, error) {
 	if len(records) == 0 {
 		return 0, fmt.Errorf("%w: no batches", ErrInvalidRecord)
 	}
@@ -347,10 +353,42 @@ func validateRecords(records []byte, cfg *TopicConfig) (int64, error) {
 		if h.Control() || h.Transactional() {
 			return 0, fmt.Errorf("%w: transactional or control batch", ErrUnsupported)
 		}
+		if cfg.Compact {
+			if err := e.checkKeyed(first); err != nil {
+				return 0, err
+			}
+		}
 		count += int64(h.RecordCount)
 		rest = tail
 	}
 	return count, nil
+}
+
+// checkKeyed refuses a batch holding a record without a key: a compacted
+// topic keeps the newest record of each key, and a record without one has
+// none (Kafka refuses it the same way).
+func (e *Engine) checkKeyed(b []byte) error {
+	rd, _ := e.readers.Get().(*batch.Reader)
+	if rd == nil {
+		rd = new(batch.Reader)
+	}
+	defer e.readers.Put(rd)
+	if _, err := rd.Reset(b); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidRecord, err)
+	}
+	for {
+		r, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalidRecord, err)
+		}
+		if r.Key == nil {
+			return fmt.Errorf("%w: a compacted topic (cleanup.policy=compact) does not take records without a key (offset delta %d)",
+				ErrRecordWithoutKey, r.OffsetDelta)
+		}
+	}
 }
 
 // segmentOptions are the options of this partition's segments under cfg:
@@ -712,6 +750,11 @@ func (p *Partition) maintain(now time.Time, retention bool) {
 // start offset. It returns how many segments it deleted.
 func (p *Partition) EnforceRetention() (int, error) {
 	cfg := p.config()
+	if !cfg.Delete {
+		// cleanup.policy=compact alone keeps every key's newest record
+		// for as long as the topic exists.
+		return 0, nil
+	}
 	now := p.eng.now().UnixMilli()
 	p.mu.Lock()
 	if p.closed {

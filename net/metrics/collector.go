@@ -101,6 +101,7 @@ type descs struct {
 	replBytesIn, replBytesOut                                           *prometheus.Desc
 	logSize, logSegments, logStart, logEnd, highWatermark               *prometheus.Desc
 	recoverySeconds, recoveryTruncated, recoveryPartitions              *prometheus.Desc
+	cleanerRuns, cleanerRead, cleanerWritten, cleanerRemoved, dirtyMax  *prometheus.Desc
 	partitions, leaders, underReplicated, underMinISR, offlineReplicas  *prometheus.Desc
 	isr, replicas                                                       *prometheus.Desc
 	controllerActive, offlinePartitions                                 *prometheus.Desc
@@ -141,6 +142,11 @@ func NewCollector(src Sources) *Collector {
 		logEnd:        d("sluice_log_end_offset", "Offset the next record of a partition will get (Kafka: kafka.log Log LogEndOffset).", tp...),
 		highWatermark: d("sluice_partition_high_watermark", "A partition's high watermark: consumers read below it.", tp...),
 
+		cleanerRuns:        d("sluice_log_cleaner_runs_total", "Cleanings of compacted partitions that rewrote segments (Kafka: kafka.log LogCleaner)."),
+		cleanerRead:        d("sluice_log_cleaner_bytes_read_total", "Bytes the log cleaner read (Kafka: kafka.log LogCleaner, the cleaner's IO)."),
+		cleanerWritten:     d("sluice_log_cleaner_bytes_written_total", "Bytes the log cleaner wrote in cleaned segments."),
+		cleanerRemoved:     d("sluice_log_cleaner_records_removed_total", "Records the log cleaner removed: superseded by a newer record of their key, or tombstones past delete.retention.ms."),
+		dirtyMax:           d("sluice_log_cleaner_max_dirty_ratio", "The highest dirty ratio among compacted partitions when the cleaner last looked (Kafka: kafka.log LogCleanerManager max-dirty-percent, as a ratio)."),
 		recoverySeconds:    d("sluice_recovery_duration_seconds", "Time opening the logs took at start-up, recovery included."),
 		recoveryTruncated:  d("sluice_recovery_truncated_bytes", "Bytes cut from torn log tails at start-up, after an unclean shutdown."),
 		recoveryPartitions: d("sluice_recovery_partitions", "Partitions whose log tail was scanned at start-up, after an unclean shutdown."),
@@ -177,6 +183,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		d.partBytesIn, d.partBytesOut, d.partRecordsIn, d.partRecordsOut, d.replBytesIn, d.replBytesOut,
 		d.logSize, d.logSegments, d.logStart, d.logEnd, d.highWatermark,
 		d.recoverySeconds, d.recoveryTruncated, d.recoveryPartitions,
+		d.cleanerRuns, d.cleanerRead, d.cleanerWritten, d.cleanerRemoved, d.dirtyMax,
 		d.partitions, d.leaders, d.underReplicated, d.underMinISR, d.offlineReplicas, d.isr, d.replicas,
 		d.controllerActive, d.offlinePartitions, d.raftState, d.raftTerm, d.raftCommit, d.raftApplied, d.raftLast, d.raftContact,
 		d.groups, d.groupLag, d.groupCommitted} {
@@ -320,6 +327,12 @@ func (c *Collector) collectLogs(ch chan<- prometheus.Metric, gauge, counter func
 	gauge(d.recoverySeconds, rec.Duration.Seconds())
 	gauge(d.recoveryTruncated, float64(rec.TruncatedBytes))
 	gauge(d.recoveryPartitions, float64(rec.Recovered))
+	ct := eng.CleanerTotals()
+	counter(d.cleanerRuns, float64(ct.Runs))
+	counter(d.cleanerRead, float64(ct.BytesRead))
+	counter(d.cleanerWritten, float64(ct.BytesWritten))
+	counter(d.cleanerRemoved, float64(ct.RecordsRemoved))
+	gauge(d.dirtyMax, ct.MaxDirtyRatio)
 
 	parts := eng.Partitions()
 	sort.Slice(parts, func(i, j int) bool {

@@ -58,6 +58,9 @@
 //	sluice_recovery_duration_seconds                   gauge: opening the logs at start-up
 //	sluice_recovery_truncated_bytes                    gauge: bytes cut from torn tails at start-up
 //	sluice_recovery_partitions                         gauge: partitions recovered after an unclean shutdown
+//	sluice_log_cleaner_runs_total                      cleanings of compacted partitions (Kafka kafka.log LogCleaner)
+//	sluice_log_cleaner_bytes_read_total, _bytes_written_total, _records_removed_total
+//	sluice_log_cleaner_max_dirty_ratio                 LogCleanerManager max-dirty-percent, as a ratio
 //
 // Replication (Kafka ReplicaManager and Partition):
 //

@@ -49,6 +49,7 @@ const (
 	TopicDeletionDisabled              Code = 73
 	FencedLeaderEpoch                  Code = 74
 	UnknownLeaderEpoch                 Code = 75
+	InvalidRecord                      Code = 87
 	UnknownTopicID                     Code = 100
 
 	// The group coordinator's codes (GroupCodeOf).
@@ -110,6 +111,7 @@ var codes = map[Code]codeInfo{
 	TopicDeletionDisabled:              {"TOPIC_DELETION_DISABLED", false},
 	FencedLeaderEpoch:                  {"FENCED_LEADER_EPOCH", true},
 	UnknownLeaderEpoch:                 {"UNKNOWN_LEADER_EPOCH", true},
+	InvalidRecord:                      {"INVALID_RECORD", false},
 	UnknownTopicID:                     {"UNKNOWN_TOPIC_ID", true},
 	OffsetMetadataTooLarge:             {"OFFSET_METADATA_TOO_LARGE", false},
 	CoordinatorLoadInProgress:          {"COORDINATOR_LOAD_IN_PROGRESS", true},
@@ -243,6 +245,8 @@ func CodeOf(err error) Code {
 		return InvalidConfig
 	case errors.Is(err, engine.ErrRecordTooLarge):
 		return MessageTooLarge
+	case errors.Is(err, engine.ErrRecordWithoutKey):
+		return InvalidRecord
 	case errors.Is(err, engine.ErrInvalidRecord):
 		return CorruptMessage
 	case errors.Is(err, engine.ErrUnsupported):

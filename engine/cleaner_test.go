@@ -1,0 +1,409 @@
+package engine_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand"
+	"testing"
+	"time"
+
+	"github.com/sluicelog/sluice/engine"
+	"github.com/sluicelog/sluice/segment/batch"
+)
+
+// keyed is one record as a consumer of a compacted topic sees it.
+type keyed struct {
+	offset    int64
+	key       string
+	value     []byte // nil: a tombstone
+	timestamp int64
+}
+
+// readKeyed reads every record from offset from to the high watermark
+// through Partition.ReadBytes, checking offsets ascend.
+func readKeyed(t testing.TB, p *engine.Partition, from int64) []keyed {
+	t.Helper()
+	var out []keyed
+	var rd batch.Reader
+	var buf []byte
+	last := int64(-1)
+	for off := from; off < p.HighWatermark(); {
+		b, err := p.ReadBytes(buf[:0], off, 64<<10)
+		if err != nil {
+			t.Fatalf("read at %d: %v", off, err)
+		}
+		buf = b
+		if len(b) == 0 {
+			break
+		}
+		for rest := b; len(rest) > 0; {
+			first, tail, err := batch.Split(rest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h, err := rd.Reset(first)
+			if err != nil {
+				t.Fatalf("batch at %d: %v", h.BaseOffset, err)
+			}
+			for {
+				r, err := rd.Next()
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if r.Offset <= last {
+					t.Fatalf("offset %d after %d", r.Offset, last)
+				}
+				last = r.Offset
+				if r.Offset >= off {
+					out = append(out, keyed{offset: r.Offset, key: string(r.Key), value: bytes.Clone(r.Value), timestamp: r.Timestamp})
+				}
+			}
+			off = h.NextOffset()
+			rest = tail
+		}
+	}
+	return out
+}
+
+// TestCleanerModel writes random keyed records and tombstones to a
+// compacted topic and to a map, cleans, and checks that a full read gives
+// exactly each key's newest record (tombstones only while within
+// delete.retention.ms) below the cleaned end and everything above it,
+// offsets ascending, and that every position a consumer held before the
+// cleaning still reads on from the right record.
+func TestCleanerModel(t *testing.T) {
+	for _, codec := range []batch.Codec{batch.None, batch.LZ4, batch.Zstd} {
+		t.Run(codec.String(), func(t *testing.T) { cleanerModel(t, codec, 20261206+int64(codec)) })
+	}
+}
+
+func cleanerModel(t *testing.T, codec batch.Codec, seed int64) {
+	rng := rand.New(rand.NewSource(seed))
+	clock := newFakeClock()
+	e := openEngine(t, t.TempDir(), engine.Options{Now: clock.Now, RetentionCheckInterval: -1, CleanerDisabled: true})
+	const retention = time.Hour
+	if err := e.CreateTopic("c", 1, map[string]string{"cleanup.policy": "compact", "segment.bytes": "4096",
+		"delete.retention.ms": fmt.Sprint(retention.Milliseconds())}); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := e.Partition("c", 0)
+	var written []keyed
+	start := clock.Now().UnixMilli()
+	for round := 0; round < 2; round++ {
+		for i := round * 200; i < (round+1)*200; i++ {
+			b := batch.NewBuilder(codec)
+			n := 1 + rng.Intn(4)
+			// The first half is old enough for its tombstones to go.
+			ts := start + int64(i)*1000
+			if i < 100 {
+				ts -= 2 * retention.Milliseconds()
+			}
+			var recs []keyed
+			for j := 0; j < n; j++ {
+				k := fmt.Sprintf("key-%02d", rng.Intn(40))
+				var v []byte
+				if rng.Intn(10) > 0 {
+					v = []byte(fmt.Sprintf("v%d-%d-%s", i, j, k))
+				}
+				b.Append(ts, []byte(k), v, nil)
+				recs = append(recs, keyed{key: k, value: v, timestamp: ts})
+			}
+			raw, err := b.Build()
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := p.Append(bytes.Clone(raw))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for j := range recs {
+				recs[j].offset = res.BaseOffset + int64(j)
+			}
+			written = append(written, recs...)
+		}
+		checkCleaning(t, p, written, retention, clock.Now().UnixMilli())
+	}
+	// A second cleaning finds nothing dirty.
+	if st2, err := p.Clean(); err != nil || st2.Groups != 0 {
+		t.Fatalf("second cleaning: %+v %v", st2, err)
+	}
+}
+
+// checkCleaning cleans p and checks the log against what was written:
+// below the cleaned end each key's newest record (a tombstone only while
+// within retention), everything above it, and every earlier position
+// reading on from the right record.
+func checkCleaning(t *testing.T, p *engine.Partition, written []keyed, retention time.Duration, now int64) {
+	t.Helper()
+	before := readKeyed(t, p, 0)
+
+	st, err := p.Clean()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Groups == 0 || st.RecordsRemoved == 0 || st.End <= 0 {
+		t.Fatalf("cleaning did nothing: %+v", st)
+	}
+	t.Logf("cleaned: %+v", st)
+
+	// The cleaner deduplicates below st.End against what it saw below
+	// st.End: a key rewritten above it keeps its older record until the
+	// next cleaning reaches the newer one.
+	newest := map[string]int64{}
+	for _, r := range written {
+		if r.offset < st.End {
+			newest[r.key] = r.offset
+		}
+	}
+	var want []keyed
+	for _, r := range written {
+		if r.offset >= st.End {
+			want = append(want, r)
+			continue
+		}
+		if newest[r.key] != r.offset {
+			continue // superseded
+		}
+		if r.value == nil && r.timestamp < now-retention.Milliseconds() {
+			continue // a tombstone past delete.retention.ms
+		}
+		want = append(want, r)
+	}
+	got := readKeyed(t, p, 0)
+	if len(got) != len(want) {
+		for i := 0; i < max(len(got), len(want)); i++ {
+			var g, w keyed
+			if i < len(got) {
+				g = got[i]
+			}
+			if i < len(want) {
+				w = want[i]
+			}
+			t.Logf("%d: got %d %s %q  want %d %s %q", i, g.offset, g.key, g.value, w.offset, w.key, w.value)
+		}
+		t.Fatalf("after cleaning read %d records, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i].offset != want[i].offset || got[i].key != want[i].key || !bytes.Equal(got[i].value, want[i].value) ||
+			(got[i].value == nil) != (want[i].value == nil) {
+			t.Fatalf("record %d: got %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	// Every position held before the cleaning reads on from the first
+	// record kept at or after it.
+	for _, r := range before {
+		rest := readKeyed(t, p, r.offset)
+		i := 0
+		for i < len(want) && want[i].offset < r.offset {
+			i++
+		}
+		if len(rest) != len(want)-i || (len(rest) > 0 && rest[0].offset != want[i].offset) {
+			t.Fatalf("from offset %d: read %d records, want %d", r.offset, len(rest), len(want)-i)
+		}
+	}
+}
+
+// TestCleanerCrashAtEachStep copies the data directory at every step of
+// every segment replacement of a cleaning, as a kill -9 there would leave
+// it, and opens each copy: each group is wholly old or wholly cleaned, no
+// key loses its newest value, every record read is one that was written,
+// and offsets ascend.
+func TestCleanerCrashAtEachStep(t *testing.T) {
+	dir := t.TempDir()
+	clock := newFakeClock()
+	e := openEngine(t, dir, engine.Options{Now: clock.Now, RetentionCheckInterval: -1, CleanerDisabled: true})
+	if err := e.CreateTopic("c", 1, map[string]string{"cleanup.policy": "compact", "segment.bytes": "2048"}); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := e.Partition("c", 0)
+	rng := rand.New(rand.NewSource(7))
+	written := map[int64]keyed{}
+	newest := map[string]keyed{}
+	for i := 0; i < 150; i++ {
+		b := batch.NewBuilder(batch.Snappy)
+		k := fmt.Sprintf("key-%02d", rng.Intn(25))
+		v := []byte(fmt.Sprintf("v%d-%s", i, k))
+		b.Append(clock.Now().UnixMilli(), []byte(k), v, nil)
+		raw, err := b.Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := p.Append(bytes.Clone(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := keyed{offset: res.BaseOffset, key: k, value: v}
+		written[r.offset] = r
+		newest[k] = r
+	}
+	if err := e.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	type crash struct {
+		step string
+		dir  string
+	}
+	var crashes []crash
+	engine.SetCleanerHook(e, func(step string) {
+		crashes = append(crashes, crash{step, crashCopy(t, dir)})
+	})
+	st, err := p.Clean()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Groups < 2 {
+		t.Fatalf("want several groups to crash between, got %+v", st)
+	}
+	steps := map[string]int{}
+	for _, c := range crashes {
+		steps[c.step]++
+		e2, err := engine.Open(c.dir, engine.Options{RetentionCheckInterval: -1, CleanerDisabled: true})
+		if err != nil {
+			t.Fatalf("after a crash at %q: open: %v", c.step, err)
+		}
+		p2, err := e2.Partition("c", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]keyed{}
+		for _, r := range readKeyed(t, p2, 0) {
+			w, ok := written[r.offset]
+			if !ok || w.key != r.key || !bytes.Equal(w.value, r.value) {
+				t.Fatalf("after a crash at %q: offset %d reads %s=%q, wrote %s=%q", c.step, r.offset, r.key, r.value, w.key, w.value)
+			}
+			seen[r.key] = r
+		}
+		for k, w := range newest {
+			if got := seen[k]; got.offset != w.offset {
+				t.Fatalf("after a crash at %q: key %s's newest is offset %d, read %d", c.step, k, w.offset, got.offset)
+			}
+		}
+		if err := e2.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, step := range []string{"written", "committed", "deleting", "deleted", "renamed", "replaced"} {
+		if steps[step] != st.Groups {
+			t.Errorf("step %q seen %d times, want once per group (%d)", step, steps[step], st.Groups)
+		}
+	}
+}
+
+// TestCompactedTopicRules: a record without a key is refused with
+// ErrRecordWithoutKey (INVALID_RECORD to clients), and retention leaves a
+// compact-only topic alone, while compact,delete enforces it.
+func TestCompactedTopicRules(t *testing.T) {
+	clock := newFakeClock()
+	e := openEngine(t, t.TempDir(), engine.Options{Now: clock.Now, RetentionCheckInterval: -1, CleanerDisabled: true})
+	for topic, policy := range map[string]string{"compact": "compact", "both": "compact,delete"} {
+		if err := e.CreateTopic(topic, 1, map[string]string{"cleanup.policy": policy, "segment.bytes": "1024", "retention.ms": "1000"}); err != nil {
+			t.Fatal(err)
+		}
+		p, _ := e.Partition(topic, 0)
+		b := batch.NewBuilder(batch.None)
+		b.Append(clock.Now().UnixMilli(), []byte("k"), []byte("v"), nil)
+		b.Append(clock.Now().UnixMilli(), nil, []byte("no key"), nil)
+		raw, _ := b.Build()
+		if _, err := p.Append(bytes.Clone(raw)); !errors.Is(err, engine.ErrRecordWithoutKey) || !errors.Is(err, engine.ErrInvalidRecord) {
+			t.Fatalf("%s: keyless record: %v", policy, err)
+		}
+		for i := 0; i < 40; i++ {
+			if _, err := p.Append(keyedBatch(t, clock.Now().UnixMilli(), fmt.Sprint("k", i), "value")); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	clock.Advance(time.Hour)
+	compact, _ := e.Partition("compact", 0)
+	both, _ := e.Partition("both", 0)
+	if n, err := compact.EnforceRetention(); err != nil || n != 0 || compact.LogStartOffset() != 0 {
+		t.Fatalf("retention on a compact-only topic deleted %d segments (%v)", n, err)
+	}
+	if n, err := both.EnforceRetention(); err != nil || n == 0 {
+		t.Fatalf("retention on compact,delete deleted %d segments (%v)", n, err)
+	}
+}
+
+func keyedBatch(t testing.TB, ts int64, key, value string) []byte {
+	t.Helper()
+	b := batch.NewBuilder(batch.None)
+	b.Append(ts, []byte(key), []byte(value), nil)
+	raw, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bytes.Clone(raw)
+}
+
+// TestBackgroundCleaner: with the cleaner on, a compacted partition whose
+// dirty ratio passes min.cleanable.dirty.ratio is cleaned without being
+// asked, and the totals say so.
+func TestBackgroundCleaner(t *testing.T) {
+	e := openEngine(t, t.TempDir(), engine.Options{RetentionCheckInterval: -1, CleanerBackoff: 10 * time.Millisecond})
+	if err := e.CreateTopic("c", 1, map[string]string{"cleanup.policy": "compact", "segment.bytes": "1024",
+		"min.cleanable.dirty.ratio": "0.1"}); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := e.Partition("c", 0)
+	for i := 0; i < 200; i++ {
+		if _, err := p.Append(keyedBatch(t, time.Now().UnixMilli(), fmt.Sprint("k", i%5), fmt.Sprint("value-", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for e.CleanerTotals().Runs == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the background cleaner never cleaned")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if tot := e.CleanerTotals(); tot.RecordsRemoved == 0 || tot.BytesRead == 0 {
+		t.Fatalf("totals %+v", tot)
+	}
+	got := readKeyed(t, p, 0)
+	if len(got) >= 200 {
+		t.Fatalf("read %d records after cleaning, wrote 200 of 5 keys", len(got))
+	}
+}
+
+// TestFollowerCopiesCompactedLog: a follower that fetches a cleaned
+// leader's log from the start copies its gaps and thinned batches byte for
+// byte, and reads back the same records at the same offsets.
+func TestFollowerCopiesCompactedLog(t *testing.T) {
+	open := func() *engine.Partition {
+		e := openEngine(t, t.TempDir(), engine.Options{Replicated: true, CleanerDisabled: true, RetentionCheckInterval: -1})
+		if err := e.CreateTopic("c", 1, map[string]string{"cleanup.policy": "compact", "segment.bytes": "1024"}); err != nil {
+			t.Fatal(err)
+		}
+		p, _ := e.Partition("c", 0)
+		return p
+	}
+	leader, follower := open(), open()
+	leader.SetLeaderEpoch(1)
+	for i := 0; i < 120; i++ {
+		if _, err := leader.Append(keyedBatch(t, time.Now().UnixMilli(), fmt.Sprint("k", i%7), fmt.Sprint("value-", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	leader.SetHighWatermark(leader.LogEndOffset())
+	st, err := leader.Clean()
+	if err != nil || st.RecordsRemoved == 0 {
+		t.Fatalf("clean: %+v %v", st, err)
+	}
+	copyTo(t, leader, follower)
+	follower.SetHighWatermark(follower.LogEndOffset())
+	want, got := readKeyed(t, leader, 0), readKeyed(t, follower, 0)
+	if len(got) != len(want) || len(want) >= 120 {
+		t.Fatalf("follower read %d records, leader %d (of 120 written)", len(got), len(want))
+	}
+	for i := range want {
+		if got[i].offset != want[i].offset || got[i].key != want[i].key || !bytes.Equal(got[i].value, want[i].value) {
+			t.Fatalf("record %d: follower %+v, leader %+v", i, got[i], want[i])
+		}
+	}
+}

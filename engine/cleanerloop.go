@@ -1,0 +1,155 @@
+package engine
+
+import (
+	"errors"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// cleanerTotals count what the background cleaner and Clean did since the
+// engine opened (metrics read them).
+type cleanerTotals struct {
+	runs, bytesRead, bytesWritten, recordsRemoved atomic.Int64
+}
+
+func (c *cleanerTotals) add(st *CleanStats) {
+	c.runs.Add(1)
+	c.bytesRead.Add(st.BytesRead)
+	c.bytesWritten.Add(st.BytesWritten)
+	c.recordsRemoved.Add(st.RecordsRemoved)
+}
+
+// CleanerTotals is what log cleaning did since the engine opened.
+type CleanerTotals struct {
+	Runs, BytesRead, BytesWritten, RecordsRemoved int64
+	// MaxDirtyRatio is the highest dirty ratio the cleaner last measured
+	// among compacted partitions (Kafka's max-dirty-percent, as a ratio).
+	MaxDirtyRatio float64
+}
+
+// CleanerTotals returns what log cleaning did since the engine opened.
+func (e *Engine) CleanerTotals() CleanerTotals {
+	out := CleanerTotals{Runs: e.cleaned.runs.Load(), BytesRead: e.cleaned.bytesRead.Load(),
+		BytesWritten: e.cleaned.bytesWritten.Load(), RecordsRemoved: e.cleaned.recordsRemoved.Load()}
+	for _, p := range e.allPartitions() {
+		if p.config().Compact {
+			out.MaxDirtyRatio = max(out.MaxDirtyRatio, math.Float64frombits(p.dirty.Load()))
+		}
+	}
+	return out
+}
+
+// startCleaners runs log.cleaner.threads background cleaners, each with
+// its share of the dedupe buffer.
+func (e *Engine) startCleaners() {
+	if e.opts.CleanerDisabled {
+		return
+	}
+	threads := max(e.opts.CleanerThreads, 1)
+	claims := &cleanerClaims{busy: map[*Partition]bool{}}
+	for range threads {
+		e.bg.Add(1)
+		go e.cleanerLoop(claims, e.opts.CleanerDedupeBufferSize/int64(threads))
+	}
+}
+
+// cleanerClaims keeps two cleaners off one partition.
+type cleanerClaims struct {
+	mu   sync.Mutex
+	busy map[*Partition]bool
+}
+
+// cleanerLoop cleans the dirtiest compacted partition whose dirty ratio
+// passes min.cleanable.dirty.ratio, one after another, and rests
+// log.cleaner.backoff.ms when none does.
+func (e *Engine) cleanerLoop(claims *cleanerClaims, buffer int64) {
+	defer e.bg.Done()
+	var m *offsetMap // made on the first cleaning: most engines have no compacted topic
+	for {
+		p := e.dirtiest(claims)
+		if p == nil {
+			select {
+			case <-e.stop:
+				return
+			case <-time.After(e.opts.CleanerBackoff):
+			}
+			continue
+		}
+		if m == nil {
+			m = newOffsetMap(buffer)
+		}
+		rules := cleanRules{now: e.now(), throttle: newThrottle(e.opts.CleanerIOMaxBytesPerSecond), stop: e.stop}
+		_, err := p.clean(m, rules)
+		claims.mu.Lock()
+		delete(claims.busy, p)
+		claims.mu.Unlock()
+		switch {
+		case err == nil, errors.Is(err, errCleanAborted):
+		case errors.Is(err, ErrClosed) && e.stopping.Load():
+			return
+		default:
+			p.logger.Error("log cleaning failed", "event", "log_cleaner_error", "err", err)
+			// Do not spin on a partition that keeps failing.
+			select {
+			case <-e.stop:
+				return
+			case <-time.After(e.opts.CleanerBackoff):
+			}
+		}
+		select {
+		case <-e.stop:
+			return
+		default:
+		}
+	}
+}
+
+// dirtiest claims the compacted partition most worth cleaning: the
+// highest dirty ratio at or above its min.cleanable.dirty.ratio.
+func (e *Engine) dirtiest(claims *cleanerClaims) *Partition {
+	now := e.now()
+	var best *Partition
+	bestRatio := -1.0
+	for _, p := range e.allPartitions() {
+		cfg := p.config()
+		if !cfg.Compact || p.Offline() {
+			continue
+		}
+		segs := p.segments()
+		k, end := p.cleanable(segs, cfg, now)
+		if k == 0 {
+			continue
+		}
+		firstDirty, err := e.meta.cleanerCheckpoint(p.Topic(), p.id)
+		if err != nil {
+			continue
+		}
+		firstDirty = max(firstDirty, p.LogStartOffset())
+		if firstDirty >= end {
+			continue
+		}
+		ratio := dirtyRatio(segs, k, firstDirty)
+		p.dirty.Store(math.Float64bits(ratio))
+		if ratio < cfg.MinCleanableDirtyRatio || ratio <= bestRatio {
+			continue
+		}
+		claims.mu.Lock()
+		busy := claims.busy[p]
+		claims.mu.Unlock()
+		if !busy {
+			best, bestRatio = p, ratio
+		}
+	}
+	if best != nil {
+		claims.mu.Lock()
+		if claims.busy[best] {
+			best = nil
+		} else {
+			claims.busy[best] = true
+		}
+		claims.mu.Unlock()
+	}
+	return best
+}
