@@ -19,13 +19,17 @@ const (
 	DefaultReplicationFactor = 3
 )
 
-// Configs are the topic's config overrides: it is never cleaned by age or
-// size (retention.ms=-1, retention.bytes=-1), since a record the log drops
-// is an offset lost; compacting it (Kafka's cleanup.policy=compact) waits
-// for log compaction. 100 MiB segments are Kafka's
+// Configs are the topic's config overrides, Kafka's for it: compacted
+// (cleanup.policy=compact), so that the log keeps each group's newest
+// metadata and each offset's newest commit, tombstones drop deleted ones
+// after delete.retention.ms, and a coordinator taking a partition over
+// replays what is current rather than every commit ever made; never
+// cleaned by age or size (retention.ms=-1, retention.bytes=-1), since a
+// record the log drops is an offset lost. 100 MiB segments are Kafka's
 // offsets.topic.segment.bytes.
 func Configs() map[string]string {
 	return map[string]string{
+		"cleanup.policy":  "compact",
 		"retention.ms":    "-1",
 		"retention.bytes": "-1",
 		"segment.bytes":   "104857600",

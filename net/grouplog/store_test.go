@@ -397,3 +397,54 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(2 * time.Millisecond)
 	}
 }
+
+// TestStoreReloadsACompactedLog: the offsets topic is compacted; after
+// many commits are cleaned down to the newest, a coordinator taking the
+// partition over loads the same offsets from far fewer records.
+func TestStoreReloadsACompactedLog(t *testing.T) {
+	h := newHarness(t, true)
+	if cfg, err := h.eng.TopicConfig(grouplog.Topic); err != nil || !cfg.Compact {
+		t.Fatalf("offsets topic config %+v %v: want cleanup.policy=compact", cfg, err)
+	}
+	// Small segments, so that cleaning has sealed ones to rewrite.
+	if err := h.eng.AlterTopicConfig(grouplog.Topic, map[string]string{"segment.bytes": "1024"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	h.leadAll(0)
+	h.waitOwns("g", nil)
+	for i := int64(0); i < 100; i++ {
+		h.commit("g", i, 1000+i, 2000+i)
+	}
+	want := h.offsets("g")
+	before := len(h.logRecords("g"))
+	part := grouplog.PartitionFor("g", h.topics)
+	p, err := h.eng.Partition(grouplog.Topic, part)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := p.Clean(); err != nil || st.RecordsRemoved == 0 {
+		t.Fatalf("clean: %+v %v", st, err)
+	}
+	after := len(h.logRecords("g"))
+	if after >= before/2 {
+		t.Fatalf("%d records of the group after cleaning, %d before", after, before)
+	}
+
+	// Lose the partition and take it back: the view comes from the
+	// cleaned log.
+	others := map[int32]int32{}
+	for i := range int32(h.topics) {
+		if i != part {
+			others[i] = 0
+		}
+	}
+	h.cl.set(h.topics, others)
+	h.waitOwns("g", group.ErrNotCoordinator)
+	waitFor(t, "the view to drop the group", func() bool { return len(h.offsets("g")) == 0 })
+	others[part] = 1
+	h.cl.set(h.topics, others)
+	h.waitOwns("g", nil)
+	if got := h.offsets("g"); !equal(got, want) {
+		t.Fatalf("offsets after reloading a cleaned log: %v, want %v", got, want)
+	}
+}
