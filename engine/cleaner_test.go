@@ -407,3 +407,53 @@ func TestFollowerCopiesCompactedLog(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxCompactionLag: a partition whose dirty ratio stays below
+// min.cleanable.dirty.ratio is still cleaned once its oldest dirty record
+// is older than max.compaction.lag.ms.
+func TestMaxCompactionLag(t *testing.T) {
+	clock := newFakeClock()
+	dir := t.TempDir()
+	cfg := map[string]string{"cleanup.policy": "compact", "segment.bytes": "1024",
+		"min.cleanable.dirty.ratio": "0.9", "max.compaction.lag.ms": "60000"}
+	write := func(p *engine.Partition, n int) {
+		for i := 0; i < n; i++ {
+			if _, err := p.Append(keyedBatch(t, clock.Now().UnixMilli(), fmt.Sprint("k", i%3), fmt.Sprint("v", i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// A cleaned log, then a little more: a dirty ratio below 0.9.
+	e := openEngine(t, dir, engine.Options{Now: clock.Now, RetentionCheckInterval: -1, CleanerDisabled: true})
+	if err := e.CreateTopic("c", 1, cfg); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := e.Partition("c", 0)
+	write(p, 200)
+	if _, err := p.Clean(); err != nil {
+		t.Fatal(err)
+	}
+	write(p, 20)
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	e = openEngine(t, dir, engine.Options{Now: clock.Now, RetentionCheckInterval: -1, CleanerBackoff: 5 * time.Millisecond})
+	wait := func(what string, cond func(engine.CleanerTotals) bool) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for !cond(e.CleanerTotals()) {
+			if time.Now().After(deadline) {
+				t.Fatalf("waiting for %s: %+v", what, e.CleanerTotals())
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	// The cleaner has looked (it records the ratio) and left it alone.
+	wait("the cleaner to measure the dirty ratio", func(c engine.CleanerTotals) bool { return c.MaxDirtyRatio > 0 })
+	if tot := e.CleanerTotals(); tot.Runs != 0 || tot.MaxDirtyRatio >= 0.9 {
+		t.Fatalf("before the lag passed: %+v", tot)
+	}
+	clock.Advance(2 * time.Minute)
+	wait("a cleaning past max.compaction.lag.ms", func(c engine.CleanerTotals) bool { return c.Runs > 0 })
+}

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/sluicelog/sluice/segment"
 )
 
 // cleanerTotals count what the background cleaner and Clean did since the
@@ -68,7 +70,7 @@ func (e *Engine) cleanerLoop(claims *cleanerClaims, buffer int64) {
 	defer e.bg.Done()
 	var m *offsetMap // made on the first cleaning: most engines have no compacted topic
 	for {
-		p := e.dirtiest(claims)
+		p, due := e.dirtiest(claims)
 		if p == nil {
 			select {
 			case <-e.stop:
@@ -80,7 +82,7 @@ func (e *Engine) cleanerLoop(claims *cleanerClaims, buffer int64) {
 		if m == nil {
 			m = newOffsetMap(buffer)
 		}
-		rules := cleanRules{now: e.now(), throttle: newThrottle(e.opts.CleanerIOMaxBytesPerSecond), stop: e.stop}
+		rules := cleanRules{now: e.now(), force: due, throttle: newThrottle(e.opts.CleanerIOMaxBytesPerSecond), stop: e.stop}
 		_, err := p.clean(m, rules)
 		claims.mu.Lock()
 		delete(claims.busy, p)
@@ -106,9 +108,10 @@ func (e *Engine) cleanerLoop(claims *cleanerClaims, buffer int64) {
 	}
 }
 
-// dirtiest claims the compacted partition most worth cleaning: the
-// highest dirty ratio at or above its min.cleanable.dirty.ratio.
-func (e *Engine) dirtiest(claims *cleanerClaims) *Partition {
+// dirtiest claims the compacted partition most worth cleaning: one past
+// max.compaction.lag.ms (due), else the highest dirty ratio at or above
+// its min.cleanable.dirty.ratio.
+func (e *Engine) dirtiest(claims *cleanerClaims) (*Partition, bool) {
 	now := e.now()
 	var best *Partition
 	bestRatio := -1.0
@@ -132,7 +135,14 @@ func (e *Engine) dirtiest(claims *cleanerClaims) *Partition {
 		}
 		ratio := dirtyRatio(segs, k, firstDirty)
 		p.dirty.Store(math.Float64bits(ratio))
-		if ratio < cfg.MinCleanableDirtyRatio || ratio <= bestRatio {
+		if overdue(segs, k, firstDirty, cfg, now) {
+			// max.compaction.lag.ms has passed for dirty records: this
+			// partition goes before any merely dirty one.
+			ratio += 1
+		} else if ratio < cfg.MinCleanableDirtyRatio {
+			continue
+		}
+		if ratio <= bestRatio {
 			continue
 		}
 		claims.mu.Lock()
@@ -151,5 +161,22 @@ func (e *Engine) dirtiest(claims *cleanerClaims) *Partition {
 		}
 		claims.mu.Unlock()
 	}
-	return best
+	return best, bestRatio > 1
+}
+
+// overdue reports whether the oldest dirty segment's newest record is
+// older than max.compaction.lag.ms: Kafka cleans such a partition whatever
+// its dirty ratio, so that a key's older records do not outlive the lag.
+func overdue(segs []*segment.Segment, k int, firstDirty int64, cfg *TopicConfig, now time.Time) bool {
+	if cfg.MaxCompactionLagMs <= 0 || cfg.MaxCompactionLagMs == math.MaxInt64 {
+		return false
+	}
+	for i, s := range segs[:k] {
+		if i+1 < len(segs) && segs[i+1].Base() <= firstDirty {
+			continue
+		}
+		ts, err := s.MaxTimestamp()
+		return err == nil && ts >= 0 && ts < now.UnixMilli()-cfg.MaxCompactionLagMs
+	}
+	return false
 }
