@@ -457,3 +457,64 @@ func TestMaxCompactionLag(t *testing.T) {
 	clock.Advance(2 * time.Minute)
 	wait("a cleaning past max.compaction.lag.ms", func(c engine.CleanerTotals) bool { return c.Runs > 0 })
 }
+
+// TestCleanerKeepsProducersNewestBatch: an idempotent producer whose
+// every record is superseded keeps its newest batch, emptied, so that its
+// sequence survives a replay of the cleaned log; its older batches go.
+func TestCleanerKeepsProducersNewestBatch(t *testing.T) {
+	e := openEngine(t, t.TempDir(), engine.Options{RetentionCheckInterval: -1, CleanerDisabled: true})
+	if err := e.CreateTopic("c", 1, map[string]string{"cleanup.policy": "compact", "segment.bytes": "1024"}); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := e.Partition("c", 0)
+	const pid = 4242
+	for seq := int32(0); seq < 3; seq++ {
+		b := batch.NewBuilder(batch.None)
+		b.SetProducer(pid, 0, seq)
+		b.Append(time.Now().UnixMilli(), []byte("shared"), []byte(fmt.Sprint("from the producer ", seq)), nil)
+		raw, _ := b.Build()
+		if _, err := p.Append(bytes.Clone(raw)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Others overwrite the key many times, past the producer's batches.
+	for i := 0; i < 60; i++ {
+		if _, err := p.Append(keyedBatch(t, time.Now().UnixMilli(), "shared", fmt.Sprint("later ", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := p.Clean(); err != nil {
+		t.Fatal(err)
+	}
+	var kept []batch.Header
+	var buf []byte
+	for off := p.LogStartOffset(); off < p.HighWatermark(); {
+		b, err := p.ReadBytes(buf[:0], off, 1<<20)
+		if err != nil || len(b) == 0 {
+			t.Fatalf("read at %d: %v", off, err)
+		}
+		buf = b
+		for rest := b; len(rest) > 0; {
+			h, err := batch.ParseHeader(rest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if h.ProducerID == pid {
+				kept = append(kept, h)
+			}
+			off = h.NextOffset()
+			rest = rest[h.Size():]
+		}
+	}
+	if len(kept) != 1 || kept[0].BaseSequence != 2 || kept[0].RecordCount != 0 {
+		t.Fatalf("the producer's batches after cleaning: %+v; want its newest alone, emptied", kept)
+	}
+	// The producer's next batch is still in sequence.
+	b := batch.NewBuilder(batch.None)
+	b.SetProducer(pid, 0, 3)
+	b.Append(time.Now().UnixMilli(), []byte("shared"), []byte("next"), nil)
+	raw, _ := b.Build()
+	if _, err := p.Append(bytes.Clone(raw)); err != nil {
+		t.Fatalf("the producer's next batch after cleaning: %v", err)
+	}
+}
