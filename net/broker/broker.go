@@ -386,18 +386,23 @@ func (b *Broker) Close(ctx context.Context) error {
 // brokerConfigs is what DescribeConfigs reports for the broker resource.
 func (c *Config) brokerConfigs() map[string]string {
 	m := map[string]string{
-		"node.id":                     strconv.Itoa(int(c.NodeID)),
-		"listeners":                   c.listeners(),
-		"log.dirs":                    c.DataDir,
-		"num.partitions":              strconv.Itoa(int(c.NumPartitions)),
-		"default.replication.factor":  strconv.Itoa(int(c.DefaultReplicationFactor)),
-		"auto.create.topics.enable":   strconv.FormatBool(c.AutoCreateTopics),
-		"delete.topic.enable":         strconv.FormatBool(c.DeleteTopicEnable),
-		"socket.request.max.bytes":    strconv.Itoa(c.SocketRequestMaxBytes),
-		"max.connections":             strconv.Itoa(c.MaxConnections),
-		"connections.max.idle.ms":     strconv.FormatInt(c.ConnectionsMaxIdle.Milliseconds(), 10),
-		"socket.send.buffer.bytes":    strconv.Itoa(c.SocketSendBufferBytes),
-		"socket.receive.buffer.bytes": strconv.Itoa(c.SocketReceiveBufferBytes),
+		"node.id":                             strconv.Itoa(int(c.NodeID)),
+		"listeners":                           c.listeners(),
+		"log.dirs":                            c.DataDir,
+		"num.partitions":                      strconv.Itoa(int(c.NumPartitions)),
+		"default.replication.factor":          strconv.Itoa(int(c.DefaultReplicationFactor)),
+		"auto.create.topics.enable":           strconv.FormatBool(c.AutoCreateTopics),
+		"delete.topic.enable":                 strconv.FormatBool(c.DeleteTopicEnable),
+		"socket.request.max.bytes":            strconv.Itoa(c.SocketRequestMaxBytes),
+		"max.connections":                     strconv.Itoa(c.MaxConnections),
+		"connections.max.idle.ms":             strconv.FormatInt(c.ConnectionsMaxIdle.Milliseconds(), 10),
+		"socket.send.buffer.bytes":            strconv.Itoa(c.SocketSendBufferBytes),
+		"socket.receive.buffer.bytes":         strconv.Itoa(c.SocketReceiveBufferBytes),
+		"log.cleaner.enable":                  strconv.FormatBool(!c.CleanerDisabled),
+		"log.cleaner.threads":                 strconv.Itoa(c.CleanerThreads),
+		"log.cleaner.dedupe.buffer.size":      strconv.FormatInt(c.CleanerDedupeBufferSize, 10),
+		"log.cleaner.io.max.bytes.per.second": strconv.FormatFloat(c.CleanerIOMaxBytesPerSecond, 'g', -1, 64),
+		"log.cleaner.backoff.ms":              strconv.FormatInt(c.CleanerBackoff.Milliseconds(), 10),
 	}
 	for k, v := range c.TopicDefaults {
 		m["default."+k] = v

@@ -16,6 +16,7 @@ const (
 	typeBoolean = kmsg.ConfigType(1)
 	typeString  = kmsg.ConfigType(2)
 	typeLong    = kmsg.ConfigType(5)
+	typeDouble  = kmsg.ConfigType(6)
 	typeList    = kmsg.ConfigType(7)
 )
 
@@ -23,8 +24,11 @@ const (
 // in DescribeConfigs v3+.
 func configType(name, value string) kmsg.ConfigType {
 	switch {
-	case name == "cleanup.policy":
+	case name == "cleanup.policy" || name == "log.cleanup.policy":
 		return typeList
+	case name == "min.cleanable.dirty.ratio" || name == "log.cleaner.min.cleanable.ratio" ||
+		name == "log.cleaner.io.max.bytes.per.second":
+		return typeDouble
 	case value == "true" || value == "false":
 		return typeBoolean
 	}
