@@ -13,8 +13,11 @@
 # pre-cluster build 5795bbb, built from git, in interleaved rounds) and
 # bench/cmd/metricsbench (produce and consume throughput of a sluiced with
 # metrics.listeners set and /metrics scraped every second, against one
-# without, in blocks of off, on, on, off runs); each prints its own
-# section, pasted verbatim.
+# without, in blocks of off, on, on, off runs) and bench/cmd/cleanbench
+# (log compaction: Partition.Clean of a 1 GiB partition with 10% unique
+# keys beside a plain read of the same segments, and produce throughput
+# on a sluiced while its cleaner runs against while it is idle); each
+# prints its own section, pasted verbatim.
 #
 # Besides the engine and broker harnesses it runs the side-by-side suite of
 # bench/peers (its own Go module: Sluice beside kfake, NATS JetStream and
@@ -40,9 +43,9 @@
 #                quickly; the figures are meaningless, so BENCH_OUT then
 #                defaults to $TMPDIR/BENCHMARKS.smoke.md
 #
-# The whole suite takes about 10 minutes on a 2-core VM (the peers suite
-# about 1.5 of them, replbench about 2, metricsbench about 1.5). BENCH_OUT
-# is only replaced when every command has succeeded.
+# The whole suite takes about 12 minutes on a 2-core VM (the peers suite
+# about 1.5 of them, replbench about 2, metricsbench about 1.5, cleanbench
+# about 2). BENCH_OUT is only replaced when every command has succeeded.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -177,6 +180,13 @@ run_suite() {
 	MT=($GO run ./bench/cmd/metricsbench -q -dir "$DATA_DIR")
 	if [[ $SMOKE == 1 ]]; then MT+=(-quick); fi
 	run metricsbench "${MT[@]}"
+	# Log compaction: the engine's Partition.Clean of a 1 GiB partition
+	# beside a plain read of it, in this process, then produce on a
+	# sluiced with its cleaner running against idle; its stdout is its
+	# section too.
+	CB=($GO run ./bench/cmd/cleanbench -q -dir "$DATA_DIR")
+	if [[ $SMOKE == 1 ]]; then CB+=(-quick); fi
+	run cleanbench "${CB[@]}"
 	PB=($GO -C bench/peers run . -out "$RAW/peers" -data "$DATA_DIR")
 	if [[ $SMOKE == 1 ]]; then PB+=(-smoke); fi
 	run peers "${PB[@]}"
@@ -520,6 +530,10 @@ EOF
 	if [[ -f $RAW/metricsbench.out ]]; then # absent from the raw outputs of runs before it
 		echo
 		cat "$RAW/metricsbench.out"
+	fi
+	if [[ -f $RAW/cleanbench.out ]]; then # absent from the raw outputs of runs before it
+		echo
+		cat "$RAW/cleanbench.out"
 	fi
 	cat <<EOF
 
