@@ -114,9 +114,17 @@ func TestLimitAndRelease(t *testing.T) {
 type stuckConn struct {
 	nc     net.Conn
 	closed chan struct{}
+	// serving, when set, hears that Serve began: the set holds the
+	// connection from then on (newConn runs before it is registered).
+	serving chan<- struct{}
 }
 
-func (c *stuckConn) Serve()       { <-c.closed }
+func (c *stuckConn) Serve() {
+	if c.serving != nil {
+		c.serving <- struct{}{}
+	}
+	<-c.closed
+}
 func (c *stuckConn) StopReading() {}
 func (c *stuckConn) Close() error { close(c.closed); return c.nc.Close() }
 
@@ -130,8 +138,7 @@ func TestShutdownDeadline(t *testing.T) {
 	s := New(10, sockbuf.Sizes{}, slog.New(slog.DiscardHandler))
 	served := make(chan struct{}, 1)
 	go s.Serve(ln, func(nc net.Conn) Conn {
-		served <- struct{}{}
-		return &stuckConn{nc: nc, closed: make(chan struct{})}
+		return &stuckConn{nc: nc, closed: make(chan struct{}), serving: served}
 	})
 	dial(t, ln)
 	<-served
