@@ -303,7 +303,18 @@ func (p *Partition) cleanGroup(g cleaningGroup, cfg *TopicConfig, keep func(*bat
 	if err := os.MkdirAll(tmp, 0o755); err != nil {
 		return err
 	}
-	out, err := segment.Create(tmp, base, p.segmentOptions(cfg))
+	// The indexes are sized for the group, not for segment.bytes: a group
+	// is at least one segment, and a segment may be larger than
+	// segment.bytes (written before the config shrank, or by a follower's
+	// replica appends), so its cleaned copy may need more entries.
+	opts := p.segmentOptions(cfg)
+	var groupBytes int64
+	for _, s := range g.segs {
+		groupBytes += s.Size()
+	}
+	need := groupBytes/int64(max(opts.IndexIntervalBytes, batch.HeaderSize)) + 2
+	opts.MaxIndexBytes = max(opts.MaxIndexBytes, int(need*8))
+	out, err := segment.Create(tmp, base, opts)
 	if err != nil {
 		return err
 	}
