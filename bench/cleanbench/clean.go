@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sluicelog/sluice/bench/hostinfo"
+	"github.com/sluicelog/sluice/bench/sluicedproc"
 	"github.com/sluicelog/sluice/engine"
 )
 
@@ -89,7 +90,7 @@ func cleanRound(ctx context.Context, cfg Config, rep *Report, master, copyDir st
 	if err := copyTree(master, copyDir); err != nil {
 		return fmt.Errorf("copying the partition: %w", err)
 	}
-	syncAll()
+	sluicedproc.SyncAll()
 	round.CopySeconds = time.Since(start).Seconds()
 
 	segs, err := segmentFiles(partitionDir(master))
@@ -123,9 +124,9 @@ func cleanRound(ctx context.Context, cfg Config, rep *Report, master, copyDir st
 			if err != nil {
 				return err
 			}
-			cpu := processCPU(os.Getpid())
+			cpu := sluicedproc.ProcessCPU(os.Getpid())
 			st, err := p.Clean()
-			cpu = processCPU(os.Getpid()) - cpu
+			cpu = sluicedproc.ProcessCPU(os.Getpid()) - cpu
 			if err := stopProfile(); err != nil {
 				return err
 			}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sluicelog/sluice/bench/hostinfo"
+	"github.com/sluicelog/sluice/bench/sluicedproc"
 	"github.com/sluicelog/sluice/net/client"
 	"github.com/sluicelog/sluice/net/protocol"
 )
@@ -114,7 +115,7 @@ func runBroker(ctx context.Context, cfg Config, w *workload, rep *Report, dir st
 	var modDir string
 	var err error
 	if cfg.Sluiced == "" || cfg.BrokerConfig == "" {
-		if modDir, err = moduleDir(ctx); err != nil {
+		if modDir, err = sluicedproc.ModuleDir(ctx); err != nil {
 			return nil, err
 		}
 	}
@@ -123,10 +124,10 @@ func runBroker(ctx context.Context, cfg Config, w *workload, rep *Report, dir st
 	bin := cfg.Sluiced
 	if bin == "" {
 		cfg.Logf("cleanbench: building sluiced")
-		if bin, bp.Build, err = buildSluiced(ctx, modDir, dir); err != nil {
+		if bin, bp.Build, err = sluicedproc.Build(ctx, modDir, dir); err != nil {
 			return nil, err
 		}
-		bp.Build += " at " + gitDescribe(ctx, modDir)
+		bp.Build += " at " + sluicedproc.GitDescribe(ctx, modDir)
 	} else {
 		bp.Build = bin
 	}
@@ -140,9 +141,9 @@ func runBroker(ctx context.Context, cfg Config, w *workload, rep *Report, dir st
 	if err != nil {
 		return nil, err
 	}
-	defer b.kill() // error paths; a good run has stopped it already
-	bp.Command = strings.NewReplacer(bin, "sluiced", data, "$tmp/data", props, "cmd/sluiced/sluiced.properties").Replace(strings.Join(b.argv, " "))
-	cl, err := client.New(ctx, client.Config{BootstrapServers: []string{b.addr}})
+	defer b.Kill() // error paths; a good run has stopped it already
+	bp.Command = strings.NewReplacer(bin, "sluiced", data, "$tmp/data", props, "cmd/sluiced/sluiced.properties").Replace(strings.Join(b.Argv, " "))
+	cl, err := client.New(ctx, client.Config{BootstrapServers: []string{b.Addr}})
 	if err != nil {
 		return nil, err
 	}
@@ -165,14 +166,14 @@ func runBroker(ctx context.Context, cfg Config, w *workload, rep *Report, dir st
 		bp.Rounds = append(bp.Rounds, round)
 	}
 	cl.Close()
-	code, err := b.stop(60 * time.Second)
+	code, err := b.Stop(60 * time.Second)
 	bp.ExitCode = code
 	if err != nil {
 		rep.problem("stopping the broker: %v", err)
 	} else if code != 0 {
-		rep.problem("the broker exited with status %d after SIGTERM:\n%s", code, b.tail())
+		rep.problem("the broker exited with status %d after SIGTERM:\n%s", code, b.Tail())
 	}
-	bp.Warnings = b.warnings()
+	bp.Warnings = b.Warnings()
 	for _, l := range bp.Warnings {
 		if strings.Contains(l, "log cleaning failed") {
 			rep.problem("the broker: %s", l)
@@ -280,7 +281,7 @@ func producePhase(ctx context.Context, cfg Config, w *workload, b *broker, cl *c
 	if _, err := cl.Partitions(ctx, ph.Topic); err != nil {
 		return err
 	}
-	pr, err := startProducer(ctx, cl, ph.Topic, w, b.pid())
+	pr, err := startProducer(ctx, cl, ph.Topic, w, b.PID())
 	if err != nil {
 		return err
 	}
@@ -372,14 +373,14 @@ func startProducer(ctx context.Context, cl *client.Client, topic string, w *work
 		pr.acked.Add(1)
 		pr.ackedBytes.Add(int64(w.cfg.ValueBytes))
 	}
-	cpu0 := processCPU(brokerPID)
+	cpu0 := sluicedproc.ProcessCPU(brokerPID)
 	pr.start = time.Now()
 	sample := func(withCPU bool) {
 		t := time.Since(pr.start)
 		pr.bytes = append(pr.bytes, point{t, float64(pr.ackedBytes.Load())})
 		pr.records = append(pr.records, point{t, float64(pr.acked.Load())})
 		if withCPU {
-			pr.brokerCPU = append(pr.brokerCPU, point{time.Since(pr.start), processCPU(brokerPID) - cpu0})
+			pr.brokerCPU = append(pr.brokerCPU, point{time.Since(pr.start), sluicedproc.ProcessCPU(brokerPID) - cpu0})
 		}
 	}
 	sample(true)

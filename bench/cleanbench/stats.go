@@ -5,11 +5,13 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sluicelog/sluice/bench/sluicedproc"
 )
 
-// settleCache is called before every cold read: settle, but the tests
+// settleCache is called before every cold read: sluicedproc.Settle, but the tests
 // leave the machine's page cache alone.
-var settleCache = settle
+var settleCache = sluicedproc.Settle
 
 // mbps is n bytes over seconds in MB/s (10^6 B/s), or 0.
 func mbps(n int64, seconds float64) float64 {

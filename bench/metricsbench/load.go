@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sluicelog/sluice/bench/hostinfo"
+	"github.com/sluicelog/sluice/bench/sluicedproc"
 	"github.com/sluicelog/sluice/net/client"
 )
 
@@ -70,14 +71,14 @@ type cpuMeter struct {
 }
 
 func startCPU(broker int) cpuMeter {
-	return cpuMeter{broker: broker, start: time.Now(), brokerCPU: processCPU(broker), self: processCPU(os.Getpid()), total: hostinfo.MachineBusy()}
+	return cpuMeter{broker: broker, start: time.Now(), brokerCPU: sluicedproc.ProcessCPU(broker), self: sluicedproc.ProcessCPU(os.Getpid()), total: hostinfo.MachineBusy()}
 }
 
 // stop fills the phase's time and CPU figures.
 func (m cpuMeter) stop(ph *Phase) {
 	ph.Seconds = time.Since(m.start).Seconds()
-	ph.BrokerCPU = processCPU(m.broker) - m.brokerCPU
-	ph.ClientCPU = processCPU(os.Getpid()) - m.self
+	ph.BrokerCPU = sluicedproc.ProcessCPU(m.broker) - m.brokerCPU
+	ph.ClientCPU = sluicedproc.ProcessCPU(os.Getpid()) - m.self
 	ph.OthersCPU = max(hostinfo.MachineBusy()-m.total-ph.BrokerCPU-ph.ClientCPU, 0)
 	if ph.Seconds > 0 {
 		ph.OthersShare = ph.OthersCPU / (float64(runtime.NumCPU()) * ph.Seconds)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sluicelog/sluice/bench/hostinfo"
 	"github.com/sluicelog/sluice/bench/netbench"
+	"github.com/sluicelog/sluice/bench/sluicedproc"
 	"github.com/sluicelog/sluice/net/client"
 )
 
@@ -209,17 +210,17 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	var modDir string
 	if cfg.Sluiced == "" || cfg.BrokerConfig == "" {
-		if modDir, err = moduleDir(ctx); err != nil {
+		if modDir, err = sluicedproc.ModuleDir(ctx); err != nil {
 			return nil, err
 		}
 	}
 	bin := cfg.Sluiced
 	if bin == "" {
 		cfg.Logf("metricsbench: building sluiced")
-		if bin, rep.Build, err = buildSluiced(ctx, modDir, dir); err != nil {
+		if bin, rep.Build, err = sluicedproc.Build(ctx, modDir, dir); err != nil {
 			return nil, err
 		}
-		rep.Build += " at " + gitDescribe(ctx, modDir)
+		rep.Build += " at " + sluicedproc.GitDescribe(ctx, modDir)
 	} else {
 		rep.Build = bin
 	}
@@ -296,7 +297,7 @@ func (r *runner) round(ctx context.Context, round *Round) error {
 	if err := os.RemoveAll(data); err != nil {
 		return err
 	}
-	if settle() {
+	if sluicedproc.Settle() {
 		r.rep.CacheDropped = true
 	}
 	round.Brokers = []Broker{{Mode: Off}, {Mode: On}}
@@ -306,7 +307,7 @@ func (r *runner) round(ctx context.Context, round *Round) error {
 			if l.cl != nil {
 				l.cl.Close()
 			}
-			l.proc.kill()
+			l.proc.Kill()
 		}
 	}()
 	for i := range round.Brokers {
@@ -326,7 +327,7 @@ func (r *runner) round(ctx context.Context, round *Round) error {
 		l := &live{info: info, proc: b}
 		brokers[info.Mode] = l
 		info.Command = strings.NewReplacer(r.bin, "sluiced", bdata, "$tmp/"+info.Mode, r.props, "cmd/sluiced/sluiced.properties",
-			r.dir, "$tmp").Replace(strings.Join(b.argv, " "))
+			r.dir, "$tmp").Replace(strings.Join(b.Argv, " "))
 		url, seen := b.opsAddr()
 		switch {
 		case info.Mode == Off && seen:
@@ -335,7 +336,7 @@ func (r *runner) round(ctx context.Context, round *Round) error {
 			return errors.New("metrics are on but the broker logged no operations listener")
 		}
 		l.url = url
-		if l.cl, err = client.New(ctx, client.Config{BootstrapServers: []string{b.addr}}); err != nil {
+		if l.cl, err = client.New(ctx, client.Config{BootstrapServers: []string{b.Addr}}); err != nil {
 			return err
 		}
 	}
@@ -410,14 +411,14 @@ func (r *runner) round(ctx context.Context, round *Round) error {
 	for _, mode := range []string{Off, On} {
 		l := brokers[mode]
 		l.cl.Close()
-		code, err := l.proc.stop(30 * time.Second)
+		code, err := l.proc.Stop(30 * time.Second)
 		l.info.ExitCode = code
 		if err != nil {
 			r.problem(round, "stopping the broker with metrics %s: %v", mode, err)
 		} else if code != 0 {
-			r.problem(round, "the broker with metrics %s exited with status %d after SIGTERM:\n%s", mode, code, l.proc.tail())
+			r.problem(round, "the broker with metrics %s exited with status %d after SIGTERM:\n%s", mode, code, l.proc.Tail())
 		}
-		l.info.Warnings = l.proc.warnings()
+		l.info.Warnings = l.proc.Warnings()
 	}
 	round.LoadAfter = hostinfo.LoadAverage()
 	return os.RemoveAll(data)
@@ -435,10 +436,10 @@ func (r *runner) warmUp(ctx context.Context, l *live) error {
 		return err
 	}
 	var ph Phase
-	if err := produce(ctx, l.cl, topic, counts, r.vals, l.proc.pid(), &ph); err != nil {
+	if err := produce(ctx, l.cl, topic, counts, r.vals, l.proc.PID(), &ph); err != nil {
 		return err
 	}
-	return consume(ctx, l.cl, topic, counts, 1, r.vals, l.proc.pid(), &ph)
+	return consume(ctx, l.cl, topic, counts, 1, r.vals, l.proc.PID(), &ph)
 }
 
 // slot runs one phase against broker l: produce, or consume.
@@ -453,9 +454,9 @@ func (r *runner) slot(ctx context.Context, l *live, ph *Phase, counts []int64, p
 	}
 	var err error
 	if producing {
-		err = produce(ctx, l.cl, ph.Topic, counts, r.vals, l.proc.pid(), ph)
+		err = produce(ctx, l.cl, ph.Topic, counts, r.vals, l.proc.PID(), ph)
 	} else {
-		err = consume(ctx, l.cl, ph.Topic, counts, r.cfg.ConsumePasses, r.vals, l.proc.pid(), ph)
+		err = consume(ctx, l.cl, ph.Topic, counts, r.cfg.ConsumePasses, r.vals, l.proc.PID(), ph)
 	}
 	if sc != nil {
 		sc.close()
@@ -466,8 +467,8 @@ func (r *runner) slot(ctx context.Context, l *live, ph *Phase, counts []int64, p
 	if err != nil {
 		return err
 	}
-	if l.proc.exited() {
-		return fmt.Errorf("the broker exited (%v):\n%s", l.proc.waitErr, l.proc.tail())
+	if l.proc.Exited() {
+		return fmt.Errorf("the broker exited (%v):\n%s", l.proc.WaitErr(), l.proc.Tail())
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package metricsbench
+package sluicedproc
 
 import (
 	"os"
@@ -10,25 +10,27 @@ import (
 	"github.com/sluicelog/sluice/bench/hostinfo"
 )
 
-// dieWithParent makes the kernel kill the broker if this process dies
+// dieWithParent makes the kernel kill the broker if the harness dies
 // first, so that no broker outlives an interrupted run.
 func dieWithParent(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 }
 
-// settle gives every run the same page cache to start from: nothing dirty
-// and, as root, nothing cached (bench/replbench does the same). It reports
-// whether the cache was dropped.
-func settle() bool {
+// SyncAll asks the kernel to write back every dirty page (sync(2)).
+func SyncAll() { syscall.Sync() }
+
+// Settle gives a run a cold page cache to start from: nothing dirty and,
+// as root, nothing cached. It reports whether the cache was dropped.
+func Settle() bool {
 	syscall.Sync()
 	return os.WriteFile("/proc/sys/vm/drop_caches", []byte("1"), 0) == nil
 }
 
-// processCPU is a process's CPU time in seconds: the run time of its
+// ProcessCPU is a process's CPU time in seconds: the run time of its
 // threads in nanoseconds from /proc/PID/task/*/schedstat, or, where that
 // says nothing, user+system time at the kernel's 10 ms tick. Threads that
 // exited are not counted; a Go process keeps its threads.
-func processCPU(pid int) float64 {
+func ProcessCPU(pid int) float64 {
 	tasks, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/task")
 	var ns int64
 	for _, t := range tasks {
