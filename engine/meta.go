@@ -202,24 +202,35 @@ func recoveryKey(topic string, partition int32) []byte {
 }
 
 func (m *metaStore) putRecoveryPoint(topic string, partition int32, offset int64) error {
-	var v [8]byte
-	binary.BigEndian.PutUint64(v[:], uint64(offset))
-	return m.db.Set(recoveryKey(topic, partition), v[:], pebble.Sync)
+	return m.putInt64(recoveryKey(topic, partition), offset, pebble.Sync)
 }
 
 // recoveryPoint returns the stored recovery point, or 0 (scan everything)
 // when there is none.
 func (m *metaStore) recoveryPoint(topic string, partition int32) (int64, error) {
-	v, closer, err := m.db.Get(recoveryKey(topic, partition))
+	return m.int64At(recoveryKey(topic, partition), 0)
+}
+
+// putInt64 stores v under key, big-endian.
+func (m *metaStore) putInt64(key []byte, v int64, opts *pebble.WriteOptions) error {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(v))
+	return m.db.Set(key, b[:], opts)
+}
+
+// int64At returns what putInt64 stored under key, or def when there is
+// nothing there (or not 8 bytes).
+func (m *metaStore) int64At(key []byte, def int64) (int64, error) {
+	v, closer, err := m.db.Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {
-		return 0, nil
+		return def, nil
 	}
 	if err != nil {
 		return 0, err
 	}
 	defer closer.Close()
 	if len(v) != 8 {
-		return 0, nil
+		return def, nil
 	}
 	return int64(binary.BigEndian.Uint64(v)), nil
 }
@@ -232,25 +243,12 @@ func hwKey(topic string, partition int32) []byte {
 // a sync: losing the latest one after a crash only makes the restarted
 // replica hide a little more until its leader tells it the current one.
 func (m *metaStore) putHighWatermark(topic string, partition int32, offset int64) error {
-	var v [8]byte
-	binary.BigEndian.PutUint64(v[:], uint64(offset))
-	return m.db.Set(hwKey(topic, partition), v[:], pebble.NoSync)
+	return m.putInt64(hwKey(topic, partition), offset, pebble.NoSync)
 }
 
 // highWatermark returns the stored high watermark, or -1 when none.
 func (m *metaStore) highWatermark(topic string, partition int32) (int64, error) {
-	v, closer, err := m.db.Get(hwKey(topic, partition))
-	if errors.Is(err, pebble.ErrNotFound) {
-		return -1, nil
-	}
-	if err != nil {
-		return 0, err
-	}
-	defer closer.Close()
-	if len(v) != 8 {
-		return -1, nil
-	}
-	return int64(binary.BigEndian.Uint64(v)), nil
+	return m.int64At(hwKey(topic, partition), -1)
 }
 
 func cleanerKey(topic string, partition int32) []byte {
@@ -262,25 +260,12 @@ func cleanerKey(topic string, partition int32) []byte {
 // cleaner-offset-checkpoint). Unsynced: losing it only makes the next
 // cleaning do more work.
 func (m *metaStore) putCleanerCheckpoint(topic string, partition int32, offset int64) error {
-	var v [8]byte
-	binary.BigEndian.PutUint64(v[:], uint64(offset))
-	return m.db.Set(cleanerKey(topic, partition), v[:], pebble.NoSync)
+	return m.putInt64(cleanerKey(topic, partition), offset, pebble.NoSync)
 }
 
 // cleanerCheckpoint returns the stored first dirty offset, or 0.
 func (m *metaStore) cleanerCheckpoint(topic string, partition int32) (int64, error) {
-	v, closer, err := m.db.Get(cleanerKey(topic, partition))
-	if errors.Is(err, pebble.ErrNotFound) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, err
-	}
-	defer closer.Close()
-	if len(v) != 8 {
-		return 0, nil
-	}
-	return int64(binary.BigEndian.Uint64(v)), nil
+	return m.int64At(cleanerKey(topic, partition), 0)
 }
 
 // flush makes the unsynced recovery points durable (at clean shutdown).
