@@ -1,0 +1,338 @@
+package engine
+
+// Topic administration: create, grow, delete, describe and configure
+// topics, and find them by name. Every change to a topic's partitions or
+// configs happens under Engine.mu (write), so readers of the topic map see
+// whole changes.
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"sort"
+	"time"
+)
+
+// CreateTopic creates a topic with the given number of partitions and
+// config overrides (Kafka names). The topic is durable when it returns.
+func (e *Engine) CreateTopic(name string, partitions int32, configs map[string]string) error {
+	var id [16]byte
+	if _, err := rand.Read(id[:]); err != nil {
+		return err
+	}
+	return e.CreateTopicWithID(name, id, partitions, configs)
+}
+
+// CreateTopicWithID is CreateTopic with the topic id given: in a cluster
+// the metadata quorum names a topic's id, and every replica's storage keeps
+// the same one, so a topic deleted and created again under its name is
+// told apart from the old one.
+func (e *Engine) CreateTopicWithID(name string, id [16]byte, partitions int32, configs map[string]string) error {
+	return e.createTopic(name, id, partitions, configs, nil)
+}
+
+// CreateTopicHosting is CreateTopicWithID for a broker that stores only
+// some of the topic's partitions (its replicas): hosted lists them; the
+// others exist in the topic, but Partition refuses them.
+func (e *Engine) CreateTopicHosting(name string, id [16]byte, partitions int32, configs map[string]string, hosted []int32) error {
+	if hosted == nil {
+		hosted = []int32{}
+	}
+	return e.createTopic(name, id, partitions, configs, hosted)
+}
+
+func (e *Engine) createTopic(name string, id [16]byte, partitions int32, configs map[string]string, hosted []int32) error {
+	if err := ValidateTopicName(name); err != nil {
+		return err
+	}
+	if partitions < 1 || partitions > e.opts.MaxPartitions {
+		return fmt.Errorf("%w: %d (1 to %d)", ErrInvalidPartitions, partitions, e.opts.MaxPartitions)
+	}
+	cfg, err := applyConfigs(e.defaults, configs)
+	if err != nil {
+		return fmt.Errorf("topic %s: %w", name, err)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return ErrClosed
+	}
+	if _, ok := e.topics[name]; ok {
+		return fmt.Errorf("topic %s: %w", name, ErrTopicExists)
+	}
+	if err := e.meta.clearRecoveryPoints(name); err != nil {
+		return fmt.Errorf("topic %s: %w", name, err)
+	}
+	m := &topicMeta{Name: name, ID: id, Partitions: partitions, Configs: copyMap(configs), CreatedMs: e.now().UnixMilli(), Hosted: sortedIDs(hosted)}
+	t := &topic{name: m.Name, meta: m}
+	t.cfg.Store(&cfg)
+	for id := int32(0); id < partitions; id++ {
+		// A folder left by a crash between its creation and the metadata
+		// write below would otherwise lend stale data to the new topic.
+		dir := partitionDir(e.dir, name, id)
+		if err := os.RemoveAll(dir); err != nil {
+			return err
+		}
+		if !m.hosts(id) {
+			t.partitions = append(t.partitions, nil)
+			continue
+		}
+		p, err := e.openPartition(t, id, true)
+		if err != nil {
+			closePartitions(t.partitions)
+			return fmt.Errorf("topic %s: %w", name, err)
+		}
+		t.partitions = append(t.partitions, p)
+	}
+	if err := e.meta.putTopic(m); err != nil {
+		closePartitions(t.partitions)
+		return err
+	}
+	e.topics[name] = t
+	e.logger.Info("topic created", "topic", name, "partitions", partitions)
+	return nil
+}
+
+// CreatePartitions grows a topic to total partitions. Like Kafka, it never
+// shrinks a topic.
+func (e *Engine) CreatePartitions(name string, total int32) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	t, err := e.topicLocked(name)
+	if err != nil {
+		return err
+	}
+	have := int32(len(t.partitions))
+	if total <= have || total > e.opts.MaxPartitions {
+		return fmt.Errorf("%w: topic %s has %d partitions, asked for %d", ErrInvalidPartitions, name, have, total)
+	}
+	var added []*Partition
+	for id := have; id < total; id++ {
+		if err := os.RemoveAll(partitionDir(e.dir, name, id)); err != nil {
+			return err
+		}
+		if !t.meta.hosts(id) {
+			added = append(added, nil)
+			continue
+		}
+		p, err := e.openPartition(t, id, true)
+		if err != nil {
+			closePartitions(added)
+			return err
+		}
+		added = append(added, p)
+	}
+	m := *t.meta
+	m.Partitions = total
+	if err := e.meta.putTopic(&m); err != nil {
+		closePartitions(added)
+		return err
+	}
+	t.meta = &m
+	t.partitions = append(t.partitions[:have:have], added...)
+	e.logger.Info("partitions added", "topic", name, "from", have, "to", total)
+	return nil
+}
+
+// DeleteTopic deletes a topic and all its data. Readers holding regions of
+// it keep them until they release them.
+func (e *Engine) DeleteTopic(name string) error {
+	e.mu.Lock()
+	t, err := e.topicLocked(name)
+	if err != nil {
+		e.mu.Unlock()
+		return err
+	}
+	if err := e.meta.deleteTopic(name); err != nil {
+		e.mu.Unlock()
+		return err
+	}
+	delete(e.topics, name)
+	e.mu.Unlock()
+
+	var errs []error
+	for _, p := range t.partitions {
+		if p != nil {
+			errs = append(errs, deletePartition(p))
+		}
+	}
+	e.logger.Info("topic deleted", "topic", name)
+	return errors.Join(errs...)
+}
+
+// deletePartition closes a partition for good and removes its data.
+// Readers holding regions of it keep them until they release them.
+func deletePartition(p *Partition) error {
+	p.mu.Lock()
+	p.closed = true
+	p.deleted.Store(true)
+	p.mu.Unlock()
+	p.wake()
+	// Rename first so a crash mid-delete leaves a folder that Open
+	// finishes removing rather than one that looks like a live topic.
+	doomed := fmt.Sprintf("%s.%d%s", p.dir, time.Now().UnixNano(), deletedSuffix)
+	if err := os.Rename(p.dir, doomed); err != nil {
+		return err
+	}
+	var errs []error
+	for _, s := range p.segments() {
+		errs = append(errs, s.Delete())
+	}
+	return errors.Join(append(errs, os.RemoveAll(doomed))...)
+}
+
+func closePartitions(ps []*Partition) {
+	for _, p := range ps {
+		if p != nil {
+			p.close()
+		}
+	}
+}
+
+func sortedIDs(ids []int32) []int32 {
+	if ids == nil {
+		return nil
+	}
+	out := slices.Clone(ids)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// Topics returns the names of all topics, sorted.
+func (e *Engine) Topics() []string {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	names := make([]string, 0, len(e.topics))
+	for n := range e.topics {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// TopicDescription describes a topic and its partitions.
+type TopicDescription struct {
+	Name string
+	ID   [16]byte
+	// PartitionCount is the topic's; Partitions describes those this
+	// engine stores (all of them but on a broker of a cluster).
+	PartitionCount int32
+	Partitions     []PartitionInfo
+	// Configs holds every topic config with its effective value.
+	Configs []ConfigEntry
+}
+
+// PartitionInfo describes one partition's log.
+type PartitionInfo struct {
+	ID             int32
+	LogStartOffset int64
+	LogEndOffset   int64
+	HighWatermark  int64
+	Segments       int
+	SizeBytes      int64
+}
+
+// DescribeTopic reports a topic's partitions and configs.
+func (e *Engine) DescribeTopic(name string) (TopicDescription, error) {
+	e.mu.RLock()
+	t, err := e.topicLocked(name)
+	if err != nil {
+		e.mu.RUnlock()
+		return TopicDescription{}, err
+	}
+	d := TopicDescription{Name: name, ID: t.meta.ID, PartitionCount: t.meta.Partitions, Configs: describeConfigs(t.cfg.Load(), t.meta.Configs)}
+	partitions := t.partitions
+	e.mu.RUnlock()
+	for _, p := range partitions {
+		if p == nil {
+			continue
+		}
+		segs := p.segments()
+		var size int64
+		for _, s := range segs {
+			size += s.Size()
+		}
+		d.Partitions = append(d.Partitions, PartitionInfo{
+			ID: p.id, LogStartOffset: p.LogStartOffset(), LogEndOffset: p.LogEndOffset(),
+			HighWatermark: p.HighWatermark(), Segments: len(segs), SizeBytes: size,
+		})
+	}
+	return d, nil
+}
+
+// TopicConfig returns a topic's effective configuration.
+func (e *Engine) TopicConfig(name string) (TopicConfig, error) {
+	t, err := e.topic(name)
+	if err != nil {
+		return TopicConfig{}, err
+	}
+	return *t.cfg.Load(), nil
+}
+
+// TopicOverrides returns a topic's config overrides: the values set for it
+// rather than taken from the defaults.
+func (e *Engine) TopicOverrides(name string) (map[string]string, error) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	t, err := e.topicLocked(name)
+	if err != nil {
+		return nil, err
+	}
+	return copyMap(t.meta.Configs), nil
+}
+
+// AlterTopicConfig sets the overrides in set and removes those named in
+// remove (falling back to the defaults), as Kafka's incremental alter does.
+// Nothing changes if any value is invalid.
+func (e *Engine) AlterTopicConfig(name string, set map[string]string, remove []string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	t, err := e.topicLocked(name)
+	if err != nil {
+		return err
+	}
+	overrides := copyMap(t.meta.Configs)
+	if overrides == nil {
+		overrides = map[string]string{}
+	}
+	for _, k := range remove {
+		if _, ok := findConfig(k); !ok {
+			return fmt.Errorf("topic %s: %w: unknown config %q", name, ErrInvalidConfig, k)
+		}
+		delete(overrides, k)
+	}
+	for k, v := range set {
+		overrides[k] = v
+	}
+	cfg, err := applyConfigs(e.defaults, overrides)
+	if err != nil {
+		return fmt.Errorf("topic %s: %w", name, err)
+	}
+	m := *t.meta
+	m.Configs = overrides
+	if err := e.meta.putTopic(&m); err != nil {
+		return err
+	}
+	t.meta = &m
+	t.cfg.Store(&cfg)
+	return nil
+}
+
+func (e *Engine) topic(name string) (*topic, error) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.topicLocked(name)
+}
+
+func (e *Engine) topicLocked(name string) (*topic, error) {
+	if e.closed {
+		return nil, ErrClosed
+	}
+	t, ok := e.topics[name]
+	if !ok {
+		return nil, fmt.Errorf("topic %s: %w", name, ErrUnknownTopic)
+	}
+	return t, nil
+}
