@@ -140,14 +140,14 @@ func (p *Partition) clean(m *offsetMap, rules cleanRules) (st CleanStats, err er
 	// map that fills up ends the section at the segment where it did.
 	m.reset()
 	var rd batch.Reader
-	var buf []byte
+	var bufs cleanBuffers
 	mapped := end
 	for i := 0; i < k && mapped == end; i++ {
 		s := segs[i]
 		if i+1 < len(segs) && segs[i+1].Base() <= firstDirty {
 			continue
 		}
-		err := p.eachBatch(s, max(firstDirty, s.Base()), &buf, rules, &st, func(b []byte) error {
+		err := p.eachBatch(s, max(firstDirty, s.Base()), &bufs.read, rules, &st, func(b []byte) error {
 			h, err := rd.Reset(b)
 			if err != nil {
 				return err
@@ -200,7 +200,7 @@ func (p *Partition) clean(m *offsetMap, rules cleanRules) (st CleanStats, err er
 	}
 	p.mu.Unlock()
 
-	keep := func(h *batch.Header, r *batch.Record) bool {
+	keep := func(r *batch.Record) bool {
 		if r.Key == nil {
 			return true
 		}
@@ -213,7 +213,7 @@ func (p *Partition) clean(m *offsetMap, rules cleanRules) (st CleanStats, err er
 		return true
 	}
 	for _, g := range cleaningGroups(segs[:k+1], k, cfg.SegmentBytes) {
-		if err := p.cleanGroup(g, cfg, keep, lastBatch, rules, &st, &buf); err != nil {
+		if err := p.cleanGroup(g, cfg, keep, lastBatch, rules, &st, &bufs); err != nil {
 			return st, err
 		}
 		st.Groups++
@@ -226,6 +226,13 @@ func (p *Partition) clean(m *offsetMap, rules cleanRules) (st CleanStats, err er
 }
 
 var errMapFull = errors.New("offset map full")
+
+// cleanBuffers are one cleaning's reusable buffers: what segments are read
+// into, the batch filter and the batch it writes.
+type cleanBuffers struct {
+	read, out []byte
+	filter    batch.Filterer
+}
 
 // cleaningGroup is consecutive segments cleaned into one: [segs[0].Base(),
 // end).
@@ -293,8 +300,8 @@ func (p *Partition) eachBatch(s *segment.Segment, offset int64, buf *[]byte, rul
 
 // cleanGroup writes g's kept records into one segment under .cleaning/
 // and puts it in g's place.
-func (p *Partition) cleanGroup(g cleaningGroup, cfg *TopicConfig, keep func(*batch.Header, *batch.Record) bool,
-	lastBatch map[int64]int64, rules cleanRules, st *CleanStats, buf *[]byte) error {
+func (p *Partition) cleanGroup(g cleaningGroup, cfg *TopicConfig, keep func(*batch.Record) bool,
+	lastBatch map[int64]int64, rules cleanRules, st *CleanStats, bufs *cleanBuffers) error {
 	base := g.segs[0].Base()
 	tmp := filepath.Join(p.dir, cleaningDirName)
 	if err := os.RemoveAll(tmp); err != nil {
@@ -323,10 +330,8 @@ func (p *Partition) cleanGroup(g cleaningGroup, cfg *TopicConfig, keep func(*bat
 		os.RemoveAll(tmp)
 		return err
 	}
-	var f batch.Filterer
-	var cleaned []byte
 	for _, s := range g.segs {
-		err := p.eachBatch(s, s.Base(), buf, rules, st, func(b []byte) error {
+		err := p.eachBatch(s, s.Base(), &bufs.read, rules, st, func(b []byte) error {
 			h, err := batch.ParseHeader(b)
 			if err != nil {
 				return err
@@ -334,21 +339,20 @@ func (p *Partition) cleanGroup(g cleaningGroup, cfg *TopicConfig, keep func(*bat
 			last, ok := lastBatch[h.ProducerID]
 			keepEmpty := h.ProducerID >= 0 && ok && last == h.LastOffset()
 			var kept int
-			cleaned, kept, err = f.Filter(cleaned[:0], b, func(r *batch.Record) bool { return keep(&h, r) },
-				batch.FilterOptions{KeepEmpty: keepEmpty})
+			bufs.out, kept, err = bufs.filter.Filter(bufs.out[:0], b, keep, batch.FilterOptions{KeepEmpty: keepEmpty})
 			if err != nil {
 				return err
 			}
 			st.RecordsKept += int64(kept)
 			st.RecordsRemoved += int64(h.RecordCount) - int64(kept)
-			if len(cleaned) == 0 {
+			if len(bufs.out) == 0 {
 				return nil
 			}
-			st.BytesWritten += int64(len(cleaned))
-			if err := rules.throttle.wait(int64(len(cleaned)), rules.stop); err != nil {
+			st.BytesWritten += int64(len(bufs.out))
+			if err := rules.throttle.wait(int64(len(bufs.out)), rules.stop); err != nil {
 				return err
 			}
-			return out.Append(cleaned)
+			return out.Append(bufs.out)
 		})
 		if err != nil {
 			return fail(err)

@@ -538,7 +538,7 @@ func (p *Partition) readUpTo(w *watermark, offset, maxBytes int64) (segment.Regi
 			}
 			retried = true
 			p.mu.Lock()
-			p.mu.Unlock() //nolint:staticcheck // a barrier, not a critical section
+			p.mu.Unlock() // a barrier, not a critical section
 			if offset < p.logStart.Load() {
 				return segment.Region{}, fmt.Errorf("%s-%d: offset %d was deleted: %w", p.Topic(), p.id, offset, ErrOffsetOutOfRange)
 			}
