@@ -157,6 +157,46 @@ func TestFilterRoundTrip(t *testing.T) {
 	}
 }
 
+// TestFilterPeek: Peek sees every record, keys and values intact, before
+// keep sees any, and the batch written is the one Filter writes without
+// it.
+func TestFilterPeek(t *testing.T) {
+	var f batch.Filterer
+	for _, codec := range allCodecs {
+		src := storedBatch(t, codec, 40, false)
+		_, all := decodeAll(t, src)
+		want, _, err := f.Filter(nil, src, dropOdd, batch.FilterOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = bytes.Clone(want)
+		var peeked []batch.Record
+		kept := 0
+		got, n, err := f.Filter(nil, src, func(r *batch.Record) bool {
+			if len(peeked) != len(all) {
+				t.Fatalf("%v: keep called after %d of %d records peeked", codec, len(peeked), len(all))
+			}
+			kept++
+			return dropOdd(r)
+		}, batch.FilterOptions{Peek: func(r *batch.Record) {
+			c := *r
+			c.Key, c.Value, c.Headers = bytes.Clone(r.Key), bytes.Clone(r.Value), nil
+			peeked = append(peeked, c)
+		}})
+		if err != nil {
+			t.Fatalf("%v: %v", codec, err)
+		}
+		if kept != len(all) || n != len(all)/2 || !bytes.Equal(got, want) {
+			t.Fatalf("%v: with Peek keep saw %d records, kept %d, same output %v; want %d, %d, true",
+				codec, kept, n, bytes.Equal(got, want), len(all), len(all)/2)
+		}
+		for i, r := range all {
+			r.Headers = nil
+			sameRecord(t, fmt.Sprintf("%v: peeked record %d", codec, i), peeked[i], r)
+		}
+	}
+}
+
 func TestFilterKeepAll(t *testing.T) {
 	var f batch.Filterer
 	for _, codec := range allCodecs {
