@@ -50,8 +50,10 @@ var errCleanAborted = errors.New("cleaning aborted: the log changed")
 // min.cleanable.dirty.ratio.
 func (p *Partition) Clean() (CleanStats, error) {
 	e := p.eng
-	rules := cleanRules{now: e.now(), force: true, throttle: newThrottle(e.opts.CleanerIOMaxBytesPerSecond), stop: e.stop}
-	return p.clean(newOffsetMap(e.opts.CleanerDedupeBufferSize), rules)
+	rules := cleanRules{now: e.now(), force: true, throttle: e.cleanerThrottle, stop: e.stop}
+	m := newOffsetMap(e.opts.CleanerDedupeBufferSize)
+	defer m.release()
+	return p.clean(m, rules)
 }
 
 // cleanable finds the part of the log a cleaning may rewrite: whole sealed
@@ -136,6 +138,8 @@ func (p *Partition) clean(m *offsetMap, rules cleanRules) (st CleanStats, err er
 		return st, nil
 	}
 
+	p.eng.cleanerStep("started")
+
 	// The offset map: each key's newest offset in [firstDirty, end). A
 	// map that fills up ends the section at the segment where it did.
 	m.reset()
@@ -155,10 +159,13 @@ func (p *Partition) clean(m *offsetMap, rules cleanRules) (st CleanStats, err er
 			if h.Control() {
 				return nil
 			}
+			// The batch's keys are hashed first and put together (see
+			// offsetMap.touch).
+			bufs.hashes, bufs.offsets = bufs.hashes[:0], bufs.offsets[:0]
 			for {
 				r, err := rd.Next()
 				if errors.Is(err, io.EOF) {
-					return nil
+					break
 				}
 				if err != nil {
 					return err
@@ -166,10 +173,16 @@ func (p *Partition) clean(m *offsetMap, rules cleanRules) (st CleanStats, err er
 				if r.Offset < firstDirty || r.Key == nil {
 					continue
 				}
-				if !m.put(r.Key, r.Offset) {
+				bufs.hashes = append(bufs.hashes, m.hash(r.Key))
+				bufs.offsets = append(bufs.offsets, r.Offset)
+			}
+			m.touch(bufs.hashes)
+			for i, kh := range bufs.hashes {
+				if !m.putHash(kh, bufs.offsets[i]) {
 					return errMapFull
 				}
 			}
+			return nil
 		})
 		if errors.Is(err, errMapFull) {
 			if s.Base() <= firstDirty {
@@ -200,11 +213,27 @@ func (p *Partition) clean(m *offsetMap, rules cleanRules) (st CleanStats, err er
 	}
 	p.mu.Unlock()
 
+	// Filter shows the cleaner each batch's records twice: first to Peek,
+	// which hashes their keys, and then to keep, which looks the hashes
+	// up after one touch of them all (see offsetMap.touch).
+	// cleanGroup empties bufs.hashes before each batch.
+	peek := func(r *batch.Record) {
+		var kh keyHash
+		if r.Key != nil {
+			kh = m.hash(r.Key)
+		}
+		bufs.hashes = append(bufs.hashes, kh)
+	}
 	keep := func(r *batch.Record) bool {
+		if bufs.next == 0 {
+			m.touch(bufs.hashes)
+		}
+		kh := bufs.hashes[bufs.next]
+		bufs.next++
 		if r.Key == nil {
 			return true
 		}
-		if newest, ok := m.get(r.Key); ok && newest > r.Offset {
+		if newest, ok := m.getHash(kh); ok && newest > r.Offset {
 			return false
 		}
 		if r.Value == nil && r.Timestamp < rules.now.UnixMilli()-cfg.DeleteRetentionMs {
@@ -213,7 +242,7 @@ func (p *Partition) clean(m *offsetMap, rules cleanRules) (st CleanStats, err er
 		return true
 	}
 	for _, g := range cleaningGroups(segs[:k+1], k, cfg.SegmentBytes) {
-		if err := p.cleanGroup(g, cfg, keep, lastBatch, rules, &st, &bufs); err != nil {
+		if err := p.cleanGroup(g, cfg, peek, keep, lastBatch, rules, &st, &bufs); err != nil {
 			return st, err
 		}
 		st.Groups++
@@ -232,6 +261,9 @@ var errMapFull = errors.New("offset map full")
 type cleanBuffers struct {
 	read, out []byte
 	filter    batch.Filterer
+	hashes    []keyHash // a batch's keys, hashed
+	offsets   []int64   // and their offsets, while the map is built
+	next      int       // the index in hashes of keep's next record
 }
 
 // cleaningGroup is consecutive segments cleaned into one: [segs[0].Base(),
@@ -300,7 +332,7 @@ func (p *Partition) eachBatch(s *segment.Segment, offset int64, buf *[]byte, rul
 
 // cleanGroup writes g's kept records into one segment under .cleaning/
 // and puts it in g's place.
-func (p *Partition) cleanGroup(g cleaningGroup, cfg *TopicConfig, keep func(*batch.Record) bool,
+func (p *Partition) cleanGroup(g cleaningGroup, cfg *TopicConfig, peek func(*batch.Record), keep func(*batch.Record) bool,
 	lastBatch map[int64]int64, rules cleanRules, st *CleanStats, bufs *cleanBuffers) error {
 	base := g.segs[0].Base()
 	tmp := filepath.Join(p.dir, cleaningDirName)
@@ -338,8 +370,9 @@ func (p *Partition) cleanGroup(g cleaningGroup, cfg *TopicConfig, keep func(*bat
 			}
 			last, ok := lastBatch[h.ProducerID]
 			keepEmpty := h.ProducerID >= 0 && ok && last == h.LastOffset()
+			bufs.hashes, bufs.next = bufs.hashes[:0], 0
 			var kept int
-			bufs.out, kept, err = bufs.filter.Filter(bufs.out[:0], b, keep, batch.FilterOptions{KeepEmpty: keepEmpty})
+			bufs.out, kept, err = bufs.filter.Filter(bufs.out[:0], b, keep, batch.FilterOptions{KeepEmpty: keepEmpty, Peek: peek})
 			if err != nil {
 				return err
 			}
@@ -446,39 +479,4 @@ func (e *Engine) cleanerStep(step string) {
 	if h := e.cleanerHook; h != nil {
 		h(step)
 	}
-}
-
-// throttle paces the cleaner's reads and writes to
-// log.cleaner.io.max.bytes.per.second; nil does not pace.
-type throttle struct {
-	rate  float64 // bytes per second
-	start time.Time
-	bytes float64
-}
-
-func newThrottle(rate float64) *throttle {
-	if rate <= 0 {
-		return nil
-	}
-	return &throttle{rate: rate, start: time.Now()}
-}
-
-// wait accounts n bytes and sleeps until they are within the rate; it
-// gives up when stop closes.
-func (t *throttle) wait(n int64, stop <-chan struct{}) error {
-	if t == nil {
-		return nil
-	}
-	t.bytes += float64(n)
-	due := t.start.Add(time.Duration(t.bytes / t.rate * float64(time.Second)))
-	if d := time.Until(due); d > 0 {
-		timer := time.NewTimer(d)
-		defer timer.Stop()
-		select {
-		case <-timer.C:
-		case <-stop:
-			return ErrClosed
-		}
-	}
-	return nil
 }

@@ -518,3 +518,124 @@ func TestCleanerKeepsProducersNewestBatch(t *testing.T) {
 		t.Fatalf("the producer's next batch after cleaning: %v", err)
 	}
 }
+
+// fillCompacted appends n one-record batches of keys k0..k(keys-1) with
+// 1 KiB values to p and returns the newest value of each key.
+func fillCompacted(t testing.TB, p *engine.Partition, n, keys int) map[string]string {
+	t.Helper()
+	newest := map[string]string{}
+	pad := string(bytes.Repeat([]byte{'x'}, 1024))
+	for i := 0; i < n; i++ {
+		k, v := fmt.Sprint("k", i%keys), fmt.Sprint(i, pad)
+		if _, err := p.Append(keyedBatch(t, time.Now().UnixMilli(), k, v)); err != nil {
+			t.Fatal(err)
+		}
+		newest[k] = v
+	}
+	return newest
+}
+
+// TestCleanerThrottled: log.cleaner.io.max.bytes.per.second paces a
+// cleaning's reads and writes.
+func TestCleanerThrottled(t *testing.T) {
+	const rate = 2e6
+	e := openEngine(t, t.TempDir(), engine.Options{RetentionCheckInterval: -1, CleanerDisabled: true, CleanerIOMaxBytesPerSecond: rate})
+	if err := e.CreateTopic("c", 1, map[string]string{"cleanup.policy": "compact", "segment.bytes": "65536"}); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := e.Partition("c", 0)
+	newest := fillCompacted(t, p, 600, 10)
+	st, err := p.Clean()
+	if err != nil {
+		t.Fatal(err)
+	}
+	io := st.BytesRead + st.BytesWritten
+	// A lower bound only (sleeping is never shorter than asked): the
+	// throttle banks at most 300 ms of rate from before the cleaning.
+	if least := time.Duration(float64(io)/rate*float64(time.Second)) - 300*time.Millisecond; io < 1e6 || st.Took < least {
+		t.Fatalf("cleaning %d bytes of I/O at %v B/s took %v, less than %v", io, rate, st.Took, least)
+	}
+	checkNewest(t, p, newest)
+}
+
+// checkNewest reads p and checks each key's last record holds its newest
+// value.
+func checkNewest(t testing.TB, p *engine.Partition, newest map[string]string) {
+	t.Helper()
+	got := map[string]string{}
+	for _, r := range readKeyed(t, p, p.LogStartOffset()) {
+		got[r.key] = string(r.value)
+	}
+	if len(got) != len(newest) {
+		t.Fatalf("read %d keys, wrote %d", len(got), len(newest))
+	}
+	for k, v := range newest {
+		if got[k] != v {
+			t.Fatalf("key %s: newest value %.20q, want %.20q", k, got[k], v)
+		}
+	}
+}
+
+// TestCleanerDoesNotBlockAppendsOrFetches: while a cleaning runs (held
+// back by a throttle so that it runs for minutes), appends and fetches of
+// the partition it cleans go on, and closing the engine stops the
+// cleaning and leaves the log whole.
+func TestCleanerDoesNotBlockAppendsOrFetches(t *testing.T) {
+	dir := t.TempDir()
+	e, err := engine.Open(dir, engine.Options{RetentionCheckInterval: -1, CleanerDisabled: true, CleanerIOMaxBytesPerSecond: 2000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if err := e.CreateTopic("c", 1, map[string]string{"cleanup.policy": "compact", "segment.bytes": "16384"}); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := e.Partition("c", 0)
+	newest := fillCompacted(t, p, 200, 10) // 200 KiB: 100 s of cleaning at 2 KB/s
+	started := make(chan struct{})
+	engine.SetCleanerHook(e, func(step string) {
+		if step == "started" {
+			close(started)
+		}
+	})
+	cleaned := make(chan error, 1)
+	go func() {
+		_, err := p.Clean()
+		cleaned <- err
+	}()
+	select {
+	case <-started:
+	case err := <-cleaned:
+		t.Fatalf("the cleaning ended before it started: %v", err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("the cleaning did not start")
+	}
+	for k, v := range fillCompacted(t, p, 100, 20) {
+		newest[k] = v
+	}
+	if got := readKeyed(t, p, 0); len(got) != 300 {
+		t.Fatalf("read %d records while the cleaning ran, want all 300", len(got))
+	}
+	select {
+	case err := <-cleaned:
+		t.Fatalf("the cleaning ended (%v) before the appends and fetches did: they waited for it", err)
+	default:
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-cleaned:
+		if !errors.Is(err, engine.ErrClosed) {
+			t.Fatalf("cleaning stopped by Close: %v, want ErrClosed", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the cleaning went on after Close")
+	}
+	e2 := openEngine(t, dir, engine.Options{RetentionCheckInterval: -1, CleanerDisabled: true})
+	p2, _ := e2.Partition("c", 0)
+	if got := readKeyed(t, p2, 0); len(got) != 300 {
+		t.Fatalf("read %d records after a stopped cleaning and a restart, want all 300", len(got))
+	}
+	checkNewest(t, p2, newest)
+}

@@ -69,6 +69,11 @@ type cleanerClaims struct {
 func (e *Engine) cleanerLoop(claims *cleanerClaims, buffer int64) {
 	defer e.bg.Done()
 	var m *offsetMap // made on the first cleaning: most engines have no compacted topic
+	defer func() {
+		if m != nil {
+			m.release()
+		}
+	}()
 	for {
 		p, due := e.dirtiest(claims)
 		if p == nil {
@@ -82,7 +87,7 @@ func (e *Engine) cleanerLoop(claims *cleanerClaims, buffer int64) {
 		if m == nil {
 			m = newOffsetMap(buffer)
 		}
-		rules := cleanRules{now: e.now(), force: due, throttle: newThrottle(e.opts.CleanerIOMaxBytesPerSecond), stop: e.stop}
+		rules := cleanRules{now: e.now(), force: due, throttle: e.cleanerThrottle, stop: e.stop}
 		_, err := p.clean(m, rules)
 		claims.mu.Lock()
 		delete(claims.busy, p)

@@ -148,6 +148,9 @@ type Engine struct {
 	recovery RecoveryStats // written by load alone, before Open returns
 
 	cleaned cleanerTotals
+	// cleanerThrottle paces all cleanings together, the background
+	// cleaner's threads and Partition.Clean alike; nil when unlimited.
+	cleanerThrottle *throttle
 	// readers lends batch readers to checkKeyed, which runs outside the
 	// partitions' locks, on every appender's goroutine.
 	readers sync.Pool
@@ -225,6 +228,7 @@ func Open(dir string, opts Options) (*Engine, error) {
 		topics:   map[string]*topic{},
 		stop:     make(chan struct{}),
 	}
+	e.cleanerThrottle = newThrottle(opts.CleanerIOMaxBytesPerSecond, time.Now, sleepUnlessStopped)
 	if err := e.load(); err != nil {
 		e.closeAll()
 		lock.Close()

@@ -61,3 +61,59 @@ func BenchmarkOffsetMapPut(b *testing.B) {
 		i++
 	}
 }
+
+// BenchmarkOffsetMapCleaning is the map as the log cleaner uses it on the
+// bench partition (bench/cleanbench): the default 128 MiB map, 880,286
+// distinct 12-byte keys read in sequence from one buffer (as from a
+// segment), in random order, each operation a put and then a get of one,
+// as the two passes of a cleaning do per record.
+func BenchmarkOffsetMapCleaning(b *testing.B) {
+	m := newOffsetMap(128 << 20)
+	defer m.release()
+	const distinct, keyLen = 880286, 12
+	keys := make([]byte, 0, distinct*keyLen)
+	for _, k := range rand.New(rand.NewSource(1)).Perm(distinct) {
+		keys = fmt.Appendf(keys, "key-%08d", k)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		at := (i % distinct) * keyLen
+		k := keys[at : at+keyLen]
+		m.put(k, int64(i))
+		m.get(k)
+		i++
+	}
+}
+
+// BenchmarkOffsetMapCleaningTouched is BenchmarkOffsetMapCleaning with
+// the keys hashed and touched a batch of 128 at a time before their puts
+// and gets, as the cleaner does.
+func BenchmarkOffsetMapCleaningTouched(b *testing.B) {
+	m := newOffsetMap(128 << 20)
+	defer m.release()
+	const distinct, keyLen, batch = 880286, 12, 128
+	keys := make([]byte, 0, distinct*keyLen)
+	for _, k := range rand.New(rand.NewSource(1)).Perm(distinct) {
+		keys = fmt.Appendf(keys, "key-%08d", k)
+	}
+	hs := make([]keyHash, 0, batch)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		at := (i % distinct) * keyLen
+		hs = append(hs, m.hash(keys[at:at+keyLen]))
+		i++
+		if len(hs) == batch {
+			m.touch(hs)
+			for j, h := range hs {
+				m.putHash(h, int64(i+j))
+			}
+			m.touch(hs)
+			for _, h := range hs {
+				m.getHash(h)
+			}
+			hs = hs[:0]
+		}
+	}
+}
