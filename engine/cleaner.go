@@ -250,6 +250,10 @@ func (p *Partition) clean(m *offsetMap, rules cleanRules) (st CleanStats, err er
 	if err := p.eng.meta.putCleanerCheckpoint(p.Topic(), p.id, end); err != nil {
 		return st, err
 	}
+	// What is still dirty: past a full map's end, or appended since.
+	segs = p.segments()
+	k, _ = p.cleanable(segs, cfg, rules.now)
+	p.dirty.Store(math.Float64bits(dirtyRatio(segs, k, end)))
 	st.Took = time.Since(start)
 	return st, nil
 }

@@ -127,15 +127,13 @@ func (e *Engine) dirtiest(claims *cleanerClaims) (*Partition, bool) {
 		}
 		segs := p.segments()
 		k, end := p.cleanable(segs, cfg, now)
-		if k == 0 {
-			continue
-		}
 		firstDirty, err := e.meta.cleanerCheckpoint(p.Topic(), p.id)
 		if err != nil {
 			continue
 		}
 		firstDirty = max(firstDirty, p.LogStartOffset())
-		if firstDirty >= end {
+		if k == 0 || firstDirty >= end {
+			p.dirty.Store(0) // nothing cleanable is dirty: the gauge must not keep the last cleaning's ratio
 			continue
 		}
 		ratio := dirtyRatio(segs, k, firstDirty)
