@@ -38,6 +38,10 @@ type cleanRules struct {
 	bufferBytes int64
 	throttle    *throttle
 	stop        <-chan struct{}
+	// gone is the partition's: closed when it is deleted.
+	gone <-chan struct{}
+	// gen is the partition's log generation when the cleaning began.
+	gen uint64
 }
 
 // errCleanAborted: the partition changed under a cleaning (retention,
@@ -50,6 +54,15 @@ var errCleanAborted = errors.New("cleaning aborted: the log changed")
 // min.cleanable.dirty.ratio.
 func (p *Partition) Clean() (CleanStats, error) {
 	e := p.eng
+	// Close waits for the cleaning, as for the background cleaner's.
+	e.mu.RLock()
+	if e.closed {
+		e.mu.RUnlock()
+		return CleanStats{}, ErrClosed
+	}
+	e.bg.Add(1)
+	e.mu.RUnlock()
+	defer e.bg.Done()
 	rules := cleanRules{now: e.now(), force: true, throttle: e.cleanerThrottle, stop: e.stop}
 	m := newOffsetMap(e.opts.CleanerDedupeBufferSize)
 	defer m.release()
@@ -119,6 +132,13 @@ func (p *Partition) clean(m *offsetMap, rules cleanRules) (st CleanStats, err er
 	if err := p.checkOnline(); err != nil {
 		return st, err
 	}
+	if p.deleted.Load() {
+		return st, errCleanAborted
+	}
+	// A truncation from here on voids the cleaning: its offset map may
+	// hold records the log no longer has.
+	gen := p.logGen.Load()
+	rules.gen, rules.gone = gen, p.gone
 	segs := p.segments()
 	k, end := p.cleanable(segs, cfg, rules.now)
 	if k == 0 {
@@ -141,7 +161,9 @@ func (p *Partition) clean(m *offsetMap, rules cleanRules) (st CleanStats, err er
 	p.eng.cleanerStep("started")
 
 	// The offset map: each key's newest offset in [firstDirty, end). A
-	// map that fills up ends the section at the segment where it did.
+	// map that fills up ends the section at the first record it could
+	// not take, as Kafka's does: the records from there on are kept as
+	// they are, and the next cleaning starts at them.
 	m.reset()
 	var rd batch.Reader
 	var bufs cleanBuffers
@@ -170,7 +192,7 @@ func (p *Partition) clean(m *offsetMap, rules cleanRules) (st CleanStats, err er
 				if err != nil {
 					return err
 				}
-				if r.Offset < firstDirty || r.Key == nil {
+				if r.Offset < firstDirty || r.Offset >= end || r.Key == nil {
 					continue
 				}
 				bufs.hashes = append(bufs.hashes, m.hash(r.Key))
@@ -179,22 +201,21 @@ func (p *Partition) clean(m *offsetMap, rules cleanRules) (st CleanStats, err er
 			m.touch(bufs.hashes)
 			for i, kh := range bufs.hashes {
 				if !m.putHash(kh, bufs.offsets[i]) {
+					mapped = bufs.offsets[i]
 					return errMapFull
 				}
 			}
 			return nil
 		})
 		if errors.Is(err, errMapFull) {
-			if s.Base() <= firstDirty {
-				return st, fmt.Errorf("%s-%d: segment %d has more keys than log.cleaner.dedupe.buffer.size (%d bytes, %d keys) can hold",
-					p.Topic(), p.id, s.Base(), p.eng.opts.CleanerDedupeBufferSize, m.max)
-			}
-			mapped = s.Base()
 			break
 		}
 		if err != nil {
 			return st, err
 		}
+	}
+	if mapped <= firstDirty {
+		return st, fmt.Errorf("%s-%d: log.cleaner.dedupe.buffer.size (%d bytes, %d keys) holds no key", p.Topic(), p.id, p.eng.opts.CleanerDedupeBufferSize, m.max)
 	}
 	end = mapped
 	for k > 0 && segs[k-1].Base() >= end {
@@ -224,22 +245,30 @@ func (p *Partition) clean(m *offsetMap, rules cleanRules) (st CleanStats, err er
 		}
 		bufs.hashes = append(bufs.hashes, kh)
 	}
+	history, err := p.eng.meta.cleanHistory(p.Topic(), p.id)
+	if err != nil {
+		return st, err
+	}
+	// Tombstones below horizon were first cleaned more than
+	// delete.retention.ms ago; those past it stay, whatever their
+	// timestamps say.
+	horizon := history.horizon(rules.now.UnixMilli(), cfg.DeleteRetentionMs)
 	keep := func(r *batch.Record) bool {
 		if bufs.next == 0 {
 			m.touch(bufs.hashes)
 		}
 		kh := bufs.hashes[bufs.next]
 		bufs.next++
-		if r.Key == nil {
-			return true
+		switch {
+		case r.Offset >= end:
+			return true // past what the map holds (it filled up)
+		case r.Key == nil:
+			return false // as Kafka's cleaner: a compacted log has no use for it
 		}
 		if newest, ok := m.getHash(kh); ok && newest > r.Offset {
 			return false
 		}
-		if r.Value == nil && r.Timestamp < rules.now.UnixMilli()-cfg.DeleteRetentionMs {
-			return false // a tombstone whose delete.retention.ms has passed
-		}
-		return true
+		return r.Value != nil || r.Offset >= horizon
 	}
 	for _, g := range cleaningGroups(segs[:k+1], k, cfg.SegmentBytes) {
 		if err := p.cleanGroup(g, cfg, peek, keep, lastBatch, rules, &st, &bufs); err != nil {
@@ -247,7 +276,17 @@ func (p *Partition) clean(m *offsetMap, rules cleanRules) (st CleanStats, err er
 		}
 		st.Groups++
 	}
-	if err := p.eng.meta.putCleanerCheckpoint(p.Topic(), p.id, end); err != nil {
+	// The checkpoint and history go in unless the log was truncated
+	// meanwhile (which moved them back itself).
+	p.mu.Lock()
+	if p.closed || p.deleted.Load() || p.logGen.Load() != gen {
+		p.mu.Unlock()
+		return st, errCleanAborted
+	}
+	history = history.add(end, rules.now.UnixMilli(), cfg.DeleteRetentionMs)
+	err = p.eng.meta.putCleaned(p.Topic(), p.id, end, history)
+	p.mu.Unlock()
+	if err != nil {
 		return st, err
 	}
 	// What is still dirty: past a full map's end, or appended since.
@@ -302,6 +341,8 @@ func (p *Partition) eachBatch(s *segment.Segment, offset int64, buf *[]byte, rul
 		select {
 		case <-rules.stop:
 			return ErrClosed
+		case <-rules.gone:
+			return errCleanAborted
 		default:
 		}
 		b, err := s.ReadBytes((*buf)[:0], offset, chunk)
@@ -313,7 +354,7 @@ func (p *Partition) eachBatch(s *segment.Segment, offset int64, buf *[]byte, rul
 			return nil
 		}
 		st.BytesRead += int64(len(b))
-		if err := rules.throttle.wait(int64(len(b)), rules.stop); err != nil {
+		if err := rules.throttle.wait(int64(len(b)), rules.stop, rules.gone); err != nil {
 			return err
 		}
 		for rest := b; len(rest) > 0; {
@@ -386,7 +427,7 @@ func (p *Partition) cleanGroup(g cleaningGroup, cfg *TopicConfig, peek func(*bat
 				return nil
 			}
 			st.BytesWritten += int64(len(bufs.out))
-			if err := rules.throttle.wait(int64(len(bufs.out)), rules.stop); err != nil {
+			if err := rules.throttle.wait(int64(len(bufs.out)), rules.stop, rules.gone); err != nil {
 				return err
 			}
 			return out.Append(bufs.out)
@@ -408,13 +449,13 @@ func (p *Partition) cleanGroup(g cleaningGroup, cfg *TopicConfig, peek func(*bat
 		return fail(err)
 	}
 	p.eng.cleanerStep("written")
-	return p.replaceGroup(g, cfg)
+	return p.replaceGroup(g, cfg, rules.gen)
 }
 
 // replaceGroup puts the cleaned segment in .cleaning/ in place of g's
 // segments (the protocol in cleanswap.go), unless the log changed since
 // the cleaning began.
-func (p *Partition) replaceGroup(g cleaningGroup, cfg *TopicConfig) error {
+func (p *Partition) replaceGroup(g cleaningGroup, cfg *TopicConfig, gen uint64) error {
 	base := g.segs[0].Base()
 	tmp := filepath.Join(p.dir, cleaningDirName)
 	p.mu.Lock()
@@ -424,7 +465,7 @@ func (p *Partition) replaceGroup(g cleaningGroup, cfg *TopicConfig) error {
 	for i < len(segs) && segs[i] != g.segs[0] {
 		i++
 	}
-	same := !p.closed && !p.deleted.Load() && i+len(g.segs) < len(segs)
+	same := !p.closed && !p.deleted.Load() && p.logGen.Load() == gen && i+len(g.segs) < len(segs)
 	for j := 0; same && j < len(g.segs); j++ {
 		same = segs[i+j] == g.segs[j]
 	}

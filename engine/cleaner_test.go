@@ -72,13 +72,16 @@ func readKeyed(t testing.TB, p *engine.Partition, from int64) []keyed {
 
 // TestCleanerModel writes random keyed records and tombstones to a
 // compacted topic and to a map, cleans, and checks that a full read gives
-// exactly each key's newest record (tombstones only while within
-// delete.retention.ms) below the cleaned end and everything above it,
-// offsets ascending, and that every position a consumer held before the
-// cleaning still reads on from the right record.
+// exactly each key's newest record below the cleaned end and everything
+// above it, offsets ascending, and that every position a consumer held
+// before the cleaning still reads on from the right record. A tombstone
+// stays until delete.retention.ms after the first cleaning that saw it,
+// whatever its own timestamp (half of them are older than that).
 func TestCleanerModel(t *testing.T) {
 	for _, codec := range []batch.Codec{batch.None, batch.LZ4, batch.Zstd} {
-		t.Run(codec.String(), func(t *testing.T) { cleanerModel(t, codec, 20261206+int64(codec)) })
+		for seed := int64(1); seed <= 2; seed++ {
+			t.Run(fmt.Sprintf("%v/%d", codec, seed), func(t *testing.T) { cleanerModel(t, codec, seed) })
+		}
 	}
 }
 
@@ -93,22 +96,48 @@ func cleanerModel(t *testing.T, codec batch.Codec, seed int64) {
 	}
 	p, _ := e.Partition("c", 0)
 	var written []keyed
-	start := clock.Now().UnixMilli()
-	for round := 0; round < 2; round++ {
-		for i := round * 200; i < (round+1)*200; i++ {
+	cleanedAt := map[int64]int64{} // offset: when a cleaning first covered it
+	tombstones, removed := 0, 0
+	// The rounds' cleanings are 0, 0.6 and 1.2 delete.retention.ms
+	// apart from the first: the third removes the tombstones the first
+	// cleaned, and keeps those the second did.
+	// Each round writes to fewer keys, so that the keys it leaves alone
+	// keep their newest record, tombstone or not, from an earlier round;
+	// its first batch is the last delete of three keys.
+	rounds := []struct {
+		advance       time.Duration
+		batches, keys int
+	}{{0, 200, 40}, {retention * 6 / 10, 100, 20}, {retention * 6 / 10, 50, 10}}
+	i := 0
+	for _, round := range rounds {
+		clock.Advance(round.advance)
+		start := clock.Now().UnixMilli()
+		for end := i + round.batches; i < end; i++ {
 			b := batch.NewBuilder(codec)
 			n := 1 + rng.Intn(4)
-			// The first half is old enough for its tombstones to go.
-			ts := start + int64(i)*1000
-			if i < 100 {
-				ts -= 2 * retention.Milliseconds()
+			// Half are stamped long before: a record's own time
+			// does not decide when its tombstone goes.
+			ts := start + int64(i)
+			if rng.Intn(2) == 0 {
+				ts -= 10 * retention.Milliseconds()
+			}
+			// A round's first batch deletes its last three keys,
+			// which it and later rounds leave alone after.
+			first := i == end-round.batches
+			if first {
+				n = 3
 			}
 			var recs []keyed
 			for j := 0; j < n; j++ {
-				k := fmt.Sprintf("key-%02d", rng.Intn(40))
+				k := fmt.Sprintf("key-%02d", rng.Intn(round.keys-3))
+				if first {
+					k = fmt.Sprintf("key-%02d", round.keys-1-j)
+				}
 				var v []byte
-				if rng.Intn(10) > 0 {
+				if !first && rng.Intn(5) > 0 {
 					v = []byte(fmt.Sprintf("v%d-%d-%s", i, j, k))
+				} else {
+					tombstones++
 				}
 				b.Append(ts, []byte(k), v, nil)
 				recs = append(recs, keyed{key: k, value: v, timestamp: ts})
@@ -126,7 +155,10 @@ func cleanerModel(t *testing.T, codec batch.Codec, seed int64) {
 			}
 			written = append(written, recs...)
 		}
-		checkCleaning(t, p, written, retention, clock.Now().UnixMilli())
+		removed += checkCleaning(t, p, written, retention, clock.Now().UnixMilli(), cleanedAt)
+	}
+	if tombstones == 0 || removed == 0 {
+		t.Fatalf("the model wrote %d tombstones, of which cleanings removed %d: it tests nothing", tombstones, removed)
 	}
 	// A second cleaning finds nothing dirty.
 	if st2, err := p.Clean(); err != nil || st2.Groups != 0 {
@@ -134,11 +166,12 @@ func cleanerModel(t *testing.T, codec batch.Codec, seed int64) {
 	}
 }
 
-// checkCleaning cleans p and checks the log against what was written:
-// below the cleaned end each key's newest record (a tombstone only while
-// within retention), everything above it, and every earlier position
-// reading on from the right record.
-func checkCleaning(t *testing.T, p *engine.Partition, written []keyed, retention time.Duration, now int64) {
+// checkCleaning cleans p at now and checks the log against what was
+// written: below the cleaned end each key's newest record (a tombstone
+// only while within retention of the first cleaning that covered it, as
+// cleanedAt says; it notes this cleaning there), everything above it, and
+// every earlier position reading on from the right record.
+func checkCleaning(t *testing.T, p *engine.Partition, written []keyed, retention time.Duration, now int64, cleanedAt map[int64]int64) (tombstonesRemoved int) {
 	t.Helper()
 	before := readKeyed(t, p, 0)
 
@@ -161,6 +194,7 @@ func checkCleaning(t *testing.T, p *engine.Partition, written []keyed, retention
 		}
 	}
 	var want []keyed
+	removedTombstones, keptTombstones := 0, 0
 	for _, r := range written {
 		if r.offset >= st.End {
 			want = append(want, r)
@@ -169,11 +203,21 @@ func checkCleaning(t *testing.T, p *engine.Partition, written []keyed, retention
 		if newest[r.key] != r.offset {
 			continue // superseded
 		}
-		if r.value == nil && r.timestamp < now-retention.Milliseconds() {
-			continue // a tombstone past delete.retention.ms
+		if at, ok := cleanedAt[r.offset]; ok && r.value == nil && at < now-retention.Milliseconds() {
+			removedTombstones++
+			continue // a tombstone past delete.retention.ms since its first cleaning
+		}
+		if r.value == nil {
+			keptTombstones++
 		}
 		want = append(want, r)
 	}
+	for _, r := range written {
+		if _, ok := cleanedAt[r.offset]; !ok && r.offset < st.End {
+			cleanedAt[r.offset] = now
+		}
+	}
+	t.Logf("tombstones removed %d, kept %d", removedTombstones, keptTombstones)
 	got := readKeyed(t, p, 0)
 	if len(got) != len(want) {
 		for i := 0; i < max(len(got), len(want)); i++ {
@@ -206,6 +250,7 @@ func checkCleaning(t *testing.T, p *engine.Partition, written []keyed, retention
 			t.Fatalf("from offset %d: read %d records, want %d", r.offset, len(rest), len(want)-i)
 		}
 	}
+	return removedTombstones
 }
 
 // TestCleanerCrashAtEachStep copies the data directory at every step of
@@ -645,4 +690,68 @@ func TestCleanerDoesNotBlockAppendsOrFetches(t *testing.T) {
 		t.Fatalf("read %d records after a stopped cleaning and a restart, want all 300", len(got))
 	}
 	checkNewest(t, p2, newest)
+}
+
+// TestCleanerMapFillsUp: with a dedupe buffer smaller than the keys of
+// the dirty section (the smallest allowed, 1 MiB: 39,321 keys), each
+// cleaning deduplicates what its map holds (ending the section at the
+// first record it could not take, mid-segment if need be), and cleanings
+// one after another reach every key's newest record alone.
+func TestCleanerMapFillsUp(t *testing.T) {
+	e := openEngine(t, t.TempDir(), engine.Options{RetentionCheckInterval: -1, CleanerDisabled: true,
+		CleanerDedupeBufferSize: 1 << 20})
+	const mapKeys = (1 << 20) / 24 * 9 / 10
+	if err := e.CreateTopic("c", 1, map[string]string{"cleanup.policy": "compact", "segment.bytes": "1048576"}); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := e.Partition("c", 0)
+	newest := map[string]string{}
+	appendKeys := func(prefix string, n, round int) {
+		for k := 0; k < n; k += 100 {
+			b := batch.NewBuilder(batch.None)
+			for j := k; j < k+100 && j < n; j++ {
+				key, v := fmt.Sprint(prefix, j), fmt.Sprint("v", round, "-", j)
+				b.Append(time.Now().UnixMilli(), []byte(key), []byte(v), nil)
+				newest[key] = v
+			}
+			raw, err := b.Build()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := p.Append(bytes.Clone(raw)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	const keys = 50_000
+	for round := 0; round < 3; round++ {
+		appendKeys("key-", keys, round)
+	}
+	appendKeys("tail-", 40_000, 0) // a segment more, so that all of the above is cleanable
+	var last int64 = -1
+	cleanings := 0
+	for ; cleanings < 50; cleanings++ {
+		st, err := p.Clean()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Groups == 0 {
+			break
+		}
+		if st.End <= last || st.End-st.FirstDirty > int64(mapKeys)*3 {
+			t.Fatalf("cleaning %d: %+v after one that ended at %d, with a map of %d keys", cleanings, st, last, mapKeys)
+		}
+		last = st.End
+	}
+	if last < 3*keys || cleanings < 3*keys/mapKeys {
+		t.Fatalf("%d cleanings reached offset %d of %d records of %d keys, with a map of %d", cleanings, last, 3*keys, keys, mapKeys)
+	}
+	checkNewest(t, p, newest)
+	seen := map[string]bool{}
+	for _, r := range readKeyed(t, p, 0) {
+		if r.offset < last && seen[r.key] {
+			t.Fatalf("key %s twice below the cleaned end %d", r.key, last)
+		}
+		seen[r.key] = true
+	}
 }

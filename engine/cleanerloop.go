@@ -43,6 +43,10 @@ func (e *Engine) CleanerTotals() CleanerTotals {
 	return out
 }
 
+// cleanerFailureBackoff is how many log.cleaner.backoff.ms a partition
+// whose cleaning failed waits before the next try.
+const cleanerFailureBackoff = 10
+
 // startCleaners runs log.cleaner.threads background cleaners, each with
 // its share of the dedupe buffer.
 func (e *Engine) startCleaners() {
@@ -93,17 +97,18 @@ func (e *Engine) cleanerLoop(claims *cleanerClaims, buffer int64) {
 		delete(claims.busy, p)
 		claims.mu.Unlock()
 		switch {
-		case err == nil, errors.Is(err, errCleanAborted):
+		case err == nil:
 		case errors.Is(err, ErrClosed) && e.stopping.Load():
 			return
+		case errors.Is(err, errCleanAborted):
+			// The log changed under the cleaning (retention,
+			// truncation): let it settle before the next try.
+			p.cleanerRetryAt.Store(time.Now().Add(e.opts.CleanerBackoff).UnixNano())
 		default:
+			// A partition that keeps failing waits its turn longer,
+			// and the others are cleaned meanwhile.
 			p.logger.Error("log cleaning failed", "event", "log_cleaner_error", "err", err)
-			// Do not spin on a partition that keeps failing.
-			select {
-			case <-e.stop:
-				return
-			case <-time.After(e.opts.CleanerBackoff):
-			}
+			p.cleanerRetryAt.Store(time.Now().Add(cleanerFailureBackoff * e.opts.CleanerBackoff).UnixNano())
 		}
 		select {
 		case <-e.stop:
@@ -122,7 +127,7 @@ func (e *Engine) dirtiest(claims *cleanerClaims) (*Partition, bool) {
 	bestRatio := -1.0
 	for _, p := range e.allPartitions() {
 		cfg := p.config()
-		if !cfg.Compact || p.Offline() {
+		if !cfg.Compact || p.Offline() || time.Now().UnixNano() < p.cleanerRetryAt.Load() {
 			continue
 		}
 		segs := p.segments()

@@ -453,6 +453,7 @@ func (e *Engine) Close() error {
 		return nil
 	}
 	e.closed = true
+	e.stopping.Store(true)
 	e.mu.Unlock()
 	close(e.stop)
 	e.bg.Wait()

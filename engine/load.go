@@ -79,6 +79,7 @@ func (e *Engine) openPartition(t *topic, id int32, clean bool) (*Partition, erro
 		dir:    partitionDir(e.dir, name, id),
 		eng:    e,
 		logger: e.logger.With("topic", name, "partition", id),
+		gone:   make(chan struct{}),
 	}
 	cfg := t.cfg.Load()
 	opts := p.segmentOptions(cfg)

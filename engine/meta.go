@@ -63,6 +63,7 @@ const (
 	producersPrefix = "producers/"
 	hwPrefix        = "hw/"
 	cleanerPrefix   = "cleaner/"
+	cleanTimePrefix = "cleantime/"
 	nextProducerKey = "producer-id/next"
 )
 
@@ -123,7 +124,7 @@ func (m *metaStore) clearRecoveryPoints(name string) error {
 // deleteRecoveryPoints drops every per-partition key of a topic: recovery
 // points and producer snapshots.
 func deleteRecoveryPoints(b *pebble.Batch, topic string) error {
-	for _, prefix := range []string{recoveryPrefix, producersPrefix, hwPrefix, cleanerPrefix} {
+	for _, prefix := range partitionPrefixes {
 		lo := []byte(prefix + topic + "/")
 		hi := []byte(prefix + topic + "0") // '0' follows '/'
 		if err := b.DeleteRange(lo, hi, nil); err != nil {
@@ -255,12 +256,62 @@ func cleanerKey(topic string, partition int32) []byte {
 	return []byte(fmt.Sprintf("%s%s/%d", cleanerPrefix, topic, partition))
 }
 
-// putCleanerCheckpoint stores where a partition's dirty section starts:
-// everything below offset was cleaned against everything below it (Kafka's
-// cleaner-offset-checkpoint). Unsynced: losing it only makes the next
-// cleaning do more work.
-func (m *metaStore) putCleanerCheckpoint(topic string, partition int32, offset int64) error {
-	return m.putInt64(cleanerKey(topic, partition), offset, pebble.NoSync)
+// partitionPrefixes are the prefixes of every per-partition key.
+var partitionPrefixes = []string{recoveryPrefix, producersPrefix, hwPrefix, cleanerPrefix, cleanTimePrefix}
+
+// clearPartition drops every key of one partition: a replica that comes
+// back to the broker starts from nothing, and must not inherit the state of
+// its earlier stint (a cleaner checkpoint above an empty log would leave
+// the log it fetches anew never deduplicated).
+func (m *metaStore) clearPartition(topic string, partition int32) error {
+	b := m.db.NewBatch()
+	defer b.Close()
+	for _, prefix := range partitionPrefixes {
+		if err := b.Delete([]byte(fmt.Sprintf("%s%s/%d", prefix, topic, partition)), nil); err != nil {
+			return err
+		}
+	}
+	return b.Commit(pebble.Sync)
+}
+
+func cleanTimeKey(topic string, partition int32) []byte {
+	return []byte(fmt.Sprintf("%s%s/%d", cleanTimePrefix, topic, partition))
+}
+
+// putCleaned stores what a cleaning leaves for the next: the first dirty
+// offset (Kafka's cleaner-offset-checkpoint) and the cleaning history,
+// together. Unsynced: losing them only makes the next cleaning do more
+// work, and keep tombstones longer.
+func (m *metaStore) putCleaned(topic string, partition int32, firstDirty int64, h cleanHistory) error {
+	b := m.db.NewBatch()
+	defer b.Close()
+	var v [8]byte
+	binary.BigEndian.PutUint64(v[:], uint64(firstDirty))
+	if err := b.Set(cleanerKey(topic, partition), v[:], nil); err != nil {
+		return err
+	}
+	if err := b.Set(cleanTimeKey(topic, partition), h.marshal(), nil); err != nil {
+		return err
+	}
+	return b.Commit(pebble.NoSync)
+}
+
+// cleanHistory returns the stored cleaning history, empty when there is
+// none or it does not decode.
+func (m *metaStore) cleanHistory(topic string, partition int32) (cleanHistory, error) {
+	v, closer, err := m.db.Get(cleanTimeKey(topic, partition))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer closer.Close()
+	h, err := unmarshalCleanHistory(v)
+	if err != nil {
+		return nil, nil // the history only keeps tombstones longer
+	}
+	return h, nil
 }
 
 // cleanerCheckpoint returns the stored first dirty offset, or 0.

@@ -75,7 +75,9 @@ func (m *offsetMap) release() {
 
 // reset empties the map for the next partition.
 func (m *offsetMap) reset() {
-	clear(m.slots)
+	if m.used > 0 { // a new map is zeroed already, and may be untouched pages
+		clear(m.slots)
+	}
 	m.used = 0
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"sort"
 	"sync"
@@ -85,6 +86,15 @@ type Partition struct {
 	// cleanMu makes one cleaning of the partition at a time (the
 	// background cleaner's, or Clean's).
 	cleanMu sync.Mutex
+	// logGen counts truncations (changed under mu): a cleaning that
+	// began before one is void.
+	logGen atomic.Uint64
+	// gone is closed when the partition is deleted, and stops its
+	// cleaning.
+	gone chan struct{}
+	// cleanerRetryAt is when the background cleaner may try the
+	// partition again after a failed or aborted cleaning (unix ns).
+	cleanerRetryAt atomic.Int64
 	// dirty is the dirty ratio the cleaner last measured, as float bits.
 	dirty atomic.Uint64
 }
@@ -264,8 +274,12 @@ func (p *Partition) writeLocked(cfg *TopicConfig, now time.Time, records []byte)
 	active := p.active()
 	pos := active.Size()
 	err := active.Append(records)
-	if errors.Is(err, segment.ErrFull) && active.Size() > 0 {
-		if err = p.rollLocked(cfg, now); err == nil {
+	// The new segment starts at the first batch's offset: the log end,
+	// or for a follower past a gap a cleaned leader's log may have, too
+	// wide for the active segment's 32-bit relative offsets.
+	h, _ := batch.ParseHeader(records)
+	if errors.Is(err, segment.ErrFull) && (active.Size() > 0 || h.BaseOffset > active.Base()) {
+		if err = p.rollLocked(cfg, now, h.BaseOffset); err == nil {
 			active = p.active()
 			pos = active.Size()
 			err = active.Append(records)
@@ -413,20 +427,21 @@ func (p *Partition) maybeRollLocked(cfg *TopicConfig, now time.Time, incoming in
 		return nil
 	}
 	if active.Size()+incoming > cfg.SegmentBytes || now.Sub(p.activeSince) >= time.Duration(cfg.SegmentMs)*time.Millisecond {
-		return p.rollLocked(cfg, now)
+		return p.rollLocked(cfg, now, p.logEnd.Load())
 	}
 	return nil
 }
 
-// rollLocked starts a new active segment at the log end. Sealing the old
+// rollLocked starts a new active segment at base: the log end, or past it
+// for a follower copying a gap of a compacted leader's log. Sealing the old
 // one (final time entry, trimming its indexes) and flushing it happen in the
 // background, as Kafka does, which then moves the recovery point past it:
 // shrinking preallocated files can wait on the disk (discards, a running
 // fdatasync), and appends must not wait with it.
-func (p *Partition) rollLocked(cfg *TopicConfig, now time.Time) error {
+func (p *Partition) rollLocked(cfg *TopicConfig, now time.Time, base int64) error {
 	old := p.active()
 	opts := p.segmentOptions(cfg)
-	seg, err := segment.Create(p.dir, p.logEnd.Load(), opts)
+	seg, err := segment.Create(p.dir, base, opts)
 	if err != nil {
 		return fmt.Errorf("%s-%d: roll: %w", p.Topic(), p.id, err)
 	}
@@ -443,7 +458,6 @@ func (p *Partition) rollLocked(cfg *TopicConfig, now time.Time) error {
 		// Readers at the log end now look into the new, empty segment.
 		p.publish(p.logEnd.Load(), seg.Base(), 0)
 	}
-	base := seg.Base()
 	snapshot := p.producers.marshal(base)
 	p.eng.goBackground(func() {
 		// old takes no appends any more: Seal may run beside readers.
@@ -512,12 +526,13 @@ func (p *Partition) readUpTo(w *watermark, offset, maxBytes int64) (segment.Regi
 	if offset >= w.offset {
 		return segment.Region{}, nil
 	}
-	segs := p.segments()
+	list := p.segs.Load()
+	segs := *list
 	i := sort.Search(len(segs), func(i int) bool { return segs[i].Base() > offset }) - 1
 	if i < 0 {
 		return segment.Region{}, fmt.Errorf("%s-%d: offset %d below first segment: %w", p.Topic(), p.id, offset, ErrOffsetOutOfRange)
 	}
-	for retried := false; i < len(segs); i++ {
+	for ; i < len(segs); i++ {
 		seg := segs[i]
 		maxPos := int64(-1)
 		switch {
@@ -531,18 +546,12 @@ func (p *Partition) readUpTo(w *watermark, offset, maxBytes int64) (segment.Regi
 		r, err := seg.Read(max(offset, seg.Base()), maxBytes, maxPos)
 		if errors.Is(err, segment.ErrClosed) {
 			// The segment left the list after we loaded it: retention
-			// deleted it, or the cleaner replaced it. Wait out a
-			// replacement in progress (it holds mu) and look again.
-			if retried {
-				return segment.Region{}, fmt.Errorf("%s-%d: offset %d: %w", p.Topic(), p.id, offset, segment.ErrClosed)
+			// deleted it, or the cleaner replaced it.
+			next, err := p.reloadSegments(list, offset)
+			if err != nil {
+				return segment.Region{}, err
 			}
-			retried = true
-			p.mu.Lock()
-			p.mu.Unlock() // a barrier, not a critical section
-			if offset < p.logStart.Load() {
-				return segment.Region{}, fmt.Errorf("%s-%d: offset %d was deleted: %w", p.Topic(), p.id, offset, ErrOffsetOutOfRange)
-			}
-			segs = p.segments()
+			list, segs = next, *next
 			i = sort.Search(len(segs), func(i int) bool { return segs[i].Base() > offset }) - 2 // the loop adds one
 			continue
 		}
@@ -590,32 +599,58 @@ func (p *Partition) ListOffset(ts int64) (int64, error) {
 		return 0, fmt.Errorf("%s-%d: timestamp %d: %w", p.Topic(), p.id, ts, ErrOffsetOutOfRange)
 	}
 	hw, start := p.HighWatermark(), p.logStart.Load()
-	for _, seg := range p.segments() {
-		mt, err := seg.MaxTimestamp()
-		if err != nil {
-			return 0, err
-		}
-		if mt < ts {
-			continue
-		}
-		off, found, err := seg.OffsetForTimestamp(ts)
-		if errors.Is(err, segment.ErrClosed) {
-			continue
-		}
-		if err != nil {
-			return 0, fmt.Errorf("%s-%d: %w", p.Topic(), p.id, err)
-		}
-		if found {
-			if off < start {
-				off = start
+	list := p.segs.Load()
+scan:
+	for {
+		for _, seg := range *list {
+			mt, err := seg.MaxTimestamp()
+			if err == nil && mt < ts {
+				continue
 			}
-			if off >= hw {
-				return -1, nil
+			var off int64
+			var found bool
+			if err == nil {
+				off, found, err = seg.OffsetForTimestamp(ts)
 			}
-			return off, nil
+			if errors.Is(err, segment.ErrClosed) || errors.Is(err, fs.ErrNotExist) {
+				// Deleted or replaced under us: look again.
+				if list, err = p.reloadSegments(list, start); err != nil {
+					return 0, err
+				}
+				continue scan
+			}
+			if err != nil {
+				return 0, fmt.Errorf("%s-%d: %w", p.Topic(), p.id, err)
+			}
+			if found {
+				off = max(off, p.logStart.Load())
+				if off >= hw {
+					return -1, nil
+				}
+				return off, nil
+			}
 		}
+		return -1, nil
 	}
-	return -1, nil
+}
+
+// reloadSegments is what a reader does when a segment of the list it
+// loaded was closed under it, by retention or by the cleaner's swap: it
+// waits out a swap in progress (the cleaner replaces segments under mu),
+// and returns the list as it is now. It fails with ErrOffsetOutOfRange
+// when retention took offset, and with segment.ErrClosed when the list
+// did not change (the partition is closing).
+func (p *Partition) reloadSegments(was *[]*segment.Segment, offset int64) (*[]*segment.Segment, error) {
+	p.mu.Lock()
+	p.mu.Unlock() // a barrier, not a critical section
+	if offset < p.logStart.Load() {
+		return nil, fmt.Errorf("%s-%d: offset %d was deleted: %w", p.Topic(), p.id, offset, ErrOffsetOutOfRange)
+	}
+	now := p.segs.Load()
+	if now == was {
+		return nil, fmt.Errorf("%s-%d: offset %d: %w", p.Topic(), p.id, offset, segment.ErrClosed)
+	}
+	return now, nil
 }
 
 // saveProducers stores a producer state snapshot, so that a restart replays

@@ -46,6 +46,11 @@ func (e *Engine) SetHosted(name string, total int32, hosted []int32) error {
 				e.mu.Unlock()
 				return err
 			}
+			if err := e.meta.clearPartition(name, id); err != nil {
+				closePartitions(opened)
+				e.mu.Unlock()
+				return err
+			}
 			p, err := e.openPartition(t, id, true)
 			if err != nil {
 				closePartitions(opened)

@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 
 	"github.com/sluicelog/sluice/segment"
@@ -157,6 +158,17 @@ func (p *Partition) EpochHistory() [][2]int64 {
 // the leader-epoch history follow the batches, so a follower that becomes
 // leader knows every idempotent producer's sequence.
 func (p *Partition) AppendReplica(records []byte) (AppendResult, error) {
+	if cut := farGap(records); cut > 0 {
+		// A segment cannot hold both sides of the gap: each goes in
+		// as an append of its own (the second rolls at its offset).
+		res, err := p.AppendReplica(records[:cut])
+		if err != nil {
+			return res, err
+		}
+		more, err := p.AppendReplica(records[cut:])
+		more.BaseOffset = res.BaseOffset
+		return more, err
+	}
 	res := AppendResult{LogAppendTime: -1}
 	var count int64
 	for rest := records; len(rest) > 0; {
@@ -210,6 +222,27 @@ func (p *Partition) AppendReplica(records []byte) (AppendResult, error) {
 		p.traffic.ReplicationBytesIn.Add(int64(len(records)))
 	}
 	return res, err
+}
+
+// farGap returns where in records the first batch starts whose offsets lie
+// too far past the first batch's for one segment's 32-bit relative
+// offsets (a cleaned leader's log can skip billions of offsets), or 0.
+func farGap(records []byte) int {
+	first, err := batch.ParseHeader(records)
+	if err != nil {
+		return 0
+	}
+	for pos := 0; pos < len(records); {
+		h, err := batch.ParseHeader(records[pos:])
+		if err != nil || h.Size() <= 0 || h.Size() > int64(len(records)-pos) {
+			return 0
+		}
+		if pos > 0 && h.LastOffset()-first.BaseOffset > math.MaxUint32 {
+			return pos
+		}
+		pos += int(h.Size())
+	}
+	return 0
 }
 
 // ReadReplica is Read for a follower: bounded by the log end, not the high
@@ -312,6 +345,7 @@ func (p *Partition) TruncateTo(offset int64) error {
 		return p.fail(fmt.Errorf("%s-%d: truncate to %d: %w", p.Topic(), p.id, offset, err))
 	}
 	active := kept[i]
+	p.logGen.Add(1)
 	p.segs.Store(&kept)
 	p.logEnd.Store(newEnd)
 	end := &watermark{offset: newEnd, segBase: active.Base(), pos: active.Size()}
@@ -344,6 +378,7 @@ func (p *Partition) TruncateTo(offset int64) error {
 		p.recoveryPoint.Store(newEnd)
 		errs = append(errs, p.eng.meta.putRecoveryPoint(p.Topic(), p.id, newEnd))
 	}
+	errs = append(errs, p.truncateCleanedLocked(newEnd))
 	// The producers' last batches may have been cut: rebuild their state
 	// from the log that remains.
 	errs = append(errs, p.loadProducers(p.eng.now().UnixMilli()))
@@ -353,6 +388,26 @@ func (p *Partition) TruncateTo(offset int64) error {
 		return fmt.Errorf("%s-%d: truncate: %w", p.Topic(), p.id, err)
 	}
 	return nil
+}
+
+// truncateCleanedLocked moves the cleaner's checkpoint and history back to
+// offset, where the log now ends: what a follower fetches from there is
+// dirty, whatever was cleaned at those offsets before (Kafka's
+// maybeTruncateCheckpoint).
+func (p *Partition) truncateCleanedLocked(offset int64) error {
+	m := p.eng.meta
+	first, err := m.cleanerCheckpoint(p.Topic(), p.id)
+	if err != nil {
+		return err
+	}
+	history, err := m.cleanHistory(p.Topic(), p.id)
+	if err != nil {
+		return err
+	}
+	if first <= offset && (len(history) == 0 || history[len(history)-1].end <= offset) {
+		return nil
+	}
+	return m.putCleaned(p.Topic(), p.id, min(first, offset), history.truncate(offset))
 }
 
 // saveHighWatermark persists a replicated partition's high watermark when
@@ -403,6 +458,7 @@ func (p *Partition) ResetTo(offset int64) error {
 		return p.fail(fmt.Errorf("%s-%d: reset to %d: %w", p.Topic(), p.id, offset, err))
 	}
 	segs := []*segment.Segment{seg}
+	p.logGen.Add(1)
 	p.segs.Store(&segs)
 	p.logStart.Store(offset)
 	p.logEnd.Store(offset)
@@ -424,6 +480,7 @@ func (p *Partition) ResetTo(offset int64) error {
 		errs = append(errs, p.epochs.save())
 		p.epochMu.Unlock()
 	}
+	errs = append(errs, p.truncateCleanedLocked(offset))
 	p.recoveryPoint.Store(offset)
 	errs = append(errs, p.eng.meta.putRecoveryPoint(p.Topic(), p.id, offset))
 	p.producers = newProducerState()

@@ -52,8 +52,13 @@ func (p *Partition) EnforceRetention() (int, error) {
 	segs := p.segments()
 	n := 0
 	if cfg.RetentionMs >= 0 {
-		for n < len(segs)-1 {
-			mt, err := segs[n].MaxTimestamp()
+		for i := 0; i < len(segs)-1; i++ {
+			if segs[i].Size() == 0 {
+				// Emptied by the log cleaner (compact,delete): it has no
+				// time of its own, and goes with the next expired one.
+				continue
+			}
+			mt, err := segs[i].MaxTimestamp()
 			if err != nil {
 				p.mu.Unlock()
 				return 0, err
@@ -61,7 +66,7 @@ func (p *Partition) EnforceRetention() (int, error) {
 			if mt < 0 || now-mt <= cfg.RetentionMs {
 				break
 			}
-			n++
+			n = i + 1
 		}
 	}
 	if cfg.RetentionBytes >= 0 {

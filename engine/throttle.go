@@ -21,13 +21,13 @@ const throttleWindow = 300 * time.Millisecond
 type throttle struct {
 	rate  float64 // bytes per second
 	now   func() time.Time
-	sleep func(d time.Duration, stop <-chan struct{}) error
+	sleep func(d time.Duration, stop, gone <-chan struct{}) error
 
 	mu   sync.Mutex
 	paid time.Time // when the bytes accounted so far are within the rate
 }
 
-func newThrottle(rate float64, now func() time.Time, sleep func(time.Duration, <-chan struct{}) error) *throttle {
+func newThrottle(rate float64, now func() time.Time, sleep func(d time.Duration, stop, gone <-chan struct{}) error) *throttle {
 	if rate <= 0 {
 		return nil
 	}
@@ -35,8 +35,9 @@ func newThrottle(rate float64, now func() time.Time, sleep func(time.Duration, <
 }
 
 // wait accounts n bytes of I/O and sleeps until they are paid for; it
-// gives up with ErrClosed when stop closes.
-func (t *throttle) wait(n int64, stop <-chan struct{}) error {
+// gives up with ErrClosed when stop closes (the engine stops) and with
+// errCleanAborted when gone does (the partition was deleted).
+func (t *throttle) wait(n int64, stop, gone <-chan struct{}) error {
 	if t == nil {
 		return nil
 	}
@@ -48,7 +49,7 @@ func (t *throttle) wait(n int64, stop <-chan struct{}) error {
 	due := t.paid
 	t.mu.Unlock()
 	if d := due.Sub(now); d > 0 {
-		return t.sleep(d, stop)
+		return t.sleep(d, stop, gone)
 	}
 	return nil
 }
@@ -60,8 +61,9 @@ func later(a, b time.Time) time.Time {
 	return b
 }
 
-// sleepUnlessStopped sleeps d, or until stop closes (ErrClosed).
-func sleepUnlessStopped(d time.Duration, stop <-chan struct{}) error {
+// sleepUnlessStopped sleeps d, or until stop (ErrClosed) or gone
+// (errCleanAborted) closes.
+func sleepUnlessStopped(d time.Duration, stop, gone <-chan struct{}) error {
 	timer := time.NewTimer(d)
 	defer timer.Stop()
 	select {
@@ -69,5 +71,7 @@ func sleepUnlessStopped(d time.Duration, stop <-chan struct{}) error {
 		return nil
 	case <-stop:
 		return ErrClosed
+	case <-gone:
+		return errCleanAborted
 	}
 }

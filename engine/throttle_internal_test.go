@@ -26,7 +26,7 @@ func (c *throttleClock) advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-func (c *throttleClock) sleep(d time.Duration, _ <-chan struct{}) error {
+func (c *throttleClock) sleep(d time.Duration, _, _ <-chan struct{}) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t, c.slept = c.t.Add(d), c.slept+d
@@ -40,7 +40,7 @@ func TestThrottlePaces(t *testing.T) {
 	c := &throttleClock{t: time.Unix(1_800_000_000, 0)}
 	th := newThrottle(1e6, c.now, c.sleep) // 1 MB/s
 	for range 10 {
-		if err := th.wait(100_000, nil); err != nil {
+		if err := th.wait(100_000, nil, nil); err != nil {
 			t.Fatal(err)
 		}
 		c.advance(10 * time.Millisecond) // the work between the waits
@@ -53,7 +53,7 @@ func TestThrottlePaces(t *testing.T) {
 
 	c.advance(time.Hour)
 	c.slept = 0
-	if err := th.wait(1_000_000, nil); err != nil {
+	if err := th.wait(1_000_000, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if want := time.Second - throttleWindow; c.slept < want-time.Millisecond || c.slept > want+time.Millisecond {
@@ -64,7 +64,7 @@ func TestThrottlePaces(t *testing.T) {
 		t.Fatal("a zero rate made a throttle")
 	}
 	var none *throttle
-	if err := none.wait(1<<40, nil); err != nil {
+	if err := none.wait(1<<40, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -72,7 +72,7 @@ func TestThrottlePaces(t *testing.T) {
 // TestThrottleSharedAndStoppable: waits from several goroutines share one
 // rate (log.cleaner.threads cleaners together stay within
 // log.cleaner.io.max.bytes.per.second), and a wait ends with ErrClosed
-// when the engine stops.
+// when the engine stops and errCleanAborted when the partition goes.
 func TestThrottleSharedAndStoppable(t *testing.T) {
 	const rate, chunk, waits = 4e6, 100_000, 10 // 2 MB over two goroutines
 	th := newThrottle(rate, time.Now, sleepUnlessStopped)
@@ -83,7 +83,7 @@ func TestThrottleSharedAndStoppable(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for range waits {
-				if err := th.wait(chunk, nil); err != nil {
+				if err := th.wait(chunk, nil, nil); err != nil {
 					t.Error(err)
 				}
 			}
@@ -97,14 +97,20 @@ func TestThrottleSharedAndStoppable(t *testing.T) {
 
 	stop := make(chan struct{})
 	done := make(chan error, 1)
-	go func() { done <- th.wait(1e9, stop) }() // 250 s at the rate
-	close(stop)
-	select {
-	case err := <-done:
-		if err != ErrClosed {
-			t.Fatalf("stopped wait: %v, want ErrClosed", err)
+	gone := make(chan struct{})
+	for _, c := range []struct {
+		ch   chan struct{}
+		want error
+	}{{gone, errCleanAborted}, {stop, ErrClosed}} {
+		go func() { done <- th.wait(1e9, stop, gone) }() // 250 s at the rate
+		close(c.ch)
+		select {
+		case err := <-done:
+			if err != c.want {
+				t.Fatalf("stopped wait: %v, want %v", err, c.want)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("a wait went on after its channel closed")
 		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("a wait went on after stop closed")
 	}
 }

@@ -167,9 +167,18 @@ func (e *Engine) DeleteTopic(name string) error {
 func deletePartition(p *Partition) error {
 	p.mu.Lock()
 	p.closed = true
-	p.deleted.Store(true)
+	wasDeleted := p.deleted.Swap(true)
 	p.mu.Unlock()
 	p.wake()
+	if !wasDeleted {
+		close(p.gone)
+	}
+	// A cleaning stops at its next read or pause; wait for it, so that
+	// it writes nothing (a .cleaning folder, a checkpoint) once the
+	// partition is gone, or into a new one of the same name.
+	p.cleanMu.Lock()
+	p.cleanMu.Unlock() // a barrier, not a critical section
+
 	// Rename first so a crash mid-delete leaves a folder that Open
 	// finishes removing rather than one that looks like a live topic.
 	doomed := fmt.Sprintf("%s.%d%s", p.dir, time.Now().UnixNano(), deletedSuffix)
