@@ -755,3 +755,33 @@ func TestCleanerMapFillsUp(t *testing.T) {
 		seen[r.key] = true
 	}
 }
+
+// TestCompactedTopicRollsForMaxCompactionLag: on a compacted topic the
+// active segment rolls once max.compaction.lag.ms passes (as Kafka rolls
+// at the sooner of it and segment.ms), so that the cleaner, which never
+// touches the active segment, can honour the lag; a delete topic keeps
+// segment.ms.
+func TestCompactedTopicRollsForMaxCompactionLag(t *testing.T) {
+	clock := newFakeClock()
+	e := openEngine(t, t.TempDir(), engine.Options{Now: clock.Now, RetentionCheckInterval: -1, CleanerDisabled: true})
+	for name, policy := range map[string]string{"c": "compact", "d": "delete"} {
+		if err := e.CreateTopic(name, 1, map[string]string{"cleanup.policy": policy, "max.compaction.lag.ms": "60000"}); err != nil {
+			t.Fatal(err)
+		}
+		p, _ := e.Partition(name, 0)
+		for i := 0; i < 2; i++ {
+			if _, err := p.Append(keyedBatch(t, clock.Now().UnixMilli(), "k", fmt.Sprint("v", i))); err != nil {
+				t.Fatal(err)
+			}
+			clock.Advance(2 * time.Minute)
+		}
+		want := map[string]int{"c": 2, "d": 1}[name]
+		if got := p.Stats().Segments; got != want {
+			t.Errorf("%s (%s): %d segments after two appends 2 minutes apart, want %d", name, policy, got, want)
+		}
+	}
+	p, _ := e.Partition("c", 0)
+	if st, err := p.Clean(); err != nil || st.Groups != 1 || st.End != 1 {
+		t.Fatalf("cleaning the rolled segment: %+v %v, want it cleanable up to offset 1", st, err)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sluicelog/sluice/segment"
+	"github.com/sluicelog/sluice/segment/batch"
 )
 
 // cleanerTotals count what the background cleaner and Clean did since the
@@ -172,9 +173,10 @@ func (e *Engine) dirtiest(claims *cleanerClaims) (*Partition, bool) {
 	return best, bestRatio > 1
 }
 
-// overdue reports whether the oldest dirty segment's newest record is
-// older than max.compaction.lag.ms: Kafka cleans such a partition whatever
-// its dirty ratio, so that a key's older records do not outlive the lag.
+// overdue reports whether the first dirty batch is older than
+// max.compaction.lag.ms (its max timestamp, as Kafka's first batch
+// timestamp): Kafka cleans such a partition whatever its dirty ratio, so
+// that a key's older records do not outlive the lag.
 func overdue(segs []*segment.Segment, k int, firstDirty int64, cfg *TopicConfig, now time.Time) bool {
 	if cfg.MaxCompactionLagMs <= 0 || cfg.MaxCompactionLagMs == math.MaxInt64 {
 		return false
@@ -183,8 +185,12 @@ func overdue(segs []*segment.Segment, k int, firstDirty int64, cfg *TopicConfig,
 		if i+1 < len(segs) && segs[i+1].Base() <= firstDirty {
 			continue
 		}
-		ts, err := s.MaxTimestamp()
-		return err == nil && ts >= 0 && ts < now.UnixMilli()-cfg.MaxCompactionLagMs
+		b, err := s.ReadBytes(nil, max(firstDirty, s.Base()), batch.HeaderSize)
+		if err != nil || len(b) < batch.HeaderSize {
+			continue // an emptied segment: the next one's first batch decides
+		}
+		h, err := batch.ParseHeader(b)
+		return err == nil && h.MaxTimestamp >= 0 && h.MaxTimestamp < now.UnixMilli()-cfg.MaxCompactionLagMs
 	}
 	return false
 }

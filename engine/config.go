@@ -57,6 +57,16 @@ type TopicConfig struct {
 	UncleanLeaderElection bool
 }
 
+// rollMs is how long the active segment takes appends before it rolls:
+// segment.ms, or on a compacted topic max.compaction.lag.ms if sooner, as
+// Kafka rolls, since the cleaner never touches the active segment.
+func (c *TopicConfig) rollMs() int64 {
+	if c.Compact && c.MaxCompactionLagMs > 0 {
+		return min(c.SegmentMs, c.MaxCompactionLagMs)
+	}
+	return c.SegmentMs
+}
+
 // configDef describes one topic config: its name, Kafka's default, and how
 // to parse a value into a TopicConfig and print it back.
 type configDef struct {

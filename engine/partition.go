@@ -426,7 +426,7 @@ func (p *Partition) maybeRollLocked(cfg *TopicConfig, now time.Time, incoming in
 	if active.Size() == 0 {
 		return nil
 	}
-	if active.Size()+incoming > cfg.SegmentBytes || now.Sub(p.activeSince) >= time.Duration(cfg.SegmentMs)*time.Millisecond {
+	if active.Size()+incoming > cfg.SegmentBytes || now.Sub(p.activeSince) >= time.Duration(cfg.rollMs())*time.Millisecond {
 		return p.rollLocked(cfg, now, p.logEnd.Load())
 	}
 	return nil

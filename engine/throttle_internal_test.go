@@ -95,19 +95,21 @@ func TestThrottleSharedAndStoppable(t *testing.T) {
 		t.Fatalf("2 MB at 4 MB/s from two goroutines took %v, less than %v", took, least)
 	}
 
-	stop := make(chan struct{})
 	done := make(chan error, 1)
-	gone := make(chan struct{})
-	for _, c := range []struct {
-		ch   chan struct{}
-		want error
-	}{{gone, errCleanAborted}, {stop, ErrClosed}} {
+	for _, closeStop := range []bool{false, true} {
+		stop, gone := make(chan struct{}), make(chan struct{})
 		go func() { done <- th.wait(1e9, stop, gone) }() // 250 s at the rate
-		close(c.ch)
+		want := errCleanAborted
+		if closeStop {
+			close(stop)
+			want = ErrClosed
+		} else {
+			close(gone)
+		}
 		select {
 		case err := <-done:
-			if err != c.want {
-				t.Fatalf("stopped wait: %v, want %v", err, c.want)
+			if err != want {
+				t.Fatalf("stopped wait: %v, want %v", err, want)
 			}
 		case <-time.After(20 * time.Second):
 			t.Fatal("a wait went on after its channel closed")
