@@ -15,7 +15,9 @@ import (
 	"github.com/sluicelog/sluice/net/grouplog"
 	"github.com/sluicelog/sluice/net/kafka"
 	"github.com/sluicelog/sluice/net/kafka/kgroup"
+	"github.com/sluicelog/sluice/net/ops"
 	"github.com/sluicelog/sluice/net/request"
+	"github.com/sluicelog/sluice/net/schemareg"
 	"github.com/sluicelog/sluice/net/server"
 )
 
@@ -35,10 +37,14 @@ type Broker struct {
 	done   chan error
 	ops    opsListener
 
-	groups     *group.Coordinator
-	groupLog   *grouplog.Store // a cluster's group store; nil on a single node
-	stopGroups context.CancelFunc
-	groupsDone chan struct{}
+	groups   *group.Coordinator
+	groupLog *grouplog.Store // a cluster's group store; nil on a single node
+	// registry and registrySrv are the schema registry and its listener;
+	// nil when schema.registry.listeners is empty.
+	registry    *schemareg.Registry
+	registrySrv *ops.Server
+	stopGroups  context.CancelFunc
+	groupsDone  chan struct{}
 }
 
 // Start opens the data directory, binds the listeners and starts serving.
@@ -225,6 +231,12 @@ func StartContext(ctx context.Context, cfg Config, logger *slog.Logger) (*Broker
 		undo = append(undo, func() { b.kafka.Shutdown(context.Background()) })
 	}
 	b.registerCollector(cfg)
+	// Before registering: a cluster's brokers learn where each one's
+	// registry listens from its registration.
+	if err := b.startRegistry(cfg); err != nil {
+		return fail(err)
+	}
+	undo = append(undo, func() { b.stopRegistry(context.Background()) })
 	if b.member != nil {
 		b.ops.setStage("joining the metadata quorum and registering with the active controller")
 		// Clients are answered only once this broker is in the image,
@@ -365,6 +377,7 @@ func (b *Broker) Close(ctx context.Context) error {
 	if b.groupLog != nil {
 		b.groupLog.Close()
 	}
+	rerr := b.stopRegistry(ctx)
 	oerr = b.stopOps(ctx)
 	// The membership goes before the engine: the image it applies
 	// changes local storage.
@@ -374,7 +387,7 @@ func (b *Broker) Close(ctx context.Context) error {
 	if b.Engine != nil {
 		eerr = b.Engine.Close()
 	}
-	err := errors.Join(kerr, serr, oerr, merr, eerr)
+	err := errors.Join(kerr, serr, rerr, oerr, merr, eerr)
 	if err != nil {
 		b.logger.Error("broker stopped with errors", "err", err)
 	} else {

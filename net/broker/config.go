@@ -49,6 +49,12 @@ type Config struct {
 	// (tests bind 127.0.0.1:0 to know the address before Start returns);
 	// it wins over MetricsListen.
 	MetricsListener net.Listener
+	// SchemaRegistryListen is the schema registry's host:port
+	// (schema.registry.listeners=http://host:port), empty for none.
+	SchemaRegistryListen string
+	// SchemaRegistryListener, when set, is the registry's listener
+	// already bound; it wins over SchemaRegistryListen.
+	SchemaRegistryListener net.Listener
 	// SlowRequestThreshold is slow.request.log.threshold.ms: a request
 	// that takes longer than this beyond the wait it asked for is logged
 	// and counted. Zero logs none.
@@ -318,6 +324,14 @@ var properties = map[string]property{
 			return err
 		}
 		c.MetricsListen = addr
+		return nil
+	}},
+	"schema.registry.listeners": {doc: "http://host:port of the built-in schema registry (Confluent Schema Registry's REST API, schemas kept in the _schemas topic); empty (default) for none", apply: func(c *Config, v string) error {
+		addr, err := parseMetricsListeners(v)
+		if err != nil {
+			return err
+		}
+		c.SchemaRegistryListen = addr
 		return nil
 	}},
 	"slow.request.log.threshold.ms": intProp(0, math.MaxInt64/int64(time.Millisecond), func(c *Config, n int64) {

@@ -30,6 +30,10 @@ type Config struct {
 	// binding Addr (a test that needs the address before the broker
 	// finishes starting binds 127.0.0.1:0 itself).
 	Listener net.Listener
+	// Handler, when set, is served instead of the operations routes:
+	// another HTTP API of the broker (the schema registry) with the same
+	// connection limits. Registry and Ready are then unused.
+	Handler http.Handler
 
 	// ReadHeaderTimeout is how long a connection may take to send a
 	// request's line and headers, from when the server starts reading
@@ -115,8 +119,12 @@ func New(cfg Config) *Server {
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	mux.HandleFunc("/healthz", s.healthz)
 	mux.HandleFunc("/readyz", s.readyz)
+	var handler http.Handler = mux
+	if cfg.Handler != nil {
+		handler = cfg.Handler
+	}
 	s.http = &http.Server{
-		Handler:           mux,
+		Handler:           handler,
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		IdleTimeout:       cfg.IdleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
