@@ -64,15 +64,17 @@ enginebench:
 ## benchmarks: an alias of bench.
 benchmarks: bench
 
-## run: a single-node broker on 127.0.0.1:9192 with its data in ./data, operations
-## (/metrics, /debug/pprof/, /healthz, /readyz) on 127.0.0.1:9644 (Ctrl-C stops it cleanly).
+## run: a single-node broker on 127.0.0.1:9192 (Kafka 9092) with its data in ./data, operations
+## (/metrics, /debug/pprof/, /healthz, /readyz) on 127.0.0.1:9644, the schema registry on
+## http://127.0.0.1:8081 (Ctrl-C stops it cleanly).
 run:
 	$(GO) build -o bin/sluiced ./cmd/sluiced
-	./bin/sluiced --config cmd/sluiced/sluiced.properties --override metrics.listeners=http://127.0.0.1:9644
+	./bin/sluiced --config cmd/sluiced/sluiced.properties --override metrics.listeners=http://127.0.0.1:9644 \
+		--override schema.registry.listeners=http://127.0.0.1:8081
 
 ## cluster: three brokers, each also a controller, on 127.0.0.1 (native 9192-9194,
-## Kafka 9092-9094, controller 9301-9303, operations 9645-9647), data in
-## ./data/cluster/N; Ctrl-C stops all three.
+## Kafka 9092-9094, controller 9301-9303, operations 9645-9647, schema registry
+## 8081-8083), data in ./data/cluster/N; Ctrl-C stops all three.
 cluster:
 	$(GO) build -o bin/sluiced ./cmd/sluiced
 	$(GO) build -o bin/sluice ./cmd/sluice
