@@ -38,6 +38,7 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newGroupsCommand(g), newClusterCommand(g))
 	root.AddCommand(newBenchCommand(g))
 	root.AddCommand(newTopCommand(g))
+	root.AddCommand(newSchemasCommand(g))
 	return root
 }
 
