@@ -104,16 +104,54 @@ func (c *Client) LookupID(ctx context.Context, subject string, s Schema) (int, e
 
 // SchemaByID returns the schema with the given id (GET
 // /schemas/ids/{id}), cached for good: ids are immutable.
+//
+// Concurrent calls for an id not yet cached share one request, so that a
+// cold consumer's goroutines meeting a new id ask the registry once.
 func (c *Client) SchemaByID(ctx context.Context, id int) (Schema, error) {
-	if s, ok := c.byID.Load(id); ok {
-		return s.(Schema), nil
+	for {
+		if s, ok := c.byID.Load(id); ok {
+			return s.(Schema), nil
+		}
+		c.mu.Lock()
+		f, waiting := c.fetches[id]
+		if !waiting {
+			f = &fetch{done: make(chan struct{})}
+			c.fetches[id] = f
+		}
+		c.mu.Unlock()
+		if !waiting {
+			var reply Schema
+			f.err = c.do(ctx, "GET", "/schemas/ids/"+strconv.Itoa(id), "", nil, &reply)
+			f.abandoned = ctx.Err() != nil
+			if f.err == nil {
+				// Cached before the fetch is forgotten, so no later call
+				// can miss both.
+				c.byID.Store(id, reply)
+			}
+			c.mu.Lock()
+			delete(c.fetches, id)
+			c.mu.Unlock()
+			close(f.done)
+			return reply, f.err
+		}
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			return Schema{}, fmt.Errorf("regclient: waiting for schema %d: %w", id, ctx.Err())
+		}
+		if f.err != nil && !f.abandoned {
+			return Schema{}, f.err
+		}
+		// Cached now, or the fetching caller gave up (its context, not
+		// the registry): look again.
 	}
-	var reply Schema
-	if err := c.do(ctx, "GET", "/schemas/ids/"+strconv.Itoa(id), "", nil, &reply); err != nil {
-		return Schema{}, err
-	}
-	c.byID.Store(id, reply)
-	return reply, nil
+}
+
+// fetch is a request for a schema by id that other callers wait for.
+type fetch struct {
+	done      chan struct{} // closed when err and abandoned are set
+	err       error
+	abandoned bool // the fetching caller's context ended
 }
 
 // Subjects lists the subjects (GET /subjects).

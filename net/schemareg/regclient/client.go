@@ -63,6 +63,9 @@ type Client struct {
 	// one per request.
 	last atomic.Uint32
 
+	mu      sync.Mutex
+	fetches map[int]*fetch // schema fetches by id in flight, under mu
+
 	byID     sync.Map // int → Schema; ids are immutable
 	parsedID sync.Map // int → avro.Schema; ids are immutable
 	ids      sync.Map // idKey → int; dropped for a subject this client deletes
@@ -93,7 +96,8 @@ func New(cfg Config) (*Client, error) {
 	if len(urls) == 0 {
 		return nil, errors.New("regclient: Config.URLs names no registry")
 	}
-	c := &Client{urls: urls, hc: cfg.HTTPClient, timeout: cfg.Timeout, header: cfg.Header.Clone()}
+	c := &Client{urls: urls, hc: cfg.HTTPClient, timeout: cfg.Timeout, header: cfg.Header.Clone(),
+		fetches: map[int]*fetch{}}
 	if c.hc == nil {
 		// Not http.DefaultClient: Close must be able to release the idle
 		// connections without touching anyone else's.

@@ -504,3 +504,66 @@ func TestNewChecksURLs(t *testing.T) {
 		t.Fatalf("URLs = %q", got)
 	}
 }
+
+// TestSchemaByIDShared: concurrent calls for one id make one request; when
+// the caller making it gives up, a waiting caller asks again itself.
+func TestSchemaByIDShared(t *testing.T) {
+	var hits atomic.Int64
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if hits.Add(1) == 1 {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		io.WriteString(w, `{"schema":"\"int\""}`)
+	}))
+	defer srv.Close()
+	c, err := regclient.New(regclient.Config{URLs: []string{srv.URL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The first caller's context ends while its request hangs; the others
+	// must not inherit its failure.
+	ctx, cancel := context.WithCancel(context.Background())
+	first := make(chan error, 1)
+	go func() {
+		_, err := c.SchemaByID(ctx, 5)
+		first <- err
+	}()
+	for hits.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 10)
+	for range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, err := c.SchemaByID(context.Background(), 5)
+			if err == nil && s.Schema != `"int"` {
+				err = errors.New("wrong schema " + s.Schema)
+			}
+			errs <- err
+		}()
+	}
+	time.Sleep(20 * time.Millisecond) // let them queue behind the first
+	cancel()
+	if err := <-first; !errors.Is(err, context.Canceled) {
+		t.Fatalf("abandoned call: %v", err)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if n := hits.Load(); n != 2 {
+		t.Errorf("%d requests, want 2 (the abandoned one and one retry)", n)
+	}
+	close(release)
+}
