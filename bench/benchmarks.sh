@@ -16,8 +16,12 @@
 # without, in blocks of off, on, on, off runs) and bench/cmd/cleanbench
 # (log compaction: Partition.Clean of a 1 GiB partition with 10% unique
 # keys beside a plain read of the same segments, and produce throughput
-# on a sluiced while its cleaner runs against while it is idle); each
-# prints its own section, pasted verbatim.
+# on a sluiced while its cleaner runs against while it is idle) and
+# bench/cmd/serdebench (on a sluiced with its schema registry: produce of
+# orders serialised with serde.AvroSerializer and consume with
+# serde.AvroDeserializer against the same values' raw bytes, and registry
+# lookups a second from warm caches against uncached HTTP); each prints
+# its own section, pasted verbatim.
 #
 # Besides the engine and broker harnesses it runs the side-by-side suite of
 # bench/peers (its own Go module: Sluice beside kfake, NATS JetStream and
@@ -43,9 +47,10 @@
 #                quickly; the figures are meaningless, so BENCH_OUT then
 #                defaults to $TMPDIR/BENCHMARKS.smoke.md
 #
-# The whole suite takes about 12 minutes on a 2-core VM (the peers suite
+# The whole suite takes about 13 minutes on a 2-core VM (the peers suite
 # about 1.5 of them, replbench about 2, metricsbench about 1.5, cleanbench
-# about 2). BENCH_OUT is only replaced when every command has succeeded.
+# about 2, serdebench about 1). BENCH_OUT is only replaced when every
+# command has succeeded.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -187,6 +192,13 @@ run_suite() {
 	CB=($GO run ./bench/cmd/cleanbench -q -dir "$DATA_DIR")
 	if [[ $SMOKE == 1 ]]; then CB+=(-quick); fi
 	run cleanbench "${CB[@]}"
+	# Avro serializers against raw bytes of the same values, produce and
+	# consume, on a sluiced with its schema registry, then registry
+	# lookups with warm caches against uncached HTTP; its stdout is its
+	# section too.
+	SB=($GO run ./bench/cmd/serdebench -q -dir "$DATA_DIR")
+	if [[ $SMOKE == 1 ]]; then SB+=(-quick); fi
+	run serdebench "${SB[@]}"
 	PB=($GO -C bench/peers run . -out "$RAW/peers" -data "$DATA_DIR")
 	if [[ $SMOKE == 1 ]]; then PB+=(-smoke); fi
 	run peers "${PB[@]}"
@@ -534,6 +546,10 @@ EOF
 	if [[ -f $RAW/cleanbench.out ]]; then # absent from the raw outputs of runs before it
 		echo
 		cat "$RAW/cleanbench.out"
+	fi
+	if [[ -f $RAW/serdebench.out ]]; then # absent from the raw outputs of runs before it
+		echo
+		cat "$RAW/serdebench.out"
 	fi
 	cat <<EOF
 
