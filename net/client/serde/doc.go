@@ -44,10 +44,14 @@
 // serializer or deserializer never calls the registry. Subjects follow
 // Kafka's TopicNameStrategy: [ValueSubject] and [KeySubject].
 //
-// Decoding bytes never panics on any input: a wrong magic byte, input
-// shorter than the header, an id the registry does not know, an Avro body
-// that does not decode all give errors that wrap this package's sentinels
-// (ErrMagicByte, ErrShortInput, ErrUnknownSchema, ErrDecode, ...).
+// Decoding bytes never panics or hangs on any input: a wrong magic byte,
+// input shorter than the header, an id the registry does not know, an Avro
+// body that does not decode all give errors that wrap this package's
+// sentinels (ErrMagicByte, ErrShortInput, ErrUnknownSchema, ErrDecode,
+// ...). To that end an Avro body is first walked against its writer's
+// schema, in time bounded by its length and without allocating, and must
+// be exactly one value: hamba/avro trusts the block counts of arrays and
+// maps, and takes a body cut short inside a number for a whole one.
 //
 // All functions, AvroSerializer and AvroDeserializer are safe for
 // concurrent use.

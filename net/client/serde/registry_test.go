@@ -33,6 +33,14 @@ type testRegistry struct {
 
 func startRegistry(tb testing.TB) *testRegistry {
 	tb.Helper()
+	r := newTestRegistry()
+	tb.Cleanup(r.srv.Close)
+	return r
+}
+
+// newTestRegistry starts a registry the caller closes (for examples, which
+// have no testing.TB).
+func newTestRegistry() *testRegistry {
 	r := &testRegistry{ids: map[string]int{}, subjects: map[string][]int{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /subjects/{subject}/versions", r.register)
@@ -44,7 +52,6 @@ func startRegistry(tb testing.TB) *testRegistry {
 		w.Header().Set("Content-Type", "application/vnd.schemaregistry.v1+json")
 		mux.ServeHTTP(w, req)
 	}))
-	tb.Cleanup(r.srv.Close)
 	return r
 }
 

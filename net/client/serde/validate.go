@@ -9,9 +9,8 @@ import (
 	"github.com/hamba/avro/v2"
 )
 
-// maxDepth bounds the nesting of a value validate accepts (records within
-// arrays within records ...): recursive schemas allow any depth, the stack
-// does not.
+// maxDepth bounds the nesting of records, arrays and maps in a value
+// validate accepts: recursive schemas allow any depth, the stack does not.
 const maxDepth = 1000
 
 // validate checks that body is exactly one value of schema in Avro's binary
@@ -70,7 +69,7 @@ func (v *validator) value(s avro.Schema, depth int) error {
 		}
 		return nil
 	case *avro.RefSchema:
-		return v.value(s.Schema(), depth+1)
+		return v.value(s.Schema(), depth)
 	case *avro.EnumSchema:
 		i, err := v.varint(5)
 		if err != nil {
@@ -91,7 +90,7 @@ func (v *validator) value(s avro.Schema, depth int) error {
 		if i < 0 || i >= int64(len(types)) {
 			return fmt.Errorf("union branch %d of %d", i, len(types))
 		}
-		return v.value(types[i], depth+1)
+		return v.value(types[i], depth)
 	case *avro.ArraySchema:
 		return v.blocks(s.Items(), false, depth)
 	case *avro.MapSchema:
