@@ -18,6 +18,8 @@ type ModeSummary struct {
 	ClientUsPerRecord Spread `json:"client_us_per_record"`
 	ClientCores       Spread `json:"client_cores"`
 	BrokerCores       Spread `json:"broker_cores"`
+	// Others is the share of the machine other work took.
+	Others Spread `json:"others_share"`
 }
 
 // PhaseSummary is a phase's figures over the rounds.
@@ -50,15 +52,15 @@ type Summary struct {
 func (rep *Report) Summarize() Summary {
 	var s Summary
 	mode := func(kind, m string) ModeSummary {
-		var rps, mbps, us, cc, bc []float64
+		var rps, mbps, us, cc, bc, ot []float64
 		for i := range rep.Rounds {
 			if ph := rep.Rounds[i].phase(kind, m); ph != nil {
 				rps, mbps, us = append(rps, ph.RecordsPerSec), append(mbps, ph.MBps), append(us, ph.ClientUsPerRecord())
-				cc, bc = append(cc, ph.ClientCores()), append(bc, ph.BrokerCores())
+				cc, bc, ot = append(cc, ph.ClientCores()), append(bc, ph.BrokerCores()), append(ot, ph.OthersShare)
 			}
 		}
 		return ModeSummary{RecordsPerSec: spreadOf(rps), MBps: spreadOf(mbps), ClientUsPerRecord: spreadOf(us), ClientCores: spreadOf(cc),
-			BrokerCores: spreadOf(bc)}
+			BrokerCores: spreadOf(bc), Others: spreadOf(ot)}
 	}
 	var pr, cr []float64
 	for _, r := range rep.Rounds {
@@ -173,7 +175,8 @@ func (rep *Report) WriteMarkdown(w io.Writer) error {
 		"[(r-1)·%d, r·%d). Before the rounds each mode produces and reads back %s records to a topic of its own, untimed (the first "+
 		"produce to a fresh broker runs slower than later ones). Every run starts after sync(2), so no run's writeback falls in "+
 		"the next. CPU figures are each process's threads' run time over the run (/proc/PID/task/*/schedstat): per record for this "+
-		"process, and the cores each process kept busy on average.",
+		"process, and the cores each process kept busy on average; other work's share is the rest of the machine's busy time "+
+		"(/proc/stat: other processes, kernel threads, a VM's steal) over what its cores had, which says how far a run was disturbed.",
 		rep.BrokerCommand, m.Cores, c.Records, c.Records, grouped(float64(warmRecords(rep))))
 	p("")
 	p("Each round runs each phase once in each mode, raw first in odd rounds and Avro first in even ones; avro/raw is the round's " +
@@ -277,8 +280,8 @@ func (rep *Report) WriteMarkdown(w io.Writer) error {
 
 // phaseTable prints a phase's runs, a row a round, and their medians.
 func phaseTable(p func(string, ...any), rep *Report, kind string, s PhaseSummary) {
-	p("| round | order | raw records/s (MB/s) | Avro records/s (MB/s) | **avro/raw** | client CPU us/record, raw / Avro | client cores, raw / Avro | broker cores, raw / Avro |")
-	p("|---:|---|---:|---:|---:|---:|---:|---:|")
+	p("| round | order | raw records/s (MB/s) | Avro records/s (MB/s) | **avro/raw** | client CPU us/record, raw / Avro | client cores, raw / Avro | broker cores, raw / Avro | other work's share, raw / Avro |")
+	p("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
 	for i := range rep.Rounds {
 		r := &rep.Rounds[i]
 		raw, avro := r.phase(kind, Raw), r.phase(kind, Avro)
@@ -289,14 +292,14 @@ func phaseTable(p func(string, ...any), rep *Report, kind string, s PhaseSummary
 		if kind == Consume {
 			rt = r.ConsumeRatio
 		}
-		p("| %d | %s | %s (%.1f) | %s (%.1f) | **%.3f** | %.3f / %.3f | %.2f / %.2f | %.2f / %.2f |", r.Index, strings.Join(r.Order, ", "),
+		p("| %d | %s | %s (%.1f) | %s (%.1f) | **%.3f** | %.3f / %.3f | %.2f / %.2f | %.2f / %.2f | %.0f%% / %.0f%% |", r.Index, strings.Join(r.Order, ", "),
 			grouped(raw.RecordsPerSec), raw.MBps, grouped(avro.RecordsPerSec), avro.MBps, rt, raw.ClientUsPerRecord(), avro.ClientUsPerRecord(),
-			raw.ClientCores(), avro.ClientCores(), raw.BrokerCores(), avro.BrokerCores())
+			raw.ClientCores(), avro.ClientCores(), raw.BrokerCores(), avro.BrokerCores(), 100*raw.OthersShare, 100*avro.OthersShare)
 	}
-	p("| **median** | | %s (%.1f) | %s (%.1f) | **%.3f** | %.3f / %.3f | %.2f / %.2f | %.2f / %.2f |",
+	p("| **median** | | %s (%.1f) | %s (%.1f) | **%.3f** | %.3f / %.3f | %.2f / %.2f | %.2f / %.2f | %.0f%% / %.0f%% |",
 		grouped(s.Raw.RecordsPerSec.Median), s.Raw.MBps.Median, grouped(s.Avro.RecordsPerSec.Median), s.Avro.MBps.Median, s.Ratio.Median,
 		s.Raw.ClientUsPerRecord.Median, s.Avro.ClientUsPerRecord.Median, s.Raw.ClientCores.Median, s.Avro.ClientCores.Median,
-		s.Raw.BrokerCores.Median, s.Avro.BrokerCores.Median)
+		s.Raw.BrokerCores.Median, s.Avro.BrokerCores.Median, 100*s.Raw.Others.Median, 100*s.Avro.Others.Median)
 }
 
 // warmRecords is how many records each warm-up run moved.

@@ -302,8 +302,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 				if err := run(ctx, cl, w, c, b, cfg.Records, &ph); err != nil {
 					return nil, fmt.Errorf("round %d, %s %s: %w", round.Index, kind, mode, err)
 				}
-				cfg.Logf("serdebench:   %-7s %-4s %10.0f records/s %7.1f MB/s %6.2f s  client %.3f us/record (%.2f cores), broker %.2f cores",
-					kind, mode, ph.RecordsPerSec, ph.MBps, ph.Seconds, ph.ClientUsPerRecord(), ph.ClientCores(), ph.BrokerCores())
+				cfg.Logf("serdebench:   %-7s %-4s %10.0f records/s %7.1f MB/s %6.2f s  client %.3f us/record (%.2f cores), broker %.2f cores, others %.0f%%",
+					kind, mode, ph.RecordsPerSec, ph.MBps, ph.Seconds, ph.ClientUsPerRecord(), ph.ClientCores(), ph.BrokerCores(), 100*ph.OthersShare)
 				if kind == Produce {
 					round.Produce = append(round.Produce, ph)
 				} else {
