@@ -25,6 +25,11 @@ type consumeOptions struct {
 	printTimestamp bool
 	jsonLines      bool
 	group          string
+	keyFmt         formatOptions
+	valueFmt       formatOptions
+	registry       string
+	// key and value print keys and values (newFormat builds them).
+	key, value format
 }
 
 func newConsumeCommand(g *globals) *cobra.Command {
@@ -36,7 +41,20 @@ func newConsumeCommand(g *globals) *cobra.Command {
 			"starts at the end and waits for new records. Ctrl-C stops it.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return consume(cmd.Context(), g, args[0], o)
+			ctx, topic := cmd.Context(), args[0]
+			o.keyFmt.role, o.keyFmt.topic, o.keyFmt.registry = "key", topic, o.registry
+			o.valueFmt.role, o.valueFmt.topic, o.valueFmt.registry = "value", topic, o.registry
+			var closeKey, closeValue func()
+			var err error
+			if o.key, closeKey, err = newFormat(ctx, o.keyFmt); err != nil {
+				return err
+			}
+			defer closeKey()
+			if o.value, closeValue, err = newFormat(ctx, o.valueFmt); err != nil {
+				return err
+			}
+			defer closeValue()
+			return consume(ctx, g, topic, o)
 		},
 	}
 	f := cmd.Flags()
@@ -51,6 +69,11 @@ func newConsumeCommand(g *globals) *cobra.Command {
 	f.BoolVar(&o.printTimestamp, "print-timestamp", false, "print the timestamp (ms since the epoch)")
 	f.BoolVar(&o.jsonLines, "json", false, "print one JSON object per record")
 	f.StringVar(&o.group, "group", "", "read as a member of this consumer group, committing what is printed")
+	f.StringVar(&o.valueFmt.name, "value-format", "string", "how values are printed: "+formatNames+" (Confluent's wire format, printed as JSON)")
+	f.StringVar(&o.keyFmt.name, "key-format", "string", "how keys are printed: "+formatNames)
+	f.StringVar(&o.valueFmt.schemaFile, "value-schema", "", "read Avro values as this schema (.avsc), evolution applied; default: as written")
+	f.StringVar(&o.keyFmt.schemaFile, "key-schema", "", "read Avro keys as this schema (.avsc)")
+	f.StringVar(&o.registry, "schema-registry", defaultSchemaRegistry(), "the schema registry's URL(s), comma-separated (env SLUICE_SCHEMA_REGISTRY)")
 	return cmd
 }
 
@@ -130,6 +153,10 @@ func consume(ctx context.Context, g *globals, topic string, o consumeOptions) er
 }
 
 func printRecord(g *globals, r *client.ConsumerRecord, o consumeOptions) error {
+	key, value, err := decodeRecord(r, o)
+	if err != nil {
+		return err
+	}
 	if o.jsonLines {
 		type header struct {
 			Key   string `json:"key"`
@@ -143,7 +170,7 @@ func printRecord(g *globals, r *client.ConsumerRecord, o consumeOptions) error {
 			Key       *string  `json:"key"`
 			Value     *string  `json:"value"`
 			Headers   []header `json:"headers,omitempty"`
-		}{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Timestamp: r.Timestamp.UnixMilli(), Key: nullable(r.Key), Value: nullable(r.Value)}
+		}{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Timestamp: r.Timestamp.UnixMilli(), Key: key, Value: value}
 		for _, h := range r.Headers {
 			line.Headers = append(line.Headers, header{Key: string(h.Key), Value: string(h.Value)})
 		}
@@ -165,23 +192,40 @@ func printRecord(g *globals, r *client.ConsumerRecord, o consumeOptions) error {
 		prefix += "Offset:" + strconv.FormatInt(r.Offset, 10) + "\t"
 	}
 	if o.printKey {
-		prefix += text(r.Key) + "\t"
+		prefix += text(key) + "\t"
 	}
-	_, err := fmt.Fprintf(g.stdout, "%s%s\n", prefix, text(r.Value))
+	_, err = fmt.Fprintf(g.stdout, "%s%s\n", prefix, text(value))
 	return err
 }
 
-func nullable(b []byte) *string {
-	if b == nil {
-		return nil
+// decodeRecord renders a record's key and value with the formats of o
+// (nil for null).
+func decodeRecord(r *client.ConsumerRecord, o consumeOptions) (key, value *string, err error) {
+	render := func(f format, b []byte, what string) (*string, error) {
+		if b == nil {
+			return nil, nil
+		}
+		if f == nil {
+			f = stringFormat{}
+		}
+		s, err := f.decode(b)
+		if err != nil {
+			return nil, fmt.Errorf("%s-%d offset %d: %s: %w", r.Topic, r.Partition, r.Offset, what, err)
+		}
+		return &s, nil
 	}
-	s := string(b)
-	return &s
+	if key, err = render(o.key, r.Key, "key"); err != nil {
+		return nil, nil, err
+	}
+	if value, err = render(o.value, r.Value, "value"); err != nil {
+		return nil, nil, err
+	}
+	return key, value, nil
 }
 
-func text(b []byte) string {
-	if b == nil {
+func text(s *string) string {
+	if s == nil {
 		return "null"
 	}
-	return string(b)
+	return *s
 }

@@ -1,13 +1,18 @@
-// Command sluice is Sluice's command-line tool: topic administration and
-// console producer and consumer, in the spirit of Kafka's kafka-topics,
-// kafka-console-producer and kafka-console-consumer.
+// Command sluice is Sluice's command-line tool: topic and group
+// administration, console producer and consumer, schemas, in the spirit of
+// Kafka's kafka-topics, kafka-consumer-groups, kafka-console-producer,
+// kafka-console-consumer and Confluent's kafka-avro-console-producer.
 //
 //	sluice topics create|delete|describe|list|alter-config|alter
-//	sluice produce TOPIC < lines
-//	sluice consume TOPIC [--from-beginning]
+//	sluice groups list|describe|delete|reset-offsets|...
+//	sluice produce TOPIC [--value-format avro --value-schema F.avsc] < lines
+//	sluice consume TOPIC [--from-beginning] [--value-format avro]
+//	sluice schemas register|get|list|check|delete|config
+//	sluice top, sluice bench
 //
-// Every command takes --bootstrap-server (default 127.0.0.1:9192). Errors
-// go to stderr with a non-zero exit status.
+// Every command takes --bootstrap-server (default 127.0.0.1:9192); the
+// schema commands and formats take --schema-registry (default
+// http://127.0.0.1:8081). Errors go to stderr with a non-zero exit status.
 package main
 
 import (

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -21,12 +22,20 @@ func newProduceCommand(g *globals) *cobra.Command {
 		partition   int32
 		maxLine     int
 		maxBlock    time.Duration
+		keyFmt      formatOptions
+		valueFmt    formatOptions
+		registry    string
+		noRegister  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "produce TOPIC",
 		Short: "Send each line of standard input as a record",
 		Long: "Send each line of standard input as a record, like kafka-console-producer.\n" +
 			"With --key-separator, the text before the first separator is the key.\n" +
+			"--value-format (and --key-format) write the text with Kafka's serializers'\n" +
+			"byte layouts: string, bytes, int, long, double, or avro: one JSON object per\n" +
+			"line, written with --value-schema FILE (registered under TOPIC-value in the\n" +
+			"schema registry unless --no-register) in Confluent's wire format.\n" +
 			"Exits non-zero, naming the failure, if any record is not acknowledged.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -40,6 +49,28 @@ func newProduceCommand(g *globals) *cobra.Command {
 				return err
 			}
 			ctx := cmd.Context()
+			keyFmt.role, keyFmt.topic, keyFmt.registry, keyFmt.autoRegister = "key", topic, registry, !noRegister
+			valueFmt.role, valueFmt.topic, valueFmt.registry, valueFmt.autoRegister = "value", topic, registry, !noRegister
+			if keyFmt.name != "" && keyFmt.name != "string" && keySep == "" {
+				return errors.New("--key-format needs --key-separator: each line is KEY<separator>VALUE")
+			}
+			encodeKey, closeKey, err := newFormat(ctx, keyFmt)
+			if err != nil {
+				return err
+			}
+			defer closeKey()
+			encodeValue, closeValue, err := newFormat(ctx, valueFmt)
+			if err != nil {
+				return err
+			}
+			defer closeValue()
+			for _, f := range []format{encodeKey, encodeValue} {
+				if a, ok := f.(*avroFormat); ok {
+					if err := a.ready(ctx); err != nil {
+						return fmt.Errorf("schema registry %s: %w", registry, err)
+					}
+				}
+			}
 			c, err := g.connect(ctx)
 			if err != nil {
 				return err
@@ -69,14 +100,25 @@ func newProduceCommand(g *globals) *cobra.Command {
 			sent := 0
 			for sc.Scan() {
 				line := sc.Text()
-				rec := &client.Record{Topic: topic, Partition: partition, Value: []byte(line)}
+				rec := &client.Record{Topic: topic, Partition: partition}
+				keyText, valueText, hasKey := "", line, false
 				if keySep != "" {
-					k, v, ok := strings.Cut(line, keySep)
-					if !ok {
+					var ok bool
+					if keyText, valueText, ok = strings.Cut(line, keySep); !ok {
 						p.Close(ctx)
 						return fmt.Errorf("line %d has no key separator %q", sent+1, keySep)
 					}
-					rec.Key, rec.Value = []byte(k), []byte(v)
+					hasKey = true
+				}
+				if rec.Value, err = encodeValue.encode(valueText); err != nil {
+					p.Close(ctx)
+					return fmt.Errorf("line %d: value: %w", sent+1, err)
+				}
+				if hasKey {
+					if rec.Key, err = encodeKey.encode(keyText); err != nil {
+						p.Close(ctx)
+						return fmt.Errorf("line %d: key: %w", sent+1, err)
+					}
 				}
 				if err := p.Send(ctx, rec, done); err != nil {
 					p.Close(ctx)
@@ -103,6 +145,12 @@ func newProduceCommand(g *globals) *cobra.Command {
 	cmd.Flags().Int32Var(&partition, "partition", -1, "send every record to this partition (-1: Kafka's partitioner)")
 	cmd.Flags().IntVar(&maxLine, "max-line-bytes", 1<<20, "longest line accepted")
 	cmd.Flags().DurationVar(&maxBlock, "max-block", 10*time.Second, "how long to wait for topic metadata or buffer space (max.block.ms)")
+	cmd.Flags().StringVar(&valueFmt.name, "value-format", "string", "how each line's value is written: "+formatNames)
+	cmd.Flags().StringVar(&keyFmt.name, "key-format", "string", "how each line's key is written: "+formatNames)
+	cmd.Flags().StringVar(&valueFmt.schemaFile, "value-schema", "", "the Avro schema file (.avsc) of --value-format avro")
+	cmd.Flags().StringVar(&keyFmt.schemaFile, "key-schema", "", "the Avro schema file (.avsc) of --key-format avro")
+	cmd.Flags().StringVar(&registry, "schema-registry", defaultSchemaRegistry(), "the schema registry's URL(s), comma-separated (env SLUICE_SCHEMA_REGISTRY)")
+	cmd.Flags().BoolVar(&noRegister, "no-register", false, "look the Avro schema up in the registry rather than registering it")
 	return cmd
 }
 
