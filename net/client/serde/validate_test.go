@@ -132,3 +132,49 @@ func BenchmarkValidate(b *testing.B) {
 		}
 	}
 }
+
+// FuzzValidate checks validate against hamba/avro itself: bytes validate
+// accepts decode without error, to the last byte. (The other way round
+// does not hold, by design: hamba accepts a count of -2^63.)
+func FuzzValidate(f *testing.F) {
+	s := mustParse(f, `{"type":"record","name":"Node","fields":[
+		{"name":"id","type":"int"},
+		{"name":"label","type":["null","string","bytes",{"type":"fixed","name":"F3","size":3}]},
+		{"name":"weights","type":{"type":"map","values":{"type":"array","items":"float"}}},
+		{"name":"flags","type":{"type":"array","items":"boolean"}},
+		{"name":"gaps","type":{"type":"array","items":"null"}},
+		{"name":"color","type":{"type":"enum","name":"Color","symbols":["R","G","B"]}},
+		{"name":"children","type":{"type":"array","items":"Node"}},
+		{"name":"next","type":["null","Node"]}]}`)
+	leaf := map[string]any{"id": 1, "label": nil, "weights": map[string]any{}, "flags": []any{},
+		"gaps": []any{}, "color": "R", "children": []any{}, "next": nil}
+	root := map[string]any{"id": -7, "label": map[string]any{"string": "x"},
+		"weights": map[string]any{"a": []any{float32(1), float32(2)}}, "flags": []any{true, false},
+		"gaps": []any{nil, nil, nil}, "color": "B", "children": []any{leaf, leaf},
+		"next": map[string]any{"Node": leaf}}
+	for _, v := range []any{leaf, root} {
+		b, err := avro.Marshal(s, v)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte{2, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0})
+	api := avro.Config{MaxSliceAllocSize: DefaultMaxArrayLen}.Freeze()
+	r := avro.NewReader(nil, 0, avro.WithReaderConfig(api))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if validate(s, b) != nil {
+			return
+		}
+		r.Reset(b)
+		r.Error = nil
+		var v any
+		r.ReadVal(s, &v)
+		if r.Error != nil {
+			t.Fatalf("validate accepted % x; hamba: %v", b, r.Error)
+		}
+		if r.Peek(); r.Error == nil {
+			t.Fatalf("validate accepted % x; hamba left bytes unread", b)
+		}
+	})
+}
