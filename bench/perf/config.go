@@ -54,8 +54,9 @@ type Config struct {
 	// Compression is none, gzip, snappy, lz4 or zstd.
 	Compression string `json:"compression"`
 	// Linger and BatchSize are the producer's linger.ms and batch.size
-	// (5ms and 16 KiB, net/client's defaults); for Engine, BatchSize is
-	// the batch appended at once.
+	// (5ms and 16 KiB, net/client's defaults, when 0); a negative Linger
+	// is none at all (linger.ms=0: each batch goes as soon as the sender
+	// is free). For Engine, BatchSize is the batch appended at once.
 	Linger    time.Duration `json:"linger_ns"`
 	BatchSize int           `json:"batch_size"`
 	// KeyCardinality is the number of distinct keys, used in turn; 0 sends

@@ -86,7 +86,7 @@ func ensureKafkaTopic(ctx context.Context, adm *kadm.Client, cfg *Config) (int32
 
 // kafkaProducerOpts maps the config to kgo's producer settings.
 func kafkaProducerOpts(cfg *Config) ([]kgo.Opt, error) {
-	opts := []kgo.Opt{kgo.SeedBrokers(cfg.Bootstrap...), kgo.ProducerLinger(cfg.Linger),
+	opts := []kgo.Opt{kgo.SeedBrokers(cfg.Bootstrap...), kgo.ProducerLinger(max(cfg.Linger, 0)),
 		kgo.ProducerBatchMaxBytes(int32(max(cfg.BatchSize, 1024))), kgo.MaxBufferedRecords(1 << 20)}
 	switch cfg.Acks {
 	case "all", "-1":

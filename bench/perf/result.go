@@ -58,7 +58,7 @@ func (r *Result) WriteText(w io.Writer) error {
 			c.Topic, c.Partitions, c.Producers, c.Compression, c.BatchSize, c.KeyCardinality, rateString(c.Throughput))
 	default:
 		fmt.Fprintf(w, "  config: topic %s, partitions %d, producers %d, consumers %d, acks %s, compression %s, linger %v, batch %d B, keys %d, throughput cap %s\n",
-			c.Topic, c.Partitions, c.Producers, c.Consumers, c.Acks, c.Compression, c.Linger, c.BatchSize, c.KeyCardinality, rateString(c.Throughput))
+			c.Topic, c.Partitions, c.Producers, c.Consumers, c.Acks, c.Compression, max(c.Linger, 0), c.BatchSize, c.KeyCardinality, rateString(c.Throughput))
 	}
 	if len(c.TopicConfigs) > 0 {
 		fmt.Fprintf(w, "  topic configs: %v\n", c.TopicConfigs)

@@ -53,6 +53,9 @@ func newBenchWorkload(g *globals, workload, short string) *cobra.Command {
 				return fmt.Errorf("--fetch-bytes %q: want a size below 2 GiB", fetchBytes)
 			}
 			cfg.BatchSize, cfg.FetchBytes = int(b), int32(f)
+			if cmd.Flags().Changed("linger") && cfg.Linger <= 0 {
+				cfg.Linger = -1 // --linger 0 asked for none, not the default
+			}
 			if cfg.TopicConfigs, err = parseConfigs(topicConfigs); err != nil {
 				return err
 			}

@@ -70,6 +70,18 @@ func TestCLIBench(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "p99.9") || !strings.Contains(out, "records/s") {
 		t.Errorf("text summary: exit %d\n%s\n%s", code, out, errOut)
 	}
+	// Every explicit --linger is what runs, 0 (none) included, and the
+	// config line says so.
+	for flag, want := range map[string]string{"--linger=0": "linger 0s,", "--linger=3ms": "linger 3ms,", "": "linger 5ms,"} {
+		args := []string{"bench", "e2e", bs, "--topic=linger", "--num-records=200"}
+		if flag != "" {
+			args = append(args, flag)
+		}
+		out, errOut, code := cli(t, bin, "", args...)
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("bench e2e %s: exit %d, config line without %q:\n%s\n%s", flag, code, want, out, errOut)
+		}
+	}
 	if _, errOut, code := cli(t, bin, "", "bench", "produce", bs, "--acks=2"); code == 0 || !strings.Contains(errOut, "acks") {
 		t.Errorf("bad --acks: exit %d, %s", code, errOut)
 	}
