@@ -29,6 +29,7 @@
 //     schema ([Client.AvroSchemaByID]). A registry never reuses an id for
 //     another schema, so these entries are never invalidated and never
 //     expire. Misses are not cached: an id unknown now may be assigned later.
+//     Concurrent calls for one uncached id share one request.
 //   - (subject, schema) → id, filled by [Client.Register], [Client.Lookup]
 //     and [Client.LookupID], so that a warm serializer never asks the
 //     registry. The schema part of the key is the schema normalised by
