@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -213,6 +214,9 @@ func fromJSON(s avro.Schema, v any, path string) (any, error) {
 	bad := func(want string) (any, error) {
 		return nil, fmt.Errorf("%s: %s is not %s", at(), short(v), want)
 	}
+	if ref, ok := s.(*avro.RefSchema); ok {
+		s = ref.Schema() // a named type used again
+	}
 	switch s := s.(type) {
 	case *avro.PrimitiveSchema:
 		switch s.Type() {
@@ -262,9 +266,11 @@ func fromJSON(s avro.Schema, v any, path string) (any, error) {
 			return bad("a string")
 		case avro.Bytes:
 			if str, ok := v.(string); ok {
-				return []byte(str), nil
+				if b, ok := avroJSONBytes(str); ok {
+					return b, nil
+				}
 			}
-			return bad("a string of bytes")
+			return bad(`a string of bytes (characters \u0000 to \u00ff, one a byte)`)
 		}
 	case *avro.EnumSchema:
 		if str, ok := v.(string); ok {
@@ -272,11 +278,15 @@ func fromJSON(s avro.Schema, v any, path string) (any, error) {
 		}
 		return bad("an enum symbol")
 	case *avro.FixedSchema:
-		str, ok := v.(string)
-		if !ok || len(str) != s.Size() {
-			return bad(fmt.Sprintf("a string of %d bytes", s.Size()))
+		str, _ := v.(string)
+		b, ok := avroJSONBytes(str)
+		if !ok || len(b) != s.Size() {
+			return bad(fmt.Sprintf("a string of %d bytes (characters \\u0000 to \\u00ff, one a byte)", s.Size()))
 		}
-		return []byte(str), nil
+		// hamba encodes a fixed from a Go array of its size.
+		arr := reflect.New(reflect.ArrayOf(s.Size(), reflect.TypeOf(byte(0)))).Elem()
+		reflect.Copy(arr, reflect.ValueOf(b))
+		return arr.Interface(), nil
 	case *avro.ArraySchema:
 		arr, ok := v.([]any)
 		if !ok {
@@ -337,15 +347,26 @@ func fromJSON(s avro.Schema, v any, path string) (any, error) {
 			return nil, nil
 		}
 		if s.Nullable() {
-			// A union of null and one type: the value bare, or wrapped.
+			// A union of null and one type: the value bare, as people
+			// write it, or wrapped, as Avro's JSON encoding does.
 			_, i := s.Indices()
 			t := s.Types()[i]
+			inner := v
 			if m, ok := v.(map[string]any); ok && len(m) == 1 {
 				if e, ok := m[unionName(t)]; ok {
-					return fromJSON(t, e, path)
+					inner = e
 				}
 			}
-			return fromJSON(t, v, path)
+			out, err := fromJSON(t, inner, path)
+			if err != nil {
+				return nil, err
+			}
+			if unwrappable(t) {
+				return out, nil
+			}
+			// hamba takes a named or composite branch wrapped in its
+			// name, like any union's.
+			return map[string]any{unionName(t): out}, nil
 		}
 		m, ok := v.(map[string]any)
 		if ok && len(m) == 1 {
@@ -364,6 +385,26 @@ func fromJSON(s avro.Schema, v any, path string) (any, error) {
 		return bad(`a union value written {"type": value}`)
 	}
 	return nil, fmt.Errorf("%s: schema type %s is not supported here", at(), s.Type())
+}
+
+// unwrappable reports whether hamba takes a value of type t bare as the
+// non-null branch of a nullable union: the primitives.
+func unwrappable(t avro.Schema) bool {
+	_, ok := t.(*avro.PrimitiveSchema)
+	return ok
+}
+
+// avroJSONBytes decodes bytes as Avro's JSON encoding writes them: each
+// character from U+0000 to U+00FF one byte.
+func avroJSONBytes(s string) ([]byte, bool) {
+	out := make([]byte, 0, len(s))
+	for _, r := range s {
+		if r > 0xff {
+			return nil, false
+		}
+		out = append(out, byte(r))
+	}
+	return out, true
 }
 
 // unionName is how Avro's JSON encoding names a union branch.
@@ -401,9 +442,19 @@ func short(v any) string {
 // toJSON makes a decoded Avro value printable as JSON: bytes as text, as
 // Avro's JSON encoding writes them.
 func toJSON(v any) any {
+	if rv := reflect.ValueOf(v); rv.Kind() == reflect.Array && rv.Type().Elem().Kind() == reflect.Uint8 {
+		b := make([]byte, rv.Len()) // a fixed
+		reflect.Copy(reflect.ValueOf(b), rv)
+		v = b
+	}
 	switch v := v.(type) {
 	case []byte:
-		return string(v)
+		// Avro's JSON encoding: each byte the character of its value.
+		r := make([]rune, len(v))
+		for i, c := range v {
+			r[i] = rune(c)
+		}
+		return string(r)
 	case map[string]any:
 		out := make(map[string]any, len(v))
 		for k, e := range v {

@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strconv"
 	"time"
 
 	"github.com/sluicelog/sluice/engine"
 	"github.com/sluicelog/sluice/net/cluster"
 	"github.com/sluicelog/sluice/net/ops"
-	"github.com/sluicelog/sluice/net/request"
 	"github.com/sluicelog/sluice/net/schemareg"
 )
 
@@ -42,7 +42,22 @@ func (b *Broker) startRegistry(cfg Config) error {
 	if b.member != nil {
 		host, port, _ := net.SplitHostPort(srv.Addr().String())
 		p, _ := strconv.ParseInt(port, 10, 32)
+		if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+			// Bound to every interface: the others reach it by name, as
+			// the Kafka listener is advertised.
+			if name, err := os.Hostname(); err == nil {
+				host = name
+			}
+		}
 		b.member.Advertise(registryListener, host, int32(p))
+	}
+	// Requests wait in the listen backlog until the state is loaded, as
+	// Confluent's registry serves only once its reader is at the end.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*schemareg.DefaultTimeout)
+	err := reg.WaitReady(ctx)
+	cancel()
+	if err != nil {
+		b.logger.Warn("the schema registry serves before its schemas are loaded (it answers 503 until then)", "err", err)
 	}
 	go func() {
 		if err := srv.Serve(); err != nil {
@@ -118,15 +133,7 @@ func (c *clusterRegistry) Leader() (string, error) {
 // Create creates the topic with one partition and min(3, live brokers)
 // replicas, as Confluent's registry creates _schemas.
 func (c *clusterRegistry) Create(ctx context.Context) error {
-	if _, err := c.m.Topic(schemareg.Topic); err == nil {
-		return nil
-	}
-	rf := int16(min(3, max(1, len(c.m.Brokers("SLUICE")))))
-	_, err := c.m.CreateTopic(ctx, request.NewTopic{Name: schemareg.Topic, Partitions: 1, ReplicationFactor: rf, Configs: schemareg.TopicConfigs()})
-	if err != nil && !errors.Is(err, engine.ErrTopicExists) {
-		return err
-	}
-	return nil
+	return c.m.CreateSchemasTopic(ctx, schemareg.TopicConfigs)
 }
 
 func (c *clusterRegistry) Append(ctx context.Context, records []byte) (int64, error) {

@@ -8,6 +8,7 @@ import (
 	"github.com/sluicelog/sluice/engine"
 	"github.com/sluicelog/sluice/net/grouplog"
 	"github.com/sluicelog/sluice/net/request"
+	"github.com/sluicelog/sluice/net/schemareg"
 )
 
 // A consumer group's coordinator is the leader of the group's partition
@@ -106,10 +107,46 @@ func (m *Member) CreateOffsetsTopic(ctx context.Context) error {
 	return nil
 }
 
+// CreateSchemasTopic creates the schema registry's topic unless it exists:
+// one partition, min(3, live brokers) replicas counted on a current image
+// (after a read barrier, so that a broker that just registered counts),
+// with the configs configs gives for that replication factor.
+func (m *Member) CreateSchemasTopic(ctx context.Context, configs func(rf int) map[string]string) error {
+	if _, ok := m.state.Topic(schemareg.Topic); ok {
+		return nil
+	}
+	if err := m.node.WaitReady(ctx); err != nil {
+		return err
+	}
+	rf := min(3, max(1, len(m.state.LiveBrokerIDs())))
+	_, err := m.CreateTopic(ctx, request.NewTopic{Name: schemareg.Topic, Partitions: 1, ReplicationFactor: int16(rf), Configs: configs(rf)})
+	if err != nil && !errors.Is(err, engine.ErrTopicExists) {
+		return err
+	}
+	return nil
+}
+
 // errInternalTopic refuses admin changes that would break the offsets
 // topic: deleting it loses every group's offsets, and more partitions
 // move groups to partitions that do not hold them.
 var errInternalTopic = fmt.Errorf("%w: %s is internal: it holds the consumer groups", engine.ErrInvalidTopic, grouplog.Topic)
+
+// errSchemasTopic refuses the same for the schema registry's topic:
+// deleting it loses every schema, and the registry, starting its ids
+// again at 1, would give old ids to new schemas while records still carry
+// the old ones; a second partition would hold nothing the registry reads.
+var errSchemasTopic = fmt.Errorf("%w: %s is internal: it holds the schema registry", engine.ErrInvalidTopic, schemareg.Topic)
+
+// internalTopic refuses deleting or repartitioning an internal topic.
+func internalTopic(name string) error {
+	switch name {
+	case grouplog.Topic:
+		return errInternalTopic
+	case schemareg.Topic:
+		return errSchemasTopic
+	}
+	return nil
+}
 
 // WatchImage has fn called after every change the image applies (on the
 // quorum's apply goroutine: fn must not block). The group store follows

@@ -12,7 +12,6 @@ import (
 
 	"github.com/sluicelog/sluice/engine"
 	"github.com/sluicelog/sluice/engine/metadata"
-	"github.com/sluicelog/sluice/net/grouplog"
 	"github.com/sluicelog/sluice/net/quorum"
 	"github.com/sluicelog/sluice/net/request"
 )
@@ -273,8 +272,8 @@ func (m *Member) topic(ctx context.Context, name string) (metadata.Topic, error)
 }
 
 func (m *Member) DeleteTopic(ctx context.Context, name string) error {
-	if name == grouplog.Topic {
-		return errInternalTopic
+	if err := internalTopic(name); err != nil {
+		return err
 	}
 	if _, err := m.topic(ctx, name); err != nil {
 		return err
@@ -284,8 +283,8 @@ func (m *Member) DeleteTopic(ctx context.Context, name string) error {
 }
 
 func (m *Member) CreatePartitions(ctx context.Context, name string, total int32, assignment [][]int32, validateOnly bool) error {
-	if name == grouplog.Topic {
-		return errInternalTopic
+	if err := internalTopic(name); err != nil {
+		return err
 	}
 	t, err := m.topic(ctx, name)
 	if err != nil {

@@ -177,9 +177,24 @@ func (l *Local) checkAssignment(assignment [][]int32) error {
 	return nil
 }
 
-func (l *Local) DeleteTopic(_ context.Context, name string) error { return l.eng.DeleteTopic(name) }
+func (l *Local) DeleteTopic(_ context.Context, name string) error {
+	if name == schemasTopic {
+		return errSchemasTopic
+	}
+	return l.eng.DeleteTopic(name)
+}
+
+// schemasTopic is the schema registry's topic (net/schemareg.Topic):
+// deleting it loses every schema, and a registry starting its ids again
+// at 1 would give old ids to new schemas while records still carry them.
+const schemasTopic = "_schemas"
+
+var errSchemasTopic = fmt.Errorf("%w: %s is internal: it holds the schema registry", engine.ErrInvalidTopic, schemasTopic)
 
 func (l *Local) CreatePartitions(_ context.Context, name string, total int32, assignment [][]int32, validateOnly bool) error {
+	if name == schemasTopic {
+		return errSchemasTopic
+	}
 	if err := l.checkAssignment(assignment); err != nil {
 		return err
 	}

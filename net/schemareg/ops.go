@@ -56,6 +56,48 @@ func parseSchema(req *SchemaRequest) (string, avro.Schema, *Error) {
 	return buf.String(), s, nil
 }
 
+// normalise is a schema's identity: its JSON with object keys in one order
+// and a primitive type written {"type":"string"} as "string", so that the
+// same schema written another way has the same id and is found by a
+// look-up, as Confluent compares Avro's canonical string. Unlike Avro's
+// Parsing Canonical Form it keeps defaults, aliases and docs: schemas that
+// differ in a default are different schemas for evolution.
+func normalise(text string) string {
+	dec := json.NewDecoder(strings.NewReader(text))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return text
+	}
+	b, err := json.Marshal(collapse(v))
+	if err != nil {
+		return text
+	}
+	return string(b)
+}
+
+// collapse writes each {"type": primitive} alone as the primitive's name.
+func collapse(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		if t, ok := v["type"].(string); ok && len(v) == 1 && primitives[t] {
+			return t
+		}
+		for k, e := range v {
+			v[k] = collapse(e)
+		}
+		return v
+	case []any:
+		for i, e := range v {
+			v[i] = collapse(e)
+		}
+		return v
+	}
+	return v
+}
+
+var primitives = map[string]bool{"null": true, "boolean": true, "int": true, "long": true, "float": true, "double": true, "bytes": true, "string": true}
+
 // parseAvro parses a schema with a cache of its own: hamba's default cache
 // is process-wide and keyed by name, and two versions of one record must
 // not see each other's definitions.
@@ -95,8 +137,9 @@ func (r *Registry) Register(subject string, req *SchemaRequest) (RegisterResult,
 	var res RegisterResult
 	err := r.write(func(st *state) (*pending, error) {
 		live := st.live(subject, false)
+		norm := normalise(text)
 		for _, v := range live {
-			if st.schemas[v.id].text == text {
+			if st.schemas[v.id].norm == norm {
 				res.ID = v.id
 				return nil, nil // registered already: the same id, nothing written
 			}
@@ -104,7 +147,7 @@ func (r *Registry) Register(subject string, req *SchemaRequest) (RegisterResult,
 		if err := st.check(st.level(subject), cand, live, nil); err != nil {
 			return nil, err
 		}
-		id, known := st.byText[text]
+		id, known := st.byText[norm]
 		if !known {
 			if st.maxID >= maxID {
 				return nil, apiErr(http.StatusInternalServerError, codeBackend, "no schema id left")

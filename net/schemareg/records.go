@@ -10,17 +10,25 @@ import (
 // Redpanda's name, one partition, compacted.
 const Topic = "_schemas"
 
-// TopicConfigs are the topic's config overrides: compacted, so that each
-// schema version's and config's newest record stays for as long as the
-// registry exists and a hard delete's tombstone removes its version, and
-// never cleaned by age or size, since a record the log drops is a schema
-// lost.
-func TopicConfigs() map[string]string {
-	return map[string]string{
-		"cleanup.policy":  "compact",
-		"retention.ms":    "-1",
-		"retention.bytes": "-1",
+// TopicConfigs are the topic's config overrides for a topic of rf
+// replicas: compacted, so that each schema version's and config's newest
+// record stays for as long as the registry exists and a hard delete's
+// tombstone removes its version; never cleaned by age or size, since a
+// record the log drops is a schema lost; and never an unclean leader, with
+// two in-sync replicas for a write where there are three, since an
+// acknowledged registration that a failover loses would let its id be
+// handed out again.
+func TopicConfigs(rf int) map[string]string {
+	c := map[string]string{
+		"cleanup.policy":                 "compact",
+		"retention.ms":                   "-1",
+		"retention.bytes":                "-1",
+		"unclean.leader.election.enable": "false",
 	}
+	if rf >= 3 {
+		c["min.insync.replicas"] = "2"
+	}
+	return c
 }
 
 // Key types of the records, as Confluent's _schemas topic has them, and

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluicelog/sluice/engine"
@@ -56,6 +57,10 @@ type Registry struct {
 	log     *engine.Partition // the replica st was built from
 	applied int64             // the offset after the last record applied
 	moved   chan struct{}     // closed when applied moves, then replaced
+	// ready is set once the state holds the replica's records up to the
+	// high watermark seen when it began loading them: until then reads
+	// would answer from a partial registry.
+	ready atomic.Bool
 
 	writeMu sync.Mutex // one write at a time: the state it was decided on is the state it lands on
 
@@ -86,6 +91,20 @@ func (r *Registry) Start() {
 	go r.run()
 }
 
+// WaitReady returns once the state holds this broker's replica up to the
+// high watermark it had when loading began, or when ctx ends: a registry
+// that answers before then answers from part of its schemas.
+func (r *Registry) WaitReady(ctx context.Context) error {
+	for !r.ready.Load() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
 // Close stops the applier.
 func (r *Registry) Close() {
 	r.cancel()
@@ -108,6 +127,10 @@ func (r *Registry) run() {
 			if buf, err = r.catchUp(p, buf, &rd); err != nil && !errors.Is(err, engine.ErrClosed) {
 				r.logger.Warn("reading the schemas topic failed", "event", "schema_registry_read_failed", "err", err)
 			}
+		} else {
+			// No replica here (no topic yet, or a broker that holds
+			// none): nothing to load; reads go to the leader.
+			r.ready.Store(true)
 		}
 		select {
 		case <-r.ctx.Done():
@@ -127,10 +150,19 @@ func (r *Registry) catchUp(p *engine.Partition, buf []byte, rd *batch.Reader) ([
 	r.mu.Lock()
 	if p != r.log || p.HighWatermark() < r.applied {
 		r.st, r.log, r.applied = newState(), p, p.LogStartOffset()
+		r.ready.Store(false)
 	}
 	from := max(r.applied, p.LogStartOffset())
 	r.mu.Unlock()
 	hw := p.HighWatermark()
+	defer func() {
+		r.mu.RLock()
+		caughtUp := r.log == p && r.applied >= hw
+		r.mu.RUnlock()
+		if caughtUp {
+			r.ready.Store(true)
+		}
+	}()
 	for from < hw {
 		b, err := p.ReadBytes(buf[:0], from, 1<<20)
 		buf = b
@@ -259,11 +291,20 @@ func (r *Registry) write(decide func(st *state) (*pending, error)) error {
 	if err := r.waitApplied(ctx, p, p.LogEndOffset()); err != nil {
 		return err
 	}
+	// What the decision rests on: the log as it ends now, under this
+	// leadership. If either moves before the append (leadership went
+	// away and came back, a write of another leader arrived), the
+	// decision may hand out an id twice: refuse, and let the client
+	// retry.
+	epoch, leo := p.LeaderEpoch(), p.LogEndOffset()
 	r.mu.RLock()
 	w, err := decide(r.st)
 	r.mu.RUnlock()
 	if err != nil || w == nil || len(w.keys) == 0 {
 		return err
+	}
+	if p.LeaderEpoch() != epoch || p.LogEndOffset() != leo {
+		return fmt.Errorf("%w: the schemas topic changed leader or grew during the write; retry", errTimeout)
 	}
 	var b batch.Builder
 	now := r.cfg.Now().UnixMilli()
@@ -312,6 +353,13 @@ func (r *Registry) replica(ctx context.Context) (*engine.Partition, error) {
 	}
 }
 
+// appliedOffset is the offset after the last record the state holds.
+func (r *Registry) appliedOffset() int64 {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.applied
+}
+
 // read runs fn on the current state.
 func (r *Registry) read(fn func(st *state) error) error {
 	r.mu.RLock()
@@ -337,7 +385,7 @@ func (b EngineBackend) Leader() (string, error) { return "", nil }
 
 // Create creates the topic in the engine.
 func (b EngineBackend) Create(context.Context) error {
-	if err := b.Engine.CreateTopic(Topic, 1, TopicConfigs()); err != nil && !errors.Is(err, engine.ErrTopicExists) {
+	if err := b.Engine.CreateTopic(Topic, 1, TopicConfigs(1)); err != nil && !errors.Is(err, engine.ErrTopicExists) {
 		return err
 	}
 	return nil

@@ -2,9 +2,11 @@ package schemareg
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
+	"math"
 	"net/http"
 	"slices"
 	"sort"
@@ -26,6 +28,10 @@ const MaxBodyBytes = 4 << 20
 // forwardedHeader marks a request one broker passed to the leader's
 // registry, which must not pass it on again.
 const forwardedHeader = "X-Sluice-Forwarded"
+
+// offsetHeader is the leader's answer to a write: the offset of the
+// schemas topic its state held after it.
+const offsetHeader = "X-Sluice-Schemas-Offset"
 
 // Handler returns the registry's REST API: Confluent Schema Registry's
 // routes, answers and error codes.
@@ -86,19 +92,46 @@ func (r *Registry) serve(w http.ResponseWriter, q *http.Request, fn func(http.Re
 		writeError(w, apiErr(http.StatusBadRequest, codeBadRequest, "reading the request body: %v", err))
 		return
 	}
+	forwarded := q.Header.Get(forwardedHeader) != ""
+	if !forwarded && r.cfg.Backend.Log() == nil {
+		// No replica here: the broker that writes the registry reads it.
+		if url, err := r.cfg.Backend.Leader(); err == nil && url != "" {
+			r.forward(w, q, body, url)
+			return
+		}
+	}
+	if !r.ready.Load() {
+		writeError(w, apiErr(http.StatusServiceUnavailable, codeTimeout, "The schema registry is loading its schemas from %s; retry", Topic))
+		return
+	}
 	out, err := fn(w, q, body)
 	var fwd *errForward
-	if errors.As(err, &fwd) {
-		if q.Header.Get(forwardedHeader) != "" {
+	var apiE *Error
+	switch {
+	case errors.As(err, &fwd):
+		if forwarded {
 			writeError(w, apiErr(http.StatusInternalServerError, codeForwarding, "Error while forwarding the request to the leader: %s sent it here, but this broker does not write the registry (leadership moved); retry", q.RemoteAddr))
 			return
 		}
 		r.forward(w, q, body, fwd.url)
 		return
+	case errors.As(err, &apiE) && apiE.Status == http.StatusNotFound && !forwarded:
+		// Not here yet may be there already: a schema registered through
+		// another broker a moment ago. The leader's state holds every
+		// acknowledged write.
+		if url, lerr := r.cfg.Backend.Leader(); lerr == nil && url != "" {
+			r.forward(w, q, body, url)
+			return
+		}
 	}
 	if err != nil {
 		writeError(w, asError(err))
 		return
+	}
+	if q.Method != http.MethodGet {
+		// What a broker that forwarded the write waits for before it
+		// answers, so that its client then reads what it wrote there.
+		w.Header().Set(offsetHeader, strconv.FormatInt(r.appliedOffset(), 10))
 	}
 	if raw, ok := out.(rawSchema); ok {
 		w.Header().Set("Content-Type", "application/json")
@@ -142,6 +175,15 @@ func (r *Registry) forward(w http.ResponseWriter, q *http.Request, body []byte, 
 		return
 	}
 	defer resp.Body.Close()
+	if off, err := strconv.ParseInt(resp.Header.Get(offsetHeader), 10, 64); err == nil {
+		// Read your writes here too: wait (bounded) until this broker's
+		// state holds the write before answering.
+		if p := r.cfg.Backend.Log(); p != nil {
+			ctx, cancel := context.WithTimeout(q.Context(), r.cfg.Timeout)
+			r.waitApplied(ctx, p, off)
+			cancel()
+		}
+	}
 	for _, k := range []string{"Content-Type"} {
 		if v := resp.Header.Get(k); v != "" {
 			w.Header().Set(k, v)
@@ -187,7 +229,7 @@ func parseVersion(q *http.Request) (int, error) {
 		return latest, nil
 	}
 	v, err := strconv.Atoi(s)
-	if err != nil || v < 1 || v > maxVersion {
+	if err != nil || v < 1 || v > math.MaxInt32 {
 		return 0, apiErr(http.StatusUnprocessableEntity, codeInvalidVersion,
 			"The specified version '%.40s' is not a valid version id. Allowed values are between [1, 2^31-1] and the string \"latest\"", s)
 	}
@@ -416,8 +458,9 @@ func (r *Registry) lookup(_ http.ResponseWriter, q *http.Request, body []byte) (
 		if len(live) == 0 {
 			return subjectNotFound(subject)
 		}
+		norm := normalise(text)
 		for _, v := range live {
-			if st.schemas[v.id].text == text {
+			if st.schemas[v.id].norm == norm {
 				out = st.show(subject, v)
 				return nil
 			}
@@ -495,6 +538,9 @@ func (r *Registry) deleteSubject(_ http.ResponseWriter, q *http.Request, _ []byt
 				w.add(schemaKey(subject, v.version), schemaValue{Subject: subject, Version: v.version, ID: v.id, Schema: st.schemas[v.id].text, Deleted: true})
 				out = append(out, v.version)
 			}
+			if _, ok := st.configs[subject]; ok {
+				w.add(configKey(subject), nil) // a deleted subject's level goes with it, as Confluent's
+			}
 		case len(live) > 0:
 			return nil, apiErr(http.StatusNotFound, codeSubjectNotSoftDeleted, "Subject '%s' was not deleted first before being permanently deleted", subject)
 		default:
@@ -519,7 +565,9 @@ func (r *Registry) deleteVersion(_ http.ResponseWriter, q *http.Request, _ []byt
 	}
 	var out int
 	err = r.write(func(st *state) (*pending, error) {
-		found, err := st.findVersion(subject, v, permanent)
+		// A number names a version soft deleted or not; latest, the
+		// newest live one (or, to delete for good, the newest at all).
+		found, err := st.findVersion(subject, v, v != latest || permanent)
 		if err != nil {
 			return nil, err
 		}
@@ -530,6 +578,9 @@ func (r *Registry) deleteVersion(_ http.ResponseWriter, q *http.Request, _ []byt
 			return nil, apiErr(http.StatusNotFound, codeVersionSoftDeleted, "Subject '%s' Version %d was soft deleted. Set permanent=true to delete permanently", subject, found.version)
 		case !permanent:
 			w.add(schemaKey(subject, found.version), schemaValue{Subject: subject, Version: found.version, ID: found.id, Schema: st.schemas[found.id].text, Deleted: true})
+			if _, ok := st.configs[subject]; ok && len(st.live(subject, false)) == 1 {
+				w.add(configKey(subject), nil) // its last live version: the subject goes, and its level with it, as Confluent's
+			}
 		case !found.deleted:
 			return nil, apiErr(http.StatusNotFound, codeVersionNotSoftDeleted, "Subject '%s' Version %d was not deleted first before being permanently deleted", subject, found.version)
 		default:
@@ -551,7 +602,7 @@ func (r *Registry) getConfig(_ http.ResponseWriter, q *http.Request, _ []byte) (
 				out.CompatibilityLevel = l
 				return nil
 			}
-			if q.URL.Query().Has("defaultToGlobal") && !boolParam(q, "defaultToGlobal") {
+			if !boolParam(q, "defaultToGlobal") {
 				return apiErr(http.StatusNotFound, codeSubjectLevelNotSet, "Subject '%s' does not have subject-level compatibility configured", subject)
 			}
 		}

@@ -16,7 +16,8 @@ type version struct {
 // schemaInfo is one schema, by id: the same schema registered under
 // several subjects has one id.
 type schemaInfo struct {
-	text   string       // normalised (compact JSON), as served
+	text   string       // as registered (compact JSON), as served
+	norm   string       // the schema's identity: see normalise
 	typ    string       // "AVRO"
 	parsed atomic.Value // avro.Schema, parsed on first need (readers share the state)
 }
@@ -27,7 +28,7 @@ type schemaInfo struct {
 type state struct {
 	subjects map[string][]version // each ascending by version, soft-deleted ones included
 	schemas  map[int]*schemaInfo
-	byText   map[string]int // normalised schema text: its id
+	byText   map[string]int // normalise(schema text): its id
 	configs  map[string]string
 	maxID    int // the highest id ever handed out
 }
@@ -61,8 +62,9 @@ func (s *state) apply(r record) {
 			if typ == "" {
 				typ = typeAvro
 			}
-			s.schemas[id] = &schemaInfo{text: r.schema.Schema, typ: typ}
-			s.byText[r.schema.Schema] = id
+			norm := normalise(r.schema.Schema)
+			s.schemas[id] = &schemaInfo{text: r.schema.Schema, norm: norm, typ: typ}
+			s.byText[norm] = id
 		}
 		nv := version{version: v, id: id, deleted: r.schema.Deleted}
 		if i < len(vs) && vs[i].version == v {
@@ -112,7 +114,7 @@ func (s *state) forgetUnused(id int) {
 		}
 	}
 	if info, ok := s.schemas[id]; ok {
-		delete(s.byText, info.text)
+		delete(s.byText, info.norm)
 		delete(s.schemas, id)
 	}
 }
