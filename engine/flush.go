@@ -56,7 +56,7 @@ func (p *Partition) flushTo(upTo int64) error {
 // and moves the synced offset (and, unreplicated, the high watermark),
 // which wakes every waiter at once; those it covered return, the others
 // elect the next leader. So appenders that arrive while one fdatasync runs
-// share the next one.
+// share the next one. An error has taken the partition offline (fail).
 func (p *Partition) syncTo(target int64) error {
 	for {
 		ch := p.syncChanged()
@@ -67,7 +67,15 @@ func (p *Partition) syncTo(target int64) error {
 			<-ch
 			continue
 		}
-		err := p.syncLocked()
+		// After a failed fdatasync the kernel may have dropped the dirty
+		// pages it could not write, and a later one succeed without them:
+		// once the partition is offline, nothing past the synced offset
+		// is acknowledged. fail runs before the lock is let go, so no
+		// waiter syncs in between.
+		err := p.checkOnline()
+		if err == nil {
+			err = p.fail(p.syncLocked())
+		}
 		p.syncMu.Unlock()
 		// Wake waiters even when nothing was synced (an error, say), so
 		// one of them leads next and meets any error itself.

@@ -130,6 +130,10 @@ type AppendResult struct {
 	// replicated partition (-1 otherwise): an acks=all wait is for that
 	// leadership, and ends unacknowledged if it ends.
 	LeaderEpoch int32
+	// SyncTo is set by AppendNoSync on a flush.on.ack topic: the records
+	// may be acknowledged only once Sync(SyncTo) returned nil. Zero when
+	// nothing is left to wait for.
+	SyncTo int64
 }
 
 // Topic returns the partition's topic name.
@@ -163,6 +167,28 @@ func (p *Partition) config() *TopicConfig { return p.topic.cfg.Load() }
 // its original offsets with Duplicate set). With flush.on.ack Append returns
 // only once the records are on disk.
 func (p *Partition) Append(records []byte) (AppendResult, error) {
+	return p.append(records, false)
+}
+
+// AppendNoSync is Append without flush.on.ack's wait for the disk: it
+// returns once the records are in the log, with SyncTo set to the offset
+// Sync must reach before they may be acknowledged. A connection that
+// pipelines appends this way, and waits for each sync in the order of its
+// responses, has the next request appended while the last one's fdatasync
+// runs, and one fdatasync covers several requests.
+func (p *Partition) AppendNoSync(records []byte) (AppendResult, error) {
+	return p.append(records, true)
+}
+
+// Sync returns once the log is durable up to offset upTo (exclusive), as
+// flush.on.ack's group commit makes it: AppendNoSync's second half. A
+// failed fdatasync takes the partition offline, and no later sync
+// acknowledges what it left unsynced.
+func (p *Partition) Sync(upTo int64) error {
+	return p.syncTo(upTo)
+}
+
+func (p *Partition) append(records []byte, noSync bool) (AppendResult, error) {
 	cfg := p.config()
 	count, err := p.eng.validateRecords(records, cfg)
 	if err != nil {
@@ -217,16 +243,17 @@ func (p *Partition) Append(records []byte) (AppendResult, error) {
 		p.mu.Unlock()
 		return res, err
 	}
-	return res, p.commitLocked(cfg, now, records, next, count, &res)
+	return res, p.commitLocked(cfg, now, records, next, count, noSync, &res)
 }
 
 // commitLocked writes records, whose offsets run from the log end to next,
 // and makes them the log's: log end, producer state, flush accounting, and
 // the high watermark (on a single node) or the log end readers of
 // replicas wait on. It lets go of p.mu, then syncs (flush.on.ack) or
-// flushes (flush.messages) as the topic asks. Append and AppendReplica
+// flushes (flush.messages) as the topic asks; with noSync it leaves the
+// flush.on.ack sync to the caller (res.SyncTo). Append and AppendReplica
 // share it.
-func (p *Partition) commitLocked(cfg *TopicConfig, now time.Time, records []byte, next, count int64, res *AppendResult) error {
+func (p *Partition) commitLocked(cfg *TopicConfig, now time.Time, records []byte, next, count int64, noSync bool, res *AppendResult) error {
 	if err := p.maybeRollLocked(cfg, now, int64(len(records))); err != nil {
 		p.mu.Unlock()
 		return err
@@ -255,8 +282,10 @@ func (p *Partition) commitLocked(cfg *TopicConfig, now time.Time, records []byte
 		p.wakeEnd()
 	}
 	if cfg.FlushOnAck {
-		if err := p.syncTo(next); err != nil {
-			return p.fail(err)
+		if noSync {
+			res.SyncTo = next
+		} else if err := p.syncTo(next); err != nil {
+			return err
 		}
 	}
 	if flushDue {

@@ -217,7 +217,7 @@ func (p *Partition) AppendReplica(records []byte) (AppendResult, error) {
 		next = h.NextOffset()
 		rest = rest[h.Size():]
 	}
-	err := p.commitLocked(cfg, now, records, next, count, &res)
+	err := p.commitLocked(cfg, now, records, next, count, false, &res)
 	if err == nil {
 		p.traffic.ReplicationBytesIn.Add(int64(len(records)))
 	}

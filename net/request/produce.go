@@ -3,6 +3,7 @@ package request
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/sluicelog/sluice/engine"
@@ -29,12 +30,20 @@ type Produce struct {
 	Acks int16
 	// Transactional is set when the request carries a transactional id.
 	Transactional bool
+	// pending counts the partitions whose sync was deferred.
+	pending int
 	// Timeout bounds the wait for replication with acks=-1 (the request's
 	// timeout); zero means DefaultProduceTimeout.
 	Timeout time.Duration
 	// Partitions in request order, topic by topic: the listener encodes
 	// the response by walking its wire request in the same order.
 	Partitions []ProducePartition
+	// DeferSync leaves flush.on.ack's wait for the disk out of
+	// Handler.Produce: the records are appended, and Handler.Sync waits
+	// before the response may leave (when SyncPending). A listener that
+	// pipelines sets it, so that the next request is appended while this
+	// one's fdatasync runs. Reset clears it.
+	DeferSync bool
 }
 
 // ProducePartition is one partition's records and, after Handler.Produce,
@@ -53,14 +62,24 @@ type ProducePartition struct {
 	BaseOffset     int64
 	LogAppendTime  int64
 	LogStartOffset int64
+
+	// part and syncTo are a deferred flush.on.ack wait: the partition
+	// must be synced to syncTo before the result stands.
+	part   *engine.Partition
+	syncTo int64
 }
 
 // Reset empties p for the next request, keeping its capacity.
 func (p *Produce) Reset(acks int16, transactional bool) {
 	clear(p.Partitions) // drop the references into the last frame
 	p.Partitions = p.Partitions[:0]
-	p.Acks, p.Transactional, p.Timeout = acks, transactional, 0
+	p.Acks, p.Transactional, p.Timeout, p.DeferSync = acks, transactional, 0, false
+	p.pending = 0
 }
+
+// SyncPending reports whether Handler.Sync has a wait for the disk to do
+// before the response may leave.
+func (p *Produce) SyncPending() bool { return p.pending > 0 }
 
 // Add appends a partition's records.
 func (p *Produce) Add(topic string, partition int32, records []byte) {
@@ -87,6 +106,10 @@ func (h *Handler) Produce(ctx context.Context, p *Produce) (failed bool) {
 			var res engine.AppendResult
 			if res, part, err = h.append(ctx, p, pp); err == nil {
 				pp.Err, pp.BaseOffset, pp.LogAppendTime, pp.LogStartOffset = nil, res.BaseOffset, res.LogAppendTime, res.LogStartOffset
+				if res.SyncTo > 0 {
+					pp.part, pp.syncTo = part, res.SyncTo
+					p.pending++
+				}
 				if h.metrics != nil {
 					part.Traffic().ProduceRequests.Add(1)
 				}
@@ -104,7 +127,61 @@ func (h *Handler) Produce(ctx context.Context, p *Produce) (failed bool) {
 			}
 		}
 	}
+	if !p.DeferSync && p.SyncPending() {
+		failed = h.Sync(p) || failed
+	}
 	return failed
+}
+
+// Sync waits until every partition of p that Produce appended without
+// waiting (DeferSync) is on disk. The waits are started together, so a
+// request of several partitions waits about one fdatasync, not one after
+// another. A partition whose sync failed (the partition is offline) gets
+// its error in place of its offsets. It reports whether any failed.
+func (h *Handler) Sync(p *Produce) (failed bool) {
+	if p.pending == 0 {
+		return false
+	}
+	var wg sync.WaitGroup
+	last := -1
+	for i := range p.Partitions {
+		if p.Partitions[i].part == nil {
+			continue
+		}
+		if last >= 0 {
+			wg.Add(1)
+			go func(pp *ProducePartition) {
+				defer wg.Done()
+				h.syncPartition(pp)
+			}(&p.Partitions[last])
+		}
+		last = i
+	}
+	h.syncPartition(&p.Partitions[last])
+	wg.Wait()
+	p.pending = 0
+	for i := range p.Partitions {
+		pp := &p.Partitions[i]
+		if pp.part == nil {
+			continue
+		}
+		if pp.Err != nil {
+			failed = true
+			h.logProduceError(pp.Topic, pp.Partition, pp.Err)
+			if h.metrics != nil {
+				h.metrics.Error("Produce", CodeOf(pp.Err).String())
+				pp.part.Traffic().FailedProduce.Add(1)
+			}
+		}
+		pp.part = nil
+	}
+	return failed
+}
+
+func (h *Handler) syncPartition(pp *ProducePartition) {
+	if err := pp.part.Sync(pp.syncTo); err != nil {
+		pp.Err, pp.BaseOffset, pp.LogAppendTime, pp.LogStartOffset = err, -1, -1, -1
+	}
 }
 
 // countAppended adds what an append wrote to its partition's traffic, as
@@ -137,8 +214,9 @@ func (h *Handler) append(ctx context.Context, req *Produce, pp *ProducePartition
 	if err != nil {
 		return engine.AppendResult{}, nil, err
 	}
+	noSync := req.DeferSync && req.Acks != 0
 	if h.repl == nil {
-		res, err := p.Append(pp.Records)
+		res, err := appendTo(p, pp.Records, noSync)
 		if err == nil && h.metrics != nil {
 			countAppended(p.Traffic(), pp, &res)
 		}
@@ -149,7 +227,7 @@ func (h *Handler) append(ctx context.Context, req *Produce, pp *ProducePartition
 			return engine.AppendResult{}, p, err
 		}
 	}
-	res, err := p.Append(pp.Records)
+	res, err := appendTo(p, pp.Records, noSync)
 	if err != nil {
 		return res, p, err
 	}
@@ -167,6 +245,15 @@ func (h *Handler) append(ctx context.Context, req *Produce, pp *ProducePartition
 		}
 	}
 	return res, p, nil
+}
+
+// appendTo appends records to p, leaving flush.on.ack's sync to the
+// caller with noSync.
+func appendTo(p *engine.Partition, records []byte, noSync bool) (engine.AppendResult, error) {
+	if noSync {
+		return p.AppendNoSync(records)
+	}
+	return p.Append(records)
 }
 
 // logProduceError logs refused input at warn (the client sent something

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluicelog/sluice/net/protocol"
@@ -21,8 +22,17 @@ const pipelineDepth = 32
 
 // conn serves one client connection: a reader goroutine decodes frames into
 // a bounded queue, and the connection's own goroutine handles them one at a
-// time, in order, writing each response before taking the next. One at a
-// time keeps a producer's pipelined batches in their order in the log.
+// time, in order. One at a time keeps a producer's pipelined batches in
+// their order in the log.
+//
+// A response is written by the handling goroutine, except for a produce
+// that must wait for the disk (flush.on.ack): its records are appended,
+// and the wait for their fdatasync and the response go to a writer
+// goroutine (started at the first such produce), so that the next request
+// is appended while the sync runs and one sync covers several requests.
+// Responses still leave in request order: while the writer holds any,
+// produce responses go through it too, and any other request first waits
+// until it has written them all (drain).
 type conn struct {
 	s      *Server
 	nc     net.Conn
@@ -50,8 +60,29 @@ type conn struct {
 	regions []int
 	// prod and fetchReq are the request layer's values, reused from
 	// request to request.
-	prod     request.Produce
+	prod     *request.Produce
 	fetchReq request.Fetch
+
+	// replies feeds the writer goroutine, started at the first produce
+	// that waits for a sync; outstanding counts the produce responses it
+	// has yet to write. writeFailed is set once one of its writes failed
+	// (it closed the socket), writerDone closed when it has ended.
+	replies     chan reply
+	outstanding atomic.Int32
+	writeFailed atomic.Bool
+	writerDone  chan struct{}
+	// prods recycles the request.Produce values the writer is done with.
+	prods chan *request.Produce
+}
+
+// reply is a produce handed to the writer: its sync to wait for, its
+// response to write. A reply with barrier set only closes it, once every
+// reply before it is written.
+type reply struct {
+	p       *pending
+	req     *protocol.ProduceRequest
+	prod    *request.Produce
+	barrier chan struct{}
 }
 
 // pending is one request read off the wire, or the error code it gets
@@ -77,6 +108,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 		queue:   make(chan *pending, pipelineDepth),
 		free:    make(chan []byte, 4),
 		stopped: make(chan struct{}),
+		prod:    new(request.Produce),
 	}
 }
 
@@ -111,10 +143,9 @@ func (c *conn) Serve() {
 	go c.readLoop()
 	for p := range c.queue {
 		m.Begin()
-		err := c.handle(p)
-		if slow := m.Finished(int16(p.hdr.APIKey), p.received, waitAllowance(p.req)); slow > 0 {
-			c.logger.Warn("slow request", "event", "slow_request", "api", p.hdr.APIKey.String(),
-				"version", p.hdr.Version, "took", slow)
+		handedOff, err := c.handle(p)
+		if !handedOff {
+			c.finished(p)
 		}
 		if err != nil {
 			c.logger.Info("closing connection: write failed", "api", p.hdr.APIKey.String(), "err", err)
@@ -123,16 +154,116 @@ func (c *conn) Serve() {
 			for range c.queue { // let the reader finish
 				m.Dropped()
 			}
+			c.stopWriter()
 			return
 		}
-		select {
-		case c.free <- p.frame[:0]:
-		default:
+		if !handedOff {
+			c.recycle(p.frame)
 		}
 	}
+	c.stopWriter()
 	c.s.conns.Release(c)
 	c.nc.Close()
 	c.logger.Debug("connection closed")
+}
+
+// finished counts a request answered (or dropped with its connection).
+func (c *conn) finished(p *pending) {
+	if slow := c.s.cfg.Metrics.Finished(int16(p.hdr.APIKey), p.received, waitAllowance(p.req)); slow > 0 {
+		c.logger.Warn("slow request", "event", "slow_request", "api", p.hdr.APIKey.String(),
+			"version", p.hdr.Version, "took", slow)
+	}
+}
+
+func (c *conn) recycle(frame []byte) {
+	select {
+	case c.free <- frame[:0]:
+	default:
+	}
+}
+
+// errWriteFailed is the handler's word that the writer's write failed.
+var errWriteFailed = errors.New("a produce response write failed")
+
+// handOff gives a produce whose records are appended to the writer, which
+// waits for their sync and writes the response in its turn.
+func (c *conn) handOff(r reply) error {
+	if c.replies == nil {
+		c.replies = make(chan reply, pipelineDepth)
+		c.prods = make(chan *request.Produce, pipelineDepth+1)
+		c.writerDone = make(chan struct{})
+		go c.writeLoop()
+	}
+	c.outstanding.Add(1)
+	c.replies <- r
+	if c.writeFailed.Load() {
+		return errWriteFailed
+	}
+	return nil
+}
+
+// drain returns once the writer has written every response handed to it,
+// so that the next response can be written in its turn.
+func (c *conn) drain() error {
+	done := make(chan struct{})
+	c.replies <- reply{barrier: done}
+	<-done
+	if c.writeFailed.Load() {
+		return errWriteFailed
+	}
+	return nil
+}
+
+// stopWriter ends the writer once it has written (or, the socket gone,
+// dropped) what it holds.
+func (c *conn) stopWriter() {
+	if c.replies != nil {
+		close(c.replies)
+		<-c.writerDone
+	}
+}
+
+// writeLoop is the writer: for each produce handed off, in order, it waits
+// for the records' sync (Handler.Sync, whose failure becomes the
+// partitions' error codes) and writes the response. A response leaves only
+// after the fdatasync covering its records returned.
+func (c *conn) writeLoop() {
+	defer close(c.writerDone)
+	var wbuf []byte
+	for r := range c.replies {
+		if r.barrier != nil {
+			close(r.barrier)
+			continue
+		}
+		c.s.h.Sync(r.prod)
+		if !c.writeFailed.Load() {
+			wbuf = protocol.AppendResponseFrame(wbuf[:0], r.p.hdr.CorrelationID, produceResponse(r.req, r.prod))
+			if err := c.write(wbuf); err != nil {
+				c.logger.Info("closing connection: write failed", "api", r.p.hdr.APIKey.String(), "err", err)
+				c.writeFailed.Store(true)
+				c.nc.Close()
+			}
+		}
+		r.prod.Reset(0, false) // no reference to the frame outlives the request
+		select {
+		case c.prods <- r.prod:
+		default:
+		}
+		c.finished(r.p)
+		c.recycle(r.p.frame)
+		c.outstanding.Add(-1)
+	}
+}
+
+// newProduce returns a request.Produce the writer is done with, or a new
+// one.
+func (c *conn) newProduce() *request.Produce {
+	select {
+	case p := <-c.prods:
+		return p
+	default:
+		return new(request.Produce)
+	}
 }
 
 // readLoop decodes requests until the stream ends, breaks, idles out or the
@@ -216,9 +347,46 @@ func (c *conn) readFailed(err error) {
 	}
 }
 
-// handle answers one request. It returns an error only when the connection
-// can no longer be written.
-func (c *conn) handle(p *pending) error {
+// handle answers one request, or hands it to the writer (handedOff). It
+// returns an error only when the connection can no longer be written.
+func (c *conn) handle(p *pending) (handedOff bool, err error) {
+	if req, ok := p.req.(*protocol.ProduceRequest); ok {
+		return c.handleProduce(p, req)
+	}
+	if c.outstanding.Load() > 0 {
+		if err := c.drain(); err != nil {
+			return false, err
+		}
+	}
+	return false, c.handleOther(p)
+}
+
+// handleProduce appends a produce's records and answers it, or, when it
+// must wait for a sync or the writer holds responses before it, hands it
+// to the writer.
+func (c *conn) handleProduce(p *pending, req *protocol.ProduceRequest) (handedOff bool, err error) {
+	prod := c.prod
+	failed := c.appendProduce(req, prod)
+	if req.Acks == protocol.AcksNone {
+		prod.Reset(0, false)
+		// Fire and forget: no response at all, as in Kafka, which
+		// closes the connection when it cannot take the records.
+		if failed {
+			return false, errors.New("acks=0 produce failed")
+		}
+		return false, nil
+	}
+	if prod.SyncPending() || c.outstanding.Load() > 0 {
+		c.prod = c.newProduce()
+		return true, c.handOff(reply{p: p, req: req, prod: prod})
+	}
+	resp := produceResponse(req, prod)
+	prod.Reset(0, false) // no reference to the frame outlives the request
+	return false, c.respond(p.hdr.CorrelationID, resp)
+}
+
+// handleOther answers a request that is not a produce.
+func (c *conn) handleOther(p *pending) error {
 	if p.req == nil {
 		if p.hdr.APIKey == protocol.APIVersions && p.fail == protocol.ErrUnsupportedVersion {
 			// A client speaking a newer ApiVersions still learns what this
@@ -230,17 +398,6 @@ func (c *conn) handle(p *pending) error {
 		return c.write(c.wbuf)
 	}
 	switch req := p.req.(type) {
-	case *protocol.ProduceRequest:
-		resp, failed := c.produce(req)
-		if req.Acks == protocol.AcksNone {
-			// Fire and forget: no response at all, as in Kafka, which
-			// closes the connection when it cannot take the records.
-			if failed {
-				return errors.New("acks=0 produce failed")
-			}
-			return nil
-		}
-		return c.respond(p.hdr.CorrelationID, resp)
 	case *protocol.FetchRequest:
 		return c.fetch(p.hdr.CorrelationID, req)
 	default:

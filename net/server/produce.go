@@ -4,23 +4,28 @@ import (
 	"time"
 
 	"github.com/sluicelog/sluice/net/protocol"
+	"github.com/sluicelog/sluice/net/request"
 )
 
-// produce decodes a Produce into the connection's request.Produce, has
-// the request layer append it, and encodes the results. The records stay
-// in the request frame.
-func (c *conn) produce(r *protocol.ProduceRequest) (resp *protocol.ProduceResponse, failed bool) {
-	p := &c.prod
+// appendProduce decodes a Produce into p and has the request layer append
+// it. The records stay in the request frame. A flush.on.ack sync is left
+// to Handler.Sync (p.SyncPending) unless the request wants no response.
+func (c *conn) appendProduce(r *protocol.ProduceRequest, p *request.Produce) (failed bool) {
 	p.Reset(r.Acks, false)
 	p.Timeout = time.Duration(r.TimeoutMs) * time.Millisecond
+	p.DeferSync = r.Acks != protocol.AcksNone
 	for ti := range r.Topics {
 		t := &r.Topics[ti]
 		for pi := range t.Partitions {
 			p.Add(t.Name, t.Partitions[pi].Partition, t.Partitions[pi].Records)
 		}
 	}
-	failed = c.s.h.Produce(c.ctx, p)
-	resp = &protocol.ProduceResponse{Topics: make([]protocol.ProduceResponseTopic, 0, len(r.Topics))}
+	return c.s.h.Produce(c.ctx, p)
+}
+
+// produceResponse encodes p's results as the response to r.
+func produceResponse(r *protocol.ProduceRequest, p *request.Produce) *protocol.ProduceResponse {
+	resp := &protocol.ProduceResponse{Topics: make([]protocol.ProduceResponseTopic, 0, len(r.Topics))}
 	i := 0
 	for ti := range r.Topics {
 		t := &r.Topics[ti]
@@ -34,6 +39,5 @@ func (c *conn) produce(r *protocol.ProduceRequest) (resp *protocol.ProduceRespon
 		}
 		resp.Topics = append(resp.Topics, rt)
 	}
-	p.Reset(0, false) // no reference to the frame outlives the request
-	return resp, failed
+	return resp
 }
