@@ -78,7 +78,10 @@ func BenchmarkProduce(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				resp, _ := s.produce(context.Background(), &p, r.msg.(*kmsg.ProduceRequest))
+				pr := r.msg.(*kmsg.ProduceRequest)
+				s.appendProduce(context.Background(), &p, pr)
+				resp := produceResponse(pr, &p)
+				p.Reset(0, false)
 				if resp.Topics[0].Partitions[0].ErrorCode != 0 {
 					b.Fatal(resp.Topics[0].Partitions[0].ErrorCode)
 				}

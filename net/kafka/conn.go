@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/sluicelog/sluice/net/internal/replyq"
 	"github.com/sluicelog/sluice/net/request"
 )
 
@@ -28,7 +29,17 @@ const apiVersionsKey = 18
 
 // conn serves one client connection: a reader goroutine decodes frames
 // into a bounded queue and the connection's goroutine answers them one at
-// a time, in order, writing each response before taking the next.
+// a time, in order. One at a time keeps a producer's pipelined batches in
+// their order in the log.
+//
+// A response is written by the connection's goroutine, except for a
+// produce that must wait for the disk (flush.on.ack): its records are
+// appended, and the wait for their fdatasync and the response go to the
+// ordered writer (replyq), so that the next request is appended while the
+// sync runs and one sync covers several requests. Responses still leave
+// in request order: while the writer holds any, produce responses go
+// through it too, and any other request first waits until it has written
+// them all.
 type conn struct {
 	s      *Server
 	nc     net.Conn
@@ -50,10 +61,25 @@ type conn struct {
 	// prod and fetchReq are the request layer's values, and lens and
 	// regions a fetch response's record lengths and the partitions they
 	// come from: all reused from request to request.
-	prod     request.Produce
+	prod     *request.Produce
 	fetchReq request.Fetch
 	lens     []int64
 	regions  []int
+
+	// writer writes the responses of produces that wait for a sync;
+	// prods recycles the request.Produce values it is done with, and
+	// replyBuf is its frame buffer (the writer goroutine's alone).
+	writer   *replyq.Writer[reply]
+	prods    chan *request.Produce
+	replyBuf []byte
+}
+
+// reply is a produce handed to the writer: its records are appended, its
+// sync is to wait for and its response to write.
+type reply struct {
+	in   *inbound
+	req  *kmsg.ProduceRequest
+	prod *request.Produce
 }
 
 // inbound is one request read off the wire. msg is an unsupported when the
@@ -81,7 +107,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
-	return &conn{
+	c := &conn{
 		s:          s,
 		nc:         nc,
 		remoteHost: host,
@@ -91,7 +117,10 @@ func newConn(s *Server, nc net.Conn) *conn {
 		queue:      make(chan *inbound, pipelineDepth),
 		free:       make(chan []byte, 4),
 		stopped:    make(chan struct{}),
+		prod:       new(request.Produce),
 	}
+	c.writer = replyq.New(pipelineDepth, c.serveReply)
+	return c
 }
 
 // StopReading makes the reader stop after the frame it is on: Shutdown's
@@ -126,10 +155,9 @@ func (c *conn) Serve() {
 	go c.readLoop()
 	for r := range c.queue {
 		m.Begin()
-		err := c.handle(r)
-		if slow := m.Finished(r.hdr.key, r.received, waitAllowance(r.msg)); slow > 0 {
-			c.logger.Warn("slow request", "event", "slow_request", "api", kmsg.NameForKey(r.hdr.key),
-				"version", r.hdr.version, "client_id", r.hdr.clientID, "took", slow)
+		handedOff, err := c.handle(r)
+		if !handedOff {
+			c.finished(r)
 		}
 		if err != nil {
 			c.logger.Info("closing connection", "api", kmsg.NameForKey(r.hdr.key), "err", err)
@@ -139,16 +167,32 @@ func (c *conn) Serve() {
 			for range c.queue { // let the reader finish
 				m.Dropped()
 			}
+			c.writer.Close()
 			return
 		}
-		select {
-		case c.free <- r.frame[:0]:
-		default:
+		if !handedOff {
+			c.recycle(r.frame)
 		}
 	}
+	c.writer.Close()
 	c.s.conns.Release(c)
 	c.nc.Close()
 	c.logger.Debug("connection closed")
+}
+
+// finished counts a request answered (or dropped with its connection).
+func (c *conn) finished(r *inbound) {
+	if slow := c.s.cfg.Metrics.Finished(r.hdr.key, r.received, waitAllowance(r.msg)); slow > 0 {
+		c.logger.Warn("slow request", "event", "slow_request", "api", kmsg.NameForKey(r.hdr.key),
+			"version", r.hdr.version, "client_id", r.hdr.clientID, "took", slow)
+	}
+}
+
+func (c *conn) recycle(frame []byte) {
+	select {
+	case c.free <- frame[:0]:
+	default:
+	}
 }
 
 // readLoop decodes requests until the stream ends, breaks, idles out or
@@ -355,9 +399,91 @@ func (c *conn) readFailed(err error) {
 	}
 }
 
-// handle answers one request. It returns an error only when the connection
-// must close (a write failed, or an acks=0 produce failed).
-func (c *conn) handle(r *inbound) error {
+// handle answers one request, or hands it to the writer (handedOff). It
+// returns an error only when the connection must close (a write failed, or
+// an acks=0 produce failed).
+func (c *conn) handle(r *inbound) (handedOff bool, err error) {
+	if m, ok := r.msg.(*kmsg.ProduceRequest); ok {
+		return c.handleProduce(r, m)
+	}
+	if c.writer.Busy() {
+		if err := c.writer.Drain(); err != nil {
+			return false, err
+		}
+	}
+	return false, c.handleOther(r)
+}
+
+// handleProduce appends a produce's records and answers it, or, when it
+// must wait for a sync or the writer holds responses before it, hands it
+// to the writer.
+func (c *conn) handleProduce(r *inbound, m *kmsg.ProduceRequest) (handedOff bool, err error) {
+	prod := c.prod
+	failed := c.s.appendProduce(c.ctx, prod, m)
+	if m.Acks == 0 {
+		prod.Reset(0, false)
+		// No response at all, as in Kafka, which closes the connection
+		// when it could not take the records.
+		if failed {
+			return false, errors.New("acks=0 produce failed")
+		}
+		return false, nil
+	}
+	if prod.SyncPending() || c.writer.Busy() {
+		c.prod = c.newProduce()
+		return true, c.writer.Add(reply{in: r, req: m, prod: prod})
+	}
+	resp := produceResponse(m, prod)
+	prod.Reset(0, false) // no reference to the frame outlives the request
+	return false, c.respond(r.hdr, resp)
+}
+
+// serveReply is the writer's work for one produce, in request order: wait
+// for the records' sync (Handler.Sync, whose failure becomes the
+// partitions' error codes), then write the response, so that it leaves
+// only after the fdatasync covering its records returned. broken (an
+// earlier write failed) skips the write. Either way it releases the
+// request.
+func (c *conn) serveReply(rp reply, broken bool) (err error) {
+	c.s.h.Sync(rp.prod)
+	if !broken {
+		resp := produceResponse(rp.req, rp.prod)
+		resp.SetVersion(rp.in.hdr.version)
+		b := appendHeader(c.replyBuf[:0], rp.in.hdr)
+		b = resp.AppendTo(b)
+		binary.BigEndian.PutUint32(b, uint32(len(b)-4))
+		c.replyBuf = b
+		if err = c.write(b); err != nil {
+			c.logger.Info("closing connection: write failed", "api", kmsg.NameForKey(rp.in.hdr.key), "err", err)
+			c.nc.Close()
+		}
+	}
+	rp.prod.Reset(0, false) // no reference to the frame outlives the request
+	select {
+	case c.prods <- rp.prod:
+	default:
+	}
+	c.finished(rp.in)
+	c.recycle(rp.in.frame)
+	return err
+}
+
+// newProduce returns a request.Produce the writer is done with, or a new
+// one.
+func (c *conn) newProduce() *request.Produce {
+	if c.prods == nil {
+		c.prods = make(chan *request.Produce, pipelineDepth+1)
+	}
+	select {
+	case p := <-c.prods:
+		return p
+	default:
+		return new(request.Produce)
+	}
+}
+
+// handleOther answers a request that is not a produce.
+func (c *conn) handleOther(r *inbound) error {
 	switch m := r.msg.(type) {
 	case unsupported:
 		if r.hdr.key == apiVersionsKey {
@@ -370,17 +496,6 @@ func (c *conn) handle(r *inbound) error {
 		return c.respond(r.hdr, unsupportedResponse(m.Request, r.hdr.version))
 	case *kmsg.ApiVersionsRequest:
 		return c.respond(r.hdr, c.s.apiVersions())
-	case *kmsg.ProduceRequest:
-		resp, failed := c.s.produce(c.ctx, &c.prod, m)
-		if m.Acks == 0 {
-			// No response at all, as in Kafka, which closes the connection
-			// when it could not take the records.
-			if failed {
-				return errors.New("acks=0 produce failed")
-			}
-			return nil
-		}
-		return c.respond(r.hdr, resp)
 	case *kmsg.FetchRequest:
 		return c.fetch(r.hdr, m)
 	}

@@ -9,21 +9,27 @@ import (
 	"github.com/sluicelog/sluice/net/request"
 )
 
-// produce decodes a Produce into p (the connection's, reused), has the
-// request layer append it, and encodes the results. The records point into
-// the request frame, which the engine patches in place (baseOffset), so
-// nothing is copied on the way to the log.
-func (s *Server) produce(ctx context.Context, p *request.Produce, r *kmsg.ProduceRequest) (resp *kmsg.ProduceResponse, failed bool) {
+// appendProduce decodes a Produce into p and has the request layer append
+// it. The records point into the request frame, which the engine patches
+// in place (baseOffset), so nothing is copied on the way to the log. A
+// flush.on.ack sync is left to Handler.Sync (p.SyncPending) unless the
+// request wants no response.
+func (s *Server) appendProduce(ctx context.Context, p *request.Produce, r *kmsg.ProduceRequest) (failed bool) {
 	p.Reset(r.Acks, r.TransactionID != nil)
 	p.Timeout = time.Duration(r.TimeoutMillis) * time.Millisecond
+	p.DeferSync = r.Acks != 0
 	for i := range r.Topics {
 		t := &r.Topics[i]
 		for j := range t.Partitions {
 			p.Add(t.Topic, t.Partitions[j].Partition, t.Partitions[j].Records)
 		}
 	}
-	failed = s.h.Produce(ctx, p)
-	resp = r.ResponseKind().(*kmsg.ProduceResponse)
+	return s.h.Produce(ctx, p)
+}
+
+// produceResponse encodes p's results as the response to r.
+func produceResponse(r *kmsg.ProduceRequest, p *request.Produce) *kmsg.ProduceResponse {
+	resp := r.ResponseKind().(*kmsg.ProduceResponse)
 	resp.Topics = make([]kmsg.ProduceResponseTopic, 0, len(r.Topics))
 	k := 0
 	for i := range r.Topics {
@@ -44,6 +50,5 @@ func (s *Server) produce(ctx context.Context, p *request.Produce, r *kmsg.Produc
 		}
 		resp.Topics = append(resp.Topics, rt)
 	}
-	p.Reset(0, false) // no reference to the frame outlives the request
-	return resp, failed
+	return resp
 }
