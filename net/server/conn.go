@@ -8,9 +8,9 @@ import (
 	"net"
 	"os"
 	"sync"
-	"sync/atomic"
 	"time"
 
+	"github.com/sluicelog/sluice/net/internal/replyq"
 	"github.com/sluicelog/sluice/net/protocol"
 	"github.com/sluicelog/sluice/net/request"
 )
@@ -63,26 +63,20 @@ type conn struct {
 	prod     *request.Produce
 	fetchReq request.Fetch
 
-	// replies feeds the writer goroutine, started at the first produce
-	// that waits for a sync; outstanding counts the produce responses it
-	// has yet to write. writeFailed is set once one of its writes failed
-	// (it closed the socket), writerDone closed when it has ended.
-	replies     chan reply
-	outstanding atomic.Int32
-	writeFailed atomic.Bool
-	writerDone  chan struct{}
-	// prods recycles the request.Produce values the writer is done with.
-	prods chan *request.Produce
+	// writer writes the responses of produces that wait for a sync
+	// (replyq); prods recycles the request.Produce values it is done
+	// with, and replyBuf is its frame buffer (the writer goroutine's).
+	writer   *replyq.Writer[reply]
+	prods    chan *request.Produce
+	replyBuf []byte
 }
 
-// reply is a produce handed to the writer: its sync to wait for, its
-// response to write. A reply with barrier set only closes it, once every
-// reply before it is written.
+// reply is a produce handed to the writer: its records are appended, its
+// sync is to wait for and its response to write.
 type reply struct {
-	p       *pending
-	req     *protocol.ProduceRequest
-	prod    *request.Produce
-	barrier chan struct{}
+	p    *pending
+	req  *protocol.ProduceRequest
+	prod *request.Produce
 }
 
 // pending is one request read off the wire, or the error code it gets
@@ -99,7 +93,7 @@ type pending struct {
 
 func newConn(s *Server, nc net.Conn) *conn {
 	ctx, cancel := context.WithCancel(s.ctx)
-	return &conn{
+	c := &conn{
 		ctx:     ctx,
 		cancel:  cancel,
 		s:       s,
@@ -110,6 +104,8 @@ func newConn(s *Server, nc net.Conn) *conn {
 		stopped: make(chan struct{}),
 		prod:    new(request.Produce),
 	}
+	c.writer = replyq.New(pipelineDepth, c.serveReply)
+	return c
 }
 
 // StopReading makes the reader stop after the frame it is on: Shutdown's way
@@ -154,14 +150,14 @@ func (c *conn) Serve() {
 			for range c.queue { // let the reader finish
 				m.Dropped()
 			}
-			c.stopWriter()
+			c.writer.Close()
 			return
 		}
 		if !handedOff {
 			c.recycle(p.frame)
 		}
 	}
-	c.stopWriter()
+	c.writer.Close()
 	c.s.conns.Release(c)
 	c.nc.Close()
 	c.logger.Debug("connection closed")
@@ -182,82 +178,37 @@ func (c *conn) recycle(frame []byte) {
 	}
 }
 
-// errWriteFailed is the handler's word that the writer's write failed.
-var errWriteFailed = errors.New("a produce response write failed")
-
-// handOff gives a produce whose records are appended to the writer, which
-// waits for their sync and writes the response in its turn.
-func (c *conn) handOff(r reply) error {
-	if c.replies == nil {
-		c.replies = make(chan reply, pipelineDepth)
-		c.prods = make(chan *request.Produce, pipelineDepth+1)
-		c.writerDone = make(chan struct{})
-		go c.writeLoop()
-	}
-	c.outstanding.Add(1)
-	c.replies <- r
-	if c.writeFailed.Load() {
-		return errWriteFailed
-	}
-	return nil
-}
-
-// drain returns once the writer has written every response handed to it,
-// so that the next response can be written in its turn.
-func (c *conn) drain() error {
-	done := make(chan struct{})
-	c.replies <- reply{barrier: done}
-	<-done
-	if c.writeFailed.Load() {
-		return errWriteFailed
-	}
-	return nil
-}
-
-// stopWriter ends the writer once it has written (or, the socket gone,
-// dropped) what it holds.
-func (c *conn) stopWriter() {
-	if c.replies != nil {
-		close(c.replies)
-		<-c.writerDone
-	}
-}
-
-// writeLoop is the writer: for each produce handed off, in order, it waits
+// serveReply is the writer's work for one produce, in request order: wait
 // for the records' sync (Handler.Sync, whose failure becomes the
-// partitions' error codes) and writes the response. A response leaves only
-// after the fdatasync covering its records returned.
-func (c *conn) writeLoop() {
-	defer close(c.writerDone)
-	var wbuf []byte
-	for r := range c.replies {
-		if r.barrier != nil {
-			close(r.barrier)
-			continue
+// partitions' error codes), then write the response, so that it leaves
+// only after the fdatasync covering its records returned. broken (an
+// earlier write failed) skips the write. Either way it releases the
+// request.
+func (c *conn) serveReply(r reply, broken bool) (err error) {
+	c.s.h.Sync(r.prod)
+	if !broken {
+		c.replyBuf = protocol.AppendResponseFrame(c.replyBuf[:0], r.p.hdr.CorrelationID, produceResponse(r.req, r.prod))
+		if err = c.write(c.replyBuf); err != nil {
+			c.logger.Info("closing connection: write failed", "api", r.p.hdr.APIKey.String(), "err", err)
+			c.nc.Close()
 		}
-		c.s.h.Sync(r.prod)
-		if !c.writeFailed.Load() {
-			wbuf = protocol.AppendResponseFrame(wbuf[:0], r.p.hdr.CorrelationID, produceResponse(r.req, r.prod))
-			if err := c.write(wbuf); err != nil {
-				c.logger.Info("closing connection: write failed", "api", r.p.hdr.APIKey.String(), "err", err)
-				c.writeFailed.Store(true)
-				c.nc.Close()
-			}
-		}
-		r.prod.Reset(0, false) // no reference to the frame outlives the request
-		select {
-		case c.prods <- r.prod:
-		default:
-		}
-		c.finished(r.p)
-		c.recycle(r.p.frame)
-		c.outstanding.Add(-1)
 	}
+	r.prod.Reset(0, false) // no reference to the frame outlives the request
+	select {
+	case c.prods <- r.prod:
+	default:
+	}
+	c.finished(r.p)
+	c.recycle(r.p.frame)
+	return err
 }
 
 // newProduce returns a request.Produce the writer is done with, or a new
 // one.
 func (c *conn) newProduce() *request.Produce {
+	if c.prods == nil {
+		c.prods = make(chan *request.Produce, pipelineDepth+1)
+	}
 	select {
 	case p := <-c.prods:
 		return p
@@ -353,8 +304,8 @@ func (c *conn) handle(p *pending) (handedOff bool, err error) {
 	if req, ok := p.req.(*protocol.ProduceRequest); ok {
 		return c.handleProduce(p, req)
 	}
-	if c.outstanding.Load() > 0 {
-		if err := c.drain(); err != nil {
+	if c.writer.Busy() {
+		if err := c.writer.Drain(); err != nil {
 			return false, err
 		}
 	}
@@ -376,9 +327,9 @@ func (c *conn) handleProduce(p *pending, req *protocol.ProduceRequest) (handedOf
 		}
 		return false, nil
 	}
-	if prod.SyncPending() || c.outstanding.Load() > 0 {
+	if prod.SyncPending() || c.writer.Busy() {
 		c.prod = c.newProduce()
-		return true, c.handOff(reply{p: p, req: req, prod: prod})
+		return true, c.writer.Add(reply{p: p, req: req, prod: prod})
 	}
 	resp := produceResponse(req, prod)
 	prod.Reset(0, false) // no reference to the frame outlives the request
