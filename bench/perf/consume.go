@@ -102,13 +102,18 @@ type poller struct {
 	close func()
 }
 
-// nativePollers wraps net/client consumers.
+// nativePollers wraps net/client consumers. Each reads with PollInto,
+// passing back the slice its last poll returned: the keys and values are
+// the caller's, as with Poll, but the records are not allocated again for
+// every poll.
 func nativePollers(cons []*client.Consumer) []poller {
 	ps := make([]poller, len(cons))
 	for i, c := range cons {
+		var recs []client.ConsumerRecord
 		ps[i] = poller{
 			poll: func(ctx context.Context, visit func(key, value []byte)) error {
-				recs, err := c.Poll(ctx)
+				var err error
+				recs, err = c.PollInto(ctx, recs)
 				for j := range recs {
 					visit(recs[j].Key, recs[j].Value)
 				}

@@ -17,31 +17,49 @@ import (
 // still moves past each batch's whole range, so a consumer never asks
 // again for offsets that compaction emptied.
 //
-// Records own their bytes unless BorrowRecords is set: then the keys and
-// values of uncompressed batches point into data itself (the response
-// frame, kept until the next Poll), and only decompressed bytes, which the
-// batch reader overwrites batch by batch, are copied, into an arena reused
-// across Polls.
+// The keys, values and header bytes of uncompressed batches point into
+// the batches; those of compressed batches, which the batch reader
+// decompresses into memory it overwrites batch by batch, are copied into
+// an arena, and the records' header slices are cut from a slab. With
+// BorrowRecords the batches are data itself, the response frame, lent
+// until the next Poll, and the arena and slab are reused across Polls.
+// Without it the records are the caller's: their uncompressed batches are
+// read from one copy of the stretch of data that holds them, and the
+// arena and slab are allocated afresh for each fetch (k.owned), so nothing
+// is allocated per record, and the frame can be reused. The copy is made
+// before the CRCs are checked, so that what was checked is what the
+// records hold.
 func (k *Consumer) decode(recs []ConsumerRecord, topic string, partition int32, pos int64, data []byte) ([]ConsumerRecord, int64, error) {
 	// Size recs once from the batch headers (fetch does it for the whole
 	// response; this covers other callers): growing it record by record
 	// copied each 128-byte record many times over (the harness saw 8 bytes
 	// allocated per byte fetched).
-	recs = slices.Grow(recs, recordCount(data))
-	borrow := k.cfg.BorrowRecords
-	// Without BorrowRecords the records own their bytes: an uncompressed
-	// batch is copied whole and its records point into the copy; the
-	// records of compressed batches are copied into one allocation per
-	// partition. Either way the response buffer is free for reuse.
-	var arena []byte
-	// Headers come from a slab too: reused across Polls when borrowed,
-	// the caller's own otherwise.
-	var owned []batch.RecordHeader
-	hslab := &owned
-	if borrow {
-		arena, hslab = k.arena, &k.hdrs
+	count := recordCount(data)
+	recs = slices.Grow(recs, count)
+	first := len(recs)
+	mem := &k.lentMem
+	// own is the copy of data[lo:hi] that owned records point into.
+	var own []byte
+	lo := 0
+	if !k.cfg.BorrowRecords {
+		mem = &k.owned
+		// One memmove of all the uncompressed batches, into memory that
+		// append does not clear first (a buffer made to be filled would
+		// be cleared, then filled). The compressed and control batches
+		// among them, if any, are copied for nothing; those around them
+		// are not copied. Giving the records the response frame itself,
+		// and reading the next response into a new one, saves the copy
+		// but clears each new frame first: BenchmarkConsumePollInto was
+		// no faster that way, and a record kept would keep every
+		// partition's records of its fetch.
+		var hi int
+		if lo, hi = plainSpan(data, pos); hi > lo {
+			own = bytes.Clone(data[lo:hi])
+		}
 	}
+	k.reader.SkipCRC = k.cfg.SkipCRCCheck
 	for rest := data; len(rest) > 0; {
+		at := len(data) - len(rest)
 		b, next, err := batch.Split(rest)
 		if err != nil {
 			if errors.Is(err, batch.ErrTruncated) {
@@ -62,21 +80,18 @@ func (k *Consumer) decode(recs []ConsumerRecord, topic string, partition int32, 
 			continue
 		}
 		alias := h.Codec() == batch.None
-		if alias && !borrow {
-			// The caller's records point into a copy of the whole batch:
-			// one memmove, into memory that append does not clear first,
-			// where copying record by record into a fresh arena cleared
-			// the arena and then filled it piecemeal. The copy is made
-			// before the CRC is checked, so that what was checked is
-			// what the records hold.
-			b = bytes.Clone(b)
+		if alias && !k.cfg.BorrowRecords {
+			if at < lo || at+len(b) > lo+len(own) {
+				b = bytes.Clone(b) // not reached: plainSpan found every such batch
+			} else {
+				b = own[at-lo : at-lo+len(b) : at-lo+len(b)]
+			}
 		}
-		k.reader.SkipCRC = k.cfg.SkipCRCCheck
 		if _, err := k.reader.Reset(b); err != nil {
 			return recs, pos, fmt.Errorf("fetch %s-%d batch at offset %d: %w", topic, partition, h.BaseOffset, err)
 		}
-		if arena == nil && !alias {
-			arena = make([]byte, 0, len(data))
+		if !alias && cap(mem.bytes) == 0 {
+			mem.bytes = make([]byte, 0, len(data))
 		}
 		for {
 			r, err := k.reader.Next()
@@ -89,32 +104,43 @@ func (k *Consumer) decode(recs []ConsumerRecord, topic string, partition int32, 
 			if r.Offset < pos {
 				continue
 			}
+			// Whole records, overwriting those a PollInto's dst held.
 			recs = append(recs, ConsumerRecord{Topic: topic, Partition: partition, Offset: r.Offset, Timestamp: time.UnixMilli(r.Timestamp)})
 			cr := &recs[len(recs)-1]
 			if alias {
 				cr.Key, cr.Value = r.Key, r.Value
 			} else {
-				cr.Key, arena = copyInto(arena, r.Key)
-				cr.Value, arena = copyInto(arena, r.Value)
+				cr.Key, mem.bytes = copyInto(mem.bytes, r.Key)
+				cr.Value, mem.bytes = copyInto(mem.bytes, r.Value)
 			}
-			if len(r.Headers) > 0 {
-				cr.Headers = headerSlab(hslab, len(r.Headers))
-				for i, hd := range r.Headers {
-					if alias {
-						cr.Headers[i] = hd
-						continue
-					}
-					cr.Headers[i].Key, arena = copyInto(arena, hd.Key)
-					cr.Headers[i].Value, arena = copyInto(arena, hd.Value)
+			if len(r.Headers) == 0 {
+				continue
+			}
+			// Room for as many headers again for every record left.
+			left := max(count-(len(recs)-first), 0)
+			cr.Headers = headerSlab(&mem.hdrs, len(r.Headers), left*len(r.Headers))
+			for i, hd := range r.Headers {
+				if alias {
+					cr.Headers[i] = hd
+					continue
 				}
+				cr.Headers[i].Key, mem.bytes = copyInto(mem.bytes, hd.Key)
+				cr.Headers[i].Value, mem.bytes = copyInto(mem.bytes, hd.Value)
 			}
 		}
 		pos = h.NextOffset()
 	}
-	if borrow {
-		k.arena = arena
-	}
 	return recs, pos, nil
+}
+
+// recordMemory holds what decoded records point to besides the fetch
+// frame: copies of compressed batches' keys, values and header bytes, and
+// the records' header slices. Both only grow, by new allocations, so
+// earlier records keep theirs; reusing one means truncating it, which only
+// lent records' memory ever is.
+type recordMemory struct {
+	bytes []byte
+	hdrs  []batch.RecordHeader
 }
 
 // checkBatches appends the fetched batches of a partition that end at or
@@ -152,6 +178,37 @@ func (k *Consumer) checkBatches(out []FetchedBatch, topic string, partition int3
 	return out, pos, nil
 }
 
+// plainSpan returns the stretch of data from the first uncompressed batch
+// holding records at or after pos to the end of the last whole
+// uncompressed batch (lo == hi when there is none): what owned records
+// may point into.
+func plainSpan(data []byte, pos int64) (lo, hi int) {
+	lo = -1
+	for rest := data; len(rest) > 0; {
+		at := len(data) - len(rest)
+		b, next, err := batch.Split(rest)
+		if err != nil {
+			break
+		}
+		rest = next
+		h, err := batch.ParseHeader(b)
+		if err != nil {
+			break
+		}
+		if h.NextOffset() <= pos || h.Control() || h.Codec() != batch.None {
+			continue
+		}
+		if lo < 0 {
+			lo = at
+		}
+		hi = at + len(b)
+	}
+	if lo < 0 {
+		return 0, 0
+	}
+	return lo, hi
+}
+
 // recordCount is the number of records the whole batches in data hold,
 // read from their headers.
 func recordCount(data []byte) int {
@@ -162,7 +219,9 @@ func recordCount(data []byte) int {
 			break
 		}
 		if h, err := batch.ParseHeader(b); err == nil {
-			count += int(h.RecordCount)
+			// A record takes at least seven bytes: a header that lies
+			// about its count cannot make this ask for more.
+			count += min(max(int(h.RecordCount), 0), len(b)/7)
 		}
 		rest = next
 	}
@@ -170,10 +229,11 @@ func recordCount(data []byte) int {
 }
 
 // headerSlab returns room for n headers of one record, cut from *slab,
-// which grows by new allocations (earlier records keep the old ones).
-func headerSlab(slab *[]batch.RecordHeader, n int) []batch.RecordHeader {
+// which grows by new allocations (earlier records keep the old ones) of
+// room for at least more headers after these.
+func headerSlab(slab *[]batch.RecordHeader, n, more int) []batch.RecordHeader {
 	if cap(*slab)-len(*slab) < n {
-		*slab = make([]batch.RecordHeader, 0, max(n, 2*cap(*slab), 64))
+		*slab = make([]batch.RecordHeader, 0, max(n+more, 2*cap(*slab), 64))
 	}
 	start := len(*slab)
 	*slab = (*slab)[:start+n]

@@ -29,8 +29,11 @@ type fetchState struct {
 	// BorrowRecords and PollBatches reuse these across Polls.
 	batches []FetchedBatch
 	recs    []ConsumerRecord
-	arena   []byte // copies of compressed records' bytes
-	hdrs    []batch.RecordHeader
+	lentMem recordMemory
+
+	// owned is the memory of records the caller owns, besides the copies
+	// of their uncompressed batches: new for each fetch, never reused.
+	owned recordMemory
 
 	// prefetched holds, per broker, the fetches sent ahead of the Polls
 	// that will want them, oldest first, at most prefetchDepth. The first
@@ -85,7 +88,8 @@ func (k *Consumer) Poll(ctx context.Context) ([]ConsumerRecord, error) {
 	defer k.pollMu.Unlock()
 	var out pollResult
 	if k.cfg.BorrowRecords {
-		out.recs, k.arena, k.hdrs = k.recs[:0], k.arena[:0], k.hdrs[:0]
+		out.recs = k.recs[:0]
+		k.lentMem = recordMemory{k.lentMem.bytes[:0], k.lentMem.hdrs[:0]}
 	}
 	err := k.poll(ctx, &out)
 	if k.cfg.BorrowRecords {
@@ -93,6 +97,38 @@ func (k *Consumer) Poll(ctx context.Context) ([]ConsumerRecord, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	return out.recs, nil
+}
+
+// PollInto is Poll appending to dst[:0] instead of to a new slice: a
+// consumer that passes back what the last call returned polls without
+// allocating per record, beyond the memory that holds the records' keys,
+// values and headers. It returns the records, in dst's backing array when
+// they fit, or dst[:0] with the error.
+//
+// The records in dst are overwritten, and any past the returned length,
+// up to len(dst), are zeroed (so that they hold no fetched memory alive);
+// copy a ConsumerRecord to keep it. Without BorrowRecords, the keys,
+// values and headers in the records are the caller's, as with Poll: they
+// point into memory the consumer never reuses, and stay valid after later
+// calls. Such memory is shared by a partition's records in a fetch (see
+// ConsumerRecord), and a key, value or header kept keeps all of it: copy
+// what is kept long from a stream that is otherwise dropped. With
+// BorrowRecords they are lent until the next Poll, as with Poll.
+func (k *Consumer) PollInto(ctx context.Context, dst []ConsumerRecord) ([]ConsumerRecord, error) {
+	k.pollMu.Lock()
+	defer k.pollMu.Unlock()
+	out := pollResult{recs: dst[:0]}
+	if k.cfg.BorrowRecords {
+		k.lentMem = recordMemory{k.lentMem.bytes[:0], k.lentMem.hdrs[:0]}
+	}
+	err := k.poll(ctx, &out)
+	if n := len(out.recs); n < len(dst) {
+		clear(dst[n:])
+	}
+	if err != nil {
+		return out.recs[:0], err
 	}
 	return out.recs, nil
 }
@@ -287,6 +323,7 @@ func (k *Consumer) fetch(ctx context.Context, addr string, parts []fetchPart, ou
 			}
 		}
 		out.recs = slices.Grow(out.recs, n)
+		k.owned = recordMemory{}
 	}
 	want := make(map[tp]fetchPart, len(parts))
 	for _, fp := range parts {
