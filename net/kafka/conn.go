@@ -70,7 +70,7 @@ type conn struct {
 	// prods recycles the request.Produce values it is done with, and
 	// replyBuf is its frame buffer (the writer goroutine's alone).
 	writer   *replyq.Writer[reply]
-	prods    chan *request.Produce
+	prods    request.ProducePool
 	replyBuf []byte
 }
 
@@ -430,7 +430,7 @@ func (c *conn) handleProduce(r *inbound, m *kmsg.ProduceRequest) (handedOff bool
 		return false, nil
 	}
 	if prod.SyncPending() || c.writer.Busy() {
-		c.prod = c.newProduce()
+		c.prod = c.prods.Get()
 		return true, c.writer.Add(reply{in: r, req: m, prod: prod})
 	}
 	resp := produceResponse(m, prod)
@@ -458,28 +458,10 @@ func (c *conn) serveReply(rp reply, broken bool) (err error) {
 			c.nc.Close()
 		}
 	}
-	rp.prod.Reset(0, false) // no reference to the frame outlives the request
-	select {
-	case c.prods <- rp.prod:
-	default:
-	}
+	c.prods.Put(rp.prod) // no reference to the frame outlives the request
 	c.finished(rp.in)
 	c.recycle(rp.in.frame)
 	return err
-}
-
-// newProduce returns a request.Produce the writer is done with, or a new
-// one.
-func (c *conn) newProduce() *request.Produce {
-	if c.prods == nil {
-		c.prods = make(chan *request.Produce, pipelineDepth+1)
-	}
-	select {
-	case p := <-c.prods:
-		return p
-	default:
-		return new(request.Produce)
-	}
 }
 
 // handleOther answers a request that is not a produce.

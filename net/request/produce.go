@@ -266,3 +266,37 @@ func (h *Handler) logProduceError(topic string, partition int32, err error) {
 	}
 	h.logger.Warn("produce refused", "topic", topic, "partition", partition, "code", code.String(), "err", err)
 }
+
+// ProducePool recycles Produce values between a connection's handler,
+// which takes one for each produce it hands to its response writer, and
+// the writer, which gives it back once the response is written. Get is
+// the handler's alone; Put may run on the writer meanwhile. The zero value
+// is ready and costs nothing until the first Get.
+type ProducePool struct{ free chan *Produce }
+
+// producePoolSize bounds the values kept: a connection's pipeline depth
+// and one more covers every produce in flight on it.
+const producePoolSize = 33
+
+// Get returns a Produce the writer is done with, or a new one.
+func (pp *ProducePool) Get() *Produce {
+	if pp.free == nil {
+		pp.free = make(chan *Produce, producePoolSize)
+	}
+	select {
+	case p := <-pp.free:
+		return p
+	default:
+		return new(Produce)
+	}
+}
+
+// Put resets p, so that no reference to a request's frame outlives it,
+// and keeps it for a later Get (or drops it when the pool is full).
+func (pp *ProducePool) Put(p *Produce) {
+	p.Reset(0, false)
+	select {
+	case pp.free <- p:
+	default:
+	}
+}

@@ -67,7 +67,7 @@ type conn struct {
 	// (replyq); prods recycles the request.Produce values it is done
 	// with, and replyBuf is its frame buffer (the writer goroutine's).
 	writer   *replyq.Writer[reply]
-	prods    chan *request.Produce
+	prods    request.ProducePool
 	replyBuf []byte
 }
 
@@ -193,28 +193,10 @@ func (c *conn) serveReply(r reply, broken bool) (err error) {
 			c.nc.Close()
 		}
 	}
-	r.prod.Reset(0, false) // no reference to the frame outlives the request
-	select {
-	case c.prods <- r.prod:
-	default:
-	}
+	c.prods.Put(r.prod) // no reference to the frame outlives the request
 	c.finished(r.p)
 	c.recycle(r.p.frame)
 	return err
-}
-
-// newProduce returns a request.Produce the writer is done with, or a new
-// one.
-func (c *conn) newProduce() *request.Produce {
-	if c.prods == nil {
-		c.prods = make(chan *request.Produce, pipelineDepth+1)
-	}
-	select {
-	case p := <-c.prods:
-		return p
-	default:
-		return new(request.Produce)
-	}
 }
 
 // readLoop decodes requests until the stream ends, breaks, idles out or the
@@ -328,7 +310,7 @@ func (c *conn) handleProduce(p *pending, req *protocol.ProduceRequest) (handedOf
 		return false, nil
 	}
 	if prod.SyncPending() || c.writer.Busy() {
-		c.prod = c.newProduce()
+		c.prod = c.prods.Get()
 		return true, c.writer.Add(reply{p: p, req: req, prod: prod})
 	}
 	resp := produceResponse(req, prod)
