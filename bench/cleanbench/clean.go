@@ -12,6 +12,7 @@ import (
 
 	"github.com/sluicelog/sluice/bench/hostinfo"
 	"github.com/sluicelog/sluice/bench/sluicedproc"
+	"github.com/sluicelog/sluice/bench/units"
 	"github.com/sluicelog/sluice/engine"
 )
 
@@ -141,13 +142,13 @@ func cleanRound(ctx context.Context, cfg Config, rep *Report, master, copyDir st
 			c.LogBytes = rep.Partition.CleanableBytes
 			c.LogMBps = mbps(c.LogBytes, c.Seconds)
 			c.ReadMBps = mbps(c.BytesRead, c.Seconds)
-			c.WrittenShare = ratio(float64(c.BytesWritten), float64(c.LogBytes))
+			c.WrittenShare = units.Ratio(float64(c.BytesWritten), float64(c.LogBytes))
 		}
 	}
 	if err := e.Close(); err != nil {
 		return err
 	}
-	round.Ratio = ratio(round.Clean.LogMBps, round.Plain.MBps)
+	round.Ratio = units.Ratio(round.Clean.LogMBps, round.Plain.MBps)
 	round.LoadAfter = hostinfo.LoadAverage()
 	checkClean(rep, round)
 	return nil

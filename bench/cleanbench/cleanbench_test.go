@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluicelog/sluice/bench/units"
 	"github.com/sluicelog/sluice/segment/batch"
 )
 
@@ -146,11 +147,11 @@ func TestOrdersAndSpreads(t *testing.T) {
 	if !slices.Equal(produceOrder(3), []string{Idle, Cleaning}) || !slices.Equal(produceOrder(4), []string{Cleaning, Idle}) {
 		t.Errorf("produceOrder: %v, %v", produceOrder(3), produceOrder(4))
 	}
-	if s := spreadOf([]float64{3, 1, 2, 10}); s != (Spread{Median: 2.5, Min: 1, Max: 10}) {
+	if s := units.SpreadOf([]float64{3, 1, 2, 10}); s != (units.Spread{Median: 2.5, Min: 1, Max: 10}) {
 		t.Errorf("spreadOf = %+v", s)
 	}
-	if s := spreadOf(nil); s != (Spread{}) || ratio(1, 0) != 0 || mbps(1e6, 0) != 0 || mbps(3e6, 2) != 1.5 {
-		t.Errorf("zero cases: %+v %v %v", s, ratio(1, 0), mbps(1e6, 0))
+	if s := units.SpreadOf(nil); s != (units.Spread{}) || units.Ratio(1, 0) != 0 || mbps(1e6, 0) != 0 || mbps(3e6, 2) != 1.5 {
+		t.Errorf("zero cases: %+v %v %v", s, units.Ratio(1, 0), mbps(1e6, 0))
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/sluicelog/sluice/bench/hostinfo"
 	"github.com/sluicelog/sluice/bench/sluicedproc"
+	"github.com/sluicelog/sluice/bench/units"
 	"github.com/sluicelog/sluice/net/client"
 	"github.com/sluicelog/sluice/net/protocol"
 )
@@ -222,7 +223,7 @@ func produceRound(ctx context.Context, cfg Config, w *workload, rep *Report, b *
 		cfg.Logf("cleanbench:   %-8s %8.1f MB/s over %.1f s, broker %.2f cores", mode, ph.MBps, ph.WindowSeconds, ph.BrokerCores)
 		round.Phases = append(round.Phases, ph)
 	}
-	round.Ratio = ratio(round.phase(Cleaning).MBps, round.phase(Idle).MBps)
+	round.Ratio = units.Ratio(round.phase(Cleaning).MBps, round.phase(Idle).MBps)
 	if err := cl.DeleteTopic(ctx, round.BigTopic); err != nil {
 		return err
 	}

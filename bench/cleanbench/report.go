@@ -14,19 +14,19 @@ import (
 // Summary is the run's figures in brief: medians over the rounds, with
 // their ranges.
 type Summary struct {
-	PlainMBps    Spread `json:"plain_mb_per_s"`
-	CleanMBps    Spread `json:"clean_log_mb_per_s"`
-	CleanReadMBp Spread `json:"clean_read_mb_per_s"`
-	CleanSeconds Spread `json:"clean_seconds"`
+	PlainMBps    units.Spread `json:"plain_mb_per_s"`
+	CleanMBps    units.Spread `json:"clean_log_mb_per_s"`
+	CleanReadMBp units.Spread `json:"clean_read_mb_per_s"`
+	CleanSeconds units.Spread `json:"clean_seconds"`
 	// CleanRatio is the rounds' clean/plain ratios.
-	CleanRatio Spread `json:"clean_ratio"`
+	CleanRatio units.Spread `json:"clean_ratio"`
 	// Produce figures (zero without the broker part): MB/s without and
 	// with the cleaner, the rounds' with/without ratios, and the
 	// broker's cleanings beside the producer.
-	IdleMBps        Spread `json:"idle_mb_per_s"`
-	CleaningMBps    Spread `json:"cleaning_mb_per_s"`
-	ProduceRatio    Spread `json:"produce_ratio"`
-	BrokerCleanMBps Spread `json:"broker_clean_log_mb_per_s"`
+	IdleMBps        units.Spread `json:"idle_mb_per_s"`
+	CleaningMBps    units.Spread `json:"cleaning_mb_per_s"`
+	ProduceRatio    units.Spread `json:"produce_ratio"`
+	BrokerCleanMBps units.Spread `json:"broker_clean_log_mb_per_s"`
 }
 
 // Summarize computes the Summary.
@@ -40,7 +40,7 @@ func (rep *Report) Summarize() Summary {
 		took = append(took, r.Clean.Seconds)
 		rs = append(rs, r.Ratio)
 	}
-	s.PlainMBps, s.CleanMBps, s.CleanReadMBp, s.CleanSeconds, s.CleanRatio = spreadOf(plain), spreadOf(clean), spreadOf(read), spreadOf(took), spreadOf(rs)
+	s.PlainMBps, s.CleanMBps, s.CleanReadMBp, s.CleanSeconds, s.CleanRatio = units.SpreadOf(plain), units.SpreadOf(clean), units.SpreadOf(read), units.SpreadOf(took), units.SpreadOf(rs)
 	if rep.Broker != nil {
 		var idle, cleaning, prs, bc []float64
 		for _, r := range rep.Broker.Rounds {
@@ -52,7 +52,7 @@ func (rep *Report) Summarize() Summary {
 				bc = append(bc, c.Clean.LogMBps)
 			}
 		}
-		s.IdleMBps, s.CleaningMBps, s.ProduceRatio, s.BrokerCleanMBps = spreadOf(idle), spreadOf(cleaning), spreadOf(prs), spreadOf(bc)
+		s.IdleMBps, s.CleaningMBps, s.ProduceRatio, s.BrokerCleanMBps = units.SpreadOf(idle), units.SpreadOf(cleaning), units.SpreadOf(prs), units.SpreadOf(bc)
 	}
 	return s
 }
@@ -109,7 +109,7 @@ func (rep *Report) WriteMarkdown(w io.Writer) error {
 		"then flushed: %d segments, of which the %d sealed ones, %s and offsets [0, %d), are what a cleaning may rewrite (the "+
 		"active segment never is). Written in %.1f s.",
 		pt.Records, units.FormatSize(pt.Bytes), pt.Batches, KeyBytes, c.ValueBytes, units.FormatSize(int64(c.BatchBytes)), c.Codec,
-		pt.KeySpace, 100*ratio(float64(pt.KeySpace), float64(pt.Records)), expectedDistinct(pt.KeySpace, pt.CleanableRecords), rep.DistinctKeys,
+		pt.KeySpace, 100*units.Ratio(float64(pt.KeySpace), float64(pt.Records)), expectedDistinct(pt.KeySpace, pt.CleanableRecords), rep.DistinctKeys,
 		c.SegmentBytes, units.FormatSize(c.SegmentBytes), pt.Segments, pt.CleanableSegments, units.FormatSize(pt.CleanableBytes),
 		pt.CleanableRecords, pt.Seconds)
 	p("")
@@ -144,7 +144,7 @@ func (rep *Report) WriteMarkdown(w io.Writer) error {
 		p("| %d | %s | %.1f (%.2f) | **%.1f** | %.2f | %.1f | %s (%.1f%%) | %d / %d | %d (%d) | %.2f (%.2f) | **%.3f** |",
 			r.Index, strings.Join(r.Order, ", "), r.Plain.MBps, r.Plain.Seconds, cr.LogMBps, cr.Seconds, cr.ReadMBps,
 			units.FormatSize(cr.BytesWritten), 100*cr.WrittenShare, cr.RecordsKept, cr.RecordsRemoved, pt.CleanableSegments, cr.Groups,
-			cr.CPUSeconds, ratio(cr.CPUSeconds, cr.Seconds), r.Ratio)
+			cr.CPUSeconds, units.Ratio(cr.CPUSeconds, cr.Seconds), r.Ratio)
 	}
 	p("| **median** | | %.1f | **%.1f** | %.2f | %.1f | | | | | **%.3f** |", s.PlainMBps.Median, s.CleanMBps.Median, s.CleanSeconds.Median,
 		s.CleanReadMBp.Median, s.CleanRatio.Median)

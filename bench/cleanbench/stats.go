@@ -21,41 +21,6 @@ func mbps(n int64, seconds float64) float64 {
 	return float64(n) / 1e6 / seconds
 }
 
-// ratio is a / b, or 0 when b is 0.
-func ratio(a, b float64) float64 {
-	if b == 0 {
-		return 0
-	}
-	return a / b
-}
-
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-// Spread is the median and range of a list of figures.
-type Spread struct {
-	Median float64 `json:"median"`
-	Min    float64 `json:"min"`
-	Max    float64 `json:"max"`
-}
-
-// spreadOf summarises xs; zeros for none.
-func spreadOf(xs []float64) Spread {
-	if len(xs) == 0 {
-		return Spread{}
-	}
-	return Spread{Median: median(xs), Min: slices.Min(xs), Max: slices.Max(xs)}
-}
-
 // point is a counter's value at a time since a phase began.
 type point struct {
 	t time.Duration

@@ -13,6 +13,7 @@ import (
 	"github.com/sluicelog/sluice/bench/hostinfo"
 	"github.com/sluicelog/sluice/bench/netbench"
 	"github.com/sluicelog/sluice/bench/sluicedproc"
+	"github.com/sluicelog/sluice/bench/units"
 	"github.com/sluicelog/sluice/net/client"
 )
 
@@ -399,7 +400,7 @@ func (r *runner) round(ctx context.Context, round *Round) error {
 		ts = append(ts, sc.took.Seconds()*1e3)
 		on.info.PageBytes = max(on.info.PageBytes, sc.bytes)
 	}
-	on.info.Scrapes, on.info.ScrapeMedianMs, on.info.ScrapeMaxMs = len(ts), median(ts), maxOf(ts)
+	on.info.Scrapes, on.info.ScrapeMedianMs, on.info.ScrapeMaxMs = len(ts), units.Median(ts), maxOf(ts)
 	for _, w := range loads {
 		for slot, mode := range round.Order {
 			if mode == On {

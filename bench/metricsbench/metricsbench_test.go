@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sluicelog/sluice/bench/units"
 )
 
 func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
@@ -25,14 +27,14 @@ func TestMedianAndSplit(t *testing.T) {
 		xs   []float64
 		want float64
 	}{{nil, 0}, {[]float64{3}, 3}, {[]float64{5, 1, 3}, 3}, {[]float64{4, 1, 3, 2}, 2.5}} {
-		if got := median(c.xs); !near(got, c.want) {
-			t.Errorf("median(%v) = %v, want %v", c.xs, got, c.want)
+		if got := units.Median(c.xs); !near(got, c.want) {
+			t.Errorf("units.Median(%v) = %v, want %v", c.xs, got, c.want)
 		}
 	}
 	if got := split(10, 4); !slices.Equal(got, []int64{3, 3, 2, 2}) {
 		t.Errorf("split(10, 4) = %v", got)
 	}
-	if s := spreadOf([]float64{90, 100, 110}); !near(s.Width(), 0.2) || s.Median != 100 {
+	if s := units.SpreadOf([]float64{90, 100, 110}); !near(s.Width(), 0.2) || s.Median != 100 {
 		t.Errorf("spread %+v, width %v", s, s.Width())
 	}
 }

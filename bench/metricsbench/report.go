@@ -7,6 +7,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/sluicelog/sluice/bench/units"
 )
 
 // WriteJSON writes the report as indented JSON.
@@ -135,7 +137,7 @@ func (rep *Report) WriteMarkdown(w io.Writer) error {
 				}
 				row += fmt.Sprintf(" %s **%.1f**%s (%.3f / %.3f, %.0f%%%s) |", ph.Mode, ph.MBps, mark, ph.BrokerCPU/n*1e6, ph.ClientCPU/n*1e6, 100*ph.OthersShare, sc)
 			}
-			p("%s %.3f |", row, ratio(mean(in[1]), mean(in[0])))
+			p("%s %.3f |", row, units.Ratio(mean(in[1]), mean(in[0])))
 		}
 	}
 	p("")

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+
+	"github.com/sluicelog/sluice/bench/units"
 )
 
 // Modes of a run.
@@ -22,49 +24,6 @@ func SlotOrder(round int) []string {
 		return []string{On, Off, Off, On}
 	}
 	return []string{Off, On, On, Off}
-}
-
-// Spread is the median and range of a list of figures.
-type Spread struct {
-	Median float64 `json:"median"`
-	Min    float64 `json:"min"`
-	Max    float64 `json:"max"`
-}
-
-// spreadOf summarises xs; zeros for none.
-func spreadOf(xs []float64) Spread {
-	if len(xs) == 0 {
-		return Spread{}
-	}
-	return Spread{Median: median(xs), Min: slices.Min(xs), Max: slices.Max(xs)}
-}
-
-// Width is (max - min) / median: how far apart a mode's runs were.
-func (s Spread) Width() float64 {
-	if s.Median == 0 {
-		return 0
-	}
-	return (s.Max - s.Min) / s.Median
-}
-
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-// ratio is a / b, or 0 when b is 0.
-func ratio(a, b float64) float64 {
-	if b == 0 {
-		return 0
-	}
-	return a / b
 }
 
 // Interval is a distribution-free confidence interval of a median: the
@@ -111,9 +70,9 @@ type Summary struct {
 	Phase string `json:"phase"`
 	// OffMBps and OnMBps are the runs' payload MB/s in each mode, two a
 	// round; MedianRatio is OnMBps.Median / OffMBps.Median.
-	OffMBps     Spread  `json:"off_mb_per_s"`
-	OnMBps      Spread  `json:"on_mb_per_s"`
-	MedianRatio float64 `json:"median_ratio"`
+	OffMBps     units.Spread `json:"off_mb_per_s"`
+	OnMBps      units.Spread `json:"on_mb_per_s"`
+	MedianRatio float64      `json:"median_ratio"`
 	// Rounds are each round's ratio: the mean of its on runs' MB/s over
 	// the mean of its off runs', which were made seconds apart. Ratio,
 	// their median, is the target's figure; Interval says how far the
@@ -124,22 +83,22 @@ type Summary struct {
 	// Control is each mode against itself, round by round: its second
 	// run over its first. Its spread is what two runs of the same broker
 	// differ by here.
-	Control       []float64 `json:"control_ratios"`
-	ControlSpread Spread    `json:"control_spread"`
+	Control       []float64    `json:"control_ratios"`
+	ControlSpread units.Spread `json:"control_spread"`
 	// OffCPU and OnCPU are the broker's CPU per record in each mode, in
 	// microseconds of one core; CPURounds each round's ratio of their
 	// means on/off, CPURatio their median and CPUInterval its interval.
-	OffCPU      Spread    `json:"off_broker_cpu_us_per_record"`
-	OnCPU       Spread    `json:"on_broker_cpu_us_per_record"`
-	CPURounds   []float64 `json:"broker_cpu_round_ratios"`
-	CPURatio    float64   `json:"broker_cpu_ratio"`
-	CPUInterval Interval  `json:"broker_cpu_interval"`
+	OffCPU      units.Spread `json:"off_broker_cpu_us_per_record"`
+	OnCPU       units.Spread `json:"on_broker_cpu_us_per_record"`
+	CPURounds   []float64    `json:"broker_cpu_round_ratios"`
+	CPURatio    float64      `json:"broker_cpu_ratio"`
+	CPUInterval Interval     `json:"broker_cpu_interval"`
 	// Others is the share of the machine's CPU other work took during
 	// the runs; Disturbed counts the runs where it passed DisturbedShare,
 	// of Runs.
-	Others    Spread `json:"others_share"`
-	Disturbed int    `json:"disturbed"`
-	Runs      int    `json:"runs"`
+	Others    units.Spread `json:"others_share"`
+	Disturbed int          `json:"disturbed"`
+	Runs      int          `json:"runs"`
 	// Met says Ratio >= TargetRatio; Beyond that the miss is beyond this
 	// run's noise: Interval.High below TargetRatio too, at a confidence of
 	// 90% or more (five rounds or more).
@@ -177,24 +136,24 @@ func Summarize(phase string, rounds []Round) Summary {
 			}
 		}
 		if len(in[0]) > 0 && len(in[1]) > 0 {
-			s.Rounds = append(s.Rounds, ratio(mean(in[1]), mean(in[0])))
+			s.Rounds = append(s.Rounds, units.Ratio(mean(in[1]), mean(in[0])))
 		}
 		if len(inCPU[0]) > 0 && len(inCPU[1]) > 0 {
-			s.CPURounds = append(s.CPURounds, ratio(mean(inCPU[1]), mean(inCPU[0])))
+			s.CPURounds = append(s.CPURounds, units.Ratio(mean(inCPU[1]), mean(inCPU[0])))
 		}
 		for _, xs := range in {
 			if len(xs) >= 2 {
-				s.Control = append(s.Control, ratio(xs[len(xs)-1], xs[0]))
+				s.Control = append(s.Control, units.Ratio(xs[len(xs)-1], xs[0]))
 			}
 		}
 	}
-	s.OffMBps, s.OnMBps = spreadOf(mb[0]), spreadOf(mb[1])
-	s.MedianRatio = ratio(s.OnMBps.Median, s.OffMBps.Median)
-	s.Ratio, s.Interval = median(s.Rounds), MedianInterval(s.Rounds, Level)
-	s.ControlSpread = spreadOf(s.Control)
-	s.Others = spreadOf(others)
-	s.OffCPU, s.OnCPU = spreadOf(cpu[0]), spreadOf(cpu[1])
-	s.CPURatio, s.CPUInterval = median(s.CPURounds), MedianInterval(s.CPURounds, Level)
+	s.OffMBps, s.OnMBps = units.SpreadOf(mb[0]), units.SpreadOf(mb[1])
+	s.MedianRatio = units.Ratio(s.OnMBps.Median, s.OffMBps.Median)
+	s.Ratio, s.Interval = units.Median(s.Rounds), MedianInterval(s.Rounds, Level)
+	s.ControlSpread = units.SpreadOf(s.Control)
+	s.Others = units.SpreadOf(others)
+	s.OffCPU, s.OnCPU = units.SpreadOf(cpu[0]), units.SpreadOf(cpu[1])
+	s.CPURatio, s.CPUInterval = units.Median(s.CPURounds), MedianInterval(s.CPURounds, Level)
 	s.Met = len(s.Rounds) > 0 && s.Ratio >= TargetRatio
 	s.Beyond = !s.Met && s.Interval.Confidence >= 0.9 && s.Interval.High < TargetRatio
 	return s
@@ -227,5 +186,5 @@ func mean(xs []float64) float64 {
 	for _, x := range xs {
 		t += x
 	}
-	return ratio(t, float64(len(xs)))
+	return units.Ratio(t, float64(len(xs)))
 }

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sluicelog/sluice/bench/units"
 	"github.com/sluicelog/sluice/net/client/serde"
 	"github.com/sluicelog/sluice/net/schemareg/regclient"
 )
@@ -152,6 +153,6 @@ func (l *lookups) measure(ctx context.Context, kind string, goroutines int, d ti
 		return res, err
 	}
 	res.Calls = calls.Load()
-	res.PerSec = ratio(float64(res.Calls), res.Seconds)
+	res.PerSec = units.Ratio(float64(res.Calls), res.Seconds)
 	return res, nil
 }

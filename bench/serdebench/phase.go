@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 
 	"github.com/sluicelog/sluice/bench/sluicedproc"
+	"github.com/sluicelog/sluice/bench/units"
 	"github.com/sluicelog/sluice/net/client"
 	"github.com/sluicelog/sluice/net/client/serde"
 )
@@ -48,12 +49,14 @@ type Phase struct {
 
 // ClientUsPerRecord is this process's CPU time per record, in
 // microseconds.
-func (ph *Phase) ClientUsPerRecord() float64 { return ratio(ph.ClientCPU*1e6, float64(ph.Records)) }
+func (ph *Phase) ClientUsPerRecord() float64 {
+	return units.Ratio(ph.ClientCPU*1e6, float64(ph.Records))
+}
 
 func (ph *Phase) finish(c CPU) {
 	ph.CPU = c
-	ph.RecordsPerSec = ratio(float64(ph.Records), c.Seconds)
-	ph.MBps = ratio(float64(ph.Bytes)/1e6, c.Seconds)
+	ph.RecordsPerSec = units.Ratio(float64(ph.Records), c.Seconds)
+	ph.MBps = units.Ratio(float64(ph.Bytes)/1e6, c.Seconds)
 }
 
 // codecs are the serializer and deserializer of a run, warm.

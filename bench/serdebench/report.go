@@ -7,19 +7,21 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/sluicelog/sluice/bench/units"
 )
 
 // ModeSummary is one mode's runs of a phase over the rounds.
 type ModeSummary struct {
-	RecordsPerSec Spread `json:"records_per_s"`
-	MBps          Spread `json:"mb_per_s"`
+	RecordsPerSec units.Spread `json:"records_per_s"`
+	MBps          units.Spread `json:"mb_per_s"`
 	// ClientUsPerRecord is this process's CPU per record (us);
 	// ClientCores and BrokerCores the cores each kept busy.
-	ClientUsPerRecord Spread `json:"client_us_per_record"`
-	ClientCores       Spread `json:"client_cores"`
-	BrokerCores       Spread `json:"broker_cores"`
+	ClientUsPerRecord units.Spread `json:"client_us_per_record"`
+	ClientCores       units.Spread `json:"client_cores"`
+	BrokerCores       units.Spread `json:"broker_cores"`
 	// Others is the share of the machine other work took.
-	Others Spread `json:"others_share"`
+	Others units.Spread `json:"others_share"`
 }
 
 // PhaseSummary is a phase's figures over the rounds.
@@ -27,17 +29,17 @@ type PhaseSummary struct {
 	Raw  ModeSummary `json:"raw"`
 	Avro ModeSummary `json:"avro"`
 	// Ratio is the rounds' avro/raw ratios of records a second.
-	Ratio Spread `json:"ratio"`
+	Ratio units.Spread `json:"ratio"`
 }
 
 // LookupSummary is a lookup kind's calls a second over the rounds, and
 // its median's ratio to the uncached HTTP lookups' median.
 type LookupSummary struct {
-	Kind       string  `json:"kind"`
-	PerSec     Spread  `json:"per_s"`
-	OverHTTP   float64 `json:"over_http"`
-	ClientCore Spread  `json:"client_cores"`
-	BrokerCore Spread  `json:"broker_cores"`
+	Kind       string       `json:"kind"`
+	PerSec     units.Spread `json:"per_s"`
+	OverHTTP   float64      `json:"over_http"`
+	ClientCore units.Spread `json:"client_cores"`
+	BrokerCore units.Spread `json:"broker_cores"`
 }
 
 // Summary is the run's figures in brief: medians over the rounds, with
@@ -59,15 +61,15 @@ func (rep *Report) Summarize() Summary {
 				cc, bc, ot = append(cc, ph.ClientCores()), append(bc, ph.BrokerCores()), append(ot, ph.OthersShare)
 			}
 		}
-		return ModeSummary{RecordsPerSec: spreadOf(rps), MBps: spreadOf(mbps), ClientUsPerRecord: spreadOf(us), ClientCores: spreadOf(cc),
-			BrokerCores: spreadOf(bc), Others: spreadOf(ot)}
+		return ModeSummary{RecordsPerSec: units.SpreadOf(rps), MBps: units.SpreadOf(mbps), ClientUsPerRecord: units.SpreadOf(us), ClientCores: units.SpreadOf(cc),
+			BrokerCores: units.SpreadOf(bc), Others: units.SpreadOf(ot)}
 	}
 	var pr, cr []float64
 	for _, r := range rep.Rounds {
 		pr, cr = append(pr, r.ProduceRatio), append(cr, r.ConsumeRatio)
 	}
-	s.Produce = PhaseSummary{Raw: mode(Produce, Raw), Avro: mode(Produce, Avro), Ratio: spreadOf(pr)}
-	s.Consume = PhaseSummary{Raw: mode(Consume, Raw), Avro: mode(Consume, Avro), Ratio: spreadOf(cr)}
+	s.Produce = PhaseSummary{Raw: mode(Produce, Raw), Avro: mode(Produce, Avro), Ratio: units.SpreadOf(pr)}
+	s.Consume = PhaseSummary{Raw: mode(Consume, Raw), Avro: mode(Consume, Avro), Ratio: units.SpreadOf(cr)}
 	for _, kind := range LookupKinds {
 		var ps, cc, bc []float64
 		for i := range rep.Rounds {
@@ -75,11 +77,11 @@ func (rep *Report) Summarize() Summary {
 				ps, cc, bc = append(ps, l.PerSec), append(cc, l.ClientCores()), append(bc, l.BrokerCores())
 			}
 		}
-		s.Lookups = append(s.Lookups, LookupSummary{Kind: kind, PerSec: spreadOf(ps), ClientCore: spreadOf(cc), BrokerCore: spreadOf(bc)})
+		s.Lookups = append(s.Lookups, LookupSummary{Kind: kind, PerSec: units.SpreadOf(ps), ClientCore: units.SpreadOf(cc), BrokerCore: units.SpreadOf(bc)})
 	}
 	if h := s.lookup(LookupHTTP); h != nil {
 		for i := range s.Lookups {
-			s.Lookups[i].OverHTTP = ratio(s.Lookups[i].PerSec.Median, h.PerSec.Median)
+			s.Lookups[i].OverHTTP = units.Ratio(s.Lookups[i].PerSec.Median, h.PerSec.Median)
 		}
 	}
 	return s

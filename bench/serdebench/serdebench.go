@@ -13,6 +13,7 @@ import (
 	"github.com/sluicelog/sluice/bench/hostinfo"
 	"github.com/sluicelog/sluice/bench/netbench"
 	"github.com/sluicelog/sluice/bench/sluicedproc"
+	"github.com/sluicelog/sluice/bench/units"
 	"github.com/sluicelog/sluice/net/client"
 	"github.com/sluicelog/sluice/net/client/serde"
 	"github.com/sluicelog/sluice/net/protocol"
@@ -311,8 +312,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 				}
 			}
 		}
-		round.ProduceRatio = ratio(round.phase(Produce, Avro).RecordsPerSec, round.phase(Produce, Raw).RecordsPerSec)
-		round.ConsumeRatio = ratio(round.phase(Consume, Avro).RecordsPerSec, round.phase(Consume, Raw).RecordsPerSec)
+		round.ProduceRatio = units.Ratio(round.phase(Produce, Avro).RecordsPerSec, round.phase(Produce, Raw).RecordsPerSec)
+		round.ConsumeRatio = units.Ratio(round.phase(Consume, Avro).RecordsPerSec, round.phase(Consume, Raw).RecordsPerSec)
 		for _, kind := range LookupKinds {
 			l, err := lk.measure(ctx, kind, cfg.Goroutines, cfg.LookupDuration, b.PID())
 			if err != nil {

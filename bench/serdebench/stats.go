@@ -3,47 +3,12 @@ package serdebench
 import (
 	"os"
 	"runtime"
-	"slices"
 	"time"
 
 	"github.com/sluicelog/sluice/bench/hostinfo"
 	"github.com/sluicelog/sluice/bench/sluicedproc"
+	"github.com/sluicelog/sluice/bench/units"
 )
-
-// ratio is a / b, or 0 when b is 0.
-func ratio(a, b float64) float64 {
-	if b == 0 {
-		return 0
-	}
-	return a / b
-}
-
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-// Spread is the median and range of a list of figures.
-type Spread struct {
-	Median float64 `json:"median"`
-	Min    float64 `json:"min"`
-	Max    float64 `json:"max"`
-}
-
-// spreadOf summarises xs; zeros for none.
-func spreadOf(xs []float64) Spread {
-	if len(xs) == 0 {
-		return Spread{}
-	}
-	return Spread{Median: median(xs), Min: slices.Min(xs), Max: slices.Max(xs)}
-}
 
 // cpuMeter takes the clock and the CPU counters at the start of a timed
 // run: this process's and the broker's (their threads' run time), and
@@ -76,10 +41,10 @@ func (m cpuMeter) stop() CPU {
 	c := CPU{Seconds: time.Since(m.start).Seconds(), ClientCPU: sluicedproc.ProcessCPU(os.Getpid()) - m.self,
 		BrokerCPU: sluicedproc.ProcessCPU(m.broker) - m.brokerCPU}
 	others := max(hostinfo.MachineBusy()-m.total-c.ClientCPU-c.BrokerCPU, 0)
-	c.OthersShare = ratio(others, float64(runtime.NumCPU())*c.Seconds)
+	c.OthersShare = units.Ratio(others, float64(runtime.NumCPU())*c.Seconds)
 	return c
 }
 
 // ClientCores and BrokerCores are the cores each kept busy on average.
-func (c CPU) ClientCores() float64 { return ratio(c.ClientCPU, c.Seconds) }
-func (c CPU) BrokerCores() float64 { return ratio(c.BrokerCPU, c.Seconds) }
+func (c CPU) ClientCores() float64 { return units.Ratio(c.ClientCPU, c.Seconds) }
+func (c CPU) BrokerCores() float64 { return units.Ratio(c.BrokerCPU, c.Seconds) }
