@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"slices"
 	"strconv"
@@ -65,17 +64,9 @@ func (o *schemaOpts) urls(cmd *cobra.Command) string {
 	return o.registry
 }
 
-// client opens a registry client. edit, when not nil, changes every
-// request it sends: regclient has no way yet to ask for soft-deleted
-// subjects and versions, for a subject's own level only, or for a check
-// against every version a level names, and going through it all the same
-// keeps its failover and its error decoding.
-func (o *schemaOpts) client(cmd *cobra.Command, edit func(*http.Request)) (*regclient.Client, error) {
-	cfg := regclient.Config{URLs: []string{o.urls(cmd)}, Timeout: o.g.timeout}
-	if edit != nil {
-		cfg.HTTPClient = &http.Client{Transport: editRequests{base: http.DefaultTransport, edit: edit}}
-	}
-	c, err := regclient.New(cfg)
+// client opens a registry client.
+func (o *schemaOpts) client(cmd *cobra.Command) (*regclient.Client, error) {
+	c, err := regclient.New(regclient.Config{URLs: []string{o.urls(cmd)}, Timeout: o.g.timeout})
 	if err != nil {
 		return nil, fmt.Errorf("--schema-registry: %w", err)
 	}
@@ -100,41 +91,6 @@ func (o *schemaOpts) explain(cmd *cobra.Command, what string, err error) error {
 		return fmt.Errorf("%s: schema registry %s unreachable (set --schema-registry or %s): %w", what, o.urls(cmd), registryEnv, err)
 	}
 	return fmt.Errorf("%s: %w", what, err)
-}
-
-// editRequests is a RoundTripper that changes each request before sending
-// it.
-type editRequests struct {
-	base http.RoundTripper
-	edit func(*http.Request)
-}
-
-func (e editRequests) RoundTrip(req *http.Request) (*http.Response, error) {
-	req = req.Clone(req.Context()) // a RoundTripper must not change the caller's request
-	e.edit(req)
-	return e.base.RoundTrip(req)
-}
-
-// withQuery is an edit that sets the query parameter k to v.
-func withQuery(k, v string) func(*http.Request) {
-	return func(req *http.Request) {
-		q := req.URL.Query()
-		q.Set(k, v)
-		req.URL.RawQuery = q.Encode()
-	}
-}
-
-// againstLevel is an edit that turns a compatibility check against
-// .../versions/latest into one against .../versions: every version the
-// subject's level names, as a registration is checked. Subjects are
-// path-escaped, so neither part can come from a subject's name.
-func againstLevel(req *http.Request) {
-	const latest = "/latest"
-	p := req.URL.EscapedPath()
-	if strings.Contains(p, "/compatibility/subjects/") && strings.HasSuffix(p, "/versions"+latest) {
-		req.URL.Path = strings.TrimSuffix(req.URL.Path, latest)
-		req.URL.RawPath = strings.TrimSuffix(req.URL.RawPath, latest)
-	}
 }
 
 // schemaInput is where a command reads a schema from: --schema-file or
@@ -221,7 +177,7 @@ func schemasRegister(o *schemaOpts) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := o.client(cmd, nil)
+			c, err := o.client(cmd)
 			if err != nil {
 				return err
 			}
@@ -281,7 +237,7 @@ func schemasGet(o *schemaOpts) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := o.client(cmd, nil)
+			c, err := o.client(cmd)
 			if err != nil {
 				return err
 			}
@@ -341,33 +297,26 @@ func schemasList(o *schemaOpts) *cobra.Command {
 			"  sluice schemas list orders-value --deleted",
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.client(cmd, nil)
+			c, err := o.client(cmd)
 			if err != nil {
 				return err
 			}
 			defer c.Close()
-			all := c // what is listed; c tells which of it is live
-			if deleted {
-				if all, err = o.client(cmd, withQuery("deleted", "true")); err != nil {
-					return err
-				}
-				defer all.Close()
-			}
 			if len(args) == 0 {
-				return o.listSubjects(cmd, c, all, deleted)
+				return o.listSubjects(cmd, c, deleted)
 			}
-			return o.listVersions(cmd, c, all, args[0], deleted)
+			return o.listVersions(cmd, c, args[0], deleted)
 		},
 	}
 	cmd.Flags().BoolVar(&deleted, "deleted", false, "include soft-deleted subjects or versions")
 	return cmd
 }
 
-// listSubjects prints the subjects all lists; with deleted, a table that
-// marks those live lacks.
-func (o *schemaOpts) listSubjects(cmd *cobra.Command, live, all *regclient.Client, deleted bool) error {
+// listSubjects prints the subjects; with deleted, a table of the live and
+// the soft-deleted ones.
+func (o *schemaOpts) listSubjects(cmd *cobra.Command, c *regclient.Client, deleted bool) error {
 	ctx := cmd.Context()
-	names, err := all.Subjects(ctx)
+	names, err := c.Subjects(ctx, readOpts(deleted)...)
 	if err != nil {
 		return o.explain(cmd, "list subjects", err)
 	}
@@ -377,7 +326,7 @@ func (o *schemaOpts) listSubjects(cmd *cobra.Command, live, all *regclient.Clien
 		}
 		return nil
 	}
-	liveNames, err := live.Subjects(ctx)
+	liveNames, err := c.Subjects(ctx)
 	if err != nil {
 		return o.explain(cmd, "list subjects", err)
 	}
@@ -389,17 +338,17 @@ func (o *schemaOpts) listSubjects(cmd *cobra.Command, live, all *regclient.Clien
 	return tw.Flush()
 }
 
-// listVersions prints a table of the subject's versions all lists, with
-// their ids; with deleted, marking those live lacks.
-func (o *schemaOpts) listVersions(cmd *cobra.Command, live, all *regclient.Client, subject string, deleted bool) error {
+// listVersions prints a table of the subject's versions with their ids;
+// with deleted, the soft-deleted ones too, marked.
+func (o *schemaOpts) listVersions(cmd *cobra.Command, c *regclient.Client, subject string, deleted bool) error {
 	ctx := cmd.Context()
-	versions, err := all.Versions(ctx, subject)
+	versions, err := c.Versions(ctx, subject, readOpts(deleted)...)
 	if err != nil {
 		return o.explain(cmd, "list versions of "+subject, err)
 	}
 	var liveVersions []int
 	if deleted {
-		liveVersions, err = live.Versions(ctx, subject)
+		liveVersions, err = c.Versions(ctx, subject)
 		if err != nil && !errors.Is(err, regclient.ErrSubjectNotFound) { // not found: every version is soft-deleted
 			return o.explain(cmd, "list versions of "+subject, err)
 		}
@@ -411,7 +360,7 @@ func (o *schemaOpts) listVersions(cmd *cobra.Command, live, all *regclient.Clien
 		fmt.Fprintln(tw, "VERSION\tID")
 	}
 	for _, v := range versions {
-		s, err := all.Version(ctx, subject, v)
+		s, err := c.Version(ctx, subject, v, readOpts(deleted)...)
 		if err != nil {
 			return o.explain(cmd, fmt.Sprintf("get %s version %d", subject, v), err)
 		}
@@ -422,6 +371,14 @@ func (o *schemaOpts) listVersions(cmd *cobra.Command, live, all *regclient.Clien
 		}
 	}
 	return tw.Flush()
+}
+
+// readOpts asks for soft-deleted subjects and versions too, with deleted.
+func readOpts(deleted bool) []regclient.ReadOption {
+	if deleted {
+		return []regclient.ReadOption{regclient.IncludeDeleted()}
+	}
+	return nil
 }
 
 func liveOrDeleted(live bool) string {
@@ -449,19 +406,19 @@ func schemasCheck(o *schemaOpts) *cobra.Command {
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			subject := args[0]
-			v, against, edit := regclient.Latest, "subject "+subject, againstLevel
+			v, against := regclient.AllVersions, "subject "+subject
 			if cmd.Flags().Changed("version") {
 				var err error
 				if v, err = parseVersion(version); err != nil {
 					return err
 				}
-				against, edit = fmt.Sprintf("version %s of subject %s", versionName(v), subject), nil
+				against = fmt.Sprintf("version %s of subject %s", versionName(v), subject)
 			}
 			s, err := in.read(o.g.stdin)
 			if err != nil {
 				return err
 			}
-			c, err := o.client(cmd, edit)
+			c, err := o.client(cmd)
 			if err != nil {
 				return err
 			}
@@ -511,7 +468,7 @@ func schemasDelete(o *schemaOpts) *cobra.Command {
 					return err
 				}
 			}
-			c, err := o.client(cmd, nil)
+			c, err := o.client(cmd)
 			if err != nil {
 				return err
 			}
@@ -579,7 +536,7 @@ func schemasConfig(o *schemaOpts) *cobra.Command {
 					return err
 				}
 			}
-			c, err := o.client(cmd, nil)
+			c, err := o.client(cmd)
 			if err != nil {
 				return err
 			}
@@ -605,14 +562,10 @@ func schemasConfig(o *schemaOpts) *cobra.Command {
 				fmt.Fprintf(o.g.stdout, "Global compatibility level: %s\n", got)
 				return nil
 			}
-			// Asked without falling back to the global level, so the user
-			// learns whether the subject has one of its own.
-			own, err := o.client(cmd, withQuery("defaultToGlobal", "false"))
-			if err != nil {
-				return err
-			}
-			defer own.Close()
-			got, err := own.CompatibilityLevel(ctx, subject)
+			// A registry answers a subject's own level, or 40408 when it
+			// has none (without ?defaultToGlobal=true), so the user
+			// learns whether it has one.
+			got, err := c.CompatibilityLevel(ctx, subject)
 			if err == nil {
 				fmt.Fprintf(o.g.stdout, "Compatibility level of %s: %s\n", subject, got)
 				return nil

@@ -39,6 +39,10 @@ type SubjectSchema struct {
 // Latest stands for a subject's latest version where a version is asked.
 const Latest = -1
 
+// AllVersions stands, in CheckCompatibility, for every version the
+// subject's compatibility level checks a registration against.
+const AllVersions = -2
+
 // Level is a compatibility level.
 type Level string
 
@@ -154,19 +158,39 @@ type fetch struct {
 	abandoned bool // the fetching caller's context ended
 }
 
+// ReadOption changes what a listing or a version read returns.
+type ReadOption func(*readOptions)
+
+type readOptions struct{ deleted bool }
+
+// IncludeDeleted makes Subjects, Versions and Version return soft-deleted
+// subjects and versions too (?deleted=true).
+func IncludeDeleted() ReadOption { return func(o *readOptions) { o.deleted = true } }
+
+func readQuery(opts []ReadOption) string {
+	var o readOptions
+	for _, f := range opts {
+		f(&o)
+	}
+	if o.deleted {
+		return "deleted=true"
+	}
+	return ""
+}
+
 // Subjects lists the subjects (GET /subjects).
-func (c *Client) Subjects(ctx context.Context) ([]string, error) {
+func (c *Client) Subjects(ctx context.Context, opts ...ReadOption) ([]string, error) {
 	var reply []string
-	if err := c.do(ctx, "GET", "/subjects", "", nil, &reply); err != nil {
+	if err := c.do(ctx, "GET", "/subjects", readQuery(opts), nil, &reply); err != nil {
 		return nil, err
 	}
 	return reply, nil
 }
 
 // Versions lists a subject's versions (GET /subjects/{subject}/versions).
-func (c *Client) Versions(ctx context.Context, subject string) ([]int, error) {
+func (c *Client) Versions(ctx context.Context, subject string, opts ...ReadOption) ([]int, error) {
 	var reply []int
-	if err := c.do(ctx, "GET", subjectPath(subject)+"/versions", "", nil, &reply); err != nil {
+	if err := c.do(ctx, "GET", subjectPath(subject)+"/versions", readQuery(opts), nil, &reply); err != nil {
 		return nil, err
 	}
 	return reply, nil
@@ -175,20 +199,26 @@ func (c *Client) Versions(ctx context.Context, subject string) ([]int, error) {
 // Version returns one version of a subject, or its latest with Latest
 // (GET /subjects/{subject}/versions/{version}). Not cached: Latest moves,
 // and a version may be deleted.
-func (c *Client) Version(ctx context.Context, subject string, version int) (SubjectSchema, error) {
+func (c *Client) Version(ctx context.Context, subject string, version int, opts ...ReadOption) (SubjectSchema, error) {
 	var reply SubjectSchema
-	if err := c.do(ctx, "GET", versionPath(subject, version), "", nil, &reply); err != nil {
+	if err := c.do(ctx, "GET", versionPath(subject, version), readQuery(opts), nil, &reply); err != nil {
 		return SubjectSchema{}, err
 	}
 	return reply, nil
 }
 
-// CheckCompatibility tests s against a version of subject, or its latest
-// with Latest (POST /compatibility/subjects/{subject}/versions/{version}),
-// asking for the reasons of a refusal (verbose=true).
+// CheckCompatibility tests s against a version of subject, its latest with
+// Latest (POST /compatibility/subjects/{subject}/versions/{version}), or
+// with AllVersions against every version the subject's level names, as a
+// registration would be (POST .../versions), asking for the reasons of a
+// refusal (verbose=true).
 func (c *Client) CheckCompatibility(ctx context.Context, subject string, version int, s Schema) (CompatibilityResult, error) {
 	var reply CompatibilityResult
-	if err := c.do(ctx, "POST", "/compatibility"+versionPath(subject, version), "verbose=true", s, &reply); err != nil {
+	path := "/compatibility" + versionPath(subject, version)
+	if version == AllVersions {
+		path = "/compatibility" + subjectPath(subject) + "/versions"
+	}
+	if err := c.do(ctx, "POST", path, "verbose=true", s, &reply); err != nil {
 		return CompatibilityResult{}, err
 	}
 	return reply, nil

@@ -149,6 +149,22 @@ func TestRequests(t *testing.T) {
 	s.done()
 
 	s.expect(
+		exchange{method: "GET", uri: "/subjects?deleted=true", answer: `["a","gone"]`},
+		exchange{method: "GET", uri: esc + "/versions?deleted=true", answer: `[1,2,3]`},
+		exchange{method: "GET", uri: esc + "/versions/1?deleted=true", answer: `{"subject":"a/b c-value","id":7,"version":1,"schema":"\"string\""}`},
+	)
+	if got, err := c.Subjects(ctx, regclient.IncludeDeleted()); err != nil || len(got) != 2 {
+		t.Fatalf("Subjects(IncludeDeleted) = %v, %v", got, err)
+	}
+	if got, err := c.Versions(ctx, subj, regclient.IncludeDeleted()); err != nil || len(got) != 3 {
+		t.Fatalf("Versions(IncludeDeleted) = %v, %v", got, err)
+	}
+	if got, err := c.Version(ctx, subj, 1, regclient.IncludeDeleted()); err != nil || got.ID != 7 {
+		t.Fatalf("Version(1, IncludeDeleted) = %+v, %v", got, err)
+	}
+	s.done()
+
+	s.expect(
 		exchange{method: "GET", uri: esc + "/versions/latest",
 			answer: `{"subject":"a/b c-value","id":9,"version":2,"schema":"\"int\"","schemaType":"AVRO"}`},
 		exchange{method: "GET", uri: esc + "/versions/1",
@@ -167,12 +183,17 @@ func TestRequests(t *testing.T) {
 			answer: `{"is_compatible":false,"messages":["field x lacks a default"]}`},
 		exchange{method: "POST", uri: "/compatibility" + esc + "/versions/2?verbose=true", body: regBody,
 			answer: `{"is_compatible":true}`},
+		exchange{method: "POST", uri: "/compatibility" + esc + "/versions?verbose=true", body: regBody,
+			answer: `{"is_compatible":true}`},
 	)
 	if got, err := c.CheckCompatibility(ctx, subj, regclient.Latest, avroS); err != nil || got.Compatible || len(got.Messages) != 1 {
 		t.Fatalf("CheckCompatibility(latest) = %+v, %v", got, err)
 	}
 	if got, err := c.CheckCompatibility(ctx, subj, 2, avroS); err != nil || !got.Compatible {
 		t.Fatalf("CheckCompatibility(2) = %+v, %v", got, err)
+	}
+	if got, err := c.CheckCompatibility(ctx, subj, regclient.AllVersions, avroS); err != nil || !got.Compatible {
+		t.Fatalf("CheckCompatibility(AllVersions) = %+v, %v", got, err)
 	}
 	s.done()
 
