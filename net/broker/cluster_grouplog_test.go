@@ -1,9 +1,11 @@
 package broker_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -74,8 +76,14 @@ func ordersTopic(t *testing.T, ctx context.Context, bs []*broker.Broker, n int) 
 // produceOrders produces records from..to-1 to each partition of orders.
 func produceOrders(t *testing.T, ctx context.Context, bs []*broker.Broker, from, to int) {
 	t.Helper()
+	// A produce that cannot be delivered fails within the delivery
+	// timeout with franz-go's own account of what it tried, instead of
+	// retrying until the package's timeout (once seen in CI, not
+	// understood yet).
+	var kgoLog syncBuffer
 	kc, err := kgo.NewClient(kgo.SeedBrokers(kafkaSeeds(bs)...), kgo.RequiredAcks(kgo.AllISRAcks()),
-		kgo.RecordPartitioner(kgo.ManualPartitioner()))
+		kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.RecordDeliveryTimeout(45*time.Second),
+		kgo.WithLogger(kgo.BasicLogger(&kgoLog, kgo.LogLevelInfo, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,11 +91,32 @@ func produceOrders(t *testing.T, ctx context.Context, bs []*broker.Broker, from,
 	for i := from; i < to; i++ {
 		for p := int32(0); p < 3; p++ {
 			r := &kgo.Record{Topic: "orders", Partition: p, Value: fmt.Appendf(nil, "order %d-%d", p, i)}
-			if err := kc.ProduceSync(ctx, r).FirstErr(); err != nil {
-				t.Fatalf("produce: %v", err)
+			pctx, cancel := context.WithTimeout(ctx, 50*time.Second)
+			err := kc.ProduceSync(pctx, r).FirstErr()
+			cancel()
+			if err != nil {
+				t.Fatalf("produce to orders/%d: %v\nfranz-go's log:\n%s", p, err, kgoLog.String())
 			}
 		}
 	}
+}
+
+// syncBuffer collects a client's log lines from its goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // kafkaSeeds are the Kafka listeners of the brokers still running (nil
