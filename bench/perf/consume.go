@@ -161,7 +161,7 @@ func readAll(ctx context.Context, cons []poller, cfg *Config, rec *Recorder, tar
 					b += int64(len(key) + len(value))
 					if e2e && len(value) >= 8 {
 						sentAt := time.Duration(binary.LittleEndian.Uint64(value))
-						rec.Record(now-sentAt, 1, int64(len(key)+len(value)))
+						rec.RecordAt(now, now-sentAt, 1, int64(len(key)+len(value)))
 					}
 				})
 				if n == 0 {

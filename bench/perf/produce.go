@@ -144,7 +144,8 @@ func (w *producerRun) run(ctx context.Context) (err error) {
 				return
 			}
 			if w.sent == nil {
-				w.rec.Record(w.rec.Since()-start, 1, size)
+				now := w.rec.Since()
+				w.rec.RecordAt(now, now-start, 1, size)
 			}
 		}
 		queues[p] = q
