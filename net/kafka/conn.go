@@ -429,9 +429,15 @@ func (c *conn) handleProduce(r *inbound, m *kmsg.ProduceRequest) (handedOff bool
 		}
 		return false, nil
 	}
-	if prod.SyncPending() || c.writer.Busy() {
+	switch {
+	case c.writer.Busy() || prod.SyncPending() && len(c.queue) > 0:
 		c.prod = c.prods.Get()
 		return true, c.writer.Add(reply{in: r, req: m, prod: prod})
+	case prod.SyncPending():
+		// Nothing is read ahead behind this produce: wait for its
+		// fdatasync here, sparing the hand-off to the writer's
+		// goroutine (see net/server's handleProduce).
+		c.s.h.Sync(prod)
 	}
 	resp := produceResponse(m, prod)
 	prod.Reset(0, false) // no reference to the frame outlives the request

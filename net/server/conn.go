@@ -309,9 +309,19 @@ func (c *conn) handleProduce(p *pending, req *protocol.ProduceRequest) (handedOf
 		}
 		return false, nil
 	}
-	if prod.SyncPending() || c.writer.Busy() {
+	switch {
+	case c.writer.Busy() || prod.SyncPending() && len(c.queue) > 0:
 		c.prod = c.prods.Get()
 		return true, c.writer.Add(reply{p: p, req: req, prod: prod})
+	case prod.SyncPending():
+		// Nothing is read ahead behind this produce, so no later
+		// request could share its fdatasync yet: wait for it here,
+		// sparing the hand-off to the writer's goroutine (a wake-up
+		// that cost a durable produce ~0.1 ms at low rates here). A
+		// produce that arrives meanwhile waits in the queue and goes
+		// through the writer, which the next fdatasync then covers
+		// together with those behind it.
+		c.s.h.Sync(prod)
 	}
 	resp := produceResponse(req, prod)
 	prod.Reset(0, false) // no reference to the frame outlives the request
