@@ -135,6 +135,10 @@ func (e *Engine) openPartition(t *topic, id int32, clean bool) (*Partition, erro
 	p.segs.Store(&segs)
 	p.logStart.Store(segs[0].Base())
 	p.logEnd.Store(last.NextOffset())
+	if err := p.restoreLogStart(); err != nil {
+		closeAll()
+		return nil, err
+	}
 	end := &watermark{offset: last.NextOffset(), segBase: last.Base(), pos: last.Size()}
 	p.hw.Store(end)
 	p.synced.Store(end.offset)

@@ -24,6 +24,9 @@ import (
 //	hw/<topic>/<partition>        int64 big-endian: the high watermark a
 //	                              replicated partition last reported (Kafka's
 //	                              replication-offset-checkpoint), not synced
+//	logstart/<topic>/<partition>  int64 big-endian: the log start offset
+//	                              DeleteRecords set, when it lies past the
+//	                              first segment's base (synced)
 //	producer-id/next              int64: the next producer id to hand out
 //	offsets/...                   committed group offsets (offsets.go)
 //
@@ -64,6 +67,7 @@ const (
 	hwPrefix        = "hw/"
 	cleanerPrefix   = "cleaner/"
 	cleanTimePrefix = "cleantime/"
+	logStartPrefix  = "logstart/"
 	nextProducerKey = "producer-id/next"
 )
 
@@ -257,7 +261,7 @@ func cleanerKey(topic string, partition int32) []byte {
 }
 
 // partitionPrefixes are the prefixes of every per-partition key.
-var partitionPrefixes = []string{recoveryPrefix, producersPrefix, hwPrefix, cleanerPrefix, cleanTimePrefix}
+var partitionPrefixes = []string{recoveryPrefix, producersPrefix, hwPrefix, cleanerPrefix, cleanTimePrefix, logStartPrefix}
 
 // clearPartition drops every key of one partition: a replica that comes
 // back to the broker starts from nothing, and must not inherit the state of

@@ -84,19 +84,47 @@ func (p *Partition) EnforceRetention() (int, error) {
 		p.mu.Unlock()
 		return 0, nil
 	}
+	doomed := p.dropFrontLocked(n, 0)
+	start := p.logStart.Load()
+	p.mu.Unlock()
+
+	bytes, err := deleteDropped(doomed)
+	p.logger.Info("retention deleted segments", "event", "retention", "segments", n, "bytes", bytes,
+		"log_start_offset", start)
+	return n, err
+}
+
+// dropFrontLocked takes the first n segments out of the list (never the
+// active one) and moves the log start to start, or to the first kept
+// segment's base when that is later; it never moves the log start back.
+// Retention and DeleteRecords share it. The caller holds mu, and deletes
+// the returned segments' files (deleteDropped) once it has let go:
+// readers of a dropped segment see it closed and look again
+// (reloadSegments), finding their offset below the log start.
+func (p *Partition) dropFrontLocked(n int, start int64) []*segment.Segment {
+	segs := p.segments()
+	n = min(n, len(segs)-1)
+	if n <= 0 {
+		if start > p.logStart.Load() {
+			p.logStart.Store(start)
+		}
+		return nil
+	}
 	doomed := segs[:n]
 	kept := append([]*segment.Segment(nil), segs[n:]...)
 	p.segs.Store(&kept)
-	p.logStart.Store(kept[0].Base())
-	p.mu.Unlock()
+	p.logStart.Store(max(start, kept[0].Base(), p.logStart.Load()))
+	return doomed
+}
 
+// deleteDropped deletes the files of segments dropFrontLocked took out,
+// returning how many bytes they held.
+func deleteDropped(doomed []*segment.Segment) (int64, error) {
 	var errs []error
 	var bytes int64
 	for _, s := range doomed {
 		bytes += s.Size()
 		errs = append(errs, s.Delete())
 	}
-	p.logger.Info("retention deleted segments", "event", "retention", "segments", n, "bytes", bytes,
-		"log_start_offset", kept[0].Base())
-	return n, errors.Join(errs...)
+	return bytes, errors.Join(errs...)
 }
