@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -204,61 +206,111 @@ type resetOptions struct {
 	topics     []string
 	toEarliest bool
 	toLatest   bool
+	toCurrent  bool
 	toOffset   int64
 	toDatetime string
+	byDuration string
 	shiftBy    int64
+	fromFile   string
+	export     bool
 	dryRun     bool
+	execute    bool
 }
 
 func groupsResetOffsets(g *globals) *cobra.Command {
 	var o resetOptions
 	cmd := &cobra.Command{
-		Use:   "reset-offsets GROUP --topic TOPIC[:P,P...] (--to-earliest|--to-latest|--to-offset N|--to-datetime T|--shift-by N)",
-		Short: "Move a group's committed offsets; the group must have no active members",
+		Use: "reset-offsets GROUP (--topic TOPIC[:P,P...] (--to-earliest|--to-latest|--to-current|--to-offset N|" +
+			"--to-datetime T|--by-duration D|--shift-by N) | --from-file FILE) [--export] [--dry-run|--execute]",
+		Short: "Plan or apply new committed offsets for a group; the group must have no active members",
 		Long: "Move a group's committed offsets, like kafka-consumer-groups --reset-offsets.\n" +
+			"Without --execute this is a dry run: the plan is printed and nothing changes.\n" +
 			"The group must have no active members (stop its consumers first). New offsets\n" +
-			"are kept within each partition's [log start, log end]. --dry-run prints the\n" +
-			"plan without committing. --to-datetime takes RFC 3339 (2026-01-02T15:04:05Z)\n" +
-			"or milliseconds since the epoch.",
+			"are kept within each partition's [log start, log end].\n" +
+			"  --to-datetime takes RFC 3339 (2026-01-02T15:04:05Z) or milliseconds since the epoch.\n" +
+			"  --by-duration takes ISO 8601 (PT1H30M, P1DT12H) or Go (90m) and moves to the first\n" +
+			"    record newer than that long ago.\n" +
+			"  --to-current keeps the committed offsets (the log end where none is committed).\n" +
+			"  --export prints the plan as CSV lines topic,partition,offset; --from-file reads\n" +
+			"    such a file and resets to its offsets, e.g.\n" +
+			"      sluice groups reset-offsets g --topic t --to-earliest --export > plan.csv\n" +
+			"      sluice groups reset-offsets g --from-file plan.csv --execute",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return resetOffsets(cmd, g, args[0], o)
 		},
 	}
 	f := cmd.Flags()
-	f.StringArrayVar(&o.topics, "topic", nil, "topic, or topic:partition,partition,... (repeatable; required)")
+	f.StringArrayVar(&o.topics, "topic", nil, "topic, or topic:partition,partition,... (repeatable; required but with --from-file)")
 	f.BoolVar(&o.toEarliest, "to-earliest", false, "to the log start offset")
 	f.BoolVar(&o.toLatest, "to-latest", false, "to the log end offset")
+	f.BoolVar(&o.toCurrent, "to-current", false, "to the committed offset (the log end where none is committed)")
 	f.Int64Var(&o.toOffset, "to-offset", -1, "to this offset")
 	f.StringVar(&o.toDatetime, "to-datetime", "", "to the first offset at or after this time")
+	f.StringVar(&o.byDuration, "by-duration", "", "to the first offset newer than this long ago (PT1H30M or 90m)")
 	f.Int64Var(&o.shiftBy, "shift-by", 0, "by this many offsets (negative: back) from the committed offset")
-	f.BoolVar(&o.dryRun, "dry-run", false, "print the new offsets without committing them")
+	f.StringVar(&o.fromFile, "from-file", "", "to the offsets of a CSV file of topic,partition,offset lines")
+	f.BoolVar(&o.export, "export", false, "print the plan as CSV (topic,partition,offset) instead of a table")
+	f.BoolVar(&o.dryRun, "dry-run", false, "print the plan without committing it (the default)")
+	f.BoolVar(&o.execute, "execute", false, "commit the new offsets")
 	return cmd
 }
 
+// resetPlan is what reset-offsets computes: the partitions in order, the
+// new offset of each, and the committed offsets before.
+type resetPlan struct {
+	parts     []client.TopicPartition
+	offsets   map[client.TopicPartition]int64
+	committed map[client.TopicPartition]client.CommittedOffset
+}
+
 func resetOffsets(cmd *cobra.Command, g *globals, group string, o resetOptions) error {
+	changed := cmd.Flags().Changed
 	modes := 0
-	for _, set := range []bool{o.toEarliest, o.toLatest, cmd.Flags().Changed("to-offset"), o.toDatetime != "", cmd.Flags().Changed("shift-by")} {
+	for _, set := range []bool{o.toEarliest, o.toLatest, o.toCurrent, changed("to-offset"), changed("to-datetime"),
+		changed("by-duration"), changed("shift-by"), changed("from-file")} {
 		if set {
 			modes++
 		}
 	}
 	if modes != 1 {
-		return errors.New("give exactly one of --to-earliest, --to-latest, --to-offset, --to-datetime, --shift-by")
+		return errors.New("give exactly one of --to-earliest, --to-latest, --to-current, --to-offset, --to-datetime, --by-duration, --shift-by, --from-file")
 	}
-	if len(o.topics) == 0 {
+	if o.dryRun && o.execute {
+		return errors.New("--dry-run and --execute contradict each other: give one (without either, nothing is committed)")
+	}
+	if changed("from-file") && len(o.topics) > 0 {
+		return errors.New("--from-file names its partitions itself: it does not go with --topic")
+	}
+	if !changed("from-file") && len(o.topics) == 0 {
 		return errors.New("--topic is required")
 	}
-	if cmd.Flags().Changed("to-offset") && o.toOffset < 0 {
+	if changed("to-offset") && o.toOffset < 0 {
 		return fmt.Errorf("--to-offset %d: offsets are not negative", o.toOffset)
 	}
 	var at int64
-	if o.toDatetime != "" {
+	switch {
+	case changed("to-datetime"):
 		t, err := parseDatetime(o.toDatetime)
 		if err != nil {
 			return err
 		}
 		at = t.UnixMilli()
+	case changed("by-duration"):
+		d, err := parseResetDuration(o.byDuration)
+		if err != nil {
+			return err
+		}
+		at = time.Now().Add(-d).UnixMilli()
+	}
+	var fileOffsets map[client.TopicPartition]int64
+	var fileOrder []client.TopicPartition
+	var fileLines map[client.TopicPartition]int
+	if changed("from-file") {
+		var err error
+		if fileOffsets, fileOrder, fileLines, err = readOffsetsCSV(o.fromFile, group); err != nil {
+			return err
+		}
 	}
 	ctx := cmd.Context()
 	c, err := g.connect(ctx)
@@ -270,11 +322,83 @@ func resetOffsets(cmd *cobra.Command, g *globals, group string, o resetOptions) 
 	if err != nil {
 		return err
 	}
+	if err := resettable(group, d); err != nil {
+		return err
+	}
+	parts := map[client.TopicPartition]bool{}
+	if fileOffsets != nil {
+		if err := checkFilePartitions(ctx, c, o.fromFile, fileOrder, fileLines); err != nil {
+			return err
+		}
+		for _, p := range fileOrder {
+			parts[p] = true
+		}
+	} else if err := topicPartitions(ctx, c, o.topics, parts); err != nil {
+		return err
+	}
+	ranges, err := logRanges(ctx, c, parts)
+	if err != nil {
+		return err
+	}
+	plan := resetPlan{parts: sortedTPs(parts), offsets: map[client.TopicPartition]int64{}}
+	if plan.committed, err = c.FetchGroupOffsets(ctx, group, nil); err != nil {
+		return err
+	}
+	for _, p := range plan.parts {
+		r := ranges[p]
+		co, hasCommitted := plan.committed[p]
+		var off int64
+		switch {
+		case o.toEarliest:
+			off = r.start
+		case o.toLatest:
+			off = r.end
+		case o.toCurrent:
+			// Kafka's --to-current: where nothing is committed, the log end.
+			off = r.end
+			if hasCommitted {
+				off = co.Offset
+			}
+		case changed("to-offset"):
+			off = o.toOffset
+		case changed("to-datetime"), changed("by-duration"):
+			if off, err = c.ListOffset(ctx, p.Topic, p.Partition, max(at, 0)); err != nil {
+				return err
+			}
+			if off < 0 {
+				off = r.end // no record is that recent
+			}
+		case fileOffsets != nil:
+			off = fileOffsets[p]
+		default:
+			base := r.start
+			if hasCommitted {
+				base = co.Offset
+			}
+			off = base + o.shiftBy
+		}
+		plan.offsets[p] = min(max(off, r.start), r.end)
+	}
+	return applyPlan(ctx, g, c, group, plan, o)
+}
+
+// resettable refuses a group that has members, or is in a state other than
+// Empty or Dead (no such group): Kafka resets only inactive groups, since
+// live members would overwrite the new offsets with their positions.
+func resettable(group string, d client.GroupDescription) error {
 	if len(d.Members) > 0 {
 		return fmt.Errorf("group %s has %d active members (state %s): stop its consumers before resetting its offsets", group, len(d.Members), d.State)
 	}
-	parts := map[client.TopicPartition]bool{}
-	for _, spec := range o.topics {
+	switch d.State {
+	case "Empty", "Dead", "":
+		return nil
+	}
+	return fmt.Errorf("group %s is in state %s: only a group with no active members (Empty) can have its offsets reset", group, d.State)
+}
+
+// topicPartitions adds the partitions the --topic specs name to parts.
+func topicPartitions(ctx context.Context, c *client.Client, specs []string, parts map[client.TopicPartition]bool) error {
+	for _, spec := range specs {
 		topic, list, hasList := strings.Cut(spec, ":")
 		info, err := c.DescribeTopic(ctx, topic)
 		if err != nil {
@@ -294,65 +418,196 @@ func resetOffsets(cmd *cobra.Command, g *globals, group string, o resetOptions) 
 			parts[client.TopicPartition{Topic: topic, Partition: int32(n)}] = true
 		}
 	}
-	ranges, err := logRanges(ctx, c, parts)
-	if err != nil {
-		return err
-	}
-	committed, err := c.FetchGroupOffsets(ctx, group, nil)
-	if err != nil {
-		return err
-	}
-	plan := map[client.TopicPartition]int64{}
-	for _, p := range sortedTPs(parts) {
-		r := ranges[p]
-		var off int64
-		switch {
-		case o.toEarliest:
-			off = r.start
-		case o.toLatest:
-			off = r.end
-		case cmd.Flags().Changed("to-offset"):
-			off = o.toOffset
-		case o.toDatetime != "":
-			if off, err = c.ListOffset(ctx, p.Topic, p.Partition, max(at, 0)); err != nil {
-				return err
-			}
-			if off < 0 {
-				off = r.end
-			}
-		default:
-			base := r.start
-			if co, ok := committed[p]; ok {
-				base = co.Offset
-			}
-			off = base + o.shiftBy
+	return nil
+}
+
+// applyPlan prints the plan, as a table or as CSV, and commits it with
+// --execute.
+func applyPlan(ctx context.Context, g *globals, c *client.Client, group string, plan resetPlan, o resetOptions) error {
+	// With --export stdout is the CSV alone, so that it can be fed back
+	// with --from-file; the notes go to stderr.
+	notes := g.stdout
+	if o.export {
+		notes = g.stderr
+		for _, p := range plan.parts {
+			fmt.Fprintf(g.stdout, "%s,%d,%d\n", p.Topic, p.Partition, plan.offsets[p])
 		}
-		plan[p] = min(max(off, r.start), r.end)
-	}
-	tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TOPIC\tPARTITION\tOLD-OFFSET\tNEW-OFFSET")
-	for _, p := range sortedTPs(parts) {
-		old := "-"
-		if co, ok := committed[p]; ok {
-			old = strconv.FormatInt(co.Offset, 10)
+	} else {
+		tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "GROUP\tTOPIC\tPARTITION\tOLD-OFFSET\tNEW-OFFSET")
+		for _, p := range plan.parts {
+			old := "-"
+			if co, ok := plan.committed[p]; ok {
+				old = strconv.FormatInt(co.Offset, 10)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\n", group, p.Topic, p.Partition, old, plan.offsets[p])
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\n", p.Topic, p.Partition, old, plan[p])
+		if err := tw.Flush(); err != nil {
+			return err
+		}
 	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	if o.dryRun {
-		fmt.Fprintln(g.stdout, "Dry run: nothing committed.")
+	if !o.execute {
+		fmt.Fprintln(notes, "Dry run: nothing committed (add --execute to commit these offsets).")
 		return nil
 	}
-	if err := c.CommitGroupOffsets(ctx, group, plan); err != nil {
+	if err := c.CommitGroupOffsets(ctx, group, plan.offsets); err != nil {
 		if errors.Is(err, protocol.ErrUnknownMemberID) {
 			return fmt.Errorf("group %s gained members meanwhile; nothing committed: %w", group, err)
 		}
 		return err
 	}
-	fmt.Fprintf(g.stdout, "Reset offsets of group %s on %d partitions.\n", group, len(plan))
+	fmt.Fprintf(notes, "Reset offsets of group %s on %d partitions.\n", group, len(plan.offsets))
 	return nil
+}
+
+// readOffsetsCSV reads a reset plan: lines of topic,partition,offset (as
+// --export writes them, and as kafka-consumer-groups --export writes them
+// for one group), or group,topic,partition,offset (its form for several
+// groups, of which the lines of this group are taken). Blank lines and
+// lines starting with # are skipped. It returns the offsets, the
+// partitions in file order and the line each came from.
+func readOffsetsCSV(path, group string) (map[client.TopicPartition]int64, []client.TopicPartition, map[client.TopicPartition]int, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("--from-file: %w", err)
+	}
+	offsets := map[client.TopicPartition]int64{}
+	lines := map[client.TopicPartition]int{}
+	var order []client.TopicPartition
+	for i, line := range strings.Split(string(data), "\n") {
+		n := i + 1
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		fields := strings.Split(line, ",")
+		for j := range fields {
+			fields[j] = strings.TrimSpace(fields[j])
+		}
+		if len(fields) == 4 {
+			if fields[0] != group {
+				continue // another group's line
+			}
+			fields = fields[1:]
+		}
+		if len(fields) != 3 {
+			return nil, nil, nil, fmt.Errorf("%s:%d: %q: want topic,partition,offset", path, n, line)
+		}
+		if fields[0] == "" {
+			return nil, nil, nil, fmt.Errorf("%s:%d: %q: the topic is empty", path, n, line)
+		}
+		part, err := strconv.ParseInt(fields[1], 10, 32)
+		if err != nil || part < 0 {
+			return nil, nil, nil, fmt.Errorf("%s:%d: partition %q is not a partition number", path, n, fields[1])
+		}
+		off, err := strconv.ParseInt(fields[2], 10, 64)
+		if err != nil || off < 0 {
+			return nil, nil, nil, fmt.Errorf("%s:%d: offset %q is not an offset", path, n, fields[2])
+		}
+		p := client.TopicPartition{Topic: fields[0], Partition: int32(part)}
+		if prev, dup := lines[p]; dup {
+			return nil, nil, nil, fmt.Errorf("%s:%d: %s partition %d was already given on line %d", path, n, p.Topic, p.Partition, prev)
+		}
+		offsets[p], lines[p] = off, n
+		order = append(order, p)
+	}
+	if len(order) == 0 {
+		return nil, nil, nil, fmt.Errorf("--from-file %s: no offsets for group %s in it", path, group)
+	}
+	return offsets, order, lines, nil
+}
+
+// checkFilePartitions makes sure every partition of the file exists,
+// naming the line of the first that does not.
+func checkFilePartitions(ctx context.Context, c *client.Client, path string, order []client.TopicPartition, lines map[client.TopicPartition]int) error {
+	counts := map[string]int{}
+	for _, p := range order {
+		n, ok := counts[p.Topic]
+		if !ok {
+			info, err := c.DescribeTopic(ctx, p.Topic)
+			if err != nil {
+				return fmt.Errorf("%s:%d: topic %s: %w", path, lines[p], p.Topic, err)
+			}
+			n = len(info.Partitions)
+			counts[p.Topic] = n
+		}
+		if int(p.Partition) >= n {
+			return fmt.Errorf("%s:%d: %d is not a partition of %s (it has %d)", path, lines[p], p.Partition, p.Topic, n)
+		}
+	}
+	return nil
+}
+
+// parseResetDuration reads an ISO 8601 duration as kafka-consumer-groups
+// takes it (Java's Duration: PnDTnHnMn.nS, with an optional sign), or a Go
+// duration (90m, 1h30m).
+func parseResetDuration(s string) (time.Duration, error) {
+	d, err := parseISODuration(s)
+	if err != nil {
+		var goErr error
+		if d, goErr = time.ParseDuration(s); goErr != nil {
+			return 0, fmt.Errorf("--by-duration %q: want ISO 8601 (PT1H30M, P1DT2H) or a Go duration (90m): %v", s, err)
+		}
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("--by-duration %q: the duration must not be negative", s)
+	}
+	return d, nil
+}
+
+// parseISODuration parses Java's Duration text: [+-]P[nD][T[nH][nM][n[.n]S]],
+// each number optionally signed, the day part 24 hours.
+func parseISODuration(s string) (time.Duration, error) {
+	rest := strings.ToUpper(s)
+	sign := time.Duration(1)
+	if strings.HasPrefix(rest, "-") {
+		sign, rest = -1, rest[1:]
+	} else {
+		rest = strings.TrimPrefix(rest, "+")
+	}
+	if !strings.HasPrefix(rest, "P") {
+		return 0, errors.New("an ISO 8601 duration starts with P")
+	}
+	rest = rest[1:]
+	var total float64
+	inTime, seen := false, false
+	units := map[bool]map[byte]float64{
+		false: {'D': float64(24 * time.Hour)},
+		true:  {'H': float64(time.Hour), 'M': float64(time.Minute), 'S': float64(time.Second)},
+	}
+	for rest != "" {
+		if rest[0] == 'T' {
+			if inTime || len(rest) == 1 {
+				return 0, errors.New("misplaced T")
+			}
+			inTime, rest = true, rest[1:]
+			continue
+		}
+		i := 0
+		for i < len(rest) && (rest[i] >= '0' && rest[i] <= '9' || rest[i] == '.' || rest[i] == '-' || rest[i] == '+') {
+			i++
+		}
+		if i == 0 || i == len(rest) {
+			return 0, fmt.Errorf("%q: want a number followed by a unit", rest)
+		}
+		n, err := strconv.ParseFloat(rest[:i], 64)
+		if err != nil {
+			return 0, fmt.Errorf("%q: %w", rest[:i], err)
+		}
+		unit, ok := units[inTime][rest[i]]
+		if !ok || strings.Contains(rest[:i], ".") && rest[i] != 'S' {
+			return 0, fmt.Errorf("unit %q out of place", rest[i])
+		}
+		total += n * unit
+		seen, rest = true, rest[i+1:]
+	}
+	if !seen {
+		return 0, errors.New("no amount")
+	}
+	if math.Abs(total) > math.MaxInt64 {
+		return 0, errors.New("too long")
+	}
+	return sign * time.Duration(total), nil
 }
 
 func parseDatetime(s string) (time.Time, error) {

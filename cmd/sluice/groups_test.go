@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -70,7 +72,7 @@ func TestCLIGroups(t *testing.T) {
 
 	// reset-offsets: a dry run changes nothing; then each mode.
 	out = run("groups", "reset-offsets", "readers", "--topic", "lines", "--to-earliest", "--dry-run")
-	if !strings.Contains(out, "Dry run") || !regexp.MustCompile(`(?m)^lines\s+0\s+10\s+0`).MatchString(out) {
+	if !strings.Contains(out, "Dry run") || !regexp.MustCompile(`(?m)^readers\s+lines\s+0\s+10\s+0`).MatchString(out) {
 		t.Fatalf("dry run:\n%s", out)
 	}
 	if got := offsetsOf(t, run("groups", "describe", "readers")); got["0"] != "10/10/0" {
@@ -86,8 +88,12 @@ func TestCLIGroups(t *testing.T) {
 		{[]string{"--to-latest"}, map[string]string{"0": "10/10/0", "1": "4/4/0"}},
 		{[]string{"--to-offset", "6", "--topic", "lines:0"}, map[string]string{"0": "6/10/4", "1": "4/4/0"}},
 		{[]string{"--to-datetime", "2000-01-01T00:00:00Z"}, map[string]string{"0": "0/10/10", "1": "0/4/4"}},
+		{[]string{"--to-offset", "7", "--topic", "lines:1"}, map[string]string{"0": "0/10/10", "1": "4/4/0"}}, // clamped at the log end
+		{[]string{"--to-current"}, map[string]string{"0": "0/10/10", "1": "4/4/0"}},
+		{[]string{"--by-duration", "0s"}, map[string]string{"0": "10/10/0", "1": "4/4/0"}}, // nothing newer than now
+		{[]string{"--by-duration", "PT1H30M"}, map[string]string{"0": "0/10/10", "1": "0/4/4"}},
 	} {
-		args := append([]string{"groups", "reset-offsets", "readers"}, step.args...)
+		args := append([]string{"groups", "reset-offsets", "readers", "--execute"}, step.args...)
 		if !strings.Contains(strings.Join(step.args, " "), "--topic") {
 			args = append(args, "--topic", "lines")
 		}
@@ -96,7 +102,37 @@ func TestCLIGroups(t *testing.T) {
 			t.Fatalf("after reset %v: %v, want %v", step.args, got, step.want)
 		}
 	}
-	// After --to-datetime far in the past, the group reads everything again.
+	// --export prints the plan as CSV and commits nothing; the file, edited,
+	// comes back with --from-file.
+	out = run("groups", "reset-offsets", "readers", "--topic", "lines", "--to-latest", "--export")
+	if out != "lines,0,10\nlines,1,4\n" {
+		t.Fatalf("--export printed %q", out)
+	}
+	if got := offsetsOf(t, run("groups", "describe", "readers")); got["0"] != "0/10/10" {
+		t.Fatalf("--export without --execute moved offsets: %v", got)
+	}
+	plan := filepath.Join(t.TempDir(), "plan.csv")
+	if err := os.WriteFile(plan, []byte("# from --export\nlines,0,8\n\nlines,1,2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out = run("groups", "reset-offsets", "readers", "--from-file", plan)
+	if !regexp.MustCompile(`(?m)^readers\s+lines\s+0\s+0\s+8$`).MatchString(out) || !strings.Contains(out, "Dry run") {
+		t.Fatalf("--from-file dry run:\n%s", out)
+	}
+	out = run("groups", "reset-offsets", "readers", "--from-file", plan, "--execute")
+	if !strings.Contains(out, "Reset offsets of group readers on 2 partitions") {
+		t.Fatalf("--from-file --execute:\n%s", out)
+	}
+	if got := offsetsOf(t, run("groups", "describe", "readers")); got["0"] != "8/10/2" || got["1"] != "2/4/2" {
+		t.Fatalf("after --from-file: %v", got)
+	}
+	// --to-current exports what is committed.
+	if out := run("groups", "reset-offsets", "readers", "--topic", "lines", "--to-current", "--export", "--execute"); out != "lines,0,8\nlines,1,2\n" {
+		t.Fatalf("--to-current --export: %q", out)
+	}
+	run("groups", "reset-offsets", "readers", "--topic", "lines", "--to-earliest", "--execute")
+
+	// After resetting to the earliest offsets, the group reads everything again.
 	out = run("consume", "lines", "--group", "readers", "--max-messages", "14", "--timeout", "20s")
 	if n := len(strings.Split(strings.TrimSpace(out), "\n")); n != 14 {
 		t.Fatalf("after the reset the group read %d lines, want 14", n)
@@ -158,12 +194,35 @@ func TestCLIGroups(t *testing.T) {
 		{[]string{"groups", "reset-offsets", "x", "--topic", "lines", "--to-datetime", "yesterday"}, "--to-datetime"},
 		{[]string{"consume", "lines", "--group", "x", "--partition", "0"}, "--partition"},
 		{[]string{"groups", "describe", ""}, "INVALID_GROUP_ID"},
+		{[]string{"groups", "reset-offsets", "x", "--topic", "lines", "--to-earliest", "--dry-run", "--execute"}, "--dry-run and --execute"},
+		{[]string{"groups", "reset-offsets", "x", "--topic", "lines", "--by-duration", "P1X"}, "--by-duration"},
+		{[]string{"groups", "reset-offsets", "x", "--topic", "lines", "--by-duration", "-PT1H"}, "negative"},
+		{[]string{"groups", "reset-offsets", "x", "--topic", "lines", "--to-current", "--to-latest"}, "exactly one"},
+		{[]string{"groups", "reset-offsets", "x", "--from-file", badFile(t, "lines,0,1\nlines,zero,1\n")}, ":2: partition \"zero\""},
+		{[]string{"groups", "reset-offsets", "x", "--from-file", badFile(t, "lines,0\n")}, ":1: \"lines,0\": want topic,partition,offset"},
+		{[]string{"groups", "reset-offsets", "x", "--from-file", badFile(t, "lines,0,-3\n")}, ":1: offset \"-3\""},
+		{[]string{"groups", "reset-offsets", "x", "--from-file", badFile(t, "lines,0,1\nlines,0,2\n")}, ":2: lines partition 0 was already given on line 1"},
+		{[]string{"groups", "reset-offsets", "x", "--from-file", badFile(t, "lines,0,1\n\nlines,5,2\n")}, ":3: 5 is not a partition of lines"},
+		{[]string{"groups", "reset-offsets", "x", "--from-file", badFile(t, "nope,0,1\n")}, ":1: topic nope"},
+		{[]string{"groups", "reset-offsets", "x", "--from-file", badFile(t, "")}, "no offsets"},
+		{[]string{"groups", "reset-offsets", "x", "--from-file", "/nonexistent/plan.csv"}, "no such file"},
+		{[]string{"groups", "reset-offsets", "x", "--from-file", badFile(t, "lines,0,1\n"), "--topic", "lines"}, "does not go with --topic"},
 	} {
 		_, errOut, code := cli(t, bin, "", append(c.args, bs)...)
 		if code == 0 || !strings.Contains(errOut, c.want) {
 			t.Errorf("%v: exit %d, stderr %q, want it to mention %q", c.args, code, errOut, c.want)
 		}
 	}
+}
+
+// badFile writes a reset plan for a bad-input case.
+func badFile(t *testing.T, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "plan.csv")
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // A group with more members than partitions shows the extra member as
@@ -219,5 +278,22 @@ func TestCLIGroupsDescribeIdleMember(t *testing.T) {
 			t.Fatalf("describe never showed 2 owned partitions and 1 idle member:\n%s", out)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestParseResetDuration(t *testing.T) {
+	for in, want := range map[string]time.Duration{
+		"PT1H30M": 90 * time.Minute, "P1DT2H": 26 * time.Hour, "pt1.5s": 1500 * time.Millisecond,
+		"PT90M": 90 * time.Minute, "P2D": 48 * time.Hour, "+PT10S": 10 * time.Second, "PT0S": 0,
+		"1h30m": 90 * time.Minute, "PT-10M1H": 50 * time.Minute,
+	} {
+		if got, err := parseResetDuration(in); err != nil || got != want {
+			t.Errorf("%q: %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "P", "PT", "P1H", "PT1D", "P1.5D", "PT1H2", "-PT1H", "P1DT", "PTXS", "1x"} {
+		if d, err := parseResetDuration(in); err == nil {
+			t.Errorf("%q: accepted as %v", in, d)
+		}
 	}
 }
