@@ -250,6 +250,9 @@ func protocolRequestSeeds(tb testing.TB) []protocolSeed {
 			{Name: "orders", NumPartitions: 3, ReplicationFactor: -1, Configs: []protocol.CreateTopicsRequestConfig{{Name: "retention.ms", Value: new("1000")}, {Name: "segment.ms"}}},
 		}, TimeoutMs: 1000},
 		&protocol.DeleteTopicsRequest{Names: []string{"orders"}, TimeoutMs: 1000},
+		&protocol.DeleteRecordsRequest{Topics: []protocol.DeleteRecordsRequestTopic{
+			{Name: "orders", Partitions: []protocol.DeleteRecordsRequestPartition{{Partition: 0, Offset: 7}, {Partition: 1, Offset: -1}}},
+		}, TimeoutMs: 1000},
 		&protocol.InitProducerIDRequest{TransactionalID: nil, TransactionTimeoutMs: 60000, ProducerID: -1, ProducerEpoch: -1},
 		&protocol.DescribeConfigsRequest{Resources: []protocol.DescribeConfigsRequestResource{
 			{ResourceType: protocol.ResourceTopic, ResourceName: "orders"},
@@ -318,6 +321,9 @@ func protocolResponseSeeds(tb testing.TB) []protocolSeed {
 			{Name: "dup", ErrorCode: protocol.ErrTopicAlreadyExists, ErrorMessage: new("exists"), NumPartitions: -1, ReplicationFactor: -1},
 		}},
 		&protocol.DeleteTopicsResponse{Topics: []protocol.DeleteTopicsResponseTopic{{Name: "orders"}, {Name: "x", ErrorCode: protocol.ErrUnknownTopicOrPartition, ErrorMessage: new("")}}},
+		&protocol.DeleteRecordsResponse{Topics: []protocol.DeleteRecordsResponseTopic{{Name: "orders", Partitions: []protocol.DeleteRecordsResponsePartition{
+			{Partition: 0, LowWatermark: 7}, {Partition: 1, LowWatermark: -1, ErrorCode: protocol.ErrOffsetOutOfRange, ErrorMessage: new("past the high watermark")},
+		}}}},
 		&protocol.InitProducerIDResponse{ProducerID: 1000, ProducerEpoch: 0},
 		&protocol.DescribeConfigsResponse{Results: []protocol.DescribeConfigsResponseResult{
 			{ResourceType: protocol.ResourceTopic, ResourceName: "orders", Configs: []protocol.DescribeConfigsResponseConfig{

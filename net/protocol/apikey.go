@@ -9,13 +9,15 @@ type APIKey int16
 
 // The APIs this package implements, all at version 0.
 const (
-	Produce        APIKey = 0
-	Fetch          APIKey = 1
-	ListOffsets    APIKey = 2
-	Metadata       APIKey = 3
-	APIVersions    APIKey = 18 // Kafka's ApiVersions
-	CreateTopics   APIKey = 19
-	DeleteTopics   APIKey = 20
+	Produce      APIKey = 0
+	Fetch        APIKey = 1
+	ListOffsets  APIKey = 2
+	Metadata     APIKey = 3
+	APIVersions  APIKey = 18 // Kafka's ApiVersions
+	CreateTopics APIKey = 19
+	DeleteTopics APIKey = 20
+	// DeleteRecords moves partitions' log start offsets forward.
+	DeleteRecords  APIKey = 21
 	InitProducerID APIKey = 22
 	// OffsetForLeaderEpoch finds where a leader's log ends a leader epoch.
 	OffsetForLeaderEpoch APIKey = 23
@@ -59,6 +61,7 @@ var apiNames = map[APIKey]string{
 	APIVersions:          "ApiVersions",
 	CreateTopics:         "CreateTopics",
 	DeleteTopics:         "DeleteTopics",
+	DeleteRecords:        "DeleteRecords",
 	InitProducerID:       "InitProducerId",
 	OffsetForLeaderEpoch: "OffsetForLeaderEpoch",
 	CreatePartitions:     "CreatePartitions",
@@ -96,6 +99,7 @@ var supportedAPIs = [...]APIVersionsResponseKey{
 	{APIKey: APIVersions},
 	{APIKey: CreateTopics},
 	{APIKey: DeleteTopics},
+	{APIKey: DeleteRecords},
 	{APIKey: InitProducerID},
 	{APIKey: OffsetForLeaderEpoch},
 	{APIKey: DescribeConfigs},

@@ -53,6 +53,8 @@ func NewRequest(key APIKey) (Request, bool) {
 		return new(CreateTopicsRequest), true
 	case DeleteTopics:
 		return new(DeleteTopicsRequest), true
+	case DeleteRecords:
+		return new(DeleteRecordsRequest), true
 	case CreatePartitions:
 		return new(CreatePartitionsRequest), true
 	case InitProducerID:
@@ -108,6 +110,8 @@ func NewResponse(key APIKey) (Response, bool) {
 		return new(CreateTopicsResponse), true
 	case DeleteTopics:
 		return new(DeleteTopicsResponse), true
+	case DeleteRecords:
+		return new(DeleteRecordsResponse), true
 	case CreatePartitions:
 		return new(CreatePartitionsResponse), true
 	case InitProducerID:

@@ -24,6 +24,11 @@ func sampleRequests() []Request {
 		},
 		&DeleteTopicsRequest{Names: []string{"a", "b-c"}, TimeoutMs: -1},
 		&DeleteTopicsRequest{},
+		&DeleteRecordsRequest{Topics: []DeleteRecordsRequestTopic{
+			{Name: "orders", Partitions: []DeleteRecordsRequestPartition{{Partition: 0, Offset: 42}, {Partition: 3, Offset: -1}}},
+			{Name: "x"},
+		}, TimeoutMs: 30000},
+		&DeleteRecordsRequest{},
 		&CreatePartitionsRequest{Topics: []CreatePartitionsRequestTopic{{Name: "orders", Count: 12}, {Name: "x", Count: -1}}, TimeoutMs: 30000, ValidateOnly: true},
 		&CreatePartitionsRequest{},
 		&DescribeConfigsRequest{Resources: []DescribeConfigsRequestResource{
@@ -122,6 +127,14 @@ func sampleResponses() []Response {
 			{Name: "x", ErrorCode: ErrInvalidPartitions, ErrorMessage: new("topic x has 3 partitions, asked for 2")},
 		}},
 		&CreatePartitionsResponse{ErrorCode: ErrInvalidRequest},
+		&DeleteRecordsResponse{Topics: []DeleteRecordsResponseTopic{
+			{Name: "orders", Partitions: []DeleteRecordsResponsePartition{
+				{Partition: 0, LowWatermark: 42},
+				{Partition: 3, LowWatermark: -1, ErrorCode: ErrOffsetOutOfRange, ErrorMessage: new("offset 99 past the high watermark 50")},
+			}},
+			{Name: "missing", Partitions: []DeleteRecordsResponsePartition{{Partition: 0, LowWatermark: -1, ErrorCode: ErrUnknownTopicOrPartition, ErrorMessage: new("")}}},
+		}},
+		&DeleteRecordsResponse{ErrorCode: ErrInvalidRequest},
 		&DeleteTopicsResponse{ErrorCode: ErrTopicDeletionDisabled, Topics: []DeleteTopicsResponseTopic{
 			{Name: "a", ErrorCode: ErrTopicDeletionDisabled, ErrorMessage: new("delete.topic.enable is false")},
 			{Name: "b"},
