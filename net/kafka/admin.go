@@ -27,6 +27,8 @@ func (s *Server) dispatch(c *conn, h header, req kmsg.Request) (kmsg.Response, e
 		return s.deleteTopics(c.ctx, r), nil
 	case *kmsg.CreatePartitionsRequest:
 		return s.createPartitions(c.ctx, r), nil
+	case *kmsg.DeleteRecordsRequest:
+		return s.deleteRecords(r), nil
 	case *kmsg.DescribeConfigsRequest:
 		return s.describeConfigs(r), nil
 	case *kmsg.AlterConfigsRequest:

@@ -19,6 +19,8 @@ func (s *Server) dispatch(c *conn, req protocol.Request) protocol.Response {
 		return s.deleteTopics(c, r)
 	case *protocol.CreatePartitionsRequest:
 		return s.createPartitions(c, r)
+	case *protocol.DeleteRecordsRequest:
+		return s.deleteRecords(r)
 	case *protocol.DescribeConfigsRequest:
 		return s.describeConfigs(r)
 	case *protocol.AlterConfigsRequest:
