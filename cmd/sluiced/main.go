@@ -98,6 +98,9 @@ func run(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "sluiced: --override: %v\n", err)
 		return 2
 	}
+	// Kafka's own keys that Sluice has no use for start it all the same,
+	// with one warning line each.
+	cfg.WarnIgnored(logger)
 	if *dataDir != "" {
 		cfg.DataDir = *dataDir
 	}

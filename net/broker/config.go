@@ -89,6 +89,9 @@ type Config struct {
 	// otherListeners are listeners= entries other than SLUICE and
 	// PLAINTEXT, by name: the controller's, checked by Validate.
 	otherListeners map[string]string
+	// ignored holds the Kafka properties applied that Sluice accepts
+	// without effect (ignoredprops.go), name to value, for WarnIgnored.
+	ignored map[string]string
 
 	NumPartitions            int32
 	DefaultReplicationFactor int16

@@ -1,14 +1,15 @@
 package broker
 
-// The broker's properties: the table of every accepted Kafka-style key
-// (what each sets in Config, with its help line), their parsing from a
-// properties file, and the listener and role values they carry.
+// The broker's properties: the table of every Kafka-style key Sluice
+// honours (what each sets in Config, with its help line), applying a
+// properties file's entries to a Config (javaprops.go reads the file;
+// ignoredprops.go lists Kafka's keys that are accepted without effect), the
+// nearest-name suggestion for a misspelt key, and the listener and role
+// values they carry.
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net"
 	"os"
@@ -388,39 +389,19 @@ func parseRoles(v string) ([]string, error) {
 	return roles, nil
 }
 
-// ParseProperties reads a Java-style properties file: key=value or
-// key: value lines, # and ! comments, trailing backslash continuations.
-func ParseProperties(r io.Reader) (map[string]string, error) {
-	props := map[string]string{}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
-	lineNo, pending := 0, ""
-	for sc.Scan() {
-		lineNo++
-		line := strings.TrimSpace(sc.Text())
-		if pending == "" && (line == "" || line[0] == '#' || line[0] == '!') {
-			continue
-		}
-		if strings.HasSuffix(line, `\`) {
-			pending += strings.TrimSuffix(line, `\`)
-			continue
-		}
-		line, pending = pending+line, ""
-		i := strings.IndexAny(line, "=:")
-		if i <= 0 {
-			return nil, fmt.Errorf("%w: line %d: %q is not key=value", ErrConfig, lineNo, line)
-		}
-		props[strings.TrimSpace(line[:i])] = strings.TrimSpace(line[i+1:])
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
-	}
-	return props, nil
+// ApplyProperties sets c from Kafka broker properties. A property Sluice
+// implements is honoured; one of Kafka's that Sluice has no use for
+// (ignoredProperties) is recorded for WarnIgnored; any other name, or a
+// malformed value, is an error naming it, with the nearest known name when
+// one is close. Values are trimmed of surrounding whitespace first, as
+// Kafka's own parsing does.
+func (c *Config) ApplyProperties(props map[string]string) error {
+	return c.applyProperties(props, nil)
 }
 
-// ApplyProperties sets c from Kafka broker properties. An unknown name or a
-// malformed value is an error naming it.
-func (c *Config) ApplyProperties(props map[string]string) error {
+// applyProperties is ApplyProperties with the line each key came from, for
+// the error messages (nil: none).
+func (c *Config) applyProperties(props map[string]string, lines map[string]int) error {
 	names := make([]string, 0, len(props))
 	for k := range props {
 		names = append(names, k)
@@ -443,39 +424,127 @@ func (c *Config) ApplyProperties(props map[string]string) error {
 		c.TopicDefaults = map[string]string{}
 	}
 	for _, k := range names {
+		where := ""
+		if n, ok := lines[k]; ok {
+			where = fmt.Sprintf("line %d: ", n)
+		}
+		v := strings.TrimSpace(props[k])
 		p, ok := properties[k]
 		if !ok {
-			return fmt.Errorf("%w: unknown property %q (see `sluiced --help-config` for the accepted ones)", ErrConfig, k)
+			if _, ok := ignoredProperties[k]; ok {
+				if c.ignored == nil {
+					c.ignored = map[string]string{}
+				}
+				c.ignored[k] = v
+				continue
+			}
+			return fmt.Errorf("%w: %s%s", ErrConfig, where, unknownProperty(k))
 		}
-		if err := p.apply(c, props[k]); err != nil {
-			return fmt.Errorf("%w: %s: %v", ErrConfig, k, err)
+		if err := p.apply(c, v); err != nil {
+			return fmt.Errorf("%w: %s%s: %v", ErrConfig, where, k, err)
 		}
 	}
 	return nil
 }
 
-// LoadFile applies a properties file to c.
+// unknownProperty words the refusal of a name Sluice does not know.
+func unknownProperty(k string) string {
+	if near := nearestProperty(k); near != "" {
+		return fmt.Sprintf("unknown property %q; did you mean %s?", k, near)
+	}
+	return fmt.Sprintf("unknown property %q (see `sluiced --help-config` for the accepted ones)", k)
+}
+
+// nearestProperty is the known name (honoured or ignored) closest to k by
+// edit distance, or "" when none is close enough to be a likely misspelling:
+// within a third of k's length, and at most 3 edits. Ties go to the first
+// name in sorted order, so the suggestion does not change from run to run.
+func nearestProperty(k string) string {
+	limit := min(3, len(k)/3)
+	best, bestD := "", limit+1
+	lower := strings.ToLower(k)
+	consider := func(name string) {
+		// With bound bestD+1, d == bestD is an exact tie, not a cut-off.
+		d := editDistance(lower, name, bestD+1)
+		if d < bestD || d == bestD && name < best {
+			best, bestD = name, d
+		}
+	}
+	for name := range properties {
+		consider(name)
+	}
+	for name := range ignoredProperties {
+		consider(name)
+	}
+	if bestD > limit {
+		return ""
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b (bytes), or any
+// value >= bound once it is sure to reach bound: keys are short, but an
+// unknown one is compared with every known name.
+func editDistance(a, b string, bound int) int {
+	if d := len(a) - len(b); d >= bound || -d >= bound {
+		return bound
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		rowMin := cur[0]
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			rowMin = min(rowMin, cur[j])
+		}
+		if rowMin >= bound {
+			return bound
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// LoadFile applies a properties file to c. Errors name the file and the
+// line of the offending key.
 func (c *Config) LoadFile(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrConfig, err)
 	}
 	defer f.Close()
-	props, err := ParseProperties(f)
+	list, err := ParsePropertyList(f)
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	if err := c.ApplyProperties(props); err != nil {
+	props := make(map[string]string, len(list))
+	lines := make(map[string]int, len(list))
+	for _, p := range list {
+		props[p.Key], lines[p.Key] = p.Value, p.Line
+	}
+	if err := c.applyProperties(props, lines); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	return nil
 }
 
-// PropertyDocs lists every accepted property with a line of help, sorted.
+// PropertyDocs lists every accepted property with a line of help, sorted:
+// the ones Sluice honours and Kafka's that it accepts and ignores.
 func PropertyDocs() []string {
-	out := make([]string, 0, len(properties))
+	out := make([]string, 0, len(properties)+len(ignoredProperties))
 	for k, p := range properties {
 		out = append(out, fmt.Sprintf("%-32s %s", k, p.doc))
+	}
+	for k, why := range ignoredProperties {
+		out = append(out, fmt.Sprintf("%-32s accepted and ignored: %s", k, why))
 	}
 	sort.Strings(out)
 	return out
