@@ -413,7 +413,7 @@ func (f *fetcher) fetch(list []*following) error {
 }
 
 // apply appends one partition's fetched batches and takes the leader's
-// high watermark.
+// high watermark and log start offset.
 func (f *fetcher) apply(fl *following, rp *kmsg.FetchResponseTopicPartition) {
 	p := fl.ps.p
 	log := func(msg string, err error) {
@@ -460,6 +460,15 @@ func (f *fetcher) apply(fl *following, rp *kmsg.FetchResponseTopicPartition) {
 	}
 	if rp.HighWatermark >= 0 {
 		p.SetHighWatermark(min(rp.HighWatermark, p.LogEndOffset()))
+	}
+	if rp.LogStartOffset > p.LogStartOffset() {
+		// The leader's log start moved (DeleteRecords, or retention):
+		// follow it, so that the deleted records stay deleted when this
+		// replica leads. FollowLogStart stops at this replica's high
+		// watermark; the next answers carry it the rest of the way.
+		if _, err := p.FollowLogStart(rp.LogStartOffset); err != nil {
+			log("following the leader's log start offset failed", err)
+		}
 	}
 }
 
