@@ -55,8 +55,8 @@ func VerifyOffsetIndex(x Index[OffsetEntry], l *Layout) []error {
 			out = append(out, fmt.Errorf("entry %d: offset %d at position %d, but the batch there starts at offset %d", i, e.Offset, e.Position, l.Batches[j].BaseOffset))
 		case e.Position >= l.Size:
 			out = append(out, fmt.Errorf("entry %d: offset %d at position %d, past the end of the log (%d bytes)", i, e.Offset, e.Position, l.Size))
-		case l.Damage != nil && e.Position > l.Damage.Position:
-			out = append(out, fmt.Errorf("entry %d: offset %d at position %d, past the damage at position %d", i, e.Offset, e.Position, l.Damage.Position))
+		case l.Damage != nil && e.Position >= l.Damage.Position:
+			out = append(out, fmt.Errorf("entry %d: offset %d at position %d, in the log's damaged part (from position %d)", i, e.Offset, e.Position, l.Damage.Position))
 		default:
 			out = append(out, fmt.Errorf("entry %d: offset %d at position %d, where no batch starts", i, e.Offset, e.Position))
 		}
