@@ -39,6 +39,7 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newBenchCommand(g))
 	root.AddCommand(newTopCommand(g))
 	root.AddCommand(newSchemasCommand(g))
+	root.AddCommand(newLogCommand(g), newConfigsCommand(g))
 	return root
 }
 
