@@ -21,7 +21,7 @@ func newTopicsCommand(g *globals) *cobra.Command {
 		Use:   "topics",
 		Short: "Create, delete, describe, list topics, add partitions and alter configs",
 	}
-	cmd.AddCommand(topicsCreate(g), topicsDelete(g), topicsDescribe(g), topicsList(g), topicsAlterConfig(g), topicsAlter(g))
+	cmd.AddCommand(topicsCreate(g), topicsDelete(g), topicsDescribe(g), topicsList(g), topicsAlterConfig(g), topicsAlter(g), topicsDeleteRecords(g))
 	return cmd
 }
 
