@@ -297,3 +297,33 @@ func TestParseResetDuration(t *testing.T) {
 		}
 	}
 }
+
+// FuzzResetInputs feeds arbitrary text to the reset plan reader and the
+// duration parser: no panic, and what they accept is well formed.
+func FuzzResetInputs(f *testing.F) {
+	f.Add("lines,0,10\nlines,1,4\n")
+	f.Add("g,lines,0,10\n# note\n\nother,t,1,2\n")
+	f.Add("PT1H30M")
+	f.Add("P1DT-2.5S")
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, in string) {
+		p := filepath.Join(dir, "plan.csv")
+		if err := os.WriteFile(p, []byte(in), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		offsets, order, lines, err := readOffsetsCSV(p, "g")
+		if err == nil {
+			if len(order) == 0 || len(order) != len(offsets) || len(order) != len(lines) {
+				t.Fatalf("%q: %d partitions, %d offsets, %d lines", in, len(order), len(offsets), len(lines))
+			}
+			for _, tp := range order {
+				if tp.Topic == "" || tp.Partition < 0 || offsets[tp] < 0 || lines[tp] < 1 {
+					t.Fatalf("%q: accepted %v offset %d line %d", in, tp, offsets[tp], lines[tp])
+				}
+			}
+		}
+		if d, err := parseResetDuration(in); err == nil && d < 0 {
+			t.Fatalf("%q: negative duration %v accepted", in, d)
+		}
+	})
+}
