@@ -8,6 +8,8 @@
 //	sluice produce TOPIC [--value-format avro --value-schema F.avsc] < lines
 //	sluice consume TOPIC [--from-beginning] [--value-format avro]
 //	sluice schemas register|get|list|check|delete|config
+//	sluice configs describe|alter --entity-type topics|brokers (kafka-configs)
+//	sluice log dump --files SEGMENT.log,SEGMENT.index (kafka-dump-log, offline)
 //	sluice top, sluice bench
 //
 // Every command takes --bootstrap-server (default 127.0.0.1:9192); the
