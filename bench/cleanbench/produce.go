@@ -236,7 +236,7 @@ func produceRound(ctx context.Context, cfg Config, w *workload, rep *Report, b *
 // reordering) but the workload's batch size and codec.
 func load(ctx context.Context, cfg Config, w *workload, cl *client.Client, topic string, n int64) (LoadResult, error) {
 	out := LoadResult{Records: n}
-	p, err := cl.NewProducer(client.ProducerConfig{BatchSize: cfg.BatchBytes, Compression: cfg.Codec})
+	p, err := cl.NewProducer(client.ProducerConfig{Partitioner: client.ManualPartitioner(), BatchSize: cfg.BatchBytes, Compression: cfg.Codec})
 	if err != nil {
 		return out, err
 	}
@@ -360,7 +360,7 @@ type producer struct {
 }
 
 func startProducer(ctx context.Context, cl *client.Client, topic string, w *workload, brokerPID int) (*producer, error) {
-	p, err := cl.NewProducer(client.ProducerConfig{Acks: client.AcksLeader})
+	p, err := cl.NewProducer(client.ProducerConfig{Partitioner: client.ManualPartitioner(), Acks: client.AcksLeader})
 	if err != nil {
 		return nil, err
 	}

@@ -117,7 +117,7 @@ func produce(ctx context.Context, cl *client.Client, topic string, counts []int6
 	for range counts {
 		// The native producer's defaults but acks: linger 5 ms, batch.size
 		// 16 KiB, buffer.memory 32 MiB.
-		p, err := cl.NewProducer(client.ProducerConfig{Acks: client.AcksLeader})
+		p, err := cl.NewProducer(client.ProducerConfig{Partitioner: client.ManualPartitioner(), Acks: client.AcksLeader})
 		if err != nil {
 			return err
 		}

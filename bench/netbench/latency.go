@@ -59,6 +59,7 @@ func (r *runner) produceLatency(ctx context.Context, rate float64, d time.Durati
 	p, err := r.cl.NewProducer(client.ProducerConfig{
 		Acks: cfg.Acks, Compression: cfg.Compression, Linger: cfg.Linger,
 		BatchSize: cfg.BatchSize, MaxRequestSize: cfg.maxRequestSize(),
+		Partitioner: client.ManualPartitioner(),
 	})
 	if err != nil {
 		return res, err

@@ -195,6 +195,7 @@ func (r *runner) produce(ctx context.Context) (ProduceResult, error) {
 	p, err := r.cl.NewProducer(client.ProducerConfig{
 		Acks: cfg.Acks, Compression: cfg.Compression, Linger: cfg.Linger,
 		BatchSize: cfg.BatchSize, MaxRequestSize: cfg.maxRequestSize(),
+		Partitioner: client.ManualPartitioner(),
 	})
 	if err != nil {
 		return res, err

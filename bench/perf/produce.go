@@ -69,6 +69,9 @@ func produce(ctx context.Context, cl *client.Client, cfg *Config, rec *Recorder,
 		return err
 	}
 	pcfg := client.ProducerConfig{
+		// Records name their partitions: run computes the sticky and
+		// key placement itself, to keep one callback queue per partition.
+		Partitioner: client.ManualPartitioner(),
 		Acks:        acks,
 		Compression: codec,
 		Linger:      cfg.Linger,

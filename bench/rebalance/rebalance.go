@@ -298,7 +298,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 // produce writes one record to every partition per round, a round every
 // ProduceInterval.
 func produce(ctx context.Context, cl *client.Client, topic string, cfg Config) error {
-	p, err := cl.NewProducer(client.ProducerConfig{Acks: client.AcksLeader, Linger: time.Millisecond})
+	p, err := cl.NewProducer(client.ProducerConfig{Partitioner: client.ManualPartitioner(), Acks: client.AcksLeader, Linger: time.Millisecond})
 	if err != nil {
 		return err
 	}

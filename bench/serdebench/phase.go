@@ -72,7 +72,7 @@ type codecs struct {
 // batch), in raw mode its bytes serialised before the run. It is timed
 // from the first Send until Flush returns with every record acknowledged.
 func produce(ctx context.Context, cl *client.Client, w *workload, c codecs, brokerPID int, n int64, ph *Phase) error {
-	p, err := cl.NewProducer(client.ProducerConfig{Acks: client.AcksLeader})
+	p, err := cl.NewProducer(client.ProducerConfig{Partitioner: client.ManualPartitioner(), Acks: client.AcksLeader})
 	if err != nil {
 		return err
 	}

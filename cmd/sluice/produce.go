@@ -20,6 +20,7 @@ func newProduceCommand(g *globals) *cobra.Command {
 		acks        string
 		compression string
 		partition   int32
+		partitioner string
 		maxLine     int
 		maxBlock    time.Duration
 		keyFmt      formatOptions
@@ -32,6 +33,8 @@ func newProduceCommand(g *globals) *cobra.Command {
 		Short: "Send each line of standard input as a record",
 		Long: "Send each line of standard input as a record, like kafka-console-producer.\n" +
 			"With --key-separator, the text before the first separator is the key.\n" +
+			"Records go where --partitioner says (Kafka's default: a key's murmur2 hash,\n" +
+			"sticky for lines without a key), or all to --partition.\n" +
 			"--value-format (and --key-format) write the text with Kafka's serializers'\n" +
 			"byte layouts: string, bytes, int, long, double, or avro: one JSON object per\n" +
 			"line, written with --value-schema FILE (registered under TOPIC-value in the\n" +
@@ -45,6 +48,10 @@ func newProduceCommand(g *globals) *cobra.Command {
 				return fmt.Errorf("--compression: %w", err)
 			}
 			ackLevel, err := parseAcks(acks)
+			if err != nil {
+				return err
+			}
+			part, err := producePartitioner(partitioner, cmd.Flags().Changed("partitioner"), partition)
 			if err != nil {
 				return err
 			}
@@ -76,7 +83,7 @@ func newProduceCommand(g *globals) *cobra.Command {
 				return err
 			}
 			defer c.Close()
-			p, err := c.NewProducer(client.ProducerConfig{Acks: ackLevel, Compression: codec, MaxBlock: maxBlock, DisableIdempotence: ackLevel != -1})
+			p, err := c.NewProducer(client.ProducerConfig{Partitioner: part, Acks: ackLevel, Compression: codec, MaxBlock: maxBlock, DisableIdempotence: ackLevel != -1})
 			if err != nil {
 				return err
 			}
@@ -142,7 +149,8 @@ func newProduceCommand(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&keySep, "key-separator", "", "split each line into key and value at the first occurrence of this text")
 	cmd.Flags().StringVar(&acks, "acks", "all", "0 (no acknowledgement), 1 (leader), all / -1")
 	cmd.Flags().StringVar(&compression, "compression", "none", "none, gzip, snappy, lz4 or zstd")
-	cmd.Flags().Int32Var(&partition, "partition", -1, "send every record to this partition (-1: Kafka's partitioner)")
+	cmd.Flags().Int32Var(&partition, "partition", -1, "send every record to this partition (-1: the --partitioner decides)")
+	cmd.Flags().StringVar(&partitioner, "partitioner", "sticky-key", "sticky-key (Kafka's default), uniform-sticky, round-robin, key (murmur2; round robin without a key), or a Kafka partitioner.class name")
 	cmd.Flags().IntVar(&maxLine, "max-line-bytes", 1<<20, "longest line accepted")
 	cmd.Flags().DurationVar(&maxBlock, "max-block", 10*time.Second, "how long to wait for topic metadata or buffer space (max.block.ms)")
 	cmd.Flags().StringVar(&valueFmt.name, "value-format", "string", "how each line's value is written: "+formatNames)
@@ -152,6 +160,26 @@ func newProduceCommand(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&registry, "schema-registry", defaultSchemaRegistry(), "the schema registry's URL(s), comma-separated (env SLUICE_SCHEMA_REGISTRY)")
 	cmd.Flags().BoolVar(&noRegister, "no-register", false, "look the Avro schema up in the registry rather than registering it")
 	return cmd
+}
+
+// producePartitioner is the producer's partitioner: manual when
+// --partition names one (which --partitioner must then not contradict),
+// otherwise the one --partitioner names.
+func producePartitioner(name string, named bool, partition int32) (client.Partitioner, error) {
+	if partition >= 0 {
+		if named && name != "manual" {
+			return nil, fmt.Errorf("--partition %d sends every record to one partition; drop --partitioner %s", partition, name)
+		}
+		return client.ManualPartitioner(), nil
+	}
+	if name == "manual" {
+		return nil, errors.New("--partitioner manual needs --partition")
+	}
+	p, err := client.PartitionerByName(name)
+	if err != nil {
+		return nil, fmt.Errorf("--partitioner: %w", err)
+	}
+	return p, nil
 }
 
 func parseAcks(s string) (int16, error) {

@@ -50,7 +50,7 @@ func TestClusterGroupsLiveOnTheirCoordinator(t *testing.T) {
 	if err := admin.CreateTopic(ctx, "orders", 3, 3, nil); err != nil {
 		t.Fatal(err)
 	}
-	prod, err := admin.NewProducer(client.ProducerConfig{})
+	prod, err := admin.NewProducer(client.ProducerConfig{Partitioner: client.ManualPartitioner()})
 	if err != nil {
 		t.Fatal(err)
 	}

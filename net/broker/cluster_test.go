@@ -169,7 +169,7 @@ func produceConsumeVia(t *testing.T, ctx context.Context, kafkaVia, nativeVia *b
 		t.Fatal(err)
 	}
 	defer ncl.Close()
-	prod, err := ncl.NewProducer(client.ProducerConfig{})
+	prod, err := ncl.NewProducer(client.ProducerConfig{Partitioner: client.ManualPartitioner()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +237,7 @@ func TestClusterRestartKeepsRecreatedTopic(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer cl.Close()
-		p, err := cl.NewProducer(client.ProducerConfig{})
+		p, err := cl.NewProducer(client.ProducerConfig{Partitioner: client.ManualPartitioner()})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -146,7 +146,7 @@ func TestMinInsyncAndUncleanElection(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ncl.Close()
-	np, err := ncl.NewProducer(client.ProducerConfig{Acks: client.AcksAll, Retries: -1, DisableIdempotence: true})
+	np, err := ncl.NewProducer(client.ProducerConfig{Partitioner: client.ManualPartitioner(), Acks: client.AcksAll, Retries: -1, DisableIdempotence: true})
 	if err != nil {
 		t.Fatal(err)
 	}

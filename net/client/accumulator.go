@@ -104,11 +104,31 @@ type partState struct {
 type topicState struct {
 	name       string
 	partitions int32
-	sticky     sticky
+	// part is the producer's partitioner for this topic (its ForTopic's
+	// if it has one), and batchAware the same if it wants BatchClosed.
+	part       Partitioner
+	batchAware BatchAwarePartitioner
 	metaAt     time.Time // when the partition count was last looked up
 	// parts caches the producer's partStates of this topic by partition
 	// id, sparing Send a map lookup by (name, id) per record.
 	parts []*partState
+}
+
+func newTopicState(name string, p Partitioner) *topicState {
+	if tp, ok := p.(TopicPartitioner); ok {
+		p = tp.ForTopic(name)
+	}
+	ts := &topicState{name: name, part: p}
+	ts.batchAware, _ = p.(BatchAwarePartitioner)
+	return ts
+}
+
+// batchClosed tells the topic's partitioner that a batch of partition
+// closed.
+func (ts *topicState) batchClosed(partition int32) {
+	if ts.batchAware != nil {
+		ts.batchAware.BatchClosed(partition, ts.partitions)
+	}
 }
 
 // addSeq advances a sequence number; sequences wrap from MaxInt32 to 0, as
@@ -165,7 +185,7 @@ func (pt *partState) next(room int, idem bool, pid int64, epoch int16) *pbatch {
 	pt.queue[0] = nil
 	pt.queue = pt.queue[1:]
 	b.full = true
-	pt.topic.sticky.batchDone(pt.partition, pt.topic.partitions)
+	pt.topic.batchClosed(pt.partition)
 	if idem {
 		b.seq = pt.nextSeq
 		b.b.SetProducer(pid, epoch, b.seq)

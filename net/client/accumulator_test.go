@@ -24,7 +24,7 @@ type accTest struct {
 func newAccTest(t *testing.T) *accTest {
 	a := &accTest{t: t, now: time.Unix(1000, 0)}
 	a.cfg.setDefaults()
-	a.pt = &partState{tp: tp{"t", 0}, topic: &topicState{name: "t", partitions: 1, sticky: sticky{current: -1}}}
+	a.pt = &partState{tp: tp{"t", 0}, topic: &topicState{name: "t", partitions: 1}}
 	return a
 }
 

@@ -45,7 +45,7 @@ func benchProduce(b *testing.B, cfg ProducerConfig) {
 	for i := range value {
 		value[i] = byte('a' + i%26)
 	}
-	r := &Record{Topic: "bench", Partition: AnyPartition, Key: []byte("key-0000"), Value: value, Timestamp: time.Now()}
+	r := &Record{Topic: "bench", Key: []byte("key-0000"), Value: value, Timestamp: time.Now()}
 	if _, err := p.SendSync(ctx, r); err != nil { // metadata, producer id
 		b.Fatal(err)
 	}
@@ -120,7 +120,7 @@ func benchConsume(b *testing.B, cfg ConsumerConfig, poll func(context.Context, *
 		b.Fatal(err)
 	}
 	defer cl.Close()
-	p, err := cl.NewProducer(ProducerConfig{BatchSize: 64 << 10})
+	p, err := cl.NewProducer(ProducerConfig{Partitioner: ManualPartitioner(), BatchSize: 64 << 10})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -19,7 +19,7 @@ import (
 func produceN(t *testing.T, cl *Client, topic string, partition int32, n int, base time.Time) {
 	t.Helper()
 	ctx := testCtx(t, 30*time.Second)
-	p, err := cl.NewProducer(ProducerConfig{BatchSize: 512})
+	p, err := cl.NewProducer(ProducerConfig{Partitioner: ManualPartitioner(), BatchSize: 512})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,7 @@ func ExampleClient_NewGroupConsumer() {
 	if err := cl.CreateTopic(ctx, "orders", 2, 1, nil); err != nil {
 		log.Fatal(err)
 	}
-	p, err := cl.NewProducer(client.ProducerConfig{})
+	p, err := cl.NewProducer(client.ProducerConfig{Partitioner: client.ManualPartitioner()})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -58,8 +58,7 @@ func Example_produce() {
 	results := make([]client.RecordMetadata, len(names))
 	for i, name := range names {
 		err := p.Send(ctx, &client.Record{
-			Topic: "greetings", Partition: client.AnyPartition,
-			Key: []byte(name), Value: []byte("hello " + name),
+			Topic: "greetings", Key: []byte(name), Value: []byte("hello " + name),
 		}, func(md client.RecordMetadata, err error) {
 			if err != nil {
 				log.Print(err)
@@ -101,7 +100,8 @@ func Example_consume() {
 		log.Fatal(err)
 	}
 	defer cl.Close()
-	p, err := cl.NewProducer(client.ProducerConfig{})
+	// ManualPartitioner: each record names its partition.
+	p, err := cl.NewProducer(client.ProducerConfig{Partitioner: client.ManualPartitioner()})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -22,7 +22,7 @@ func produceValues(t *testing.T, cl *Client, topic string, n int, compression st
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := cl.NewProducer(ProducerConfig{BatchSize: 2048, Compression: codec})
+	p, err := cl.NewProducer(ProducerConfig{Partitioner: ManualPartitioner(), BatchSize: 2048, Compression: codec})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,7 +38,7 @@ func produceEach(t *testing.T, cl *Client, topic string, partitions int32, n int
 func produceMore(t *testing.T, cl *Client, topic string, partitions int32, n int) {
 	t.Helper()
 	ctx := testCtx(t, 30*time.Second)
-	p, err := cl.NewProducer(ProducerConfig{})
+	p, err := cl.NewProducer(ProducerConfig{Partitioner: ManualPartitioner()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,7 @@ type producerLoop struct {
 func newProducerLoop(t *testing.T, cl *Client, topic string, partitions int32) *producerLoop {
 	t.Helper()
 	pl := &producerLoop{quit: make(chan struct{}), done: make(chan struct{})}
-	p, err := cl.NewProducer(ProducerConfig{})
+	p, err := cl.NewProducer(ProducerConfig{Partitioner: ManualPartitioner()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,7 +26,7 @@ func TestNoGoroutineLeaks(t *testing.T) {
 			t.Fatal(err)
 		}
 		for range 3 {
-			p, err := cl.NewProducer(ProducerConfig{})
+			p, err := cl.NewProducer(ProducerConfig{Partitioner: ManualPartitioner()})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -86,7 +86,7 @@ func TestClientCloseStopsProducersAndConsumers(t *testing.T) {
 	}
 	// A producer holding records (a linger longer than the test) and a
 	// consumer in a long poll.
-	p, err := cl.NewProducer(ProducerConfig{Linger: time.Hour, BatchSize: 1 << 20})
+	p, err := cl.NewProducer(ProducerConfig{Partitioner: ManualPartitioner(), Linger: time.Hour, BatchSize: 1 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,7 +41,7 @@ func ExampleConsumer_PollInto() {
 		log.Fatal(err)
 	}
 	defer cl.Close()
-	p, err := cl.NewProducer(ProducerConfig{})
+	p, err := cl.NewProducer(ProducerConfig{Partitioner: ManualPartitioner()})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -124,7 +124,7 @@ func produceMixed(t *testing.T, cl *Client, topic string, n int, keyed bool) {
 	ctx := testCtx(t, 60*time.Second)
 	codecs := []batch.Codec{batch.None, batch.Zstd, batch.None, batch.LZ4, batch.Gzip, batch.None, batch.Snappy}
 	for i, c := 0, 0; i < n; c++ {
-		p, err := cl.NewProducer(ProducerConfig{BatchSize: 1024, Compression: codecs[c%len(codecs)]})
+		p, err := cl.NewProducer(ProducerConfig{Partitioner: ManualPartitioner(), BatchSize: 1024, Compression: codecs[c%len(codecs)]})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -12,9 +12,6 @@ import (
 	"github.com/sluicelog/sluice/segment/batch"
 )
 
-// AnyPartition in Record.Partition lets the partitioner choose.
-const AnyPartition int32 = -1
-
 // Values of ProducerConfig.Acks.
 const (
 	// AcksAll: the broker answers once every in-sync replica has the
@@ -32,9 +29,9 @@ const (
 // Record is a record to produce.
 type Record struct {
 	Topic string
-	// Partition is the partition to write to, or AnyPartition (-1) for
-	// the partitioner: KeyPartition for a non-nil key (an empty key is a
-	// key), sticky partitioning for a nil one.
+	// Partition is the partition to write to when the producer's
+	// partitioner is ManualPartitioner; the others, the default included,
+	// ignore it (see Partitioner).
 	Partition int32
 	Key       []byte
 	Value     []byte
@@ -60,6 +57,10 @@ type RecordMetadata struct {
 type ProducerConfig struct {
 	// Acks is AcksAll (the default), AcksLeader or AcksNone.
 	Acks int16
+	// Partitioner chooses each record's partition (partitioner.class);
+	// StickyKeyPartitioner by default. Record.Partition counts only with
+	// ManualPartitioner.
+	Partitioner Partitioner
 	// Compression is the batches' codec (compression.type), none by default.
 	Compression batch.Codec
 	// Linger is how long a batch waits for more records before it is sent
@@ -110,6 +111,9 @@ type ProducerConfig struct {
 func (c *ProducerConfig) setDefaults() {
 	if c.Acks == 0 {
 		c.Acks = AcksAll
+	}
+	if c.Partitioner == nil {
+		c.Partitioner = StickyKeyPartitioner()
 	}
 	switch {
 	case c.Linger == 0:
@@ -174,9 +178,13 @@ func (c *ProducerConfig) wireAcks() int16 {
 // Producer sends records to topics, batching them per partition. It is
 // safe for concurrent use. See the package documentation for the model.
 type Producer struct {
-	cl     *Client
-	cfg    ProducerConfig
-	idem   bool
+	cl   *Client
+	cfg  ProducerConfig
+	idem bool
+	// manual: the partitioner is ManualPartitioner, so each record's
+	// partition is known before its topic's count, and one past the count
+	// makes Send look the topic up again.
+	manual bool
 	ctx    context.Context // ended when the producer stops: aborts dials and requests
 	cancel context.CancelFunc
 	pool   sync.Pool // *pbatch with their builders
@@ -225,6 +233,7 @@ func (cl *Client) NewProducer(cfg ProducerConfig) (*Producer, error) {
 		cl:         cl,
 		cfg:        cfg,
 		idem:       cfg.idempotent(),
+		manual:     isManual(cfg.Partitioner),
 		topics:     map[string]*topicState{},
 		parts:      map[tp]*partState{},
 		senders:    map[string]*sender{},
@@ -272,6 +281,15 @@ func (p *Producer) Send(ctx context.Context, r *Record, cb func(RecordMetadata, 
 	if r == nil || r.Topic == "" {
 		return errors.New("client: Send needs a record with a topic")
 	}
+	// need is the partition count the topic must have for the record.
+	need := int32(1)
+	if p.manual {
+		if r.Partition < 0 {
+			return fmt.Errorf("client: record for topic %s has partition %d, and ManualPartitioner needs one of the topic's partitions: %w",
+				r.Topic, r.Partition, protocol.ErrUnknownTopicOrPartition)
+		}
+		need = r.Partition + 1
+	}
 	size := recordSize(r)
 	if size+batch.HeaderSize > int64(p.cfg.MaxRequestSize) || size > p.cfg.BufferMemory {
 		return fmt.Errorf("client: record of about %d bytes is larger than the producer's limit (MaxRequestSize %d, BufferMemory %d): %w",
@@ -282,11 +300,11 @@ func (p *Producer) Send(ctx context.Context, r *Record, cb func(RecordMetadata, 
 	// virtual machines a clock read can cost more than the rest of Send.)
 	now := time.Now()
 	p.mu.Lock()
-	ts := p.knownTopicLocked(r, now)
+	ts := p.knownTopicLocked(r.Topic, need, now)
 	if ts == nil {
 		p.mu.Unlock()
 		var err error
-		if ts, err = p.topicFor(ctx, r, now.Add(p.cfg.MaxBlock)); err != nil {
+		if ts, err = p.topicFor(ctx, r.Topic, need, now.Add(p.cfg.MaxBlock)); err != nil {
 			return err
 		}
 		p.mu.Lock()
@@ -295,13 +313,12 @@ func (p *Producer) Send(ctx context.Context, r *Record, cb func(RecordMetadata, 
 	if err := p.reserve(ctx, size, now); err != nil {
 		return err
 	}
-	partition := r.Partition
-	switch {
-	case partition >= 0:
-	case r.Key != nil:
-		partition = KeyPartition(r.Key, ts.partitions)
-	default:
-		partition = ts.sticky.pick(ts.partitions)
+	partition := ts.part.Partition(r, ts.partitions)
+	if partition < 0 || partition >= ts.partitions {
+		p.used -= size
+		p.cond.Broadcast()
+		return fmt.Errorf("client: partitioner %T chose partition %d for topic %s, which has %d: %w",
+			p.cfg.Partitioner, partition, r.Topic, ts.partitions, protocol.ErrUnknownTopicOrPartition)
 	}
 	pt := p.partition(ts, partition)
 	tsMs := now.UnixMilli()
@@ -313,26 +330,26 @@ func (p *Producer) Send(ctx context.Context, r *Record, cb func(RecordMetadata, 
 }
 
 // knownTopicLocked returns the topic's state if its metadata is known and
-// has the record's partition, or nil. It runs with p.mu held.
-func (p *Producer) knownTopicLocked(r *Record, now time.Time) *topicState {
+// it has at least need partitions, or nil. It runs with p.mu held.
+func (p *Producer) knownTopicLocked(topic string, need int32, now time.Time) *topicState {
 	if p.closed {
 		return nil // topicFor reports it
 	}
 	ts := p.lastTopic
-	if ts == nil || ts.name != r.Topic {
-		if ts = p.topics[r.Topic]; ts == nil {
+	if ts == nil || ts.name != topic {
+		if ts = p.topics[topic]; ts == nil {
 			return nil
 		}
 		p.lastTopic = ts
 	}
-	if r.Partition >= ts.partitions {
+	if need > ts.partitions {
 		return nil
 	}
 	if now.Sub(ts.metaAt) > metadataMaxAge {
 		// Partitions may have been added: a sender looks again in the
 		// background, as Kafka's metadata.max.age.ms does.
 		ts.metaAt = now
-		p.metaStale[r.Topic] = true
+		p.metaStale[topic] = true
 		for _, s := range p.senders {
 			s.poke()
 			break
@@ -342,15 +359,16 @@ func (p *Producer) knownTopicLocked(r *Record, now time.Time) *topicState {
 }
 
 // topicFor returns the topic's state, looking its metadata up (and letting
-// the broker auto-create it) the first time, and checks the partition.
-func (p *Producer) topicFor(ctx context.Context, r *Record, deadline time.Time) (*topicState, error) {
+// the broker auto-create it) the first time, and checks that it has at
+// least need partitions.
+func (p *Producer) topicFor(ctx context.Context, topic string, need int32, deadline time.Time) (*topicState, error) {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
 		return nil, ErrClosed
 	}
-	ts := p.topics[r.Topic]
-	if known := ts != nil && r.Partition < ts.partitions; known {
+	ts := p.topics[topic]
+	if known := ts != nil && need <= ts.partitions; known {
 		p.mu.Unlock()
 		return ts, nil // looked up by another Send meanwhile
 	}
@@ -362,29 +380,29 @@ func (p *Producer) topicFor(ctx context.Context, r *Record, deadline time.Time) 
 	var lastErr error // the last failure that was not the deadline's
 	for {
 		if ts != nil {
-			p.cl.meta.forget(r.Topic)
+			p.cl.meta.forget(topic)
 		}
-		t, err := p.cl.topic(ctx, r.Topic, true)
+		t, err := p.cl.topic(ctx, topic, true)
 		if err != nil && ctx.Err() == nil {
 			lastErr = err
 		}
 		if err == nil {
 			n := int32(len(t.partitions))
 			if n == 0 {
-				err = fmt.Errorf("client: topic %s has no partitions", r.Topic)
-			} else if r.Partition >= n {
-				return nil, &BrokerError{API: protocol.Metadata, Code: protocol.ErrUnknownTopicOrPartition, Topic: r.Topic,
-					Partition: r.Partition, Message: fmt.Sprintf("the topic has %d partitions", n)}
+				err = fmt.Errorf("client: topic %s has no partitions", topic)
+			} else if need > n {
+				return nil, &BrokerError{API: protocol.Metadata, Code: protocol.ErrUnknownTopicOrPartition, Topic: topic,
+					Partition: need - 1, Message: fmt.Sprintf("the topic has %d partitions", n)}
 			} else {
 				p.mu.Lock()
 				defer p.mu.Unlock()
 				if p.closed {
 					return nil, ErrClosed
 				}
-				ts = p.topics[r.Topic]
+				ts = p.topics[topic]
 				if ts == nil {
-					ts = &topicState{name: r.Topic, sticky: sticky{current: -1}}
-					p.topics[r.Topic] = ts
+					ts = newTopicState(topic, p.cfg.Partitioner)
+					p.topics[topic] = ts
 				}
 				ts.partitions = max(ts.partitions, n)
 				ts.metaAt = time.Now()
@@ -396,7 +414,7 @@ func (p *Producer) topicFor(ctx context.Context, r *Record, deadline time.Time) 
 				if lastErr == nil {
 					lastErr = err
 				}
-				return nil, fmt.Errorf("client: no metadata for topic %s within MaxBlock %v: %w (last error: %w)", r.Topic, p.cfg.MaxBlock, ErrTimeout, lastErr)
+				return nil, fmt.Errorf("client: no metadata for topic %s within MaxBlock %v: %w (last error: %w)", topic, p.cfg.MaxBlock, ErrTimeout, lastErr)
 			}
 			return nil, err
 		}
@@ -493,7 +511,7 @@ func (p *Producer) appendLocked(pt *partState, tsMs int64, r *Record, cb func(Re
 		b = pt.queue[n-1]
 		if b.b.Size()+int(size) > p.cfg.BatchSize {
 			b.full = true
-			pt.topic.sticky.batchDone(pt.partition, pt.topic.partitions)
+			pt.topic.batchClosed(pt.partition)
 			b = nil
 			pt.s.poke()
 		}
@@ -516,7 +534,7 @@ func (p *Producer) appendLocked(pt *partState, tsMs int64, r *Record, cb func(Re
 	p.pending++
 	if b.b.Size() >= p.cfg.BatchSize {
 		b.full = true
-		pt.topic.sticky.batchDone(pt.partition, pt.topic.partitions)
+		pt.topic.batchClosed(pt.partition)
 		pt.s.poke()
 	}
 }

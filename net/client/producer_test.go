@@ -52,7 +52,7 @@ func TestProduceConsumeCodecsAndAcks(t *testing.T) {
 				if err := cl.CreateTopic(ctx, topic, 1, 1, nil); err != nil {
 					t.Fatal(err)
 				}
-				p, err := cl.NewProducer(ProducerConfig{Acks: ack, Compression: codec, BatchSize: 4096})
+				p, err := cl.NewProducer(ProducerConfig{Partitioner: ManualPartitioner(), Acks: ack, Compression: codec, BatchSize: 4096})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -146,7 +146,7 @@ func TestKeyedRecordsLandOnKeyPartition(t *testing.T) {
 	keys := []string{"21", "foobar", "abc", "a-little-bit-long-string", "user-42", "", "x"}
 	for round := range 3 {
 		for _, k := range keys {
-			md, err := p.SendSync(ctx, &Record{Topic: "keyed", Partition: AnyPartition, Key: []byte(k), Value: []byte(strconv.Itoa(round))})
+			md, err := p.SendSync(ctx, &Record{Topic: "keyed", Key: []byte(k), Value: []byte(strconv.Itoa(round))})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -155,15 +155,28 @@ func TestKeyedRecordsLandOnKeyPartition(t *testing.T) {
 			}
 		}
 	}
-	// An explicit partition wins over the key.
+	// The default partitioner ignores Record.Partition: the key decides.
 	md, err := p.SendSync(ctx, &Record{Topic: "keyed", Partition: 5, Key: []byte("foobar")})
+	if want := KeyPartition([]byte("foobar"), parts); err != nil || md.Partition != want {
+		t.Fatalf("default partitioner with Partition 5 set: %+v, %v; want partition %d", md, err, want)
+	}
+
+	// ManualPartitioner honours it, key or not.
+	mp, err := cl.NewProducer(ProducerConfig{Partitioner: ManualPartitioner()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mp.Close(ctx)
+	md, err = mp.SendSync(ctx, &Record{Topic: "keyed", Partition: 5, Key: []byte("foobar")})
 	if err != nil || md.Partition != 5 {
 		t.Fatalf("explicit partition: %+v, %v", md, err)
 	}
 	// And a partition that does not exist is refused at Send.
-	err = p.Send(ctx, &Record{Topic: "keyed", Partition: parts}, nil)
-	if !errors.Is(err, protocol.ErrUnknownTopicOrPartition) {
-		t.Fatalf("Send to partition %d of %d: %v", parts, parts, err)
+	for _, bad := range []int32{parts, -1} {
+		err = mp.Send(ctx, &Record{Topic: "keyed", Partition: bad}, nil)
+		if !errors.Is(err, protocol.ErrUnknownTopicOrPartition) {
+			t.Fatalf("Send to partition %d of %d: %v", bad, parts, err)
+		}
 	}
 }
 
@@ -176,7 +189,8 @@ func TestStickyPartitioningSpreads(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Small batches so that many go out; each unkeyed record sticks to the
-	// current partition until its batch closes.
+	// current partition until its batch closes. The records are zero
+	// Records but for topic and value: Partition 0 does not pin them.
 	p, err := cl.NewProducer(ProducerConfig{BatchSize: 1024, Linger: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -186,7 +200,7 @@ func TestStickyPartitioningSpreads(t *testing.T) {
 	var switches int
 	last := int32(-1)
 	for i := range 2000 {
-		err := p.Send(ctx, &Record{Topic: "sticky", Partition: AnyPartition, Value: make([]byte, 100)}, func(md RecordMetadata, err error) {
+		err := p.Send(ctx, &Record{Topic: "sticky", Value: make([]byte, 100)}, func(md RecordMetadata, err error) {
 			if err != nil {
 				t.Error(err)
 				return
@@ -199,7 +213,7 @@ func TestStickyPartitioningSpreads(t *testing.T) {
 			t.Fatal(err)
 		}
 		p.mu.Lock()
-		cur := p.topics["sticky"].sticky.current
+		cur := p.topics["sticky"].part.(*stickyKey).current
 		p.mu.Unlock()
 		if i > 0 && cur != last {
 			switches++
@@ -244,7 +258,7 @@ func TestFlushAndCloseDeliverEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A linger far longer than the test: only Flush and Close send.
-	p, err := cl.NewProducer(ProducerConfig{Linger: time.Hour, BatchSize: 1 << 20})
+	p, err := cl.NewProducer(ProducerConfig{Partitioner: ManualPartitioner(), Linger: time.Hour, BatchSize: 1 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -352,7 +366,7 @@ func TestAutoCreateOnProduce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close(ctx)
-	if _, err := p.SendSync(ctx, &Record{Topic: "auto", Partition: AnyPartition, Value: []byte("x")}); err != nil {
+	if _, err := p.SendSync(ctx, &Record{Topic: "auto", Value: []byte("x")}); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := cl.Partitions(ctx, "auto"); err != nil || n != 3 {
@@ -422,7 +436,7 @@ func TestManyProducersAndConsumers(t *testing.T) {
 			for i := range perProd {
 				key := []byte(fmt.Sprintf("p%d-%d", pi, i%37))
 				val := []byte(fmt.Sprintf("%d/%d", pi, i))
-				err := p.Send(ctx, &Record{Topic: "busy", Partition: AnyPartition, Key: key, Value: val}, func(md RecordMetadata, err error) {
+				err := p.Send(ctx, &Record{Topic: "busy", Key: key, Value: val}, func(md RecordMetadata, err error) {
 					if err != nil {
 						t.Errorf("produce: %v", err)
 					}

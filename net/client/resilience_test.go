@@ -209,7 +209,7 @@ func TestBrokerRestartMidStream(t *testing.T) {
 		consumerDone <- nil
 	}()
 
-	p, err := cl.NewProducer(ProducerConfig{Linger: time.Millisecond, BatchSize: 2048})
+	p, err := cl.NewProducer(ProducerConfig{Partitioner: ManualPartitioner(), Linger: time.Millisecond, BatchSize: 2048})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -394,7 +394,7 @@ func TestIdempotentRetriesAcrossDroppedConnections(t *testing.T) {
 	// 700 bytes: every few produce responses, with requests still in
 	// flight behind the cut one, all of them appended by the broker.
 	px.budget.Store(700)
-	p, err := cl.NewProducer(ProducerConfig{Linger: time.Millisecond, BatchSize: 256, RetryBackoff: 5 * time.Millisecond})
+	p, err := cl.NewProducer(ProducerConfig{Partitioner: ManualPartitioner(), Linger: time.Millisecond, BatchSize: 256, RetryBackoff: 5 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -427,7 +427,7 @@ func TestWithoutIdempotenceDropsMayDuplicate(t *testing.T) {
 		t.Fatal(err)
 	}
 	px.budget.Store(700)
-	p, err := cl.NewProducer(ProducerConfig{Linger: time.Millisecond, BatchSize: 256, RetryBackoff: 5 * time.Millisecond,
+	p, err := cl.NewProducer(ProducerConfig{Partitioner: ManualPartitioner(), Linger: time.Millisecond, BatchSize: 256, RetryBackoff: 5 * time.Millisecond,
 		DisableIdempotence: true, MaxInFlight: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -454,7 +454,7 @@ func TestBackPressure(t *testing.T) {
 	rb := startRestartable(t, nil)
 	cl := newClient(t, rb.addr(), func(c *Config) { c.RequestTimeout = time.Second })
 	ctx := testCtx(t, 30*time.Second)
-	p, err := cl.NewProducer(ProducerConfig{BufferMemory: 1000, MaxBlock: 300 * time.Millisecond, Linger: time.Millisecond})
+	p, err := cl.NewProducer(ProducerConfig{Partitioner: ManualPartitioner(), BufferMemory: 1000, MaxBlock: 300 * time.Millisecond, Linger: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -528,7 +528,7 @@ func TestBufferFreesWhenBrokerReturns(t *testing.T) {
 	rb := startRestartable(t, nil)
 	cl := newClient(t, rb.addr(), func(c *Config) { c.RequestTimeout = 2 * time.Second })
 	ctx := testCtx(t, 30*time.Second)
-	p, err := cl.NewProducer(ProducerConfig{BufferMemory: 1000, MaxBlock: 20 * time.Second, Linger: time.Millisecond, RetryBackoff: 10 * time.Millisecond})
+	p, err := cl.NewProducer(ProducerConfig{Partitioner: ManualPartitioner(), BufferMemory: 1000, MaxBlock: 20 * time.Second, Linger: time.Millisecond, RetryBackoff: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -580,7 +580,7 @@ func TestTopicRecreatedUnderProducer(t *testing.T) {
 	if err := cl.CreateTopic(ctx, "re", 1, 1, nil); err != nil {
 		t.Fatal(err)
 	}
-	p, err := cl.NewProducer(ProducerConfig{RetryBackoff: 10 * time.Millisecond})
+	p, err := cl.NewProducer(ProducerConfig{Partitioner: ManualPartitioner(), RetryBackoff: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,7 @@ func TestSocketBufferConfigs(t *testing.T) {
 		t.Fatal(err)
 	}
 	const recvSize, sendSize = 90112, 102400
-	p, err := cl.NewProducer(ProducerConfig{SendBufferBytes: sendSize})
+	p, err := cl.NewProducer(ProducerConfig{Partitioner: ManualPartitioner(), SendBufferBytes: sendSize})
 	if err != nil {
 		t.Fatal(err)
 	}

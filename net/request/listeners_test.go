@@ -223,7 +223,7 @@ func TestLeaderCheckRefusal(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer cl.Close()
-		p, err := cl.NewProducer(client.ProducerConfig{Acks: 1, Retries: -1})
+		p, err := cl.NewProducer(client.ProducerConfig{Partitioner: client.ManualPartitioner(), Acks: 1, Retries: -1})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -49,7 +49,7 @@ func TestClients(t *testing.T) {
 		}
 		return b
 	}
-	p, err := cl.NewProducer(client.ProducerConfig{})
+	p, err := cl.NewProducer(client.ProducerConfig{Partitioner: client.ManualPartitioner()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -53,7 +53,7 @@ func ExampleAvroSerializer() {
 		log.Fatal(err)
 	}
 	// The record to send: a native client.Record, or a kgo.Record alike.
-	rec := client.Record{Topic: "greetings", Partition: client.AnyPartition, Key: serde.EncodeString("ada"), Value: value}
+	rec := client.Record{Topic: "greetings", Key: serde.EncodeString("ada"), Value: value}
 	fmt.Printf("key % x, value % x\n", rec.Key, rec.Value)
 	// Output: key 61 64 61, value 00 00 00 00 01 06 61 64 61
 }
