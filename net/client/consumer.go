@@ -91,9 +91,10 @@ type ConsumerRecord struct {
 	Timestamp time.Time
 }
 
-// Consumer reads assigned partitions from positions it tracks itself
-// (there are no consumer groups yet). Its fetches use connections of their
-// own, so their long polls hold up nothing else. Its methods are safe for
+// Consumer reads the partitions the caller assigns it from positions it
+// tracks itself; a GroupConsumer shares a group's partitions among its
+// members instead, and uses a Consumer for its fetches. Its fetches use
+// connections of their own, so their long polls hold up nothing else. Its methods are safe for
 // concurrent use; Polls run one at a time.
 type Consumer struct {
 	cl   *Client

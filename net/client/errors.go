@@ -70,10 +70,10 @@ func brokerErr(api protocol.APIKey, code protocol.ErrorCode, topic string, parti
 
 // OffsetOutOfRangeError is what Poll returns when a partition's position
 // lies outside the log: below the log start (retention deleted it) or past
-// the high watermark. There are no consumer groups yet and so no
-// auto.offset.reset: the caller decides, typically with Seek,
-// SeekToBeginning or SeekToEnd. It unwraps to
-// protocol.ErrOffsetOutOfRange.
+// the high watermark. A Consumer leaves the decision to the caller,
+// typically Seek, SeekToBeginning or SeekToEnd; a GroupConsumer applies
+// its AutoOffsetReset (auto.offset.reset) to the partitions it owns unless
+// that is "none". It unwraps to protocol.ErrOffsetOutOfRange.
 type OffsetOutOfRangeError struct {
 	Topic     string
 	Partition int32
