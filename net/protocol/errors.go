@@ -79,6 +79,11 @@ const (
 	ErrUnknownTopicID               ErrorCode = 100
 )
 
+// ErrTransactionalIDAuthorizationFailed (53) refuses a transactional
+// producer: Sluice has no transactions, and Kafka clients treat the code
+// as fatal rather than retrying.
+const ErrTransactionalIDAuthorizationFailed ErrorCode = 53
+
 type errorInfo struct {
 	name      string
 	retriable bool
@@ -142,6 +147,9 @@ var errorTable = map[ErrorCode]errorInfo{
 	ErrThrottlingQuotaExceeded:      {"THROTTLING_QUOTA_EXCEEDED", true, "the request exceeded a rate quota; try again later"},
 	ErrProducerFenced:               {"PRODUCER_FENCED", false, "a newer producer with the same transactional id took over"},
 	ErrUnknownTopicID:               {"UNKNOWN_TOPIC_ID", true, "the broker has no topic with this id"},
+
+	ErrTransactionalIDAuthorizationFailed: {"TRANSACTIONAL_ID_AUTHORIZATION_FAILED", false,
+		"transactions are not supported: use an idempotent producer without a transactional id"},
 }
 
 // ErrorCodes lists every code in the table, in numeric order.
