@@ -99,6 +99,14 @@ func TestCLIDeleteRecords(t *testing.T) {
 		t.Fatalf("consume after delete-records: %d %q %s", code, out, errOut)
 	}
 
+	// "-" reads the file from stdin; deleting below the start again
+	// changes nothing.
+	out, errOut, code = cli(t, bin, `{"partitions":[{"topic":"dr","partition":0,"offset":1}],"version":1}`,
+		"topics", "delete-records", "--offset-json-file", "-", bs)
+	if code != 0 || out != "partition: dr-0\tlow_watermark: 3\n" {
+		t.Fatalf("delete-records from stdin: %d %q %s", code, out, errOut)
+	}
+
 	// One partition fails (past the high watermark), one is unknown:
 	// both printed, exit non-zero.
 	mixed := write("mixed.json", `{"partitions":[{"topic":"dr","partition":0,"offset":11},{"topic":"nope","partition":0,"offset":1}],"version":1}`)
