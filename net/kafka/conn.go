@@ -430,11 +430,12 @@ func (c *conn) handleProduce(r *inbound, m *kmsg.ProduceRequest) (handedOff bool
 		return false, nil
 	}
 	switch {
-	case c.writer.Busy() || prod.SyncPending() && len(c.queue) > 0:
+	case c.writer.Busy() || prod.SyncPending() && (len(c.queue) > 0 || prod.AwaitsReplicas()):
 		c.prod = c.prods.Get()
 		return true, c.writer.Add(reply{in: r, req: m, prod: prod})
 	case prod.SyncPending():
-		// Nothing is read ahead behind this produce: wait for its
+		// Only the disk to wait for, and nothing read ahead behind
+		// this produce: wait for its
 		// fdatasync here, sparing the hand-off to the writer's
 		// goroutine (see net/server's handleProduce).
 		c.s.h.Sync(prod)

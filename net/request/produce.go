@@ -30,19 +30,30 @@ type Produce struct {
 	Acks int16
 	// Transactional is set when the request carries a transactional id.
 	Transactional bool
-	// pending counts the partitions whose sync was deferred.
+	// pending counts the partitions whose sync or replication wait was
+	// deferred.
 	pending int
+	// awaitsReplicas is set when a deferred wait is for the in-sync
+	// replicas (acks=all in a cluster).
+	awaitsReplicas bool
+	// ctx and replicatedBy bound the deferred acks=all waits: the
+	// request's context (its connection's), kept only until Sync, and
+	// when Timeout runs out, counted from the append.
+	ctx          context.Context
+	replicatedBy time.Time
 	// Timeout bounds the wait for replication with acks=-1 (the request's
 	// timeout); zero means DefaultProduceTimeout.
 	Timeout time.Duration
 	// Partitions in request order, topic by topic: the listener encodes
 	// the response by walking its wire request in the same order.
 	Partitions []ProducePartition
-	// DeferSync leaves flush.on.ack's wait for the disk out of
+	// DeferSync leaves flush.on.ack's wait for the disk, and in a
+	// cluster acks=all's wait for the in-sync replicas, out of
 	// Handler.Produce: the records are appended, and Handler.Sync waits
 	// before the response may leave (when SyncPending). A listener that
 	// pipelines sets it, so that the next request is appended while this
-	// one's fdatasync runs. Reset clears it.
+	// one's fdatasync or replication runs, and one fdatasync or one
+	// follower fetch covers both. Reset clears it.
 	DeferSync bool
 }
 
@@ -63,10 +74,14 @@ type ProducePartition struct {
 	LogAppendTime  int64
 	LogStartOffset int64
 
-	// part and syncTo are a deferred flush.on.ack wait: the partition
-	// must be synced to syncTo before the result stands.
-	part   *engine.Partition
-	syncTo int64
+	// part, syncTo, replicatedTo and epoch are deferred waits: the
+	// partition must be synced to syncTo (flush.on.ack), and its high
+	// watermark reach replicatedTo in leader epoch epoch (acks=all in a
+	// cluster), before the result stands. Zero means no such wait.
+	part         *engine.Partition
+	syncTo       int64
+	replicatedTo int64
+	epoch        int32
 }
 
 // Reset empties p for the next request, keeping its capacity.
@@ -74,12 +89,18 @@ func (p *Produce) Reset(acks int16, transactional bool) {
 	clear(p.Partitions) // drop the references into the last frame
 	p.Partitions = p.Partitions[:0]
 	p.Acks, p.Transactional, p.Timeout, p.DeferSync = acks, transactional, 0, false
-	p.pending = 0
+	p.pending, p.awaitsReplicas, p.ctx, p.replicatedBy = 0, false, nil, time.Time{}
 }
 
 // SyncPending reports whether Handler.Sync has a wait for the disk to do
 // before the response may leave.
 func (p *Produce) SyncPending() bool { return p.pending > 0 }
+
+// AwaitsReplicas reports whether Handler.Sync's wait is for the in-sync
+// replicas as well as the disk: one that may take a follower's fetch
+// round or, with a follower lost, the session timeout, which a listener
+// must not wait out with later requests unread behind it.
+func (p *Produce) AwaitsReplicas() bool { return p.awaitsReplicas }
 
 // Add appends a partition's records.
 func (p *Produce) Add(topic string, partition int32, records []byte) {
@@ -106,9 +127,10 @@ func (h *Handler) Produce(ctx context.Context, p *Produce) (failed bool) {
 			var res engine.AppendResult
 			if res, part, err = h.append(ctx, p, pp); err == nil {
 				pp.Err, pp.BaseOffset, pp.LogAppendTime, pp.LogStartOffset = nil, res.BaseOffset, res.LogAppendTime, res.LogStartOffset
-				if res.SyncTo > 0 {
+				if res.SyncTo > 0 || pp.replicatedTo > 0 {
 					pp.part, pp.syncTo = part, res.SyncTo
 					p.pending++
+					p.awaitsReplicas = p.awaitsReplicas || pp.replicatedTo > 0
 				}
 				if h.metrics != nil {
 					part.Traffic().ProduceRequests.Add(1)
@@ -127,16 +149,22 @@ func (h *Handler) Produce(ctx context.Context, p *Produce) (failed bool) {
 			}
 		}
 	}
-	if !p.DeferSync && p.SyncPending() {
-		failed = h.Sync(p) || failed
+	if p.SyncPending() {
+		if !p.DeferSync {
+			failed = h.Sync(p) || failed
+		} else {
+			p.ctx = ctx
+		}
 	}
 	return failed
 }
 
 // Sync waits until every partition of p that Produce appended without
-// waiting (DeferSync) is on disk. The waits are started together, so a
-// request of several partitions waits about one fdatasync, not one after
-// another. A partition whose sync failed (the partition is offline) gets
+// waiting (DeferSync) is on disk and, with acks=all in a cluster,
+// replicated to the in-sync replicas. The waits are started together, so
+// a request of several partitions waits about one fdatasync or one
+// replication, not one after another. A partition whose wait failed (the
+// partition is offline, the leadership moved, the timeout ran out) gets
 // its error in place of its offsets. It reports whether any failed.
 func (h *Handler) Sync(p *Produce) (failed bool) {
 	if p.pending == 0 {
@@ -152,14 +180,14 @@ func (h *Handler) Sync(p *Produce) (failed bool) {
 			wg.Add(1)
 			go func(pp *ProducePartition) {
 				defer wg.Done()
-				h.syncPartition(pp)
+				h.syncPartition(p, pp)
 			}(&p.Partitions[last])
 		}
 		last = i
 	}
-	h.syncPartition(&p.Partitions[last])
+	h.syncPartition(p, &p.Partitions[last])
 	wg.Wait()
-	p.pending = 0
+	p.pending, p.awaitsReplicas, p.ctx = 0, false, nil
 	for i := range p.Partitions {
 		pp := &p.Partitions[i]
 		if pp.part == nil {
@@ -178,8 +206,19 @@ func (h *Handler) Sync(p *Produce) (failed bool) {
 	return failed
 }
 
-func (h *Handler) syncPartition(pp *ProducePartition) {
-	if err := pp.part.Sync(pp.syncTo); err != nil {
+func (h *Handler) syncPartition(p *Produce, pp *ProducePartition) {
+	var err error
+	if pp.syncTo > 0 {
+		err = pp.part.Sync(pp.syncTo)
+	}
+	if err == nil && pp.replicatedTo > 0 {
+		ctx := p.ctx
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		err = h.repl.AwaitReplicated(ctx, pp.part, pp.replicatedTo, pp.epoch, time.Until(p.replicatedBy))
+	}
+	if err != nil {
 		pp.Err, pp.BaseOffset, pp.LogAppendTime, pp.LogStartOffset = err, -1, -1, -1
 	}
 }
@@ -239,6 +278,14 @@ func (h *Handler) append(ctx context.Context, req *Produce, pp *ProducePartition
 		timeout := req.Timeout
 		if timeout <= 0 {
 			timeout = DefaultProduceTimeout
+		}
+		if req.DeferSync {
+			// Handler.Sync waits, within the same timeout.
+			pp.replicatedTo, pp.epoch = res.LastOffset+1, res.LeaderEpoch
+			if req.replicatedBy.IsZero() {
+				req.replicatedBy = time.Now().Add(timeout)
+			}
+			return res, p, nil
 		}
 		if err := h.repl.AwaitReplicated(ctx, p, res.LastOffset+1, res.LeaderEpoch, timeout); err != nil {
 			return engine.AppendResult{}, p, err

@@ -310,12 +310,13 @@ func (c *conn) handleProduce(p *pending, req *protocol.ProduceRequest) (handedOf
 		return false, nil
 	}
 	switch {
-	case c.writer.Busy() || prod.SyncPending() && len(c.queue) > 0:
+	case c.writer.Busy() || prod.SyncPending() && (len(c.queue) > 0 || prod.AwaitsReplicas()):
 		c.prod = c.prods.Get()
 		return true, c.writer.Add(reply{p: p, req: req, prod: prod})
 	case prod.SyncPending():
-		// Nothing is read ahead behind this produce, so no later
-		// request could share its fdatasync yet: wait for it here,
+		// Only the disk to wait for, and nothing read ahead behind
+		// this produce, so no later request could share its fdatasync
+		// yet: wait for it here,
 		// sparing the hand-off to the writer's goroutine (a wake-up
 		// that cost a durable produce ~0.1 ms at low rates here). A
 		// produce that arrives meanwhile waits in the queue and goes
