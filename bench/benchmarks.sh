@@ -486,7 +486,7 @@ makes sendfile the slower way: a consumer the broker serves with sendfile gets a
 the sendfile limit and no further than the runs' noise, so \`ceiling sendfile/limit\` is about the
 most any of them can reach against the target.
 
-Consumer modes: records the caller owns (\`Poll\`),
+Consumer modes: records the caller owns (\`PollInto\`, reusing the slice it returned last),
 borrowed records (\`BorrowRecords\`), whole batches (\`PollBatches\`, CRC-checked), whole
 batches with \`check.crcs=false\` (\`SkipCRCCheck\`: framing checked, CRC not computed), and
 raw Fetch frames without a client.

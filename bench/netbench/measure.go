@@ -394,7 +394,7 @@ func setReceiveBuffer(c net.Conn, n int) error {
 type consumeMode int
 
 const (
-	ownedRecords    consumeMode = iota // Poll: records the caller owns
+	ownedRecords    consumeMode = iota // PollInto: records the caller owns, in its reused slice
 	borrowedRecords                    // Poll with BorrowRecords
 	wholeBatches                       // PollBatches: CRC-checked batches, records not decoded
 	trustedBatches                     // PollBatches with check.crcs=false
@@ -415,6 +415,7 @@ func (r *runner) consume(ctx context.Context, mode consumeMode) (ConsumeResult, 
 	before, _ := connCounters(r.peer)
 	var next int64
 	var payload, mismatches, fetches, empty int64
+	var recs []client.ConsumerRecord
 	meter := startCPU(r.broker.pid())
 	start := time.Now()
 	for next < cfg.Records {
@@ -436,7 +437,15 @@ func (r *runner) consume(ctx context.Context, mode consumeMode) (ConsumeResult, 
 				next = h.NextOffset()
 			}
 		} else {
-			recs, err := k.Poll(ctx)
+			var err error
+			if mode == ownedRecords {
+				// The owned-records API without a slice per poll:
+				// the values are the caller's, the records reuse
+				// what the last poll returned.
+				recs, err = k.PollInto(ctx, recs[:0])
+			} else {
+				recs, err = k.Poll(ctx)
+			}
 			if err != nil {
 				return res, fmt.Errorf("poll at offset %d: %w", next, err)
 			}

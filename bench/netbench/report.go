@@ -71,7 +71,7 @@ func (rep *Report) WriteText(w io.Writer) error {
 	p("   in %d rounds of every mode then the limit; figures are the median run's, ratios the median of the rounds'", len(cl.RunsMBps))
 	p("   sluice consumer   %d records in %.3fs: %.0f records/s, %.1f MB/s payload, %.1f MB/s wire (%d B, %s); runs %s",
 		c.Records, c.Seconds, c.RecordsPerSec, c.PayloadMBps, c.WireMBps, c.WireBytes, wireFrom(c.WireBytesFrom), runs(c.RunsMBps))
-	p("                     %d fetches of %.0f B avg, records copied out (the caller owns them), every record's offset and value checked",
+	p("                     %d fetches of %.0f B avg, PollInto: records copied out (the caller owns them) into its reused slice, every record's offset and value checked",
 		c.Fetches+c.EmptyFetches, c.AvgFetchBytes)
 	p("                     %s", cpuLine(c.CPU, "broker", c.Seconds, m.Cores))
 	p("   ... borrowed      %d records in %.3fs: %.0f records/s, %.1f MB/s payload, %.1f MB/s wire (%d B, %s); runs %s",
