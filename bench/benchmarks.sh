@@ -20,8 +20,11 @@
 # bench/cmd/serdebench (on a sluiced with its schema registry: produce of
 # orders serialised with serde.AvroSerializer and consume with
 # serde.AvroDeserializer against the same values' raw bytes, and registry
-# lookups a second from warm caches against uncached HTTP); each prints
-# its own section, pasted verbatim.
+# lookups a second from warm caches against uncached HTTP) and
+# bench/cmd/latbench (e2e and produce-to-ack latency at 100,000 records/s
+# and at half of the produce peak, durable produce from 1, 4 and 16
+# producers against write+fdatasync, and durable latency against one
+# fdatasync); each prints its own section, pasted verbatim.
 #
 # Besides the engine and broker harnesses it runs the side-by-side suite of
 # bench/peers (its own Go module: Sluice beside kfake, NATS JetStream and
@@ -47,9 +50,9 @@
 #                quickly; the figures are meaningless, so BENCH_OUT then
 #                defaults to $TMPDIR/BENCHMARKS.smoke.md
 #
-# The whole suite takes about 13 minutes on a 2-core VM (the peers suite
+# The whole suite takes about 15 minutes on a 2-core VM (the peers suite
 # about 1.5 of them, replbench about 2, metricsbench about 1.5, cleanbench
-# about 2, serdebench about 1). BENCH_OUT is only replaced when every
+# about 2, serdebench about 1, latbench about 2). BENCH_OUT is only replaced when every
 # command has succeeded.
 set -euo pipefail
 
@@ -199,6 +202,12 @@ run_suite() {
 	SB=($GO run ./bench/cmd/serdebench -q -dir "$DATA_DIR")
 	if [[ $SMOKE == 1 ]]; then SB+=(-quick); fi
 	run serdebench "${SB[@]}"
+	# Latency and durable produce (issue 17): e2e and produce-to-ack at
+	# fixed rates, durable produce against write+fdatasync and one
+	# fdatasync, on one sluiced; its stdout is its section too.
+	LB=($GO run ./bench/cmd/latbench -q -dir "$DATA_DIR")
+	if [[ $SMOKE == 1 ]]; then LB+=(-quick -rounds 1); fi
+	run latbench "${LB[@]}"
 	PB=($GO -C bench/peers run . -out "$RAW/peers" -data "$DATA_DIR")
 	if [[ $SMOKE == 1 ]]; then PB+=(-smoke); fi
 	run peers "${PB[@]}"
@@ -550,6 +559,10 @@ EOF
 	if [[ -f $RAW/serdebench.out ]]; then # absent from the raw outputs of runs before it
 		echo
 		cat "$RAW/serdebench.out"
+	fi
+	if [[ -f $RAW/latbench.out ]]; then # absent from the raw outputs of runs before it
+		echo
+		cat "$RAW/latbench.out"
 	fi
 	cat <<EOF
 
