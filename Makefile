@@ -52,7 +52,7 @@ fuzz-smoke:
 fuzz:
 	$(MAKE) fuzz-smoke FUZZTIME=$(if $(filter 1000x,$(FUZZTIME)),60s,$(FUZZTIME))
 
-## bench: the standard suite (about 15 minutes on 2 cores): engine and broker
+## bench: the standard suite (about 17 minutes on 2 cores): engine and broker
 ## harnesses, Go benchmarks, and Sluice beside kfake, NATS JetStream and the
 ## machine's limits (bench/peers); rewrites BENCHMARKS.md and docs/bench-*.svg.
 bench:

@@ -10,7 +10,8 @@
 # sluiced processes: produce with RF 3 and acks=all beside RF 1 and acks=1,
 # and the failover time after kill -9 of a partition leader) and
 # bench/cmd/baselinebench (today's single-node broker against the
-# pre-cluster build 5795bbb, built from git, in interleaved rounds) and
+# pre-cluster build 5795bbb, built from git, in interleaved rounds, and
+# again against 5547d95, the build before issue 17's latency work) and
 # bench/cmd/metricsbench (produce and consume throughput of a sluiced with
 # metrics.listeners set and /metrics scraped every second, against one
 # without, in blocks of off, on, on, off runs) and bench/cmd/cleanbench
@@ -50,9 +51,9 @@
 #                quickly; the figures are meaningless, so BENCH_OUT then
 #                defaults to $TMPDIR/BENCHMARKS.smoke.md
 #
-# The whole suite takes about 15 minutes on a 2-core VM (the peers suite
+# The whole suite takes about 17 minutes on a 2-core VM (the peers suite
 # about 1.5 of them, replbench about 2, metricsbench about 1.5, cleanbench
-# about 2, serdebench about 1, latbench about 2). BENCH_OUT is only replaced when every
+# about 2, serdebench about 1, latbench about 2, the second baselinebench about 1.5). BENCH_OUT is only replaced when every
 # command has succeeded.
 set -euo pipefail
 
@@ -182,6 +183,11 @@ run_suite() {
 	BB=($GO run ./bench/cmd/baselinebench -q -dir "$DATA_DIR")
 	if [[ $SMOKE == 1 ]]; then BB+=(-rounds 1 -records 20000); fi
 	run baseline "${BB[@]}"
+	# The same against the build before issue 17's latency and durability
+	# work (5547d95): its throughput figures must hold within noise.
+	B17=($GO run ./bench/cmd/baselinebench -q -dir "$DATA_DIR" -rev 5547d95 -rounds 3)
+	if [[ $SMOKE == 1 ]]; then B17+=(-rounds 1 -records 20000); fi
+	run baseline17 "${B17[@]}"
 	# Metrics on against off: a fresh single-node sluiced per run, with
 	# and without metrics.listeners, in blocks of off, on, on, off; its
 	# stdout is its section too.
@@ -548,6 +554,10 @@ EOF
 	fi
 	echo
 	cat "$RAW/baseline.out"
+	if [[ -f $RAW/baseline17.out ]]; then # absent from the raw outputs of runs before it
+		echo
+		cat "$RAW/baseline17.out"
+	fi
 	if [[ -f $RAW/metricsbench.out ]]; then # absent from the raw outputs of runs before it
 		echo
 		cat "$RAW/metricsbench.out"

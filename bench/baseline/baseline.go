@@ -130,7 +130,9 @@ func (r Round) control() Ratios {
 
 // Report is what Run measured.
 type Report struct {
-	Command    string    `json:"command"`
+	Command string `json:"command"`
+	// Rev is the baseline's revision as given.
+	Rev        string    `json:"rev"`
 	Start      time.Time `json:"start"`
 	End        time.Time `json:"end"`
 	LoadBefore string    `json:"load_before"`
@@ -174,7 +176,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	rep := &Report{Command: cfg.Command, Start: time.Now().UTC(), LoadBefore: hostinfo.LoadAverage(), Machine: netbench.DescribeMachine(), Records: cfg.Records}
+	rep := &Report{Command: cfg.Command, Rev: cfg.Rev, Start: time.Now().UTC(), LoadBefore: hostinfo.LoadAverage(), Machine: netbench.DescribeMachine(), Records: cfg.Records}
 
 	props := filepath.Join(modDir, "cmd", "sluiced", "sluiced.properties")
 	rep.Current = Build{Name: "current", Sluiced: cfg.CurrentSluiced, Config: props, Build: "given"}
