@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluicelog/sluice/net/broker"
 	"github.com/sluicelog/sluice/net/client"
@@ -68,6 +70,22 @@ func TestClusterDeleteRecordsSurvivesFailover(t *testing.T) {
 		t.Fatal(err)
 	}
 	leader := info.Partitions[0].Leader
+	// A follower refuses: the request goes to the leader.
+	follower := leader%3 + 1
+	dr := kmsg.NewPtrDeleteRecordsRequest()
+	dt := kmsg.NewDeleteRecordsRequestTopic()
+	dt.Topic = "d"
+	dp := kmsg.NewDeleteRecordsRequestTopicPartition()
+	dp.Offset = 40
+	dt.Partitions = append(dt.Partitions, dp)
+	dr.Topics = append(dr.Topics, dt)
+	kr, err := kc.Broker(int(follower)).Request(ctx, dr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := kr.(*kmsg.DeleteRecordsResponse).Topics[0].Partitions[0]; p.ErrorCode != kerr.NotLeaderForPartition.Code {
+		t.Fatalf("delete records at follower %d: code %d, want NOT_LEADER_OR_FOLLOWER", follower, p.ErrorCode)
+	}
 	closeCtx, closeCancel := context.WithTimeout(ctx, 20*time.Second)
 	if err := bs[leader-1].Close(closeCtx); err != nil {
 		t.Fatal(err)
