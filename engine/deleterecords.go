@@ -31,10 +31,17 @@ func logStartKey(topic string, partition int32) []byte {
 // below it, as Kafka's DeleteRecords does. Latest (-1) means the high
 // watermark. An offset at or below the current log start changes nothing.
 // It returns the log start offset after the call; an offset past the high
-// watermark (or below -1) fails with ErrOffsetOutOfRange. Reads below the
+// watermark (or below -1) fails with ErrOffsetOutOfRange, and a topic
+// whose cleanup.policy is compact alone with ErrPolicyViolation. Reads below the
 // new start fail with ErrOffsetOutOfRange, and ListOffset(Earliest) gives
 // it, from now on and after a restart.
 func (p *Partition) DeleteRecordsBefore(offset int64) (int64, error) {
+	if !p.config().Delete {
+		// Kafka's rule: a topic that only compacts keeps every key's
+		// newest record; deleting by offset would drop live keys.
+		return p.LogStartOffset(), fmt.Errorf("%s-%d: records of a topic with cleanup.policy=compact cannot be deleted (add delete to the policy): %w",
+			p.Topic(), p.id, ErrPolicyViolation)
+	}
 	hw := p.HighWatermark()
 	switch {
 	case offset == Latest:

@@ -184,14 +184,25 @@ func TestDeleteRecordsForgottenWithTopic(t *testing.T) {
 	checkLogStart(t, p, 0)
 }
 
-// On a compacted topic the log start moves too, and cleaning keeps it.
+// A topic that only compacts refuses DeleteRecords, as Kafka does (its
+// log keeps every key's newest record); on one that compacts and deletes
+// the log start moves, and cleaning keeps it.
 func TestDeleteRecordsCompacted(t *testing.T) {
 	dir := t.TempDir()
 	e, err := engine.Open(dir, engine.Options{RetentionCheckInterval: -1, CleanerDisabled: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.CreateTopic("c", 1, map[string]string{"cleanup.policy": "compact", "segment.bytes": "400"}); err != nil {
+	if err := e.CreateTopic("only", 1, map[string]string{"cleanup.policy": "compact"}); err != nil {
+		t.Fatal(err)
+	}
+	only, _ := e.Partition("only", 0)
+	appendBatches(t, only, "a", 2)
+	if start, err := only.DeleteRecordsBefore(3); !errors.Is(err, engine.ErrPolicyViolation) || start != 0 {
+		t.Fatalf("DeleteRecordsBefore on a compact-only topic = %d, %v; want 0, ErrPolicyViolation", start, err)
+	}
+	checkLogStart(t, only, 0)
+	if err := e.CreateTopic("c", 1, map[string]string{"cleanup.policy": "compact,delete", "segment.bytes": "400"}); err != nil {
 		t.Fatal(err)
 	}
 	p, _ := e.Partition("c", 0)

@@ -33,6 +33,9 @@ var (
 	// ErrUnsupported: a batch asks for something Sluice does not do yet
 	// (transactions, control batches from a producer).
 	ErrUnsupported = errors.New("unsupported batch feature")
+	// ErrPolicyViolation: the topic's configuration forbids the request
+	// (DeleteRecords on a topic that only compacts, as Kafka refuses it).
+	ErrPolicyViolation = errors.New("the topic's policy forbids it")
 	// ErrOffsetOutOfRange: a read or seek outside [log start, high watermark].
 	ErrOffsetOutOfRange = errors.New("offset out of range")
 	// ErrStorage: the partition's files failed (a write, sync or truncate

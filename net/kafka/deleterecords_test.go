@@ -38,6 +38,20 @@ func TestDeleteRecords(t *testing.T) {
 	if r, _ := resp.Lookup("dr", 1); !errors.Is(r.Err, kerr.OffsetOutOfRange) {
 		t.Fatalf("dr-1 past the high watermark: %+v", r)
 	}
+	// A topic that only compacts refuses, as Kafka does.
+	createTopic(t, adm, "keys", 1, map[string]*string{"cleanup.policy": kmsg.StringPtr("compact")})
+	if err := cl.ProduceSync(ctx(t), &kgo.Record{Topic: "keys", Key: []byte("k"), Value: []byte("v")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	var ko kadm.Offsets
+	ko.AddOffset("keys", 0, 1, -1)
+	kresp, err := adm.DeleteRecords(c, ko)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := kresp.Lookup("keys", 0); !errors.Is(r.Err, kerr.PolicyViolation) {
+		t.Fatalf("delete records of a compact-only topic: %+v, want POLICY_VIOLATION", r)
+	}
 	// kadm refuses an unknown topic itself (no metadata): ask directly.
 	dr := kmsg.NewPtrDeleteRecordsRequest()
 	dt := kmsg.NewDeleteRecordsRequestTopic()

@@ -40,6 +40,7 @@ const (
 	NotController                      Code = 41
 	InvalidRequest                     Code = 42
 	UnsupportedForMessageFormat        Code = 43
+	PolicyViolation                    Code = 44
 	OutOfOrderSequenceNumber           Code = 45
 	DuplicateSequenceNumber            Code = 46
 	InvalidProducerEpoch               Code = 47
@@ -100,6 +101,7 @@ var codes = map[Code]codeInfo{
 	NotController:                      {"NOT_CONTROLLER", true},
 	InvalidRequest:                     {"INVALID_REQUEST", false},
 	UnsupportedForMessageFormat:        {"UNSUPPORTED_FOR_MESSAGE_FORMAT", false},
+	PolicyViolation:                    {"POLICY_VIOLATION", false},
 	OutOfOrderSequenceNumber:           {"OUT_OF_ORDER_SEQUENCE_NUMBER", false},
 	DuplicateSequenceNumber:            {"DUPLICATE_SEQUENCE_NUMBER", false},
 	InvalidProducerEpoch:               {"INVALID_PRODUCER_EPOCH", false},
@@ -253,6 +255,8 @@ func CodeOf(err error) Code {
 		return UnsupportedForMessageFormat
 	case errors.Is(err, engine.ErrOffsetOutOfRange):
 		return OffsetOutOfRange
+	case errors.Is(err, engine.ErrPolicyViolation):
+		return PolicyViolation
 	case errors.Is(err, engine.ErrUnknownProducerID):
 		return UnknownProducerID
 	case errors.Is(err, engine.ErrOutOfOrderSequence):
