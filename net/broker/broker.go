@@ -135,6 +135,10 @@ func StartContext(ctx context.Context, cfg Config, logger *slog.Logger) (*Broker
 		b.live.Store(b.member)
 		undo = append(undo, func() { b.member.Close() })
 		cl = b.member
+		if cfg.controllerListenPicked {
+			logger.Info("no CONTROLLER listener configured: the quorum's leader reaches this broker-only node on a free port",
+				"event", "controller_listener_picked", "controller", b.member.Node().Addr())
+		}
 	} else {
 		local, err := request.NewLocal(eng, request.LocalConfig{NodeID: cfg.NodeID,
 			NumPartitions: cfg.NumPartitions, DefaultReplicationFactor: cfg.DefaultReplicationFactor})

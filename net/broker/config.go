@@ -71,6 +71,9 @@ type Config struct {
 	// before any broker starts).
 	ControllerListen   string
 	ControllerListener net.Listener
+	// controllerListenPicked is set when a broker-only node's
+	// ControllerListen was not configured but opened on a free port.
+	controllerListenPicked bool
 	// InterBrokerListenerName is inter.broker.listener.name: the listener
 	// brokers use to reach each other (SLUICE or PLAINTEXT).
 	InterBrokerListenerName string
@@ -318,7 +321,22 @@ func (c *Config) validateBrokerOnly(self *quorum.Voter) error {
 		return nil
 	}
 	if c.ControllerListen == "" {
-		return fmt.Errorf("%w: process.roles=broker needs a %s listener in listeners (%s://host:port): the quorum's leader sends this broker the metadata log there", ErrConfig, ctrlName, ctrlName)
+		// Kafka's broker-only nodes have no CONTROLLER listener (they
+		// fetch the metadata log); Sluice's quorum leader sends it, so
+		// one is opened on a free port of the host the broker advertises
+		// (Kafka's own config/kraft/broker.properties then starts as is).
+		host := ""
+		for _, a := range []string{c.KafkaAdvertised, c.KafkaListen, c.Advertised, c.Listen} {
+			if h, _, err := net.SplitHostPort(a); err == nil && h != "" && !net.ParseIP(h).IsUnspecified() {
+				host = h
+				break
+			}
+		}
+		if host == "" {
+			return fmt.Errorf("%w: process.roles=broker needs a %s listener in listeners (%s://host:port), or a routable host in advertised.listeners to open one on: the quorum's leader sends this broker the metadata log there", ErrConfig, ctrlName, ctrlName)
+		}
+		c.ControllerListen = net.JoinHostPort(host, "0")
+		c.controllerListenPicked = true
 	}
 	host, _, err := net.SplitHostPort(c.ControllerListen)
 	if err != nil {

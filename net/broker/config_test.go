@@ -163,7 +163,8 @@ broker.session.timeout.ms=6000
 
 // TestBrokerOnlyProperties reads a broker-only node's (process.roles=broker)
 // properties: outside the voters, with a CONTROLLER listener of its own for
-// the metadata log; without one the error says what it is for.
+// the metadata log, configured or opened on its advertised host; without a
+// routable host the error says what it is for.
 func TestBrokerOnlyProperties(t *testing.T) {
 	text := `node.id=4
 process.roles=broker
@@ -185,13 +186,29 @@ listeners=SLUICE://127.0.0.1:9195,PLAINTEXT://127.0.0.1:9095,CONTROLLER://127.0.
 		t.Fatalf("config: %+v", c)
 	}
 
-	props["listeners"] = "SLUICE://127.0.0.1:9195"
+	// Without one (as Kafka's kraft/broker.properties), it opens one on a
+	// free port of the host it advertises...
+	props["listeners"] = "SLUICE://127.0.0.1:9195,PLAINTEXT://0.0.0.0:9095"
+	props["advertised.listeners"] = "PLAINTEXT://broker4.example:9095"
+	c = broker.DefaultConfig()
+	if err := c.ApplyProperties(props); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if c.ControllerListen != "broker4.example:0" {
+		t.Fatalf("broker-only without a CONTROLLER listener listens on %q, want broker4.example:0", c.ControllerListen)
+	}
+	// ...which it cannot when no host it has is routable.
+	props["listeners"] = "SLUICE://0.0.0.0:9195,PLAINTEXT://0.0.0.0:9095"
+	delete(props, "advertised.listeners")
 	c = broker.DefaultConfig()
 	if err := c.ApplyProperties(props); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Validate(); !errors.Is(err, broker.ErrConfig) || !strings.Contains(err.Error(), "sends this broker the metadata log") {
-		t.Fatalf("broker-only without a CONTROLLER listener: %v", err)
+		t.Fatalf("broker-only without a CONTROLLER listener or a routable host: %v", err)
 	}
 }
 
