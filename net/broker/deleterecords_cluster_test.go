@@ -18,7 +18,7 @@ import (
 
 // TestClusterDeleteRecordsSurvivesFailover: DeleteRecords at the leader
 // of an RF 3 partition moves every replica's log start (followers take it
-// from their fetch answers), so after the leader is shut down the new
+// from their fetch answers) before it is answered, so after the leader is shut down the new
 // leader serves from the new start, and the records below it stay
 // deleted.
 func TestClusterDeleteRecordsSurvivesFailover(t *testing.T) {
@@ -57,12 +57,16 @@ func TestClusterDeleteRecordsSurvivesFailover(t *testing.T) {
 	if r := res[client.TopicPartition{Topic: "d", Partition: 0}]; r.Err != nil || r.LowWatermark != 37 {
 		t.Fatalf("delete records below 37: %+v", r)
 	}
+	// The answer came once every in-sync replica had moved its log start
+	// (Kafka's low watermark): no waiting here.
 	for i, b := range bs {
 		p, err := b.Engine.Partition("d", 0)
 		if err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, fmt.Sprintf("broker %d to take the log start 37", i+1), func() bool { return p.LogStartOffset() == 37 })
+		if got := p.LogStartOffset(); got != 37 {
+			t.Fatalf("broker %d's log start is %d when DeleteRecords answered, want 37", i+1, got)
+		}
 	}
 
 	info, err := admin.DescribeTopic(ctx, "d")
@@ -140,5 +144,81 @@ func TestClusterDeleteRecordsSurvivesFailover(t *testing.T) {
 	}
 	if got[0].Offset != 37 || string(got[0].Value) != "v0037" {
 		t.Fatalf("first record from the start after failover: offset %d %q, want 37 v0037", got[0].Offset, got[0].Value)
+	}
+}
+
+// TestClusterDeleteRecordsWaitsForLostFollower: with an in-sync follower
+// lost and not yet fenced (a long session timeout), DeleteRecords cannot
+// get every in-sync replica past the offset: it answers REQUEST_TIMED_OUT
+// once the request's timeout has run, not success.
+func TestClusterDeleteRecordsWaitsForLostFollower(t *testing.T) {
+	cfgs, err := broker.TestClusterConfigs(3, t.TempDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range cfgs {
+		cfgs[i].BrokerSessionTimeout = 60 * time.Second
+	}
+	bs := startCluster(t, cfgs)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	eventually(t, "every broker to see three live brokers", func() bool {
+		for _, b := range bs {
+			if len(b.Member().Brokers("SLUICE")) != 3 {
+				return false
+			}
+		}
+		return true
+	})
+	admin, err := client.New(ctx, client.Config{BootstrapServers: []string{bs[0].Addr().String()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if err := admin.CreateTopic(ctx, "w", 1, 2, map[string]string{"min.insync.replicas": "1"}); err != nil {
+		t.Fatal(err)
+	}
+	var leader, follower int32
+	eventually(t, "the partition led with both replicas in sync", func() bool {
+		top, ok := bs[0].Member().State().Topic("w")
+		if !ok || len(top.Partitions) != 1 || top.Partitions[0].Leader < 0 || len(top.Partitions[0].ISR) != 2 {
+			return false
+		}
+		p := top.Partitions[0]
+		leader = p.Leader
+		for _, r := range p.Replicas {
+			if r != leader {
+				follower = r
+			}
+		}
+		return true
+	})
+	kc, err := kgo.NewClient(kgo.SeedBrokers(bs[leader-1].KafkaAddr().String()), kgo.RequiredAcks(kgo.AllISRAcks()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kc.Close()
+	for i := 0; i < 5; i++ {
+		if err := kc.ProduceSync(ctx, &kgo.Record{Topic: "w", Value: []byte("v")}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	kill(bs[follower-1])
+	bs[follower-1] = nil
+
+	dr := kmsg.NewPtrDeleteRecordsRequest()
+	dr.TimeoutMillis = 1000
+	dt := kmsg.NewDeleteRecordsRequestTopic()
+	dt.Topic = "w"
+	dp := kmsg.NewDeleteRecordsRequestTopicPartition()
+	dp.Offset = 3
+	dt.Partitions = append(dt.Partitions, dp)
+	dr.Topics = append(dr.Topics, dt)
+	kr, err := kc.Broker(int(leader)).Request(ctx, dr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := kr.(*kmsg.DeleteRecordsResponse).Topics[0].Partitions[0]; p.ErrorCode != kerr.RequestTimedOut.Code {
+		t.Fatalf("delete records with an in-sync follower lost: code %d, low watermark %d; want REQUEST_TIMED_OUT", p.ErrorCode, p.LowWatermark)
 	}
 }

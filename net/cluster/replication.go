@@ -79,11 +79,19 @@ func (m *Member) AwaitReplicated(ctx context.Context, p *engine.Partition, end i
 }
 
 // FollowerFetched implements request.Replication.
-func (m *Member) FollowerFetched(p *engine.Partition, replica int32, offset int64) error {
+func (m *Member) FollowerFetched(p *engine.Partition, replica int32, offset, logStart int64) error {
 	if !m.replStarted.Load() {
 		return nil
 	}
-	return m.repl.FollowerFetched(p, replica, offset)
+	return m.repl.FollowerFetched(p, replica, offset, logStart)
+}
+
+// AwaitLowWatermark implements request.Replication.
+func (m *Member) AwaitLowWatermark(ctx context.Context, p *engine.Partition, offset int64, timeout time.Duration) (int64, error) {
+	if !m.replStarted.Load() {
+		return p.LogStartOffset(), nil
+	}
+	return m.repl.AwaitLowWatermark(ctx, p, offset, timeout)
 }
 
 // StorageFailed is the engine's OnStorageError: a local replica went

@@ -64,7 +64,11 @@ func (soloISR) AwaitReplicated(_ context.Context, p *engine.Partition, end int64
 	}
 	return nil
 }
-func (soloISR) FollowerFetched(*engine.Partition, int32, int64) error { return nil }
+func (soloISR) FollowerFetched(*engine.Partition, int32, int64, int64) error { return nil }
+
+func (soloISR) AwaitLowWatermark(_ context.Context, p *engine.Partition, _ int64, _ time.Duration) (int64, error) {
+	return p.LogStartOffset(), nil
+}
 
 type harness struct {
 	t      *testing.T

@@ -28,7 +28,7 @@ func (s *Server) dispatch(c *conn, h header, req kmsg.Request) (kmsg.Response, e
 	case *kmsg.CreatePartitionsRequest:
 		return s.createPartitions(c.ctx, r), nil
 	case *kmsg.DeleteRecordsRequest:
-		return s.deleteRecords(r), nil
+		return s.deleteRecords(c.ctx, r), nil
 	case *kmsg.DescribeConfigsRequest:
 		return s.describeConfigs(r), nil
 	case *kmsg.AlterConfigsRequest:

@@ -41,7 +41,10 @@ func (c *conn) fetch(h header, r *kmsg.FetchRequest) error {
 			if r.Version >= 9 {
 				epoch = rp.CurrentLeaderEpoch
 			}
-			f.Add(t.Topic, rp.Partition, rp.FetchOffset, rp.PartitionMaxBytes, epoch)
+			fp := f.Add(t.Topic, rp.Partition, rp.FetchOffset, rp.PartitionMaxBytes, epoch)
+			if r.Version >= 5 {
+				fp.ReplicaLogStart = rp.LogStartOffset // a follower's own
+			}
 		}
 	}
 	c.s.h.Fetch(c.ctx, f, c.s.stopping)

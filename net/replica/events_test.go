@@ -141,7 +141,7 @@ func TestLeaderAndISRChangesLogged(t *testing.T) {
 	go func() {
 		defer close(fetching)
 		for {
-			h.m.FollowerFetched(p0, 2, p0.LogEndOffset())
+			h.m.FollowerFetched(p0, 2, p0.LogEndOffset(), -1)
 			select {
 			case <-stop:
 				return

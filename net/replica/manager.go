@@ -116,6 +116,7 @@ type partState struct {
 // followerState is what a leader knows of one follower.
 type followerState struct {
 	leo          int64 // -1 until it fetches
+	logStart     int64 // its own log start, from its fetches; -1 until one says
 	lastCaughtUp time.Time
 	lastFetch    time.Time
 	// lastFetchLeaderEnd is the leader's log end at the last fetch:
@@ -281,7 +282,7 @@ func (m *Manager) sync() {
 			if ps.leader {
 				for _, r := range mp.Replicas {
 					if r != self && ps.followers[r] == nil {
-						ps.followers[r] = &followerState{leo: -1, lastCaughtUp: now, lastFetchLeaderEnd: -1}
+						ps.followers[r] = &followerState{leo: -1, logStart: -1, lastCaughtUp: now, lastFetchLeaderEnd: -1}
 					}
 				}
 			}
@@ -470,7 +471,7 @@ func (m *Manager) AwaitReplicated(ctx context.Context, p *engine.Partition, end 
 }
 
 // FollowerFetched is request.Replication's: see there.
-func (m *Manager) FollowerFetched(p *engine.Partition, replica int32, offset int64) error {
+func (m *Manager) FollowerFetched(p *engine.Partition, replica int32, offset, logStart int64) error {
 	ps := m.lookup(p.Topic(), p.ID())
 	if ps == nil || !ps.leader || ps.p != p {
 		return request.ErrNotLeader
@@ -482,6 +483,9 @@ func (m *Manager) FollowerFetched(p *engine.Partition, replica int32, offset int
 	if f == nil {
 		ps.mu.Unlock()
 		return request.Refuse(request.ErrNotLeader, fmt.Sprintf("%s-%d: broker %d is not a replica", p.Topic(), p.ID(), replica))
+	}
+	if logStart >= 0 {
+		f.logStart = logStart
 	}
 	if offset > leaderEnd {
 		// A divergent tail the follower has yet to truncate: the read
@@ -513,6 +517,44 @@ func (m *Manager) FollowerFetched(p *engine.Partition, replica int32, offset int
 		m.spawn(func() { m.proposeISR(ps, pe, grow) })
 	}
 	return nil
+}
+
+// AwaitLowWatermark is request.Replication's: see there. Followers report
+// their log start in every fetch, which a leader's move of its own
+// reaches in the next fetch answer (at most replica.fetch.wait.max.ms
+// later), so it polls rather than adding a wake-up to the fetch path.
+func (m *Manager) AwaitLowWatermark(ctx context.Context, p *engine.Partition, offset int64, timeout time.Duration) (int64, error) {
+	deadline := time.Now().Add(timeout)
+	var tick *time.Ticker
+	for {
+		ps := m.lookup(p.Topic(), p.ID())
+		if ps == nil || !ps.leader || ps.p != p {
+			return -1, request.Refuse(request.ErrNotLeader, fmt.Sprintf("%s-%d: leadership moved before the replicas deleted the records", p.Topic(), p.ID()))
+		}
+		low := p.LogStartOffset()
+		ps.mu.Lock()
+		for _, r := range ps.isr {
+			if f := ps.followers[r]; f != nil {
+				low = min(low, f.logStart) // -1 until the follower says
+			}
+		}
+		ps.mu.Unlock()
+		if low >= offset {
+			return low, nil
+		}
+		if !time.Now().Before(deadline) {
+			return -1, fmt.Errorf("%s-%d: the in-sync replicas' low watermark is %d, not yet %d: %w", p.Topic(), p.ID(), low, offset, context.DeadlineExceeded)
+		}
+		if tick == nil {
+			tick = time.NewTicker(5 * time.Millisecond)
+			defer tick.Stop()
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return -1, ctx.Err()
+		}
+	}
 }
 
 // proposeISR proposes a new ISR for a led partition.

@@ -1,5 +1,10 @@
 package request
 
+import (
+	"context"
+	"time"
+)
+
 // DeleteRecordsPartition is one partition of a DeleteRecords request and,
 // after Handler.DeleteRecords, its answer.
 type DeleteRecordsPartition struct {
@@ -22,7 +27,15 @@ type DeleteRecordsPartition struct {
 // own, as Kafka's DeleteRecords does: a refused or bad partition never
 // stops the others. On a replicated partition the offset is bounded by
 // the high watermark, which every in-sync replica has reached.
-func (h *Handler) DeleteRecords(parts []DeleteRecordsPartition) {
+//
+// In a cluster each partition's answer waits, within timeout, until every
+// in-sync replica has moved its log start too (followers take the
+// leader's from their fetch answers and report theirs in their fetches),
+// as Kafka's DeleteRecords waits for the low watermark: a leader lost
+// right after the answer cannot bring the deleted records back. A
+// partition that does not get there in time answers REQUEST_TIMED_OUT;
+// its leader's log start has moved all the same.
+func (h *Handler) DeleteRecords(ctx context.Context, parts []DeleteRecordsPartition, timeout time.Duration) {
 	for i := range parts {
 		dp := &parts[i]
 		dp.LowWatermark = -1
@@ -30,6 +43,9 @@ func (h *Handler) DeleteRecords(parts []DeleteRecordsPartition) {
 		var start int64
 		if err == nil {
 			start, err = p.DeleteRecordsBefore(dp.Offset)
+		}
+		if err == nil && h.repl != nil {
+			start, err = h.repl.AwaitLowWatermark(ctx, p, start, timeout)
 		}
 		if dp.Err = err; err != nil {
 			h.logger.Info("delete records refused", "topic", dp.Topic, "partition", dp.Partition, "offset", dp.Offset, "err", err)

@@ -43,6 +43,10 @@ type FetchPartition struct {
 	// LeaderEpoch is the leader epoch the client knows, -1 when it does
 	// not say; a stale or unknown one fails the partition.
 	LeaderEpoch int32
+	// ReplicaLogStart is a follower's own log start offset, which its
+	// fetch carries (-1 when it does not say): the leader's DeleteRecords
+	// waits until its in-sync followers have moved theirs.
+	ReplicaLogStart int64
 	// Invalid, set by the listener, fails the partition unread: a rule of
 	// its wire protocol the layer does not know.
 	Invalid error
@@ -75,7 +79,7 @@ func (f *Fetch) Reset(maxWait time.Duration, minBytes int32, maxBytes int64) {
 // Add appends a partition to read.
 func (f *Fetch) Add(topic string, partition int32, offset int64, maxBytes, leaderEpoch int32) *FetchPartition {
 	f.Partitions = append(f.Partitions, FetchPartition{Topic: topic, Partition: partition, Offset: offset,
-		MaxBytes: maxBytes, LeaderEpoch: leaderEpoch})
+		MaxBytes: maxBytes, LeaderEpoch: leaderEpoch, ReplicaLogStart: -1})
 	return &f.Partitions[len(f.Partitions)-1]
 }
 
@@ -193,7 +197,7 @@ func (h *Handler) collect(f *Fetch) {
 			if h.repl == nil {
 				err = Refuse(ErrNotLeader, "this broker does not replicate partitions")
 			} else {
-				err = h.repl.FollowerFetched(p, f.ReplicaID, fp.Offset)
+				err = h.repl.FollowerFetched(p, f.ReplicaID, fp.Offset, fp.ReplicaLogStart)
 			}
 			if err != nil {
 				fp.Err, f.Failed = err, true

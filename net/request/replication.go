@@ -27,9 +27,16 @@ type Replication interface {
 	// records, fetched after a truncation) or a timeout.
 	AwaitReplicated(ctx context.Context, p *engine.Partition, end int64, epoch int32, timeout time.Duration) error
 	// FollowerFetched records that replica fetched the partition from
-	// offset (so it holds everything before it); the leader may then move
+	// offset (so it holds everything before it), its own log start being
+	// logStart (-1 when its fetch did not say); the leader may then move
 	// the high watermark and grow the ISR. An error refuses the fetch
 	// (ErrNotLeader when this node does not lead, or the replica is not
 	// one of the partition's).
-	FollowerFetched(p *engine.Partition, replica int32, offset int64) error
+	FollowerFetched(p *engine.Partition, replica int32, offset, logStart int64) error
+	// AwaitLowWatermark returns the partition's low watermark, the
+	// lowest log start among the leader and its in-sync followers, once
+	// it reaches offset (every in-sync replica has deleted the records
+	// below it, as DeleteRecords waits in Kafka); ErrNotLeader when this
+	// node stops leading, or a timeout error when it does not get there.
+	AwaitLowWatermark(ctx context.Context, p *engine.Partition, offset int64, timeout time.Duration) (int64, error)
 }

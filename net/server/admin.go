@@ -20,7 +20,7 @@ func (s *Server) dispatch(c *conn, req protocol.Request) protocol.Response {
 	case *protocol.CreatePartitionsRequest:
 		return s.createPartitions(c, r)
 	case *protocol.DeleteRecordsRequest:
-		return s.deleteRecords(r)
+		return s.deleteRecords(c, r)
 	case *protocol.DescribeConfigsRequest:
 		return s.describeConfigs(r)
 	case *protocol.AlterConfigsRequest:

@@ -1,20 +1,26 @@
 package server
 
 import (
+	"time"
+
 	"github.com/sluicelog/sluice/net/protocol"
 	"github.com/sluicelog/sluice/net/request"
 )
 
 // deleteRecords answers DeleteRecords through the request layer, one
 // result per partition asked for, in request order.
-func (s *Server) deleteRecords(r *protocol.DeleteRecordsRequest) *protocol.DeleteRecordsResponse {
+func (s *Server) deleteRecords(c *conn, r *protocol.DeleteRecordsRequest) *protocol.DeleteRecordsResponse {
 	var parts []request.DeleteRecordsPartition
 	for _, t := range r.Topics {
 		for _, p := range t.Partitions {
 			parts = append(parts, request.DeleteRecordsPartition{Topic: t.Name, Partition: p.Partition, Offset: p.Offset})
 		}
 	}
-	s.h.DeleteRecords(parts)
+	timeout := 30 * time.Second // Kafka's default, when the request names none
+	if r.TimeoutMs > 0 {
+		timeout = time.Duration(r.TimeoutMs) * time.Millisecond
+	}
+	s.h.DeleteRecords(c.ctx, parts, timeout)
 	resp := &protocol.DeleteRecordsResponse{Topics: make([]protocol.DeleteRecordsResponseTopic, len(r.Topics))}
 	i := 0
 	for ti, t := range r.Topics {
