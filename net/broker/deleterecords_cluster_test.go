@@ -152,47 +152,9 @@ func TestClusterDeleteRecordsSurvivesFailover(t *testing.T) {
 // get every in-sync replica past the offset: it answers REQUEST_TIMED_OUT
 // once the request's timeout has run, not success.
 func TestClusterDeleteRecordsWaitsForLostFollower(t *testing.T) {
-	cfgs, err := broker.TestClusterConfigs(3, t.TempDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range cfgs {
-		cfgs[i].BrokerSessionTimeout = 60 * time.Second
-	}
-	bs := startCluster(t, cfgs)
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	_, bs, leader, follower := startRF2Partition(t, "w")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	eventually(t, "every broker to see three live brokers", func() bool {
-		for _, b := range bs {
-			if len(b.Member().Brokers("SLUICE")) != 3 {
-				return false
-			}
-		}
-		return true
-	})
-	admin, err := client.New(ctx, client.Config{BootstrapServers: []string{bs[0].Addr().String()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	if err := admin.CreateTopic(ctx, "w", 1, 2, map[string]string{"min.insync.replicas": "1"}); err != nil {
-		t.Fatal(err)
-	}
-	var leader, follower int32
-	eventually(t, "the partition led with both replicas in sync", func() bool {
-		top, ok := bs[0].Member().State().Topic("w")
-		if !ok || len(top.Partitions) != 1 || top.Partitions[0].Leader < 0 || len(top.Partitions[0].ISR) != 2 {
-			return false
-		}
-		p := top.Partitions[0]
-		leader = p.Leader
-		for _, r := range p.Replicas {
-			if r != leader {
-				follower = r
-			}
-		}
-		return true
-	})
 	kc, err := kgo.NewClient(kgo.SeedBrokers(bs[leader-1].KafkaAddr().String()), kgo.RequiredAcks(kgo.AllISRAcks()))
 	if err != nil {
 		t.Fatal(err)

@@ -28,53 +28,8 @@ import (
 // Were the wait the handler's, the second would be appended only once the
 // first had timed out.
 func TestClusterAcksAllPipelines(t *testing.T) {
-	cfgs, err := broker.TestClusterConfigs(3, t.TempDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range cfgs {
-		cfgs[i].BrokerSessionTimeout = 60 * time.Second
-	}
-	bs := startCluster(t, cfgs)
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	eventually(t, "every broker to see three live brokers", func() bool {
-		for _, b := range bs {
-			if len(b.Member().Brokers("SLUICE")) != 3 {
-				return false
-			}
-		}
-		return true
-	})
-	admin, err := client.New(ctx, client.Config{BootstrapServers: []string{bs[0].Addr().String()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
 	const topic = "pipe"
-	if err := admin.CreateTopic(ctx, topic, 1, 2, map[string]string{"min.insync.replicas": "1"}); err != nil {
-		t.Fatal(err)
-	}
-	var leader, follower int32
-	eventually(t, "the partition led with both replicas in sync on every broker", func() bool {
-		for _, b := range bs {
-			top, ok := b.Member().State().Topic(topic)
-			if !ok || len(top.Partitions) != 1 {
-				return false
-			}
-			p := top.Partitions[0]
-			if p.Leader < 0 || len(p.ISR) != 2 {
-				return false
-			}
-			leader = p.Leader
-			for _, r := range p.Replicas {
-				if r != p.Leader {
-					follower = r
-				}
-			}
-		}
-		return true
-	})
+	cfgs, bs, leader, follower := startRF2Partition(t, topic)
 	kill(bs[follower-1])
 	bs[follower-1] = nil
 
@@ -178,4 +133,58 @@ func oneRecordBatch(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	return recs
+}
+
+// startRF2Partition starts a cluster of three whose lost brokers are not
+// fenced for a minute (the session timeout), and creates topic with one
+// partition on two of them (min.insync.replicas 1), both in sync on every
+// broker: killing the follower then leaves the leader waiting for it.
+func startRF2Partition(t *testing.T, topic string) (cfgs []broker.Config, bs []*broker.Broker, leader, follower int32) {
+	t.Helper()
+	cfgs, err := broker.TestClusterConfigs(3, t.TempDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range cfgs {
+		cfgs[i].BrokerSessionTimeout = 60 * time.Second
+	}
+	bs = startCluster(t, cfgs)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	eventually(t, "every broker to see three live brokers", func() bool {
+		for _, b := range bs {
+			if len(b.Member().Brokers("SLUICE")) != 3 {
+				return false
+			}
+		}
+		return true
+	})
+	admin, err := client.New(ctx, client.Config{BootstrapServers: []string{bs[0].Addr().String()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if err := admin.CreateTopic(ctx, topic, 1, 2, map[string]string{"min.insync.replicas": "1"}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the partition led with both replicas in sync on every broker", func() bool {
+		for _, b := range bs {
+			top, ok := b.Member().State().Topic(topic)
+			if !ok || len(top.Partitions) != 1 {
+				return false
+			}
+			p := top.Partitions[0]
+			if p.Leader < 0 || len(p.ISR) != 2 {
+				return false
+			}
+			leader = p.Leader
+			for _, r := range p.Replicas {
+				if r != p.Leader {
+					follower = r
+				}
+			}
+		}
+		return true
+	})
+	return cfgs, bs, leader, follower
 }
