@@ -192,6 +192,10 @@ func (r *runner) createTopic(ctx context.Context, adm *kadm.Client, p Producing)
 	return r.c.waitInSync(ctx, p.Topic, r.cfg.Partitions, 30*time.Second)
 }
 
+// produceGrace bounds how long a run's records may wait for their
+// acknowledgement past the run's end.
+const produceGrace = time.Minute
+
 // producerOpts are a throughput producer's settings: Kafka's producer
 // defaults where kgo's differ (5 requests in flight per broker without
 // idempotence, as max.in.flight.requests.per.connection), acks=1 without
@@ -219,14 +223,20 @@ func (r *runner) produce(ctx context.Context, p Producing, size int, rate float6
 	if round > 0 {
 		r.cfg.Logf("replbench: %s, %d B, %s, round %d", p.Label(), size, mode, round)
 	}
-	cl, err := kgo.NewClient(r.producerOpts(p)...)
+	// A record that cannot be delivered fails within the run's time and
+	// produceGrace, as does the final flush: a broker that stopped taking
+	// records (a full disk answers KAFKA_STORAGE_ERROR, which kgo retries
+	// for ever) fails the run instead of hanging it.
+	cl, err := kgo.NewClient(append(r.producerOpts(p), kgo.RecordDeliveryTimeout(d+produceGrace))...)
 	if err != nil {
 		return ProduceRun{}, err
 	}
 	defer cl.Close()
 	// The first record outside the clock: metadata, connections and the
 	// producer id.
-	if err := cl.ProduceSync(ctx, &kgo.Record{Value: make([]byte, size)}).FirstErr(); err != nil {
+	fctx, fcancel := context.WithTimeout(ctx, produceGrace)
+	defer fcancel()
+	if err := cl.ProduceSync(fctx, &kgo.Record{Value: make([]byte, size)}).FirstErr(); err != nil {
 		return ProduceRun{}, fmt.Errorf("%s: first record: %w", p.Label(), err)
 	}
 	marks := r.logMarks()
@@ -253,8 +263,12 @@ func (r *runner) produce(ctx context.Context, p Producing, size int, rate float6
 			rec.Record(rec.Since()-start, 1, n)
 		})
 	}
-	if err := cl.Flush(ctx); err != nil {
-		return ProduceRun{}, fmt.Errorf("%s: flush: %w", p.Label(), err)
+	flushCtx, flushCancel := context.WithTimeout(ctx, produceGrace)
+	defer flushCancel()
+	if err := cl.Flush(flushCtx); err != nil {
+		failed, first := rec.Errors()
+		return ProduceRun{}, fmt.Errorf("%s: flush: records still unacknowledged %v after the run (%d failed, the first with %v): %w",
+			p.Label(), produceGrace, failed, first, err)
 	}
 	use := r.stopCPU(cpu)
 	var res perf.Result
