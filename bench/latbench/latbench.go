@@ -213,41 +213,13 @@ func (r *runner) run(cfg perf.Config) (*perf.Result, error) {
 	cfg.Partitions = 1
 	res, err := perf.Run(r.ctx, cfg, io.Discard)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", Command(res.Config), err)
+		return nil, fmt.Errorf("%s: %w", res.Config.CommandLine(), err)
 	}
-	res.Command = Command(res.Config)
+	res.Command = res.Config.CommandLine()
 	if err := r.adm.DeleteTopic(r.ctx, cfg.Topic); err != nil {
 		return nil, fmt.Errorf("deleting %s: %w", cfg.Topic, err)
 	}
 	r.logf("round %d: %s: %.0f records/s, %.1f MB/s, p50 %.3f p99 %.3f p99.9 %.3f ms", r.round, res.Command,
 		res.RecordsPerSec, res.MBPerSec, res.Latency.P50, res.Latency.P99, res.Latency.P999)
 	return res, nil
-}
-
-// Command is the sluice bench command line that runs cfg against a broker
-// at ADDR.
-func Command(c perf.Config) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "sluice bench %s --bootstrap-server ADDR --topic T --acks %s --record-size %d", c.Workload, c.Acks, c.RecordSize)
-	if c.Linger < 0 {
-		b.WriteString(" --linger 0")
-	} else {
-		fmt.Fprintf(&b, " --linger %v", c.Linger)
-	}
-	fmt.Fprintf(&b, " --batch-size %d", c.BatchSize)
-	if c.Producers > 1 {
-		fmt.Fprintf(&b, " --producers %d", c.Producers)
-	}
-	if c.Throughput > 0 {
-		fmt.Fprintf(&b, " --throughput %.0f", c.Throughput)
-	}
-	if c.NumRecords > 0 {
-		fmt.Fprintf(&b, " --num-records %d", c.NumRecords)
-	} else {
-		fmt.Fprintf(&b, " --duration %v", c.Duration)
-	}
-	for k, v := range c.TopicConfigs {
-		fmt.Fprintf(&b, " --topic-config %s=%s", k, v)
-	}
-	return b.String()
 }

@@ -30,9 +30,13 @@ func TestLimitsMeasureTheDisk(t *testing.T) {
 }
 
 func TestCommandShowsWhatRan(t *testing.T) {
-	got := Command(perf.Config{Workload: perf.E2E, Acks: "1", RecordSize: 100, Linger: -1, BatchSize: 16384,
-		Throughput: 100000, Duration: 8 * time.Second})
-	want := "sluice bench e2e --bootstrap-server ADDR --topic T --acks 1 --record-size 100 --linger 0 --batch-size 16384 --throughput 100000 --duration 8s"
+	cfg := perf.Config{Workload: perf.E2E, Topic: "T", Acks: "1", RecordSize: 100, Linger: -1, BatchSize: 16384,
+		Partitions: 1, Compression: "none", Throughput: 100000, Duration: 8 * time.Second, FetchBytes: 1 << 20,
+		TopicConfigs: map[string]string{"flush.on.ack": "true", "segment.bytes": "1048576"}}
+	got := cfg.CommandLine()
+	want := "sluice bench e2e --bootstrap-server=ADDR --topic=T --record-size=100 --duration=8s --partitions=1 --acks=1 " +
+		"--compression=none --linger=0 --batch-size=16384 --throughput=100000 " +
+		"--topic-config=flush.on.ack=true --topic-config=segment.bytes=1048576 --fetch-bytes=1048576"
 	if got != want {
 		t.Fatalf("command\n got %s\nwant %s", got, want)
 	}

@@ -141,7 +141,7 @@ func (rep *Report) WriteMarkdown(w io.Writer) error {
 		hp99, rep.med(func(r *Round) float64 { return r.E2EHalf.Latency.P999 }), rep.med(func(r *Round) float64 { return r.E2EHalf.Latency.Max }))
 	p("Target: p99 under %.0f ms: %s.\n\n", targetHalfP99, verdict(hp99 < targetHalfP99))
 
-	p("### Commands\n\nEach run of round 1, as `sluice bench` runs it against the broker (ADDR), on a topic T of its own:\n\n```text\n")
+	p("### Commands\n\nEach run of round 1, as `sluice bench` runs it against the broker (ADDR), each on a topic of its own:\n\n```text\n")
 	if len(rep.Rounds) > 0 {
 		r := &rep.Rounds[0]
 		runs := append(slices.Clone(r.Durable), r.PlainLow, r.DurableLow, r.Produce, r.E2E, r.Peak, r.E2EHalf)

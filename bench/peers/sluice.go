@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/sluicelog/sluice/bench/perf"
@@ -58,33 +57,7 @@ func sluiceRun(ctx context.Context, addr string, cfg perf.Config, progress io.Wr
 	cfg.Bootstrap = []string{addr}
 	res, err := perf.Run(ctx, cfg, progress)
 	if res != nil {
-		res.Command = cliCommand(cfg)
+		res.Command = cfg.CommandLine()
 	}
 	return res, err
-}
-
-// cliCommand is the `sluice bench` command line that runs cfg.
-func cliCommand(cfg perf.Config) string {
-	parts := []string{"sluice", "bench", cfg.Workload, "--bootstrap-server=ADDR", "--topic=" + cfg.Topic,
-		"--record-size=" + strconv.Itoa(cfg.RecordSize)}
-	if cfg.NumRecords > 0 {
-		parts = append(parts, "--num-records="+strconv.FormatInt(cfg.NumRecords, 10))
-	}
-	if cfg.Workload != perf.Consume {
-		parts = append(parts, "--partitions="+strconv.Itoa(int(cfg.Partitions)), "--acks="+cfg.Acks,
-			"--compression="+cfg.Compression, "--linger="+cfg.Linger.String(), "--batch-size="+strconv.Itoa(cfg.BatchSize))
-		if cfg.Producers > 1 {
-			parts = append(parts, "--producers="+strconv.Itoa(cfg.Producers))
-		}
-		if cfg.Throughput > 0 {
-			parts = append(parts, "--throughput="+strconv.FormatFloat(cfg.Throughput, 'f', 0, 64))
-		}
-		for k, v := range cfg.TopicConfigs {
-			parts = append(parts, "--topic-config="+k+"="+v)
-		}
-	}
-	if cfg.Workload != perf.Produce {
-		parts = append(parts, "--fetch-bytes="+strconv.Itoa(int(cfg.FetchBytes)))
-	}
-	return strings.Join(parts, " ")
 }

@@ -3,6 +3,10 @@ package perf
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sluicelog/sluice/segment/batch"
@@ -182,4 +186,38 @@ func split(n int64, parts, i int) int64 {
 		q++
 	}
 	return q
+}
+
+// CommandLine is the `sluice bench` command that runs c against a broker
+// at ADDR: what a report prints beside a figure it took with Run.
+func (c Config) CommandLine() string {
+	parts := []string{"sluice", "bench", c.Workload, "--bootstrap-server=ADDR", "--topic=" + c.Topic,
+		"--record-size=" + strconv.Itoa(c.RecordSize)}
+	switch {
+	case c.NumRecords > 0:
+		parts = append(parts, "--num-records="+strconv.FormatInt(c.NumRecords, 10))
+	case c.Duration > 0:
+		parts = append(parts, "--duration="+c.Duration.String())
+	}
+	if c.Workload != Consume {
+		linger := c.Linger.String()
+		if c.Linger < 0 {
+			linger = "0" // none at all, as --linger 0 asks
+		}
+		parts = append(parts, "--partitions="+strconv.Itoa(int(c.Partitions)), "--acks="+c.Acks,
+			"--compression="+c.Compression, "--linger="+linger, "--batch-size="+strconv.Itoa(c.BatchSize))
+		if c.Producers > 1 {
+			parts = append(parts, "--producers="+strconv.Itoa(c.Producers))
+		}
+		if c.Throughput > 0 {
+			parts = append(parts, "--throughput="+strconv.FormatFloat(c.Throughput, 'f', 0, 64))
+		}
+		for _, k := range slices.Sorted(maps.Keys(c.TopicConfigs)) {
+			parts = append(parts, "--topic-config="+k+"="+c.TopicConfigs[k])
+		}
+	}
+	if c.Workload != Produce {
+		parts = append(parts, "--fetch-bytes="+strconv.Itoa(int(c.FetchBytes)))
+	}
+	return strings.Join(parts, " ")
 }
