@@ -150,10 +150,9 @@ func (h *Handler) Produce(ctx context.Context, p *Produce) (failed bool) {
 		}
 	}
 	if p.SyncPending() {
+		p.ctx = ctx
 		if !p.DeferSync {
 			failed = h.Sync(p) || failed
-		} else {
-			p.ctx = ctx
 		}
 	}
 	return failed
@@ -212,11 +211,7 @@ func (h *Handler) syncPartition(p *Produce, pp *ProducePartition) {
 		err = pp.part.Sync(pp.syncTo)
 	}
 	if err == nil && pp.replicatedTo > 0 {
-		ctx := p.ctx
-		if ctx == nil {
-			ctx = context.Background()
-		}
-		err = h.repl.AwaitReplicated(ctx, pp.part, pp.replicatedTo, pp.epoch, time.Until(p.replicatedBy))
+		err = h.repl.AwaitReplicated(p.ctx, pp.part, pp.replicatedTo, pp.epoch, time.Until(p.replicatedBy))
 	}
 	if err != nil {
 		pp.Err, pp.BaseOffset, pp.LogAppendTime, pp.LogStartOffset = err, -1, -1, -1
