@@ -5,6 +5,8 @@ import (
 	"io"
 	"slices"
 	"strings"
+
+	"github.com/sluicelog/sluice/bench/units"
 )
 
 // The targets of issue 17.
@@ -17,18 +19,6 @@ const (
 	targetHalfP99      = 3.0 // ms, e2e at half of the produce peak
 )
 
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
 // col gathers one figure from every round.
 func (rep *Report) col(f func(*Round) float64) []float64 {
 	out := make([]float64, len(rep.Rounds))
@@ -38,7 +28,7 @@ func (rep *Report) col(f func(*Round) float64) []float64 {
 	return out
 }
 
-func (rep *Report) med(f func(*Round) float64) float64 { return median(rep.col(f)) }
+func (rep *Report) med(f func(*Round) float64) float64 { return units.Median(rep.col(f)) }
 
 func verdict(ok bool) string {
 	if ok {

@@ -249,38 +249,15 @@ func (cl *Client) DescribeCluster(ctx context.Context) (ClusterInfo, error) {
 // DescribeConfigs returns every config of a topic with its effective
 // value, sorted by name.
 func (cl *Client) DescribeConfigs(ctx context.Context, topic string) ([]ConfigEntry, error) {
-	req := &protocol.DescribeConfigsRequest{Resources: []protocol.DescribeConfigsRequestResource{
-		{ResourceType: protocol.ResourceTopic, ResourceName: topic},
-	}}
-	var resp protocol.DescribeConfigsResponse
-	if err := cl.call(ctx, "", req, &resp, true); err != nil {
+	rcs, err := cl.DescribeTopicConfigs(ctx, topic)
+	if err != nil {
 		return nil, err
 	}
-	if err := brokerErr(protocol.DescribeConfigs, resp.ErrorCode, topic, -1, nil); err != nil {
-		return nil, err
+	out := make([]ConfigEntry, len(rcs))
+	for i, rc := range rcs {
+		out[i] = rc.ConfigEntry
 	}
-	for _, r := range resp.Results {
-		if r.ResourceType != protocol.ResourceTopic || r.ResourceName != topic {
-			continue
-		}
-		if err := brokerErr(protocol.DescribeConfigs, r.ErrorCode, topic, -1, r.ErrorMessage); err != nil {
-			return nil, err
-		}
-		out := make([]ConfigEntry, 0, len(r.Configs))
-		for _, c := range r.Configs {
-			e := ConfigEntry{Name: c.Name, IsDefault: c.IsDefault, ReadOnly: c.ReadOnly, Source: sourceName(c.Source)}
-			if c.Value != nil {
-				e.Value = *c.Value
-			}
-			if c.Documentation != nil {
-				e.Doc = *c.Documentation
-			}
-			out = append(out, e)
-		}
-		sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-		return out, nil
-	}
-	return nil, fmt.Errorf("describe configs %s: the broker's answer did not mention it", topic)
+	return out, nil
 }
 
 func sourceName(s protocol.ConfigSource) string {
