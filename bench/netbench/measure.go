@@ -395,6 +395,7 @@ type consumeMode int
 
 const (
 	ownedRecords    consumeMode = iota // PollInto: records the caller owns, in its reused slice
+	recycledRecords                    // PollInto, and Recycle once they are checked
 	borrowedRecords                    // Poll with BorrowRecords
 	wholeBatches                       // PollBatches: CRC-checked batches, records not decoded
 	trustedBatches                     // PollBatches with check.crcs=false
@@ -404,7 +405,7 @@ const (
 // mode.
 func (r *runner) consume(ctx context.Context, mode consumeMode) (ConsumeResult, error) {
 	cfg := &r.cfg
-	res := ConsumeResult{Name: [...]string{"consumer", "consumer (BorrowRecords)", "consumer (PollBatches)", "consumer (PollBatches, check.crcs=false)"}[mode]}
+	res := ConsumeResult{Name: [...]string{"consumer", "consumer (PollInto+Recycle)", "consumer (BorrowRecords)", "consumer (PollBatches)", "consumer (PollBatches, check.crcs=false)"}[mode]}
 	k := r.cl.NewConsumer(client.ConsumerConfig{MaxPartitionBytes: cfg.FetchBytes, ReceiveBufferBytes: cfg.ReceiveBuffer, BorrowRecords: mode == borrowedRecords,
 		SkipCRCCheck: mode == trustedBatches})
 	defer k.Close()
@@ -438,7 +439,7 @@ func (r *runner) consume(ctx context.Context, mode consumeMode) (ConsumeResult, 
 			}
 		} else {
 			var err error
-			if mode == ownedRecords {
+			if mode == ownedRecords || mode == recycledRecords {
 				// The owned-records API without a slice per poll:
 				// the values are the caller's, the records reuse
 				// what the last poll returned.
@@ -458,6 +459,9 @@ func (r *runner) consume(ctx context.Context, mode consumeMode) (ConsumeResult, 
 				payload += int64(len(rec.Value))
 				next = rec.Offset + 1
 				res.Records++
+			}
+			if mode == recycledRecords {
+				k.Recycle(recs) // checked and not kept: its memory serves the next fetches
 			}
 		}
 		if got == 0 {

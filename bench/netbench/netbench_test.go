@@ -70,7 +70,7 @@ func TestRunTiny(t *testing.T) {
 	if tcpCountersSupported && (p.WireBytesFrom != "tcp_info" || p.WireBytes != p.ComputedWireBytes) {
 		t.Errorf("produce wire bytes %d from %s, computed %d", p.WireBytes, p.WireBytesFrom, p.ComputedWireBytes)
 	}
-	for _, c := range []ConsumeResult{rep.Consume, rep.Borrowed, rep.Batches, rep.BatchesNoCRC, rep.RawFetch} {
+	for _, c := range []ConsumeResult{rep.Consume, rep.Recycled, rep.Borrowed, rep.Batches, rep.BatchesNoCRC, rep.RawFetch} {
 		if c.Records != n || c.Mismatches != 0 || c.PayloadBytes != p.PayloadBytes {
 			t.Errorf("%s: %d records, %d mismatches, %d payload bytes; want %d records", c.Name, c.Records, c.Mismatches, c.PayloadBytes, n)
 		}
@@ -121,7 +121,7 @@ func TestRunTiny(t *testing.T) {
 			t.Errorf("%s: runs %v (median %v), ratio runs %v; want 2 runs each", c.Name, c.RunsMBps, c.WireMBps, rep.RatioRuns[c.Name])
 		}
 	}
-	for name, r := range map[string]float64{"produce": rep.ProduceRatio, "consume": rep.ConsumeRatio, "consume borrowed": rep.BorrowedRatio, "consume batches": rep.BatchesRatio, "consume batches without CRC": rep.BatchesNoCRCRatio, "raw fetch": rep.RawFetchRatio} {
+	for name, r := range map[string]float64{"produce": rep.ProduceRatio, "consume": rep.ConsumeRatio, "consume recycled": rep.RecycledRatio, "consume borrowed": rep.BorrowedRatio, "consume batches": rep.BatchesRatio, "consume batches without CRC": rep.BatchesNoCRCRatio, "raw fetch": rep.RawFetchRatio} {
 		if !(r > 0) {
 			t.Errorf("%s ratio %v, want > 0", name, r)
 		}

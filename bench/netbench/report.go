@@ -74,6 +74,12 @@ func (rep *Report) WriteText(w io.Writer) error {
 	p("                     %d fetches of %.0f B avg, PollInto: records copied out (the caller owns them) into its reused slice, every record's offset and value checked",
 		c.Fetches+c.EmptyFetches, c.AvgFetchBytes)
 	p("                     %s", cpuLine(c.CPU, "broker", c.Seconds, m.Cores))
+	rc := rep.Recycled
+	p("   ... recycled      %d records in %.3fs: %.0f records/s, %.1f MB/s payload, %.1f MB/s wire (%d B, %s); runs %s",
+		rc.Records, rc.Seconds, rc.RecordsPerSec, rc.PayloadMBps, rc.WireMBps, rc.WireBytes, wireFrom(rc.WireBytesFrom), runs(rc.RunsMBps))
+	p("                     %d fetches of %.0f B avg, PollInto and then Recycle: owned records whose memory is given back once checked, so fetches copy into reused memory",
+		rc.Fetches+rc.EmptyFetches, rc.AvgFetchBytes)
+	p("                     %s", cpuLine(rc.CPU, "broker", rc.Seconds, m.Cores))
 	p("   ... borrowed      %d records in %.3fs: %.0f records/s, %.1f MB/s payload, %.1f MB/s wire (%d B, %s); runs %s",
 		bc.Records, bc.Seconds, bc.RecordsPerSec, bc.PayloadMBps, bc.WireMBps, bc.WireBytes, wireFrom(bc.WireBytesFrom), runs(bc.RunsMBps))
 	p("                     %d fetches of %.0f B avg, BorrowRecords (records point into the fetch buffer until the next Poll), every record's offset and value checked",
@@ -119,12 +125,13 @@ func (rep *Report) WriteText(w io.Writer) error {
 		return "NOT MET"
 	}
 	p("   ratio consumer/limit:  %.3f (target >= %.2f: %s; rounds %s)", rep.ConsumeRatio, rep.TargetConsumeRatio, verdict(rep.ConsumeRatio), ratios(rep.RatioRuns[c.Name]))
+	p("   ratio recycled/limit:  %.3f (target >= %.2f: %s; rounds %s)", rep.RecycledRatio, rep.TargetConsumeRatio, verdict(rep.RecycledRatio), ratios(rep.RatioRuns[rc.Name]))
 	p("   ratio borrowed/limit:  %.3f (target >= %.2f: %s; rounds %s)", rep.BorrowedRatio, rep.TargetConsumeRatio, verdict(rep.BorrowedRatio), ratios(rep.RatioRuns[bc.Name]))
 	p("   ratio batches/limit:   %.3f (target >= %.2f: %s; rounds %s)", rep.BatchesRatio, rep.TargetConsumeRatio, verdict(rep.BatchesRatio), ratios(rep.RatioRuns[bb.Name]))
 	p("   ratio no-CRC/limit:    %.3f (target >= %.2f: %s; rounds %s)", rep.BatchesNoCRCRatio, rep.TargetConsumeRatio, verdict(rep.BatchesNoCRCRatio), ratios(rep.RatioRuns[bn.Name]))
 	p("   ratio raw fetch/limit: %.3f (rounds %s)", rep.RawFetchRatio, ratios(rep.RatioRuns[rf.Name]))
-	p("   against the sendfile limit: consumer %.3f, borrowed %.3f, batches %.3f, no CRC %.3f, raw fetch %.3f (medians of the rounds' ratios)",
-		rep.SendfileRatios[c.Name], rep.SendfileRatios[bc.Name], rep.SendfileRatios[bb.Name], rep.SendfileRatios[bn.Name], rep.SendfileRatios[rf.Name])
+	p("   against the sendfile limit: consumer %.3f, recycled %.3f, borrowed %.3f, batches %.3f, no CRC %.3f, raw fetch %.3f (medians of the rounds' ratios)",
+		rep.SendfileRatios[c.Name], rep.SendfileRatios[rc.Name], rep.SendfileRatios[bc.Name], rep.SendfileRatios[bb.Name], rep.SendfileRatios[bn.Name], rep.SendfileRatios[rf.Name])
 	p("   ceiling sendfile/limit: %.3f (rounds %s): what sendfile itself reaches here; a consumer served by sendfile gets about this far, within the runs' noise",
 		rep.SendfileCeiling, ratios(rep.SendfileCeilingRuns))
 	p("   ceiling copy/limit:     %.3f (rounds %s): the same for a file server that copies the stored bytes through a buffer",

@@ -14,8 +14,8 @@ import (
 type phaseFunc func(name string, f func(ctx context.Context) error) error
 
 // consumeRounds measures the consume side in Config.Runs rounds. A round
-// reads the whole partition once in every mode (owned records, borrowed
-// records, batches, raw fetches) and then measures the consume limits once
+// reads the whole partition once in every mode (owned records, owned and
+// recycled records, borrowed records, batches, raw fetches) and then measures the consume limits once
 // each: the loopback limit, the sendfile limit and the copying file server.
 // On a shared machine the throughput a run sees drifts by a factor of two
 // within a minute; a ratio of runs made seconds apart, round by round, is
@@ -31,6 +31,7 @@ func (r *runner) consumeRounds(rep *Report, phase phaseFunc) error {
 		run   func(ctx context.Context) (ConsumeResult, error)
 	}{
 		{"sluice-consume", &rep.Consume, &rep.ConsumeRatio, func(ctx context.Context) (ConsumeResult, error) { return r.consume(ctx, ownedRecords) }},
+		{"sluice-consume-recycled", &rep.Recycled, &rep.RecycledRatio, func(ctx context.Context) (ConsumeResult, error) { return r.consume(ctx, recycledRecords) }},
 		{"sluice-consume-borrowed", &rep.Borrowed, &rep.BorrowedRatio, func(ctx context.Context) (ConsumeResult, error) { return r.consume(ctx, borrowedRecords) }},
 		{"sluice-consume-batches", &rep.Batches, &rep.BatchesRatio, func(ctx context.Context) (ConsumeResult, error) { return r.consume(ctx, wholeBatches) }},
 		{"sluice-consume-batches-nocrc", &rep.BatchesNoCRC, &rep.BatchesNoCRCRatio, func(ctx context.Context) (ConsumeResult, error) { return r.consume(ctx, trustedBatches) }},
@@ -84,8 +85,8 @@ func (r *runner) consumeRounds(rep *Report, phase phaseFunc) error {
 			}
 		}
 		limits, sendfiles, copies = append(limits, lim), append(sendfiles, sf), append(copies, cp)
-		logf("netbench: consume round %d of %d: consumer %.0f, borrowed %.0f, batches %.0f (no CRC %.0f), raw fetch %.0f, limit %.0f, sendfile limit %.0f, copy limit %.0f MB/s",
-			round+1, r.cfg.Runs, runs[0][round].WireMBps, runs[1][round].WireMBps, runs[2][round].WireMBps, runs[3][round].WireMBps, raw.WireMBps, lim.MBps, sf.MBps, cp.MBps)
+		logf("netbench: consume round %d of %d: consumer %.0f, recycled %.0f, borrowed %.0f, batches %.0f (no CRC %.0f), raw fetch %.0f, limit %.0f, sendfile limit %.0f, copy limit %.0f MB/s",
+			round+1, r.cfg.Runs, runs[0][round].WireMBps, runs[1][round].WireMBps, runs[2][round].WireMBps, runs[3][round].WireMBps, runs[4][round].WireMBps, raw.WireMBps, lim.MBps, sf.MBps, cp.MBps)
 	}
 
 	limitMBps, sendfileMBps, copyMBps := runsMBps(limits), runsMBps(sendfiles), runsMBps(copies)

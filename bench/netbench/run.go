@@ -36,6 +36,9 @@ type Report struct {
 	Produce      ProduceResult `json:"produce"`
 	ProduceLimit LimitResult   `json:"produce_limit"`
 	Consume      ConsumeResult `json:"consume"`
+	// Recycled is the consumer again, giving each poll's records back
+	// with Recycle once checked, so fetches copy into reused memory.
+	Recycled ConsumeResult `json:"consume_recycled"`
 	// Borrowed is the consumer again with BorrowRecords: records point
 	// into the fetch buffer instead of being copied out of it.
 	Borrowed ConsumeResult `json:"consume_borrowed"`
@@ -71,6 +74,7 @@ type Report struct {
 	// lists by consumer name.
 	ProduceRatio       float64              `json:"produce_ratio"`
 	ConsumeRatio       float64              `json:"consume_ratio"`
+	RecycledRatio      float64              `json:"consume_recycled_ratio"`
 	BorrowedRatio      float64              `json:"consume_borrowed_ratio"`
 	BatchesRatio       float64              `json:"consume_batches_ratio"`
 	BatchesNoCRCRatio  float64              `json:"consume_batches_no_crc_ratio"`

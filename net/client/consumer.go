@@ -80,7 +80,8 @@ func (c *ConsumerConfig) setDefaults() {
 // is kept long while the records around it are dropped.
 //
 // A record itself takes 128 bytes on 64-bit platforms, more than a
-// 100-byte value: PollInto lets a consumer reuse them.
+// 100-byte value: PollInto lets a consumer reuse them, and Recycle the
+// memory they point into.
 type ConsumerRecord struct {
 	Topic     string
 	Partition int32

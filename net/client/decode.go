@@ -25,8 +25,9 @@ import (
 // until the next Poll, and the arena and slab are reused across Polls.
 // Without it the records are the caller's: their uncompressed batches are
 // read from one copy of the stretch of data that holds them, and the
-// arena and slab are allocated afresh for each fetch (k.owned), so nothing
-// is allocated per record, and the frame can be reused. The copy is made
+// arena and slab are allocated afresh for each fetch (k.owned), or taken
+// from memory the caller gave back with Recycle, so nothing is allocated
+// per record, and the frame can be reused. The copy is made
 // before the CRCs are checked, so that what was checked is what the
 // records hold.
 func (k *Consumer) decode(recs []ConsumerRecord, topic string, partition int32, pos int64, data []byte) ([]ConsumerRecord, int64, error) {
@@ -54,7 +55,7 @@ func (k *Consumer) decode(recs []ConsumerRecord, topic string, partition int32, 
 		// partition's records of its fetch.
 		var hi int
 		if lo, hi = plainSpan(data, pos); hi > lo {
-			own = bytes.Clone(data[lo:hi])
+			own = k.ownCopy(data[lo:hi])
 		}
 	}
 	k.reader.SkipCRC = k.cfg.SkipCRCCheck
@@ -91,7 +92,7 @@ func (k *Consumer) decode(recs []ConsumerRecord, topic string, partition int32, 
 			return recs, pos, fmt.Errorf("fetch %s-%d batch at offset %d: %w", topic, partition, h.BaseOffset, err)
 		}
 		if !alias && cap(mem.bytes) == 0 {
-			mem.bytes = make([]byte, 0, len(data))
+			mem.bytes = k.newArena(mem, len(data))
 		}
 		for {
 			r, err := k.reader.Next()
@@ -110,8 +111,8 @@ func (k *Consumer) decode(recs []ConsumerRecord, topic string, partition int32, 
 			if alias {
 				cr.Key, cr.Value = r.Key, r.Value
 			} else {
-				cr.Key, mem.bytes = copyInto(mem.bytes, r.Key)
-				cr.Value, mem.bytes = copyInto(mem.bytes, r.Value)
+				cr.Key = k.copyInto(mem, r.Key)
+				cr.Value = k.copyInto(mem, r.Value)
 			}
 			if len(r.Headers) == 0 {
 				continue
@@ -124,8 +125,8 @@ func (k *Consumer) decode(recs []ConsumerRecord, topic string, partition int32, 
 					cr.Headers[i] = hd
 					continue
 				}
-				cr.Headers[i].Key, mem.bytes = copyInto(mem.bytes, hd.Key)
-				cr.Headers[i].Value, mem.bytes = copyInto(mem.bytes, hd.Value)
+				cr.Headers[i].Key = k.copyInto(mem, hd.Key)
+				cr.Headers[i].Value = k.copyInto(mem, hd.Value)
 			}
 		}
 		pos = h.NextOffset()
@@ -240,17 +241,27 @@ func headerSlab(slab *[]batch.RecordHeader, n, more int) []batch.RecordHeader {
 	return (*slab)[start : start+n : start+n]
 }
 
-// copyInto copies b to the end of arena and returns the copy (nil for nil,
-// so null stays null), capped so that appending to it cannot overwrite the
-// next one.
-func copyInto(arena, b []byte) ([]byte, []byte) {
+// copyInto copies b to the end of mem's arena and returns the copy (nil
+// for nil, so null stays null), capped so that appending to it cannot
+// overwrite the next one.
+func (k *Consumer) copyInto(mem *recordMemory, b []byte) []byte {
 	if b == nil {
-		return nil, arena
+		return nil
 	}
-	if cap(arena)-len(arena) < len(b) {
-		arena = make([]byte, 0, max(len(b), 2*cap(arena), 4096))
+	if cap(mem.bytes)-len(mem.bytes) < len(b) {
+		mem.bytes = k.newArena(mem, max(len(b), 2*cap(mem.bytes), 4096))
 	}
-	start := len(arena)
-	arena = append(arena, b...)
-	return arena[start:len(arena):len(arena)], arena
+	start := len(mem.bytes)
+	mem.bytes = append(mem.bytes, b...)
+	return mem.bytes[start:len(mem.bytes):len(mem.bytes)]
+}
+
+// newArena returns an empty arena of at least n bytes for mem: recycled
+// memory for owned records (see Recycle), a new allocation for lent ones,
+// whose arena is reused as a whole.
+func (k *Consumer) newArena(mem *recordMemory, n int) []byte {
+	if mem == &k.owned {
+		return k.ownArena(n)
+	}
+	return make([]byte, 0, n)
 }

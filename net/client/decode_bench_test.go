@@ -36,16 +36,18 @@ func fetchedData(b *testing.B, n, size, batchBytes int) []byte {
 
 // BenchmarkDecode is the consumer's own cost per record of a fetch
 // answer, without the network or a broker: CRC checks, the copy owned
-// records point into, and the record decoding. It is what bounds
+// records point into (new, or recycled), and the record decoding. It is what bounds
 // PollInto's share of the sendfile limit (netbench) for small records.
 func BenchmarkDecode(b *testing.B) {
 	for _, c := range []struct {
-		name string
-		cfg  ConsumerConfig
+		name    string
+		cfg     ConsumerConfig
+		recycle bool
 	}{
-		{"owned", ConsumerConfig{}},
-		{"borrowed", ConsumerConfig{BorrowRecords: true}},
-		{"borrowed-nocrc", ConsumerConfig{BorrowRecords: true, SkipCRCCheck: true}},
+		{"owned", ConsumerConfig{}, false},
+		{"owned-recycled", ConsumerConfig{}, true},
+		{"borrowed", ConsumerConfig{BorrowRecords: true}, false},
+		{"borrowed-nocrc", ConsumerConfig{BorrowRecords: true, SkipCRCCheck: true}, false},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			const n = 10000
@@ -62,6 +64,12 @@ func BenchmarkDecode(b *testing.B) {
 				var err error
 				if recs, _, err = k.decode(recs[:0], "t", 0, 0, data); err != nil || len(recs) != n {
 					b.Fatalf("decoded %d records: %v", len(recs), err)
+				}
+				if !c.cfg.BorrowRecords {
+					k.issue(recs) // as Poll ends
+				}
+				if c.recycle {
+					k.Recycle(recs)
 				}
 			}
 		})

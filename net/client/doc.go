@@ -97,6 +97,9 @@
 // the fetch buffer until the next Poll) and [Consumer.PollBatches] (whole
 // CRC-checked batches, for mirrors and archivers, or callers that decode
 // with batch.Reader themselves). Both allocate nothing per record.
+// Between the two, records the caller owns can be given back with
+// [Consumer.Recycle] once it is done with them: later fetches copy into
+// their memory instead of new memory.
 //
 // # Consumer groups
 //

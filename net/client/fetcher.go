@@ -32,8 +32,16 @@ type fetchState struct {
 	lentMem recordMemory
 
 	// owned is the memory of records the caller owns, besides the copies
-	// of their uncompressed batches: new for each fetch, never reused.
+	// of their uncompressed batches: new for each fetch, or recycled.
 	owned recordMemory
+
+	// Memory of owned records for Recycle (recycle.go): this Poll's
+	// copies and arenas, the last Polls', and what was given back.
+	recycling  bool
+	fresh      [][]byte
+	issued     []issuedMem
+	spare      [][]byte
+	spareBytes int
 
 	// prefetched holds, per broker, the fetches sent ahead of the Polls
 	// that will want them, oldest first, at most prefetchDepth. The first
@@ -96,7 +104,11 @@ func (k *Consumer) Poll(ctx context.Context) ([]ConsumerRecord, error) {
 		k.recs = out.recs[:0]
 	}
 	if err != nil {
+		k.issue(nil)
 		return nil, err
+	}
+	if !k.cfg.BorrowRecords {
+		k.issue(out.recs)
 	}
 	return out.recs, nil
 }
@@ -128,7 +140,11 @@ func (k *Consumer) PollInto(ctx context.Context, dst []ConsumerRecord) ([]Consum
 		clear(dst[n:])
 	}
 	if err != nil {
+		k.issue(nil)
 		return out.recs[:0], err
+	}
+	if !k.cfg.BorrowRecords {
+		k.issue(out.recs)
 	}
 	return out.recs, nil
 }
