@@ -502,6 +502,7 @@ the sendfile limit and no further than the runs' noise, so \`ceiling sendfile/li
 most any of them can reach against the target.
 
 Consumer modes: records the caller owns (\`PollInto\`, reusing the slice it returned last),
+the same records given back with \`Recycle\` once checked (fetches then copy into reused memory),
 borrowed records (\`BorrowRecords\`), whole batches (\`PollBatches\`, CRC-checked), whole
 batches with \`check.crcs=false\` (\`SkipCRCCheck\`: framing checked, CRC not computed), and
 raw Fetch frames without a client.
