@@ -29,13 +29,24 @@
 //
 // # Preallocation and the end of the entries
 //
-// The active segment's indexes are preallocated to their maximum size
-// (fallocate, or ftruncate where the file system cannot reserve blocks) so
-// that a store into the mapping never faults for want of disk space; such a
-// fault is SIGBUS and kills the process. When the segment rolls, Trim cuts
-// the file to entries*size. A broker that crashes leaves the file untrimmed,
-// with a run of zero bytes after the last entry, so Open finds the end by
-// itself:
+// The active segment's indexes are mapped at their maximum size, but their
+// files are allocated (fallocate, or ftruncate where the file system cannot
+// reserve blocks) a chunk at a time, 64 KiB to 1 MiB ahead of the last
+// entry: an idle active segment costs a few blocks of disk, not megabytes.
+// No entry is ever stored past the allocated end, since a store into a
+// mapped page that the file does not back faults with SIGBUS, which kills
+// the process. Append grows the file first, and a failed allocation (a full
+// disk) is an error it returns, as is one from Reserve, which a writer
+// calls before it commits to anything. When the segment rolls, Trim cuts
+// the file to entries*size.
+//
+// The descriptor an index was opened with is closed once the file is
+// mapped (the mapping stays valid without it), so an open index costs a
+// mapping and no descriptor; growing and trimming reopen the file by path,
+// and leave alone a file that is no longer the one mapped.
+//
+// A broker that crashes leaves the file untrimmed, with a run of zero
+// bytes after the last entry, so Open finds the end by itself:
 //
 //   - The entries end at the first all-zero entry, except that entry 0 may
 //     legitimately be all zero (offset index: relative offset 0 at position

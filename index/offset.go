@@ -116,7 +116,9 @@ func offsetSearchTail(data []byte, n int, t uint32) int {
 
 // Append adds an entry for the batch at offset, found at position in the log.
 // Both must be past the last entry's (ErrNotMonotonic) and fit the layout
-// (ErrRange). It returns ErrFull when the file has no room left. Writer only.
+// (ErrRange). It grows the file by a chunk when the entry falls past its
+// allocated end, and returns that allocation's error (ENOSPC, say) if it
+// fails; past maxBytes, or after Trim, it returns ErrFull. Writer only.
 func (x *Offset) Append(offset int64, position int64) error {
 	m := &x.m
 	if m.closed {
@@ -136,7 +138,9 @@ func (x *Offset) Append(offset int64, position int64) error {
 			m.path, offset, position, last.Offset, last.Position, ErrNotMonotonic)
 	}
 	if n >= m.slots {
-		return ErrFull
+		if err := m.room(n); err != nil {
+			return err
+		}
 	}
 	b := m.data[n*OffsetEntrySize : (n+1)*OffsetEntrySize]
 	binary.BigEndian.PutUint32(b, rel)
@@ -248,8 +252,16 @@ func (x *Offset) Last() (e OffsetEntry, ok bool) {
 	return x.entry(x.m.data, n-1), true
 }
 
-// Full reports whether Append would return ErrFull. Writer only.
+// Full reports whether Append would return ErrFull: the index reached
+// the maxBytes it was opened with, or was trimmed. Writer only.
 func (x *Offset) Full() bool { return x.m.full() }
+
+// Reserve makes sure the next n appends will not need to grow the file
+// (as many of them as fit below maxBytes), growing it now if need be. A
+// writer that must not fail halfway, such as a segment about to write a
+// batch to its log, reserves first: a full disk then fails Reserve, before
+// anything is written, rather than an Append after. Writer only.
+func (x *Offset) Reserve(n int) error { return x.m.reserve(n) }
 
 // TruncateTo drops every entry whose offset is at least offset and zeroes
 // its bytes. Writer only; readers may keep running (see the package
@@ -276,12 +288,11 @@ func (x *Offset) Trim() error { return x.m.trim() }
 // Sync writes the mapped entries to disk (msync).
 func (x *Offset) Sync() error { return x.m.sync() }
 
-// Close trims the file, unmaps it and closes it; later calls do nothing and
-// the index reads as empty. It needs exclusive access.
+// Close trims the file and unmaps it; later calls do nothing and the index
+// reads as empty. It needs exclusive access.
 func (x *Offset) Close() error { return x.m.close() }
 
-// Unmap unmaps and closes the file as Close does, but leaves the file's
-// size alone: for an index whose file was opened again for appends (by
+// Unmap unmaps the file as Close does, but leaves the file's size alone: for an index whose file was opened again for appends (by
 // another Offset) while readers still used this one. It needs exclusive access.
 func (x *Offset) Unmap() error { return x.m.unmap() }
 

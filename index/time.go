@@ -133,8 +133,9 @@ func timeRelSearch(data []byte, n int, t uint32) int {
 // Append adds an entry saying the segment's largest timestamp reached
 // timestamp at offset. The timestamp must exceed the last entry's and the
 // offset must not go below it (ErrNotMonotonic); a negative timestamp or an
-// offset outside the segment's range is ErrRange. It returns ErrFull when the
-// file has no room left. Writer only.
+// offset outside the segment's range is ErrRange. It grows the file as
+// Offset.Append does, returning the allocation's error if that fails, and
+// returns ErrFull past maxBytes or after Trim. Writer only.
 func (x *Time) Append(timestamp int64, offset int64) error {
 	m := &x.m
 	if m.closed {
@@ -154,7 +155,9 @@ func (x *Time) Append(timestamp int64, offset int64) error {
 			m.path, timestamp, offset, last.Timestamp, last.Offset, ErrNotMonotonic)
 	}
 	if n >= m.slots {
-		return ErrFull
+		if err := m.room(n); err != nil {
+			return err
+		}
 	}
 	b := m.data[n*TimeEntrySize : (n+1)*TimeEntrySize]
 	binary.BigEndian.PutUint64(b, uint64(timestamp))
@@ -234,8 +237,16 @@ func (x *Time) Last() (e TimeEntry, ok bool) {
 	return x.entry(x.m.data, n-1), true
 }
 
-// Full reports whether Append would return ErrFull. Writer only.
+// Full reports whether Append would return ErrFull: the index reached
+// the maxBytes it was opened with, or was trimmed. Writer only.
 func (x *Time) Full() bool { return x.m.full() }
+
+// Reserve makes sure the next n appends will not need to grow the file
+// (as many of them as fit below maxBytes), growing it now if need be. A
+// writer that must not fail halfway, such as a segment about to write a
+// batch to its log, reserves first: a full disk then fails Reserve, before
+// anything is written, rather than an Append after. Writer only.
+func (x *Time) Reserve(n int) error { return x.m.reserve(n) }
 
 // TruncateTo drops every entry whose offset is at least offset and zeroes
 // its bytes. Writer only; readers may keep running (see the package
@@ -262,12 +273,11 @@ func (x *Time) Trim() error { return x.m.trim() }
 // Sync writes the mapped entries to disk (msync).
 func (x *Time) Sync() error { return x.m.sync() }
 
-// Close trims the file, unmaps it and closes it; later calls do nothing and
-// the index reads as empty. It needs exclusive access.
+// Close trims the file and unmaps it; later calls do nothing and the index
+// reads as empty. It needs exclusive access.
 func (x *Time) Close() error { return x.m.close() }
 
-// Unmap unmaps and closes the file as Close does, but leaves the file's
-// size alone: for an index whose file was opened again for appends (by
+// Unmap unmaps the file as Close does, but leaves the file's size alone: for an index whose file was opened again for appends (by
 // another Time) while readers still used this one. It needs exclusive access.
 func (x *Time) Unmap() error { return x.m.unmap() }
 
