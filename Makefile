@@ -7,7 +7,7 @@ FUZZTIME ?= 1000x
 BENCHTIME ?= 1s
 PKGS     := ./...
 
-.PHONY: all build test unit race vet lint fmt fuzz fuzz-smoke bench enginebench benchmarks run cluster cluster-faults clean
+.PHONY: all build test unit race vet lint fmt fuzz fuzz-smoke bench enginebench partbench benchmarks run cluster cluster-faults clean
 
 all: build
 
@@ -60,6 +60,11 @@ bench:
 
 enginebench:
 	$(GO) run ./bench/cmd/enginebench
+
+## partbench: partition scale (issue 19): a sweep of partition counts up to 100,000, each on a
+## fresh broker; PARTBENCH_ARGS=-smoke for a check in under a minute.
+partbench:
+	$(GO) run ./bench/cmd/partbench $(PARTBENCH_ARGS)
 
 ## benchmarks: an alias of bench.
 benchmarks: bench

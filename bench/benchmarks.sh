@@ -25,7 +25,14 @@
 # bench/cmd/latbench (e2e and produce-to-ack latency at 100,000 records/s
 # and at half of the produce peak, durable produce from 1, 4 and 16
 # producers against write+fdatasync, and durable latency against one
-# fdatasync); each prints its own section, pasted verbatim.
+# fdatasync) and bench/cmd/partbench (partition scale, issue 19: for each
+# partition count of a sweep up to 100,000, on a fresh sluiced, the create
+# rate, descriptors, mappings, memory and disk per partition, restart after
+# a clean shutdown and after kill -9, Metadata for one topic against all,
+# and produce and fetch across 10,000 partitions against one; it stops
+# the sweep, with its reason, at a failed create or before a point would
+# leave less than 10 GB free); each prints its own section, pasted
+# verbatim.
 #
 # Besides the engine and broker harnesses it runs the side-by-side suite of
 # bench/peers (its own Go module: Sluice beside kfake, NATS JetStream and
@@ -37,7 +44,8 @@
 # by the awk programs below. Environment:
 #
 #   BENCH_DIR    where the harness writes its temporary data (default $TMPDIR
-#                or /tmp); it needs about 5 GiB free
+#                or /tmp); it needs about 5 GiB free (partbench uses what
+#                more there is, less 10 GB, and stops its sweep there)
 #   BENCH_OUT    the file to write (default BENCHMARKS.md at the repo root)
 #   BENCH_RAW    keep the raw outputs in this directory (default: a temporary
 #                directory, removed at the end)
@@ -214,6 +222,11 @@ run_suite() {
 	LB=($GO run ./bench/cmd/latbench -q -dir "$DATA_DIR")
 	if [[ $SMOKE == 1 ]]; then LB+=(-quick -rounds 1); fi
 	run latbench "${LB[@]}"
+	# Partition scale (issue 19): a sweep of partition counts, each on a
+	# fresh sluiced; its stdout is its section too.
+	PS=($GO run ./bench/cmd/partbench -q -dir "$DATA_DIR")
+	if [[ $SMOKE == 1 ]]; then PS+=(-smoke); fi
+	run partbench "${PS[@]}"
 	PB=($GO -C bench/peers run . -out "$RAW/peers" -data "$DATA_DIR")
 	if [[ $SMOKE == 1 ]]; then PB+=(-smoke); fi
 	run peers "${PB[@]}"
@@ -574,6 +587,10 @@ EOF
 	if [[ -f $RAW/latbench.out ]]; then # absent from the raw outputs of runs before it
 		echo
 		cat "$RAW/latbench.out"
+	fi
+	if [[ -f $RAW/partbench.out ]]; then # absent from the raw outputs of runs before it
+		echo
+		cat "$RAW/partbench.out"
 	fi
 	cat <<EOF
 
