@@ -42,6 +42,13 @@ var (
 	// error); the replica is offline until the broker restarts, and
 	// nothing after the failure was acknowledged.
 	ErrStorage = errors.New("storage error: replica offline")
+	// ErrResourceLimit: the request needs more of an operating-system
+	// resource than is left (file descriptors, memory mappings, disk
+	// space or inodes), so it was refused before anything changed, or
+	// undone. The message names the limit and how to raise it. The
+	// broker answers POLICY_VIOLATION: the broker, not the request, sets
+	// the bound, and clients must not retry as they would a storage error.
+	ErrResourceLimit = errors.New("resource limit")
 )
 
 // ErrLocked: another process holds the data directory.

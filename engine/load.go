@@ -73,14 +73,7 @@ func listSegments(dir string) ([]int64, error) {
 // deleted, since offsets must stay contiguous.
 func (e *Engine) openPartition(t *topic, id int32, clean bool) (*Partition, error) {
 	name := t.name
-	p := &Partition{
-		topic:  t,
-		id:     id,
-		dir:    partitionDir(e.dir, name, id),
-		eng:    e,
-		logger: e.logger.With("topic", name, "partition", id),
-		gone:   make(chan struct{}),
-	}
+	p := e.newPartition(t, id)
 	cfg := t.cfg.Load()
 	opts := p.segmentOptions(cfg)
 	if err := os.MkdirAll(p.dir, 0o755); err != nil {
@@ -159,6 +152,45 @@ func (e *Engine) openPartition(t *topic, id int32, clean bool) (*Partition, erro
 		closeAll()
 		return nil, err
 	}
+	return p, nil
+}
+
+func (e *Engine) newPartition(t *topic, id int32) *Partition {
+	return &Partition{
+		topic:  t,
+		id:     id,
+		dir:    partitionDir(e.dir, t.name, id),
+		eng:    e,
+		logger: e.logger.With("topic", t.name, "partition", id),
+		gone:   make(chan struct{}),
+	}
+}
+
+// createPartition makes a new, empty partition in the directory its
+// caller has just made. It is openPartition without what an empty
+// directory cannot need: no listing, recovery, finished cleaning or stored
+// state (a create's intent dropped every key of the new partitions first,
+// see metaStore.beginCreate), so it costs the first segment's files alone.
+func (e *Engine) createPartition(t *topic, id int32) (*Partition, error) {
+	p := e.newPartition(t, id)
+	s, err := segment.Create(p.dir, 0, p.segmentOptions(t.cfg.Load()))
+	if err != nil {
+		return nil, fmt.Errorf("%s-%d: %w", t.name, id, err)
+	}
+	segs := []*segment.Segment{s}
+	p.segs.Store(&segs)
+	end := &watermark{}
+	p.hw.Store(end)
+	if e.opts.Replicated {
+		if err := p.openReplicated(end); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
+	now := e.now()
+	p.activeSince = now
+	p.lastFlushMs.Store(now.UnixMilli())
+	p.producers = newProducerState()
 	return p, nil
 }
 

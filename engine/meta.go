@@ -28,6 +28,8 @@ import (
 //	                              DeleteRecords set, when it lies past the
 //	                              first segment's base (synced)
 //	producer-id/next              int64: the next producer id to hand out
+//	creating/<topic>              JSON createIntent: a create of partitions
+//	                              not committed yet (strays.go)
 //	offsets/...                   committed group offsets (offsets.go)
 //
 // Topic names cannot contain '/', so the key spaces never collide.
@@ -73,7 +75,7 @@ const (
 
 func openMeta(dataDir string, logger *slog.Logger) (*metaStore, error) {
 	dir := filepath.Join(dataDir, "meta")
-	db, err := pebble.Open(dir, &pebble.Options{Logger: pebbleLogger{logger}})
+	db, err := pebble.Open(dir, &pebble.Options{Logger: pebbleLogger{logger}, MaxOpenFiles: metaMaxOpenFiles})
 	if err != nil {
 		return nil, fmt.Errorf("meta %s: %w", dir, err)
 	}

@@ -12,6 +12,8 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -48,7 +50,7 @@ func (e *Engine) createTopic(name string, id [16]byte, partitions int32, configs
 		return err
 	}
 	if partitions < 1 || partitions > e.opts.MaxPartitions {
-		return fmt.Errorf("%w: %d (1 to %d)", ErrInvalidPartitions, partitions, e.opts.MaxPartitions)
+		return fmt.Errorf("%w: %d (1 to %d, max.partitions.per.topic)", ErrInvalidPartitions, partitions, e.opts.MaxPartitions)
 	}
 	cfg, err := applyConfigs(e.defaults, configs)
 	if err != nil {
@@ -62,41 +64,25 @@ func (e *Engine) createTopic(name string, id [16]byte, partitions int32, configs
 	if _, ok := e.topics[name]; ok {
 		return fmt.Errorf("topic %s: %w", name, ErrTopicExists)
 	}
-	if err := e.meta.clearRecoveryPoints(name); err != nil {
-		return fmt.Errorf("topic %s: %w", name, err)
-	}
 	m := &topicMeta{Name: name, ID: id, Partitions: partitions, Configs: copyMap(configs), CreatedMs: e.now().UnixMilli(), Hosted: sortedIDs(hosted)}
 	t := &topic{name: m.Name, meta: m}
 	t.cfg.Store(&cfg)
-	for id := int32(0); id < partitions; id++ {
-		// A folder left by a crash between its creation and the metadata
-		// write below would otherwise lend stale data to the new topic.
-		dir := partitionDir(e.dir, name, id)
-		if err := os.RemoveAll(dir); err != nil {
-			return err
-		}
-		if !m.hosts(id) {
-			t.partitions = append(t.partitions, nil)
-			continue
-		}
-		p, err := e.openPartition(t, id, true)
-		if err != nil {
-			closePartitions(t.partitions)
-			return fmt.Errorf("topic %s: %w", name, err)
-		}
-		t.partitions = append(t.partitions, p)
+	c, err := e.makePartitions(t, m, 0)
+	if err != nil {
+		return fmt.Errorf("topic %s: %w", name, err)
 	}
-	if err := e.meta.putTopic(m); err != nil {
-		closePartitions(t.partitions)
+	if err := e.meta.commitCreate(m); err != nil {
+		c.undo()
 		return err
 	}
+	t.partitions = c.made
 	e.topics[name] = t
 	e.logger.Info("topic created", "topic", name, "partitions", partitions)
 	return nil
 }
 
 // CreatePartitions grows a topic to total partitions. Like Kafka, it never
-// shrinks a topic.
+// shrinks a topic. Nothing changes if any new partition cannot be made.
 func (e *Engine) CreatePartitions(name string, total int32) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -106,34 +92,146 @@ func (e *Engine) CreatePartitions(name string, total int32) error {
 	}
 	have := int32(len(t.partitions))
 	if total <= have || total > e.opts.MaxPartitions {
-		return fmt.Errorf("%w: topic %s has %d partitions, asked for %d", ErrInvalidPartitions, name, have, total)
-	}
-	var added []*Partition
-	for id := have; id < total; id++ {
-		if err := os.RemoveAll(partitionDir(e.dir, name, id)); err != nil {
-			return err
-		}
-		if !t.meta.hosts(id) {
-			added = append(added, nil)
-			continue
-		}
-		p, err := e.openPartition(t, id, true)
-		if err != nil {
-			closePartitions(added)
-			return err
-		}
-		added = append(added, p)
+		return fmt.Errorf("%w: topic %s has %d partitions, asked for %d (at most %d, max.partitions.per.topic)",
+			ErrInvalidPartitions, name, have, total, e.opts.MaxPartitions)
 	}
 	m := *t.meta
 	m.Partitions = total
-	if err := e.meta.putTopic(&m); err != nil {
-		closePartitions(added)
+	c, err := e.makePartitions(t, &m, have)
+	if err != nil {
+		return fmt.Errorf("topic %s: %w", name, err)
+	}
+	if err := e.meta.commitCreate(&m); err != nil {
+		c.undo()
 		return err
 	}
 	t.meta = &m
-	t.partitions = append(t.partitions[:have:have], added...)
+	t.partitions = append(t.partitions[:have:have], c.made...)
 	e.logger.Info("partitions added", "topic", name, "from", have, "to", total)
 	return nil
+}
+
+// createWorkers is how many partitions a create makes at once: each is a
+// handful of file system calls (mkdir, three file creations, two
+// fallocates and mmaps) that mostly wait on the kernel.
+const createWorkers = 4
+
+// pendingCreate is a create's partitions made but not yet committed.
+type pendingCreate struct {
+	e     *Engine
+	topic string
+	from  int32
+	// made holds the partitions of ids from on (nil: not hosted here, or
+	// not made); dirs marks the directories made.
+	made []*Partition
+	dirs []bool
+}
+
+// makePartitions makes partitions [from, m.Partitions) of t, those m says
+// this engine hosts, after checking that they fit in the engine's limits
+// and recording the intent to create them (strays.go). On failure nothing
+// is left behind; on success the caller commits (metaStore.commitCreate)
+// or calls undo. Callers hold e.mu.
+func (e *Engine) makePartitions(t *topic, m *topicMeta, from int32) (*pendingCreate, error) {
+	n := m.Partitions - from
+	var hosted []int32
+	for id := from; id < m.Partitions; id++ {
+		if m.hosts(id) {
+			hosted = append(hosted, id)
+		}
+	}
+	if err := e.checkCreate(t.name, int64(len(hosted)), newPartitionCost(t.cfg.Load())); err != nil {
+		return nil, err
+	}
+	if err := e.meta.beginCreate(createIntent{Topic: t.name, ID: m.ID, From: from, To: m.Partitions}); err != nil {
+		return nil, err
+	}
+	c := &pendingCreate{e: e, topic: t.name, from: from, made: make([]*Partition, n), dirs: make([]bool, n)}
+	// Workers take the hosted ids in order; each writes only its own
+	// slots, so the partitions keep their order without a lock.
+	var (
+		next   atomic.Int64
+		failed atomic.Bool
+		errMu  sync.Mutex
+		first  error
+		wg     sync.WaitGroup
+	)
+	work := func() {
+		defer wg.Done()
+		for !failed.Load() {
+			i := next.Add(1) - 1
+			if i >= int64(len(hosted)) {
+				return
+			}
+			id := hosted[i]
+			p, err := c.makeOne(t, id)
+			if err != nil {
+				errMu.Lock()
+				if first == nil {
+					first = fmt.Errorf("partition %d: %w", id, resourceError(err))
+				}
+				errMu.Unlock()
+				failed.Store(true)
+				return
+			}
+			c.made[id-from] = p
+		}
+	}
+	workers := min(createWorkers, len(hosted))
+	wg.Add(workers)
+	for range workers {
+		go work()
+	}
+	wg.Wait()
+	if first != nil {
+		if err := c.undo(); err != nil {
+			e.logger.Error("could not undo a failed topic create; the next start removes what is left",
+				"topic", t.name, "err", err)
+		}
+		return nil, first
+	}
+	return c, nil
+}
+
+// makeOne makes one partition's directory and its empty first segment.
+func (c *pendingCreate) makeOne(t *topic, id int32) (*Partition, error) {
+	dir := partitionDir(c.e.dir, t.name, id)
+	err := os.Mkdir(dir, 0o755)
+	if errors.Is(err, os.ErrExist) {
+		// A folder left by a failed removal would otherwise lend stale
+		// data to the new partition.
+		c.e.logger.Warn("removing a stale partition directory", "dir", dir)
+		if err := os.RemoveAll(dir); err != nil {
+			return nil, err
+		}
+		err = os.Mkdir(dir, 0o755)
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.dirs[id-c.from] = true
+	return c.e.createPartition(t, id)
+}
+
+// undo closes the partitions made and removes their directories and the
+// create's intent. The partitions were never visible: closing them is
+// closing their segments, with nothing to flush or snapshot.
+func (c *pendingCreate) undo() error {
+	var errs []error
+	for i, p := range c.made {
+		if p != nil {
+			for _, s := range p.segments() {
+				errs = append(errs, s.Close())
+			}
+		}
+		if c.dirs[i] {
+			errs = append(errs, os.RemoveAll(partitionDir(c.e.dir, c.topic, c.from+int32(i))))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err // the intent stays: Open removes what is left
+	}
+	return c.e.meta.endCreate(c.topic)
 }
 
 // DeleteTopic deletes a topic and all its data. Readers holding regions of
