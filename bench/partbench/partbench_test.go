@@ -115,6 +115,48 @@ func TestBrokerThatFailsIsAFinding(t *testing.T) {
 	if len(rep.Points) != 1 || !rep.Points[0].Failed() || !strings.Contains(rep.Stopped, "too many open files") {
 		t.Fatalf("points %d, stopped %q", len(rep.Points), rep.Stopped)
 	}
+	var b strings.Builder
+	if err := rep.WriteMarkdown(&b); err != nil {
+		t.Fatal(err)
+	}
+	if out := b.String(); !strings.Contains(out, "The sweep stopped at N=10, after the figures above") || !strings.Contains(out, "too many open files") {
+		t.Errorf("report:\n%s", out)
+	}
+}
+
+// A refused create is reported with what the point measured before it,
+// and the verdicts come from the points measured to the end.
+func TestReportOfARefusedCreate(t *testing.T) {
+	snap := func(fds int) Snap { return Snap{Taken: true, FDs: fds, Maps: 2 * fds, RSS: 30 << 20} }
+	done := &Point{N: 1000, Topics: 1, Created: 1000, CreateSeconds: 0.5, Base: snap(20), AfterCreate: snap(1020), AfterIdle: snap(1020), Active: snap(1022),
+		DiskUsed: 137 << 20, ActivePartitions: 1000,
+		ProduceMany: Flow{Requests: 20, Batches: 20000, Bytes: 4e6, Seconds: 1}, ProduceOne: Flow{Requests: 20, Batches: 20000, Bytes: 4e6, Seconds: 0.5},
+		FetchMany: Flow{Requests: 20, Batches: 20000, Bytes: 4e6, Seconds: 3}, FetchOne: Flow{Requests: 20, Batches: 20000, Bytes: 4e6, Seconds: 1},
+		Clean: Restart{Done: true, Started: 0.3, Serves: 0.4, EngineTook: 0.2}, Killed: Restart{Done: true, Started: 2, Serves: 2.5, EngineTook: 1.9, Recovered: 1001}}
+	done.AfterIdle.RSS += 3 << 20
+	refused := &Point{N: 5000, Topics: 5, Created: 3000, CreateSeconds: 2, CreateErr: "topic partbench-00003 (1000 partitions): POLICY_VIOLATION: resource limit",
+		Base: snap(20), AfterCreate: snap(3020)}
+	rep := &Report{Command: "partbench", Config: Config{TopicPartitions: 1000, Active: 10000}, Points: []*Point{done, refused},
+		Stopped: "at N=5000: " + refused.Failure()}
+	var b strings.Builder
+	if err := rep.WriteMarkdown(&b); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		"| 5000 | 3000 (refused) | 2.00 | 1500 | 3020 / - / - |",
+		"| 1000 | 1000 | 0.50 | 2000 | 1020 / 1020 / 1022 |",
+		"The sweep stopped at N=5000, after the figures above",
+		"creating topics failed after 3000 of 5000 partitions: topic partbench-00003",
+		"On the point N=1000, the largest point measured to the end",
+		"memory per idle partition under 4096 B: 3146 B, **met**",
+		"produce 2.00x **met**, fetch 3.00x **not met**",
+		"under 20 s after kill -9: 2.50 s, **met**",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
 }
 
 func TestEngineLogLine(t *testing.T) {

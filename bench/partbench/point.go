@@ -177,17 +177,38 @@ func (s *sweep) start(data string, l *engineLog) (*sluicedproc.Proc, error) {
 	}
 	b, err := sluicedproc.Start(s.ctx, o)
 	if err != nil {
+		if s.rep.BrokerCommand == "" {
+			// What sluicedproc runs, for the report of a broker that never
+			// started.
+			argv := append([]string{s.bin, "--config", s.props, "--data-dir", data, "--listen", "127.0.0.1:0", "--kafka-listen", "127.0.0.1:0"},
+				overrideArgs(s.overrides)...)
+			s.rep.BrokerCommand = s.display(argv, data)
+		}
 		return nil, err
 	}
-	if s.rep.BrokerCommand == "" {
-		cmd := strings.NewReplacer(s.bin, "sluiced", data, "$tmp/data", s.props, "cmd/sluiced/sluiced.properties").Replace(strings.Join(b.Argv, " "))
-		if s.cfg.NoFile > 0 {
-			cmd = fmt.Sprintf("sh -c 'ulimit -n %d; exec %s'", s.cfg.NoFile, cmd)
-		}
-		s.rep.BrokerCommand = cmd
+	if s.rep.NoFile == "" {
+		s.rep.BrokerCommand = s.display(b.Argv, data)
 		s.rep.NoFile = nofileLimit(b.PID())
 	}
 	return b, nil
+}
+
+func overrideArgs(ovs []string) []string {
+	var out []string
+	for _, ov := range ovs {
+		out = append(out, "--override", ov)
+	}
+	return out
+}
+
+// display is a broker's command line as the report prints it: no
+// temporary paths, and the ulimit wrapper spelled out.
+func (s *sweep) display(argv []string, data string) string {
+	cmd := strings.NewReplacer(s.bin, "sluiced", data, "$tmp/data", s.props, "cmd/sluiced/sluiced.properties").Replace(strings.Join(argv, " "))
+	if s.cfg.NoFile > 0 {
+		cmd = fmt.Sprintf("sh -c 'ulimit -n %d; exec %s'", s.cfg.NoFile, cmd)
+	}
+	return cmd
 }
 
 func snap(b *sluicedproc.Proc) (Snap, error) {

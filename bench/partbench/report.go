@@ -75,8 +75,12 @@ func (rep *Report) WriteMarkdown(w io.Writer) error {
 	if cfg.NoFile > 0 {
 		limit = fmt.Sprintf("set by `ulimit -n %d`", cfg.NoFile)
 	}
+	nofile := rep.NoFile
+	if nofile == "" {
+		nofile = "not read (no broker started)"
+	}
 	p("Limits: the broker's descriptor limit (soft / hard, from /proc/PID/limits, %s) %s; vm.max_map_count %d. Data under `%s`, %.1f GiB free at the start; a point runs only if the previous point's disk use per partition says it leaves %.0f GB free.\n\n",
-		limit, rep.NoFile, rep.MaxMapCount, rep.DataDir, gib(rep.FreeAtStart), float64(cfg.Reserve)/1e9)
+		limit, nofile, rep.MaxMapCount, rep.DataDir, gib(rep.FreeAtStart), float64(cfg.Reserve)/1e9)
 	if rep.IdleSetting != "" {
 		p("Idle: the broker's idle close-down was set with `--override %s`; the idle figures are taken %s after the creates, once a second passed without the descriptor count falling.\n\n", rep.IdleSetting, cfg.Idle)
 	} else {
@@ -97,7 +101,11 @@ func (rep *Report) WriteMarkdown(w io.Writer) error {
 		if pt.AfterIdle.Taken {
 			rssPer = fmt.Sprintf("%.0f B", pt.RSSPerPartition())
 		}
-		p("| %d | %d | %.2f | %.0f | %s / %s / %s | %s / %s / %s | %s / %s | %s | %.1f | %s | %.1f |\n", pt.N, pt.Created, pt.CreateSeconds, pt.CreateRate(),
+		created := fmt.Sprint(pt.Created)
+		if pt.CreateErr != "" {
+			created += " (refused)"
+		}
+		p("| %d | %s | %.2f | %.0f | %s / %s / %s | %s / %s / %s | %s / %s | %s | %.1f | %s | %.1f |\n", pt.N, created, pt.CreateSeconds, pt.CreateRate(),
 			snapCell(pt.AfterCreate, fds), snapCell(pt.AfterIdle, fds), snapCell(pt.Active, fds),
 			snapCell(pt.AfterCreate, maps), snapCell(pt.AfterIdle, maps), snapCell(pt.Active, maps),
 			snapCell(pt.Base, rss), snapCell(pt.AfterIdle, rss), rssPer, mib(pt.DiskUsed), perPart, gib(pt.DiskFree))
@@ -155,11 +163,15 @@ func (rep *Report) WriteMarkdown(w io.Writer) error {
 
 	if rep.Stopped != "" {
 		p("\n### Where the sweep stopped\n\n")
-		p("The sweep stopped %s.\n", firstLine(rep.Stopped))
+		failed := false
 		for _, pt := range rep.Points {
 			if pt.Failed() {
-				p("\n```text\nN=%d: %s\n```\n", pt.N, strings.TrimSpace(pt.Failure()))
+				failed = true
+				p("The sweep stopped at N=%d, after the figures above:\n\n```text\n%s\n```\n", pt.N, strings.TrimSpace(pt.Failure()))
 			}
+		}
+		if !failed {
+			p("The sweep stopped %s.\n", firstLine(rep.Stopped))
 		}
 	}
 	rep.writeTargets(p)
