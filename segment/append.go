@@ -16,7 +16,9 @@ var ErrNotWritable = errors.New("segment not writable")
 // NextOffset(); the caller has validated them (CRC and all). Index entries
 // are added as the batches cross IndexIntervalBytes. On a write error the
 // file is cut back so that no partial batch stays behind, and the segment is
-// unchanged.
+// unchanged. A parked segment (see Park) reopens its files first; a reopen,
+// or an index growth, that fails for want of a resource matches
+// ErrUnavailable and writes nothing.
 func (s *Segment) Append(b []byte) error {
 	if s.closed.Load() {
 		return ErrClosed
@@ -24,12 +26,20 @@ func (s *Segment) Append(b []byte) error {
 	if !s.writable {
 		return ErrNotWritable
 	}
+	if s.parked.Load() {
+		if err := s.unpark(); err != nil {
+			return err
+		}
+	}
+	s.touch()
 	size := s.Size()
 	if int64(len(b)) > MaxSegmentBytes-size {
 		return ErrFull
 	}
 	next := s.next.Load()
+	batches := 0
 	for rest := b; len(rest) > 0; {
+		batches++
 		var first []byte
 		var err error
 		if first, rest, err = batch.Split(rest); err != nil {
@@ -52,6 +62,15 @@ func (s *Segment) Append(b []byte) error {
 	}
 	if s.offsetIdx.Full() || s.timeIdx.Full() {
 		return ErrFull
+	}
+	// Each batch adds an index entry at most: file blocks for them now, so
+	// that a full disk fails the append before the log is written rather
+	// than leave it without its index entries.
+	if err := s.offsetIdx.Reserve(batches); err != nil {
+		return fmt.Errorf("segment %d: %w", s.base, unavailable(err))
+	}
+	if err := s.timeIdx.Reserve(batches); err != nil {
+		return fmt.Errorf("segment %d: %w", s.base, unavailable(err))
 	}
 	if _, err := s.log.WriteAt(b, size); err != nil {
 		// Best effort: a failed cut is cut again by recovery, and readers

@@ -67,6 +67,7 @@ func (s *Segment) recoverLocked() (Recovery, error) {
 	}
 	s.size.Store(sc.pos)
 	s.writable = true
+	s.unparked()
 	return rec, nil
 }
 
@@ -132,5 +133,6 @@ func (s *Segment) activateLocked() error {
 		return errNeedsRecovery
 	}
 	s.writable = true
+	s.unparked()
 	return nil
 }

@@ -52,6 +52,9 @@ type Options struct {
 	// one (fsys.OS); tests put an fsys.Faulty here to fail writes, syncs
 	// and truncations.
 	FS fsys.FS
+	// Handles, when set, counts the segment's open log descriptor and
+	// index mappings together with those of every segment sharing it.
+	Handles *Handles
 }
 
 func (o Options) withDefaults() Options {
@@ -90,9 +93,15 @@ type Segment struct {
 	maxTimestamp         atomic.Int64
 	offsetOfMaxTimestamp atomic.Int64
 
-	// writable is set while the indexes are mapped at full size for appends.
+	// writable is set while the segment takes appends: its indexes, when
+	// mapped, are mapped at full size. A writable segment may be parked
+	// (see Park).
 	writable        bool
 	bytesSinceIndex int
+	// parked is set while a writable segment lacks its log or indexes
+	// (Park gave them back): Append reopens them first. Written under mu;
+	// Append loads it without, and sees the files a reopen made.
+	parked atomic.Bool
 
 	// mu guards the lazily opened file and index handles.
 	mu        sync.Mutex
@@ -128,13 +137,15 @@ func Create(dir string, base int64, opts Options) (*Segment, error) {
 	fs := s.opts.FS
 	f, err := fs.OpenFile(s.path(".log"), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("segment %d: create: %w", base, err)
+		return nil, fmt.Errorf("segment %d: create: %w", base, unavailable(err))
 	}
 	s.log = f
+	s.opts.Handles.fileOpened()
 	// A failed Create leaves no files behind, so that it can be retried:
 	// the log is its own (O_EXCL), and index files of its name are stale.
 	fail := func(err error) (*Segment, error) {
 		f.Close()
+		s.opts.Handles.fileClosed()
 		for _, suffix := range []string{".log", ".index", ".timeindex"} {
 			fs.Remove(s.path(suffix))
 		}
@@ -148,7 +159,7 @@ func Create(dir string, base int64, opts Options) (*Segment, error) {
 		}
 	}
 	if err := s.openIndexes(true); err != nil {
-		return fail(err)
+		return fail(unavailable(err))
 	}
 	s.writable = true
 	s.next.Store(base)
@@ -173,6 +184,7 @@ func newSegment(dir string, base int64, opts Options) *Segment {
 	s.next.Store(base)
 	s.maxTimestamp.Store(-1)
 	s.offsetOfMaxTimestamp.Store(base)
+	s.touch()
 	return s
 }
 
@@ -247,9 +259,12 @@ func (s *Segment) indexes() (*index.Offset, *index.Time, error) {
 	if s.refs.Load() == 0 {
 		return nil, nil, ErrClosed
 	}
-	if err := s.openIndexes(false); err != nil {
+	// A parked active segment reopens at full size: trimmed, its next
+	// append would find the index full and roll.
+	if err := s.openIndexes(s.writable); err != nil {
 		return nil, nil, err
 	}
+	s.unparked()
 	return s.offsetIdx, s.timeIdx, nil
 }
 
@@ -292,6 +307,7 @@ func (s *Segment) openIndexes(writable bool) error {
 	}
 	if err == nil {
 		s.offsetIdx, s.timeIdx = oi, ti
+		s.opts.Handles.mapped(1)
 		return nil
 	}
 	if !errors.Is(err, index.ErrCorrupt) {
@@ -379,6 +395,7 @@ func (s *Segment) openLog() (fsys.File, error) {
 			return nil, fmt.Errorf("segment %d: %w", s.base, err)
 		}
 		s.log = f
+		s.opts.Handles.fileOpened()
 	}
 	return s.log, nil
 }
@@ -400,6 +417,7 @@ func (s *Segment) rebuildIndexes(writable bool) error {
 		return fmt.Errorf("segment %d: %w", s.base, err)
 	}
 	s.offsetIdx, s.timeIdx = oi, ti
+	s.opts.Handles.mapped(1)
 	f, err := s.openLog()
 	if err != nil {
 		return err
@@ -444,6 +462,7 @@ func (s *Segment) dropIndexes() {
 	if s.refs.Load() == 1 {
 		s.offsetIdx.Close()
 		s.timeIdx.Close()
+		s.opts.Handles.mapped(-1)
 	} else {
 		s.retired = append(s.retired, indexPair{s.offsetIdx, s.timeIdx})
 	}
@@ -463,6 +482,7 @@ func (s *Segment) releaseRetired(force bool) error {
 	for _, p := range s.retired {
 		errs = append(errs, p.offset.Unmap(), p.time.Unmap())
 	}
+	s.opts.Handles.mapped(-int64(len(s.retired)))
 	s.retired = nil
 	return errors.Join(errs...)
 }
@@ -533,7 +553,14 @@ func (s *Segment) trimIndexes() error {
 func (s *Segment) Seal() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.offsetIdx == nil || !s.writable {
+	if !s.writable {
+		return nil
+	}
+	if s.offsetIdx == nil {
+		// Parked (or closed): Park gave the time index its final entry
+		// and trimmed both; a later read maps them as they are.
+		s.writable = false
+		s.parked.Store(false)
 		return nil
 	}
 	s.finishTimeIndex()
@@ -571,7 +598,9 @@ func (s *Segment) FlushLog() error {
 	defer s.release()
 	f, err := s.logFile()
 	if err != nil {
-		return err
+		// Closed by CloseIdle or Park, and out of descriptors to reopen
+		// it: nothing was lost, the data waits in the page cache.
+		return unavailable(err)
 	}
 	if err := f.Datasync(); err != nil {
 		return fmt.Errorf("segment %d: fdatasync: %w", s.base, err)
@@ -612,13 +641,20 @@ func (s *Segment) closeFiles() error {
 		if !s.deleted.Load() && s.writable {
 			s.finishTimeIndex()
 		}
-		errs = append(errs, s.offsetIdx.Close(), s.timeIdx.Close())
+		if s.deleted.Load() {
+			// Nothing to trim in an unlinked file.
+			errs = append(errs, s.offsetIdx.Unmap(), s.timeIdx.Unmap())
+		} else {
+			errs = append(errs, s.offsetIdx.Close(), s.timeIdx.Close())
+		}
 		s.offsetIdx, s.timeIdx = nil, nil
+		s.opts.Handles.mapped(-1)
 	}
 	errs = append(errs, s.releaseRetired(true))
 	if s.log != nil {
 		errs = append(errs, s.log.Close())
 		s.log = nil
+		s.opts.Handles.fileClosed()
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("segment %d: close: %w", s.base, err)

@@ -37,8 +37,9 @@ func (s *Segment) TruncateTo(offset int64) (int64, error) {
 	}
 	s.releaseRetired(false)
 	if !s.writable || s.offsetIdx == nil {
+		// Sealed, opened lazily, or parked: map the indexes for appends.
 		if err := s.activateOrRecover(); err != nil {
-			return 0, err
+			return 0, unavailable(err)
 		}
 	}
 	f, err := s.openLog()

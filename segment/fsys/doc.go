@@ -27,6 +27,8 @@
 //   - A failing operation changes nothing on disk, except a short write,
 //     which writes a prefix of what it was given (as a full disk does)
 //     before it fails.
-//   - A mapping from Map must be given to Unmap before the File is closed,
-//     and nothing may touch bytes of it past the file's end (SIGBUS).
+//   - A mapping from Map stays valid after its File is closed (package
+//     index closes the descriptor at once), and Unmap and SyncMap act on
+//     the mapping alone, so they may be called on the closed File. Nothing
+//     may touch bytes of a mapping past the file's end (SIGBUS).
 package fsys
