@@ -35,6 +35,9 @@ func (s *Server) metadata(ctx context.Context, r *kmsg.MetadataRequest) *kmsg.Me
 	}
 	resp.ClusterID = &m.ClusterID
 	resp.ControllerID = m.ControllerID
+	// Sized up front: an answer for every topic holds every partition,
+	// and growing by appends would copy each list about twice.
+	resp.Topics = make([]kmsg.MetadataResponseTopic, 0, len(m.Topics))
 	for _, t := range m.Topics {
 		rt := kmsg.NewMetadataResponseTopic()
 		if t.Name != "" {
@@ -42,6 +45,7 @@ func (s *Server) metadata(ctx context.Context, r *kmsg.MetadataRequest) *kmsg.Me
 		}
 		rt.TopicID, rt.ErrorCode = t.ID, errorCode(t.Err)
 		rt.IsInternal = request.IsInternalTopic(t.Name)
+		rt.Partitions = make([]kmsg.MetadataResponseTopicPartition, 0, len(t.Partitions))
 		for _, p := range t.Partitions {
 			rp := kmsg.NewMetadataResponseTopicPartition()
 			rp.Partition, rp.Leader, rp.LeaderEpoch = p.ID, p.Leader, p.LeaderEpoch

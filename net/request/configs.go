@@ -86,12 +86,12 @@ func wanted(names []string, name string) bool { return names == nil || slices.Co
 
 // topicConfigs reads a topic's configs from the engine.
 func (h *Handler) topicConfigs(topic string, names []string) ([]ConfigValue, error) {
-	d, err := h.eng.DescribeTopic(topic)
+	configs, err := h.eng.TopicConfigs(topic)
 	if err != nil {
 		return nil, err
 	}
 	var out []ConfigValue
-	for _, c := range d.Configs {
+	for _, c := range configs {
 		if !wanted(names, c.Name) {
 			continue
 		}
@@ -161,7 +161,7 @@ func (h *Handler) AlterConfigs(ctx context.Context, resources []AlterResource, r
 
 // edits turns the changes into the overrides to set and those to remove.
 func (h *Handler) edits(res AlterResource, replace bool) (map[string]string, []string, error) {
-	current, err := h.eng.DescribeTopic(res.Name)
+	current, err := h.eng.TopicConfigs(res.Name)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -187,7 +187,7 @@ func (h *Handler) edits(res AlterResource, replace bool) (map[string]string, []s
 			if c.Value != nil {
 				value = *c.Value
 			}
-			for _, e := range current.Configs {
+			for _, e := range current {
 				if e.Name == c.Name {
 					now = e.Value
 				}
@@ -198,7 +198,7 @@ func (h *Handler) edits(res AlterResource, replace bool) (map[string]string, []s
 		}
 	}
 	if replace {
-		for _, e := range current.Configs {
+		for _, e := range current {
 			if _, ok := set[e.Name]; !ok && e.Source == "topic" {
 				remove = append(remove, e.Name)
 			}

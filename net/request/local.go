@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/sluicelog/sluice/engine"
 )
@@ -36,6 +37,14 @@ type Local struct {
 
 	mu    sync.RWMutex
 	addrs map[string]Broker // by listener
+
+	// parts is the placement of partitions 0 to len-1, shared by every
+	// topic's answer and replaced whole, never modified, when it grows.
+	parts   atomic.Pointer[[]Partition]
+	partsMu sync.Mutex // one grower at a time
+
+	idsMu sync.Mutex
+	ids   map[[16]byte]string // topic id to name, as of its last rebuild
 }
 
 var _ Cluster = (*Local)(nil)
@@ -82,27 +91,64 @@ func (l *Local) Brokers(listener string) []Broker {
 
 func (l *Local) Topics() []string { return l.eng.Topics() }
 
+// Topic costs one engine map lookup and no allocation per partition: see
+// placement.
 func (l *Local) Topic(name string) (Topic, error) {
-	d, err := l.eng.DescribeTopic(name)
+	lay, err := l.eng.TopicLayout(name)
 	if err != nil {
 		return Topic{Name: name}, err
 	}
-	return l.placement(name, d.ID, int32(len(d.Partitions))), nil
+	return l.placement(name, lay.ID, lay.PartitionCount), nil
 }
 
-// placement is a topic of n partitions on this node.
+// placement is a topic of n partitions on this node. Every topic's
+// partition i has the same placement here, so all topics share one
+// slice, grown when a larger topic asks: a Metadata answer costs nothing
+// per partition before its encoding. Callers never modify what a Cluster
+// returns (see Cluster).
 func (l *Local) placement(name string, id [16]byte, n int32) Topic {
-	t := Topic{Name: name, ID: id, Partitions: make([]Partition, n)}
-	for i := range t.Partitions {
-		t.Partitions[i] = Partition{ID: int32(i), Leader: l.cfg.NodeID, Replicas: l.self, ISR: l.self, Offline: l.none}
+	parts := l.parts.Load()
+	if parts == nil || int32(len(*parts)) < n {
+		parts = l.growParts(n)
 	}
-	return t
+	return Topic{Name: name, ID: id, Partitions: (*parts)[:n:n]}
 }
 
+func (l *Local) growParts(n int32) *[]Partition {
+	l.partsMu.Lock()
+	defer l.partsMu.Unlock()
+	if p := l.parts.Load(); p != nil && int32(len(*p)) >= n {
+		return p
+	}
+	grown := make([]Partition, n)
+	for i := range grown {
+		grown[i] = Partition{ID: int32(i), Leader: l.cfg.NodeID, Replicas: l.self, ISR: l.self, Offline: l.none}
+	}
+	l.parts.Store(&grown)
+	return &grown
+}
+
+// TopicByID looks the id up in an index of the engine's topic ids, each
+// hit checked against the engine (a name deleted and created again has a
+// new id). A miss rebuilds the index in one pass over the topics, never
+// their partitions: it finds topics created since, or says the id is
+// unknown.
 func (l *Local) TopicByID(id [16]byte) (Topic, error) {
-	for _, name := range l.eng.Topics() {
-		if d, err := l.eng.DescribeTopic(name); err == nil && d.ID == id {
-			return l.placement(name, d.ID, int32(len(d.Partitions))), nil
+	l.idsMu.Lock()
+	name, ok := l.ids[id]
+	l.idsMu.Unlock()
+	if ok {
+		if lay, err := l.eng.TopicLayout(name); err == nil && lay.ID == id {
+			return l.placement(name, id, lay.PartitionCount), nil
+		}
+	}
+	ids := l.eng.TopicIDs()
+	l.idsMu.Lock()
+	l.ids = ids
+	l.idsMu.Unlock()
+	if name, ok := ids[id]; ok {
+		if lay, err := l.eng.TopicLayout(name); err == nil && lay.ID == id {
+			return l.placement(name, id, lay.PartitionCount), nil
 		}
 	}
 	return Topic{ID: id}, fmt.Errorf("%w: %x", ErrUnknownTopicID, id)
@@ -159,7 +205,7 @@ func (l *Local) CreateTopic(_ context.Context, t NewTopic) (Topic, error) {
 	if err := engine.ValidateConfigs(t.Configs); err != nil {
 		return Topic{Name: t.Name}, err
 	}
-	if _, err := l.eng.DescribeTopic(t.Name); err == nil {
+	if _, err := l.eng.TopicLayout(t.Name); err == nil {
 		return Topic{Name: t.Name}, fmt.Errorf("topic %s: %w", t.Name, engine.ErrTopicExists)
 	}
 	return l.placement(t.Name, [16]byte{}, partitions), nil
@@ -201,9 +247,9 @@ func (l *Local) CreatePartitions(_ context.Context, name string, total int32, as
 	if !validateOnly {
 		return l.eng.CreatePartitions(name, total)
 	}
-	d, err := l.eng.DescribeTopic(name)
-	if err == nil && int(total) <= len(d.Partitions) {
-		err = fmt.Errorf("%w: topic %s has %d partitions, asked for %d", engine.ErrInvalidPartitions, name, len(d.Partitions), total)
+	lay, err := l.eng.TopicLayout(name)
+	if err == nil && total <= lay.PartitionCount {
+		err = fmt.Errorf("%w: topic %s has %d partitions, asked for %d", engine.ErrInvalidPartitions, name, lay.PartitionCount, total)
 	}
 	return err
 }
@@ -212,7 +258,7 @@ func (l *Local) AlterTopicConfig(_ context.Context, name string, set map[string]
 	if !validateOnly {
 		return l.eng.AlterTopicConfig(name, set, remove)
 	}
-	if _, err := l.eng.DescribeTopic(name); err != nil {
+	if _, err := l.eng.TopicLayout(name); err != nil {
 		return err
 	}
 	names := engine.ConfigNames()
