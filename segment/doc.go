@@ -46,5 +46,8 @@
 // Segments of a partition that are not being written are opened lazily: Open
 // only records the file size; the log file descriptor and the index mappings
 // are made on first read, so a partition with thousands of segments opens in
-// milliseconds.
+// milliseconds. CloseIdle gives a sealed segment's handles back; Park does the
+// same for an idle active segment, which stays writable and reopens on the
+// next append or read. An open segment holds one descriptor (its log) and
+// two mappings: the indexes close their descriptors once mapped.
 package segment
