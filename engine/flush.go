@@ -24,6 +24,22 @@ func (p *Partition) Flush() error {
 func (p *Partition) flushTo(upTo int64) error {
 	p.flushMu.Lock()
 	defer p.flushMu.Unlock()
+	return p.flushLocked(upTo)
+}
+
+// tryFlushTo is flushTo unless another flush is running, in which case it
+// does nothing and reports false: for the closer, which must not queue
+// behind a partition's flushes.
+func (p *Partition) tryFlushTo(upTo int64) (bool, error) {
+	if !p.flushMu.TryLock() {
+		return false, nil
+	}
+	defer p.flushMu.Unlock()
+	return true, p.flushLocked(upTo)
+}
+
+// flushLocked is flushTo with flushMu held.
+func (p *Partition) flushLocked(upTo int64) error {
 	rp := p.recoveryPoint.Load()
 	if upTo <= rp {
 		return nil

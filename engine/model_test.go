@@ -158,10 +158,27 @@ func runModel(t *testing.T, seed int64, steps int) {
 			if len(log) > 0 && log[0].base != start {
 				t.Fatalf("seed %d step %d: log start %d is not a batch boundary", seed, step, start)
 			}
-		case r < 90:
+		case r < 87:
 			op = "flush"
 			if err := part().Flush(); err != nil {
 				t.Fatal(err)
+			}
+		case r < 90:
+			// Every segment gives its files back, the active one too;
+			// the next operation reopens what it needs.
+			// A roll's background seal and flush may hold a segment for
+			// a moment.
+			op = "park-all"
+			for deadline := time.Now().Add(5 * time.Second); ; {
+				e.ParkIdle(-time.Hour)
+				files, maps := e.OpenSegments()
+				if files == 0 && maps == 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("seed %d step %d: %d files, %d mappings open after parking all", seed, step, files, maps)
+				}
+				time.Sleep(time.Millisecond)
 			}
 		case r < 95:
 			op = "clean-restart"

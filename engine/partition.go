@@ -440,6 +440,7 @@ func (p *Partition) segmentOptions(cfg *TopicConfig) segment.Options {
 	opts := cfg.segmentOptions()
 	opts.FS = p.eng.opts.FS
 	opts.Logger = p.logger
+	opts.Handles = p.eng.segmentHandles()
 	return opts
 }
 
