@@ -34,9 +34,11 @@ type Config struct {
 	// (sh's ulimit -n before exec); 0 leaves the machine's limits.
 	NoFile int
 	// Idle is how long the broker stays idle before the idle figures
-	// (1 min). When the broker has a property for its idle close-down
-	// (IdleProperty), it is set to Idle, and the figures are taken once
-	// the descriptor count stops falling after it.
+	// (75 s: the engine parks active segments idle for a minute today).
+	// When the broker has a property for its idle close-down
+	// (IdleProperty), it is set to Idle. Either way the figures are taken
+	// once, after Idle, a second passes without the descriptor count
+	// falling (waiting at most another Idle).
 	Idle time.Duration
 	// IdleProperty names the broker property, in milliseconds, after which
 	// idle partitions give their handles back; empty looks for one in
@@ -88,7 +90,7 @@ func (c *Config) setDefaults() {
 		c.TopicPartitions = 1000
 	}
 	if c.Idle <= 0 {
-		c.Idle = time.Minute
+		c.Idle = 75 * time.Second
 	}
 	if c.Active <= 0 {
 		c.Active = 10_000

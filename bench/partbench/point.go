@@ -302,8 +302,8 @@ func (s *sweep) measure(pt *Point, data string, bp **sluicedproc.Proc) error {
 		pt.Created, pt.CreateSeconds, pt.CreateRate(), pt.AfterCreate.FDs, pt.AfterCreate.Maps, float64(pt.AfterCreate.RSS)/(1<<20),
 		float64(pt.DiskUsed)/(1<<20), gib(pt.DiskFree))
 
-	// Idle: nothing is sent for Config.Idle; where the broker closes idle
-	// partitions down, wait until its descriptor count stops falling.
+	// Idle: nothing is sent for Config.Idle, then until the descriptor
+	// count stops falling.
 	t0 = time.Now()
 	if err := s.idle(b); err != nil {
 		return err
@@ -386,13 +386,11 @@ func (s *sweep) measure(pt *Point, data string, bp **sluicedproc.Proc) error {
 }
 
 // idle waits Config.Idle, then, up to another Config.Idle, until a
-// second goes by without the broker's descriptor count falling.
+// second goes by without the broker's descriptor count falling: a
+// close-down that has begun is seen to its end.
 func (s *sweep) idle(b *sluicedproc.Proc) error {
 	if err := sleep(s.ctx, s.cfg.Idle); err != nil {
 		return err
-	}
-	if s.rep.IdleSetting == "" {
-		return nil
 	}
 	deadline := time.Now().Add(s.cfg.Idle)
 	last, err := countFDs(b.PID())

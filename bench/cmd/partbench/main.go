@@ -33,7 +33,7 @@ func main() {
 		sizes   = flag.String("sizes", "", "partition counts of the sweep, comma-separated (default 1000,5000,10000,25000,50000,100000; -smoke: 200,1000)")
 		topic   = flag.Int("topic-partitions", 0, "partitions of each created topic (default 1000; -smoke: 100)")
 		nofile  = flag.Int("nofile", 0, "the broker's descriptor limit, soft and hard (sh's ulimit -n); 0 keeps the machine's")
-		idle    = flag.Duration("idle", 0, "how long the broker stays idle before the idle figures (default 1m; -smoke: 1s)")
+		idle    = flag.Duration("idle", 0, "how long the broker stays idle before the idle figures (default 75s; -smoke: 1s)")
 		idleP   = flag.String("idle-property", "", "broker property (ms) for the idle close-down, set to -idle; default: the first sluiced --help-config name with segment and idle in it; none: set nothing")
 		active  = flag.Int("active", 0, "partitions that take produce and fetch (default 10000)")
 		rounds  = flag.Int("rounds", 0, "rounds of produce and fetch, one record per active partition each (default 20; -smoke: 3)")
