@@ -135,9 +135,9 @@ func computeLimits(s sysLimits, reserved int64) (Limits, error) {
 func (e *Engine) Limits() Limits { return e.limits }
 
 // checkCreate refuses, with ErrResourceLimit, adding n partitions of cost
-// c to an engine whose partitions (held of them) already take their
-// share. Callers hold e.mu.
-func (e *Engine) checkCreate(topic string, n int64, c partitionCost) error {
+// c to an engine whose partitions already take their share. Callers hold
+// e.mu.
+func (e *Engine) checkCreate(n int64, c partitionCost) error {
 	if n <= 0 {
 		return nil
 	}
@@ -145,34 +145,34 @@ func (e *Engine) checkCreate(topic string, n int64, c partitionCost) error {
 	l := e.limits
 	if l.Descriptors >= 0 && c.descriptors > 0 {
 		if need, have := n*c.descriptors, l.Descriptors-held*c.descriptors; need > have {
-			return fmt.Errorf("%w: topic %s: %d new partitions need %d file descriptors, but only %d of the open files "+
+			return fmt.Errorf("%w: %d new partitions need %d file descriptors, but only %d of the open files "+
 				"limit (RLIMIT_NOFILE %d, %d reserved for connections and stores) are left beside the %d partitions here: "+
 				"raise it (ulimit -n, LimitNOFILE= in a systemd unit), or lower max.connections",
-				ErrResourceLimit, topic, n, need, max(have, 0), l.OpenFiles, l.ReservedDescriptors, held)
+				ErrResourceLimit, n, need, max(have, 0), l.OpenFiles, l.ReservedDescriptors, held)
 		}
 	}
 	if l.Mappings >= 0 && c.mappings > 0 {
 		if need, have := n*c.mappings, l.Mappings-held*c.mappings; need > have {
-			return fmt.Errorf("%w: topic %s: %d new partitions need %d memory mappings, but only %d of the memory map limit "+
+			return fmt.Errorf("%w: %d new partitions need %d memory mappings, but only %d of the memory map limit "+
 				"(vm.max_map_count %d) are left beside the %d partitions here: raise it with sysctl -w vm.max_map_count=262144",
-				ErrResourceLimit, topic, n, need, max(have, 0), l.MaxMapCount, held)
+				ErrResourceLimit, n, need, max(have, 0), l.MaxMapCount, held)
 		}
 	}
 	d, err := readDiskSpace(e.dir)
 	if err != nil {
-		return fmt.Errorf("topic %s: free space of %s: %w", topic, e.dir, err)
+		return fmt.Errorf("free space of %s: %w", e.dir, err)
 	}
 	if d.freeBytes >= 0 {
 		if need := n*c.bytes + diskReserve; need > d.freeBytes {
-			return fmt.Errorf("%w: topic %s: %d new partitions need %d MiB of disk (their preallocated indexes, and %d MiB kept "+
+			return fmt.Errorf("%w: %d new partitions need %d MiB of disk (their preallocated indexes, and %d MiB kept "+
 				"for the partitions here), but %s has %d MiB free: free some space, or lower segment.bytes or segment.index.bytes",
-				ErrResourceLimit, topic, n, need>>20, diskReserve>>20, e.dir, d.freeBytes>>20)
+				ErrResourceLimit, n, need>>20, diskReserve>>20, e.dir, d.freeBytes>>20)
 		}
 	}
 	if d.freeInodes >= 0 {
 		if need := n * c.inodes; need > d.freeInodes {
-			return fmt.Errorf("%w: topic %s: %d new partitions need %d inodes (a directory and three files each), but the "+
-				"file system of %s has %d free", ErrResourceLimit, topic, n, need, e.dir, d.freeInodes)
+			return fmt.Errorf("%w: %d new partitions need %d inodes (a directory and three files each), but the "+
+				"file system of %s has %d free", ErrResourceLimit, n, need, e.dir, d.freeInodes)
 		}
 	}
 	return nil

@@ -98,6 +98,10 @@ func StartContext(ctx context.Context, cfg Config, logger *slog.Logger) (*Broker
 		TopicDefaults:          cfg.TopicDefaults,
 		RetentionCheckInterval: cfg.RetentionCheckInterval,
 		ProducerIDExpiration:   cfg.ProducerIDExpiration,
+		MaxPartitions:          cfg.MaxPartitionsPerTopic,
+		// Every connection may hold a descriptor, and so may the metadata
+		// quorum's store: the partitions' budget is what is left.
+		ReservedDescriptors: cfg.reservedDescriptors(),
 		// In a cluster the high watermark is the ISR's, not each append's.
 		Replicated: cfg.Clustered(),
 		FS:         cfg.FS,
@@ -412,6 +416,7 @@ func (c *Config) brokerConfigs() map[string]string {
 		"delete.topic.enable":                 strconv.FormatBool(c.DeleteTopicEnable),
 		"socket.request.max.bytes":            strconv.Itoa(c.SocketRequestMaxBytes),
 		"max.connections":                     strconv.Itoa(c.MaxConnections),
+		"max.partitions.per.topic":            strconv.Itoa(int(c.MaxPartitionsPerTopic)),
 		"connections.max.idle.ms":             strconv.FormatInt(c.ConnectionsMaxIdle.Milliseconds(), 10),
 		"socket.send.buffer.bytes":            strconv.Itoa(c.SocketSendBufferBytes),
 		"socket.receive.buffer.bytes":         strconv.Itoa(c.SocketReceiveBufferBytes),

@@ -107,6 +107,11 @@ type Config struct {
 
 	SocketRequestMaxBytes int
 	MaxConnections        int
+	// MaxPartitionsPerTopic is max.partitions.per.topic, Sluice's own
+	// (Kafka has no such cap): the most partitions one topic may have.
+	// Creates are also refused when they do not fit the process's open
+	// files, memory map and disk limits (engine.Limits).
+	MaxPartitionsPerTopic int32
 	ConnectionsMaxIdle    time.Duration
 	// SocketSendBufferBytes and SocketReceiveBufferBytes are
 	// socket.send.buffer.bytes and socket.receive.buffer.bytes: -1 (the
@@ -182,6 +187,7 @@ func DefaultConfig() Config {
 		TopicDefaults:                      map[string]string{},
 		SocketRequestMaxBytes:              100 * 1024 * 1024,
 		MaxConnections:                     10000,
+		MaxPartitionsPerTopic:              engine.DefaultMaxPartitions,
 		ConnectionsMaxIdle:                 10 * time.Minute,
 		SocketSendBufferBytes:              -1,
 		SocketReceiveBufferBytes:           -1,
@@ -365,4 +371,20 @@ func sameAddr(listen, voter string) bool {
 		return true
 	}
 	return lh == vh
+}
+
+// quorumStoreDescriptors is what the metadata quorum's pebble store may
+// keep open: pebble's default MaxOpenFiles, which net/quorum leaves as is.
+const quorumStoreDescriptors = 1000
+
+// reservedDescriptors is what the broker may hold open besides the
+// engine's files: a descriptor per connection (max.connections) and, in a
+// cluster, the quorum's store and the connections to its peers. The
+// engine sizes its partitions' budget from RLIMIT_NOFILE less these.
+func (c *Config) reservedDescriptors() int64 {
+	n := int64(c.MaxConnections)
+	if c.Clustered() {
+		n += quorumStoreDescriptors + 64
+	}
+	return n
 }

@@ -257,6 +257,13 @@ func CodeOf(err error) Code {
 		return OffsetOutOfRange
 	case errors.Is(err, engine.ErrPolicyViolation):
 		return PolicyViolation
+	case errors.Is(err, engine.ErrResourceLimit):
+		// A create that does not fit the broker's open files, memory map
+		// or disk limits: the broker's bound refused it, as a
+		// create.topic.policy would in Kafka, and retrying will not help
+		// (KAFKA_STORAGE_ERROR would be retried until the client's
+		// timeout). The message names the limit and how to raise it.
+		return PolicyViolation
 	case errors.Is(err, engine.ErrUnknownProducerID):
 		return UnknownProducerID
 	case errors.Is(err, engine.ErrOutOfOrderSequence):

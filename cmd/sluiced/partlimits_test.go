@@ -1,0 +1,185 @@
+//go:build linux
+
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// startLimited starts sluiced under an open files limit (hard and soft:
+// Go raises the soft limit to the hard one at start; the soft one goes
+// down first, as it may not exceed the hard one) through sh, which
+// execs it so that the process group holds sluiced alone.
+func startLimited(t *testing.T, bin string, nofile string, args ...string) *proc {
+	t.Helper()
+	script := `ulimit -Sn ` + nofile + ` && ulimit -Hn ` + nofile + ` && exec "$0" "$@"`
+	return startProc(t, "sluiced", "sh", append([]string{"-c", script, bin}, args...)...)
+}
+
+// topicDirs lists the entries of the data directory that belong to
+// topic: its partitions' directories and any being deleted.
+func topicDirs(t *testing.T, data, topic string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), topic+"-") || strings.HasSuffix(e.Name(), "-delete") {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
+// TestSluicedRefusesTooLowOpenFilesLimit: under an open files limit below
+// what max.connections and the stores reserve, sluiced exits non-zero
+// with a message naming the limit and how to raise it.
+func TestSluicedRefusesTooLowOpenFilesLimit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin := buildSluiced(t)
+	addrs := freeAddrs(t, 2)
+	p := startLimited(t, bin, "300", "--data-dir", t.TempDir(), "--listen", addrs[0], "--kafka-listen", addrs[1])
+	if code := p.waitExit(t, 30*time.Second); code == 0 {
+		t.Fatalf("sluiced started under ulimit -n 300:\n%s", p.out)
+	}
+	for _, want := range []string{"RLIMIT_NOFILE", "is 300", "ulimit -n", "LimitNOFILE", "max.connections"} {
+		if !strings.Contains(p.out.String(), want) {
+			t.Errorf("output does not mention %q:\n%s", want, p.out)
+		}
+	}
+}
+
+// TestSluicedCreateBeyondOpenFilesLimit: under ulimit -n 1024 (with
+// max.connections=10, about 210 partitions fit), a create of 1,000
+// partitions is refused with POLICY_VIOLATION and a message naming the
+// limit, leaves no directory behind, and the broker goes on serving: a
+// create that fits works, and a record produced to it reads back.
+func TestSluicedCreateBeyondOpenFilesLimit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin := buildSluiced(t)
+	data := t.TempDir()
+	addrs := freeAddrs(t, 2)
+	p := startLimited(t, bin, "1024", "--data-dir", data, "--listen", addrs[0], "--kafka-listen", addrs[1],
+		"--override", "max.connections=10")
+	p.waitLog(t, "broker started", 30*time.Second)
+	defer p.stop(t)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs[1]), kgo.DefaultProduceTopic("fits"), kgo.ConsumeTopics("fits"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	resp, err := adm.CreateTopic(ctx, 1000, 1, nil, "big")
+	if err == nil {
+		err = resp.Err
+	}
+	if !errors.Is(err, kerr.PolicyViolation) || !strings.Contains(resp.ErrMessage, "RLIMIT_NOFILE") {
+		t.Fatalf("create of 1000 partitions under ulimit -n 1024: %v %q, want POLICY_VIOLATION naming RLIMIT_NOFILE", err, resp.ErrMessage)
+	}
+	t.Logf("refused: %s", resp.ErrMessage)
+	if d := topicDirs(t, data, "big"); len(d) != 0 {
+		t.Fatalf("refused create left %d directories", len(d))
+	}
+	if resp, err := adm.CreateTopic(ctx, 100, 1, nil, "fits"); err != nil || resp.Err != nil {
+		t.Fatalf("create of 100: %v %v", err, resp.Err)
+	}
+	if err := cl.ProduceSync(ctx, &kgo.Record{Value: []byte("still serving"), Partition: 0}).FirstErr(); err != nil {
+		t.Fatalf("produce after refused create: %v", err)
+	}
+	fetches := cl.PollFetches(ctx)
+	if err := fetches.Err(); err != nil || fetches.NumRecords() != 1 {
+		t.Fatalf("fetch after refused create: %d records, %v", fetches.NumRecords(), err)
+	}
+}
+
+// TestSluicedKill9MidCreateLeavesNothing: sluiced is killed with SIGKILL
+// while it creates a topic of 3,000 partitions (once a few hundred of
+// their directories exist); after a restart the topic does not exist, no
+// directory of it is left, and its name can be created again.
+func TestSluicedKill9MidCreateLeavesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and kills the binary")
+	}
+	bin := buildSluiced(t)
+	data := t.TempDir()
+	addrs := freeAddrs(t, 2)
+	args := []string{"--data-dir", data, "--listen", addrs[0], "--kafka-listen", addrs[1]}
+	p := startProc(t, "sluiced", bin, args...)
+	p.waitLog(t, "broker started", 30*time.Second)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	// Small segments keep the preallocated indexes small: 3,000
+	// partitions of 1 GiB segments would reserve 15 GB.
+	small := "1048576"
+	created := make(chan error, 1)
+	go func() {
+		resp, err := kadm.NewClient(cl).CreateTopic(ctx, 3000, 1, map[string]*string{"segment.bytes": &small}, "big")
+		if err == nil {
+			err = resp.Err
+		}
+		created <- err
+	}()
+	deadline := time.Now().Add(60 * time.Second)
+	for len(topicDirs(t, data, "big")) < 300 {
+		select {
+		case err := <-created:
+			t.Fatalf("create finished (%v) before the kill", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d directories of big after 60s", len(topicDirs(t, data, "big")))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	p.kill9(t)
+	if n := len(topicDirs(t, data, "big")); n >= 3000 {
+		t.Fatalf("the create had made all %d directories before the kill", n)
+	}
+
+	p = startProc(t, "sluiced", bin, args...)
+	p.waitLog(t, "broker started", 60*time.Second)
+	defer p.stop(t)
+	if d := topicDirs(t, data, "big"); len(d) != 0 {
+		t.Fatalf("after restart %d directories of the killed create remain, e.g. %v", len(d), d[:min(3, len(d))])
+	}
+	cl2, err := kgo.NewClient(kgo.SeedBrokers(addrs[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl2.Close()
+	adm := kadm.NewClient(cl2)
+	topics, err := adm.ListTopics(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if topics.Has("big") {
+		t.Fatalf("half-created topic listed after restart: %d partitions", len(topics["big"].Partitions))
+	}
+	if resp, err := adm.CreateTopic(ctx, 10, 1, nil, "big"); err != nil || resp.Err != nil {
+		t.Fatalf("create big again: %v %v", err, resp.Err)
+	}
+}
