@@ -1,6 +1,7 @@
 package metadata
 
 import (
+	"fmt"
 	"math"
 	"slices"
 )
@@ -21,10 +22,13 @@ func (s *State) Apply(cmd []byte) Result {
 	} else {
 		res = s.applyLocked(rec, s.applied)
 	}
+	// A refused record changed nothing (every applier validates before it
+	// edits), so publish has nothing to do then.
+	topics := s.publish()
 	s.mu.Unlock()
 	// Outside the lock: the hook may read the state.
 	if res.Code == CodeNone && s.opts.OnChange != nil {
-		s.opts.OnChange(rec)
+		s.opts.OnChange(rec, topics)
 	}
 	return res
 }
@@ -59,6 +63,8 @@ func (s *State) applyLocked(rec Record, index uint64) Result {
 		return resultOf(s.partitionChange(r))
 	case AllocateProducerIDs:
 		return s.allocateProducerIDs(r)
+	case PartitionChanges:
+		return s.partitionChanges(r)
 	}
 	// Decode only returns the types above.
 	return Result{Code: CodeInvalidRequest, Message: "unknown record"}
@@ -154,22 +160,26 @@ func (s *State) unregisterBroker(r UnregisterBroker) *Error {
 // or to NoLeader. The last ISR member stays so that it can come back as
 // leader without an unclean election.
 func (s *State) moveLeadershipOff(id int32) {
-	for _, t := range s.topics {
-		for i := range t.Partitions {
+	for name, pub := range s.topics {
+		var t *Topic // this record's copy, made at the first partition that changes
+		for i := range pub.Partitions {
+			q := &pub.Partitions[i]
+			shrink := len(q.ISR) > 1 && slices.Contains(q.ISR, id)
+			if !shrink && q.Leader != id {
+				continue
+			}
+			if t == nil {
+				t = s.edit(name)
+			}
 			p := &t.Partitions[i]
-			changed := false
-			if len(p.ISR) > 1 && slices.Contains(p.ISR, id) {
+			if shrink {
 				p.ISR = slices.DeleteFunc(slices.Clone(p.ISR), func(r int32) bool { return r == id })
-				changed = true
 			}
 			if p.Leader == id {
 				p.Leader = s.firstEligible(p.Replicas, p.ISR)
 				p.LeaderEpoch++
-				changed = true
 			}
-			if changed {
-				p.PartitionEpoch++
-			}
+			p.PartitionEpoch++
 		}
 	}
 }
@@ -177,14 +187,19 @@ func (s *State) moveLeadershipOff(id int32) {
 // electWhereLeaderless makes a broker that just became unfenced the leader
 // of every leaderless partition whose ISR holds it.
 func (s *State) electWhereLeaderless(id int32) {
-	for _, t := range s.topics {
-		for i := range t.Partitions {
-			p := &t.Partitions[i]
-			if p.Leader == NoLeader && slices.Contains(p.ISR, id) {
-				p.Leader = id
-				p.LeaderEpoch++
-				p.PartitionEpoch++
+	for name, pub := range s.topics {
+		var t *Topic
+		for i := range pub.Partitions {
+			if q := &pub.Partitions[i]; q.Leader != NoLeader || !slices.Contains(q.ISR, id) {
+				continue
 			}
+			if t == nil {
+				t = s.edit(name)
+			}
+			p := &t.Partitions[i]
+			p.Leader = id
+			p.LeaderEpoch++
+			p.PartitionEpoch++
 		}
 	}
 }
@@ -228,7 +243,7 @@ func (s *State) createTopic(r CreateTopic) *Error {
 	}
 	t := &Topic{Name: r.Name, ID: r.ID, Configs: cloneMap(r.Configs)}
 	t.Partitions = s.newPartitions(r.Assignment)
-	s.topics[r.Name] = t
+	s.put(t)
 	s.topicIDs[r.ID] = r.Name
 	return nil
 }
@@ -297,7 +312,7 @@ func (s *State) deleteTopic(r DeleteTopic) *Error {
 		return errorf(CodeUnknownTopicOrPartition, "delete topic %q: no such topic", r.Name)
 	}
 	delete(s.topicIDs, t.ID)
-	delete(s.topics, r.Name)
+	s.drop(r.Name)
 	return nil
 }
 
@@ -313,6 +328,7 @@ func (s *State) createPartitions(r CreatePartitions) *Error {
 	if err := s.checkAssignment(r.Topic, r.Assignment, len(t.Partitions[0].Replicas), len(t.Partitions)); err != nil {
 		return err
 	}
+	t = s.edit(r.Topic)
 	t.Partitions = append(t.Partitions, s.newPartitions(r.Assignment)...)
 	return nil
 }
@@ -340,6 +356,7 @@ func (s *State) alterTopicConfig(r AlterTopicConfig) *Error {
 	for k, v := range r.Set {
 		configs[k] = v
 	}
+	t = s.edit(r.Topic)
 	t.Configs = cloneMap(configs)
 	return nil
 }
@@ -399,6 +416,7 @@ func (s *State) partitionChange(r PartitionChange) *Error {
 	if !leaderChanged && slices.Equal(isr, p.ISR) {
 		return nil
 	}
+	p = &s.edit(r.Topic).Partitions[r.Partition]
 	if leaderChanged {
 		p.Leader = leader
 		p.LeaderEpoch++
@@ -406,6 +424,33 @@ func (s *State) partitionChange(r PartitionChange) *Error {
 	p.ISR = slices.Clone(isr)
 	p.PartitionEpoch++
 	return nil
+}
+
+// partitionChanges applies each change as its own PartitionChange would
+// be, later ones seeing earlier ones' effects; a topic changed many times
+// is copied once (edit).
+func (s *State) partitionChanges(r PartitionChanges) Result {
+	switch n := len(r.Changes); {
+	case n == 0:
+		return resultOf(errorf(CodeInvalidRequest, "partition changes: none"))
+	case n > MaxPartitionChanges:
+		return resultOf(errorf(CodeInvalidRequest, "partition changes: %d, at most %d in one record", n, MaxPartitionChanges))
+	}
+	res := Result{Codes: make([]int16, len(r.Changes))}
+	refused := 0
+	for i, c := range r.Changes {
+		if err := s.partitionChange(c); err != nil {
+			res.Codes[i] = err.Code
+			if refused == 0 {
+				res.Message = err.Message
+			}
+			refused++
+		}
+	}
+	if refused > 1 {
+		res.Message = fmt.Sprintf("%s (and %d more refused)", res.Message, refused-1)
+	}
+	return res
 }
 
 func (s *State) allocateProducerIDs(r AllocateProducerIDs) Result {

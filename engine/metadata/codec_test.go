@@ -29,6 +29,10 @@ func sampleRecords() []Record {
 		PartitionChange{Topic: "t", Partition: 1, LeaderEpoch: 4},
 		PartitionChange{Topic: "t", ISR: []int32{}},
 		AllocateProducerIDs{BrokerID: 1, Count: 1000},
+		PartitionChanges{Changes: []PartitionChange{
+			{Topic: "t", Partition: 1, LeaderEpoch: 4, PartitionEpoch: int32p(2), ISR: []int32{1, 2}},
+			{Topic: "u", Leader: int32p(3)},
+		}},
 	}
 }
 
@@ -98,9 +102,10 @@ func TestResultRoundTrip(t *testing.T) {
 		{},
 		{FirstProducerID: 5000},
 		{Code: CodeFencedLeaderEpoch, Message: "stale"},
+		{Codes: []int16{0, CodeFencedLeaderEpoch}, Message: "stale"},
 	} {
 		got, err := DecodeResult(EncodeResult(r))
-		if err != nil || got != r {
+		if err != nil || !reflect.DeepEqual(got, r) {
 			t.Fatalf("result round trip of %#v: %#v, %v", r, got, err)
 		}
 	}

@@ -43,8 +43,12 @@
 // of the replicas; a leader is -1 or an ISR member that is registered and
 // unfenced.
 //
-// State is safe for concurrent readers while Apply runs; readers get deep
-// copies. Liveness (heartbeat tracking) and Assign (replica placement) are
+// State is safe for concurrent readers while Apply runs. Topics are copy
+// on write (see State): Image, Topic and TopicByID share published topics,
+// which are never written again, so readers treat them as read-only and a
+// record costs the topics it touches; Broker and Partition return copies.
+// OnChange names the topics each record changed. Snapshots are binary
+// (snapshot.go), with JSON snapshots of the first format still restored. Liveness (heartbeat tracking) and Assign (replica placement) are
 // pure helpers for the active controller and sit beside the state machine,
 // outside the replicated image.
 package metadata

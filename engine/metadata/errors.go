@@ -96,6 +96,10 @@ type Result struct {
 	// FirstProducerID is the first ID of the block an AllocateProducerIDs
 	// record handed out; zero for other records.
 	FirstProducerID int64 `json:"first_producer_id,omitempty"`
+	// Codes answers each change of a PartitionChanges record, in order
+	// (CodeNone for one applied); Message then names the first refusal.
+	// Nil for other records.
+	Codes []int16 `json:"codes,omitempty"`
 }
 
 // Err is nil for a success and an *Error carrying the code otherwise.

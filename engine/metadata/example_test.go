@@ -19,7 +19,7 @@ func propose(s *metadata.State, rec metadata.Record) metadata.Result {
 
 func Example() {
 	s := metadata.New(metadata.Options{
-		OnChange: func(rec metadata.Record) { fmt.Printf("applied %T\n", rec) },
+		OnChange: func(rec metadata.Record, _ []string) { fmt.Printf("applied %T\n", rec) },
 	})
 	propose(s, metadata.InitCluster{ClusterID: "sluice-1"})
 	for id := int32(1); id <= 3; id++ {

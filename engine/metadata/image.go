@@ -52,8 +52,9 @@ type Topic struct {
 	Partitions []Partition       `json:"partitions"`
 }
 
-// Image is a full copy of the metadata, as plain data: what a snapshot
-// holds and what Dump prints.
+// Image is the whole metadata as of one applied index, as plain data: what
+// a snapshot holds and what Dump prints. An Image from State.Image shares
+// its topics with the State (they are never written again): read-only.
 type Image struct {
 	ClusterID string `json:"cluster_id"`
 	// Brokers are sorted by ID.
@@ -183,6 +184,16 @@ func (p Partition) check(brokers map[int32]Broker) error {
 }
 
 func distinct(ids []int32) error {
+	if len(ids) <= 16 {
+		// Replica lists are short: no map (Check runs per partition, a
+		// million times on a large restore).
+		for i, id := range ids {
+			if slices.Contains(ids[:i], id) {
+				return fmt.Errorf("broker %d listed twice in %v", id, ids)
+			}
+		}
+		return nil
+	}
 	seen := make(map[int32]bool, len(ids))
 	for _, id := range ids {
 		if seen[id] {

@@ -16,6 +16,7 @@ const (
 	TypeAlterTopicConfig    RecordType = 9
 	TypePartitionChange     RecordType = 10
 	TypeAllocateProducerIDs RecordType = 11
+	TypePartitionChanges    RecordType = 12
 )
 
 // Record is one metadata command. The set is closed: only the types of this
@@ -121,6 +122,21 @@ type PartitionChange struct {
 	ISR []int32 `json:"isr"`
 }
 
+// PartitionChanges is many PartitionChange records in one raft entry
+// (Kafka's AlterPartition carries many partitions too): a leader's ISR
+// changes or a round of preferred elections cost one entry, not one per
+// partition. Each change is checked and applied on its own, in order, as
+// if it were a record of its own; the Result's Codes answer each, and
+// the record itself is refused only when it is malformed (no changes, or
+// more than MaxPartitionChanges).
+type PartitionChanges struct {
+	Changes []PartitionChange `json:"changes"`
+}
+
+// MaxPartitionChanges bounds a PartitionChanges record, so that one raft
+// entry stays well under a megabyte.
+const MaxPartitionChanges = 10000
+
 // AllocateProducerIDs hands a block of Count producer IDs to a broker; the
 // Result carries the first.
 type AllocateProducerIDs struct {
@@ -139,6 +155,7 @@ func (CreatePartitions) Type() RecordType    { return TypeCreatePartitions }
 func (AlterTopicConfig) Type() RecordType    { return TypeAlterTopicConfig }
 func (PartitionChange) Type() RecordType     { return TypePartitionChange }
 func (AllocateProducerIDs) Type() RecordType { return TypeAllocateProducerIDs }
+func (PartitionChanges) Type() RecordType    { return TypePartitionChanges }
 
 func (InitCluster) isRecord()         {}
 func (RegisterBroker) isRecord()      {}
@@ -151,6 +168,7 @@ func (CreatePartitions) isRecord()    {}
 func (AlterTopicConfig) isRecord()    {}
 func (PartitionChange) isRecord()     {}
 func (AllocateProducerIDs) isRecord() {}
+func (PartitionChanges) isRecord()    {}
 
 // newRecord is the zero record of a type, as a pointer to decode into.
 func newRecord(t RecordType) (Record, bool) {
@@ -177,6 +195,8 @@ func newRecord(t RecordType) (Record, bool) {
 		return &PartitionChange{}, true
 	case TypeAllocateProducerIDs:
 		return &AllocateProducerIDs{}, true
+	case TypePartitionChanges:
+		return &PartitionChanges{}, true
 	}
 	return nil, false
 }

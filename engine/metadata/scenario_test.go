@@ -40,7 +40,7 @@ type harness struct {
 
 func newHarness() *harness {
 	h := &harness{live: NewLiveness(10 * time.Second)}
-	h.s = New(Options{OnChange: func(rec Record) {
+	h.s = New(Options{OnChange: func(rec Record, _ []string) {
 		h.changes = append(h.changes, fmt.Sprintf("%T", rec))
 	}})
 	return h

@@ -3,6 +3,7 @@ package metadata
 import (
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 )
 
@@ -10,10 +11,13 @@ import (
 type Options struct {
 	// OnChange, when set, is called after every record that applied
 	// successfully (Code 0), outside the lock and on the goroutine that
-	// called Apply, in log order. The broker uses it to create or drop
-	// local partition storage and to follow leadership. It may read the
-	// State but must not call Apply or Restore. Default: nil.
-	OnChange func(rec Record)
+	// called Apply, in log order, with the names of the topics the record
+	// created, changed or deleted (sorted; nil when none), so that a
+	// follower of the image does work in proportion to the change, not to
+	// the image. The broker uses it to create or drop local partition
+	// storage and to follow leadership. It may read the State but must not
+	// call Apply or Restore. Default: nil.
+	OnChange func(rec Record, topics []string)
 	// OnRestore, when set, is called after Restore replaced the whole
 	// image, outside the lock: the broker reconciles against the new image
 	// instead of a record. Default: nil.
@@ -22,17 +26,31 @@ type Options struct {
 
 // State is the metadata image and its state machine. Apply and Restore
 // serialise among themselves (raft calls them from one goroutine anyway);
-// every reader may run concurrently with them and gets a copy.
+// every reader may run concurrently with them.
+//
+// Topics are copy on write: a published *Topic, its Partitions and their
+// Replicas and ISR slices are never written again. A record that changes a
+// topic replaces it with a private copy (edit) that is published when the
+// record ends, so readers share topics without a lock or a clone, and a
+// record costs the size of the topics it touches, not of the image.
 type State struct {
 	opts Options
 
 	mu             sync.RWMutex
 	clusterID      string
 	brokers        map[int32]Broker
-	topics         map[string]*Topic
+	topics         map[string]*Topic // published topics are immutable
 	topicIDs       map[[16]byte]string
 	nextProducerID int64
 	applied        uint64
+	// sorted is every topic, sorted by name: Image's Topics, shared with
+	// every Image handed out, so replaced (never written) on a change.
+	sorted []Topic
+
+	// Per record, reset when it ends: the copies it made (edit) and the
+	// names of the topics it created, replaced or deleted.
+	fresh   map[string]*Topic
+	touched map[string]bool
 }
 
 // New is an empty State: no cluster ID, no brokers, no topics.
@@ -49,6 +67,74 @@ func (s *State) reset() {
 	s.topicIDs = make(map[[16]byte]string)
 	s.nextProducerID = FirstProducerID
 	s.applied = 0
+	s.sorted = nil
+	s.fresh = make(map[string]*Topic)
+	s.touched = make(map[string]bool)
+}
+
+// edit is a topic this record may change: a private copy of the published
+// one (its Partitions slice copied, the replica and ISR slices still
+// shared, so a change assigns new ones), made once per record and put in
+// place at once. Nil when the topic does not exist.
+func (s *State) edit(name string) *Topic {
+	if t, ok := s.fresh[name]; ok {
+		return t
+	}
+	old, ok := s.topics[name]
+	if !ok {
+		return nil
+	}
+	t := *old
+	t.Partitions = slices.Clone(old.Partitions)
+	s.fresh[name] = &t
+	s.topics[name] = &t
+	s.touched[name] = true
+	return &t
+}
+
+// put stores a topic this record created.
+func (s *State) put(t *Topic) {
+	s.fresh[t.Name] = t
+	s.topics[t.Name] = t
+	s.touched[t.Name] = true
+}
+
+// drop deletes a topic.
+func (s *State) drop(name string) {
+	delete(s.fresh, name)
+	delete(s.topics, name)
+	s.touched[name] = true
+}
+
+// publish ends a record: the topics it touched replace theirs in a new
+// sorted slice (O(topics) pointer-sized copies, no per-partition work),
+// and their names are returned, sorted.
+func (s *State) publish() []string {
+	if len(s.touched) == 0 {
+		return nil
+	}
+	names := make([]string, 0, len(s.touched))
+	for n := range s.touched {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	next := slices.Clone(s.sorted)
+	for _, n := range names {
+		i, found := slices.BinarySearchFunc(next, n, func(t Topic, n string) int { return strings.Compare(t.Name, n) })
+		t, exists := s.topics[n]
+		switch {
+		case exists && found:
+			next[i] = *t
+		case exists:
+			next = slices.Insert(next, i, *t)
+		case found:
+			next = slices.Delete(next, i, i+1)
+		}
+	}
+	s.sorted = next
+	clear(s.fresh)
+	clear(s.touched)
+	return names
 }
 
 // ClusterID is the cluster's ID, "" before InitCluster.
@@ -130,7 +216,8 @@ func (s *State) Topics() []string {
 	return out
 }
 
-// Topic is one topic by name.
+// Topic is one topic by name. It shares its configs and partitions with
+// the State (they are never written again): read-only.
 func (s *State) Topic(name string) (Topic, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -138,10 +225,10 @@ func (s *State) Topic(name string) (Topic, bool) {
 	if !ok {
 		return Topic{}, false
 	}
-	return t.clone(), true
+	return *t, true
 }
 
-// TopicByID is one topic by its ID.
+// TopicByID is one topic by its ID; read-only, as Topic's.
 func (s *State) TopicByID(id [16]byte) (Topic, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -149,7 +236,7 @@ func (s *State) TopicByID(id [16]byte) (Topic, bool) {
 	if !ok {
 		return Topic{}, false
 	}
-	return s.topics[name].clone(), true
+	return *s.topics[name], true
 }
 
 // Partition is one partition of a topic.
@@ -163,30 +250,20 @@ func (s *State) Partition(topic string, partition int32) (Partition, bool) {
 	return t.Partitions[partition].clone(), true
 }
 
-// Image is a full copy of the state.
+// Image is the whole state as of one applied index: a copy of the
+// brokers, and the topics shared with the State without a copy (Topics and
+// everything under it are read-only; later records replace topics, never
+// write them, so the Image stays as it was).
 func (s *State) Image() Image {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.imageLocked()
-}
-
-func (s *State) imageLocked() Image {
-	im := Image{
+	return Image{
 		ClusterID:      s.clusterID,
 		Brokers:        s.brokersLocked(),
+		Topics:         s.sorted,
 		NextProducerID: s.nextProducerID,
 		AppliedIndex:   s.applied,
 	}
-	names := make([]string, 0, len(s.topics))
-	for name := range s.topics {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	im.Topics = make([]Topic, len(names))
-	for i, name := range names {
-		im.Topics[i] = s.topics[name].clone()
-	}
-	return im
 }
 
 // Dump prints the whole state deterministically (Image.String).

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 )
@@ -12,7 +13,7 @@ import (
 // randomLog is a long, seeded mix of records, valid and not, chosen to hit
 // every path: brokers coming and going, topics, leader and ISR changes
 // with right and stale epochs, producer IDs.
-func randomLog(t *testing.T, seed uint64, n int) [][]byte {
+func randomLog(t testing.TB, seed uint64, n int) [][]byte {
 	rng := rand.New(rand.NewPCG(seed, seed))
 	sim := New(Options{}) // follows the log, so that proposals look plausible
 	var log [][]byte
@@ -89,14 +90,14 @@ func TestReplayAndSnapshot(t *testing.T) {
 		accepted := 0
 		for i, cmd := range log {
 			ra, rb := a.Apply(cmd), b.Apply(cmd)
-			if ra != rb {
+			if !reflect.DeepEqual(ra, rb) {
 				t.Fatalf("seed %d entry %d: results differ: %+v vs %+v", seed, i, ra, rb)
 			}
 			if ra.Code == CodeNone {
 				accepted++
 			}
 			if restored != nil {
-				if rr := restored.Apply(cmd); rr != ra {
+				if rr := restored.Apply(cmd); !reflect.DeepEqual(rr, ra) {
 					t.Fatalf("seed %d entry %d: restored state answered %+v, original %+v", seed, i, rr, ra)
 				}
 			}
@@ -187,7 +188,7 @@ func TestHooks(t *testing.T) {
 	restores := 0
 	var s *State
 	s = New(Options{
-		OnChange: func(rec Record) {
+		OnChange: func(rec Record, _ []string) {
 			// The hook runs outside the lock: reading must not deadlock.
 			_ = s.Brokers()
 			changes = append(changes, rec)
@@ -211,31 +212,75 @@ func TestHooks(t *testing.T) {
 	}
 }
 
-func TestReadersGetCopies(t *testing.T) {
+// TestReadersSeeStableViews: brokers and partitions come back as copies;
+// topics and images are shared, and a later record never changes one a
+// reader already holds (copy on write), nor an unchanged topic's identity.
+func TestReadersSeeStableViews(t *testing.T) {
 	s := New(Options{})
 	mustApply(t, s, RegisterBroker{ID: 1, Incarnation: "a", Listeners: map[string]string{"SLUICE": "h:1"}})
-	mustApply(t, s, CreateTopic{Name: "t", ID: [16]byte{9}, Assignment: [][]int32{{1}}, Configs: map[string]string{"k": "v"}})
+	mustApply(t, s, RegisterBroker{ID: 2, Incarnation: "b"})
+	mustApply(t, s, CreateTopic{Name: "t", ID: [16]byte{9}, Assignment: [][]int32{{1, 2}, {2, 1}}, Configs: map[string]string{"k": "v"}})
+	mustApply(t, s, CreateTopic{Name: "u", ID: [16]byte{8}, Assignment: [][]int32{{1}}})
 	before := s.Dump()
 	b, _ := s.Broker(1)
 	b.Listeners["SLUICE"] = "evil:1"
-	tp, _ := s.Topic("t")
-	tp.Configs["k"] = "evil"
-	tp.Partitions[0].ISR[0] = 42
 	p, _ := s.Partition("t", 0)
 	p.Replicas[0] = 42
-	byID, ok := s.TopicByID([16]byte{9})
-	if !ok || byID.Name != "t" {
-		t.Fatalf("TopicByID: %+v %v", byID, ok)
-	}
-	byID.Partitions[0].Replicas[0] = 43
+	p.ISR[0] = 42
 	if s.Dump() != before {
 		t.Fatalf("a reader's copy changed the state:\n%s\n%s", before, s.Dump())
 	}
-	if _, ok := s.Partition("t", 1); ok {
-		t.Fatal("partition 1 exists")
+	im := s.Image()
+	held := im.String()
+	tp, _ := s.Topic("t")
+	uBefore, _ := s.Topic("u")
+	mustApply(t, s, PartitionChange{Topic: "t", Partition: 0, LeaderEpoch: 0, ISR: []int32{1}})
+	mustApply(t, s, AlterTopicConfig{Topic: "t", Set: map[string]string{"k": "w"}})
+	mustApply(t, s, FenceBroker{ID: 1})
+	mustApply(t, s, CreatePartitions{Topic: "t", Assignment: [][]int32{{2, 1}}})
+	mustApply(t, s, DeleteTopic{Name: "u"})
+	if im.String() != held {
+		t.Fatalf("an image held across records changed:\n%s\nnow\n%s", held, im.String())
+	}
+	if len(tp.Partitions) != 2 || tp.Configs["k"] != "v" || !slices.Equal(tp.Partitions[0].ISR, []int32{1, 2}) || tp.Partitions[0].Leader != 1 {
+		t.Fatalf("a topic held across records changed: %+v", tp)
+	}
+	if s.Dump() == before {
+		t.Fatal("the records changed nothing")
+	}
+	now := s.Image()
+	if len(now.Topics) != 1 || now.Topics[0].Name != "t" || len(now.Topics[0].Partitions) != 3 {
+		t.Fatalf("image after the records: %s", now.String())
+	}
+	if len(uBefore.Partitions) != 1 {
+		t.Fatalf("deleted topic's view changed: %+v", uBefore)
+	}
+	if byID, ok := s.TopicByID([16]byte{9}); !ok || byID.Name != "t" {
+		t.Fatalf("TopicByID: %+v %v", byID, ok)
+	}
+	if _, ok := s.Partition("t", 3); ok {
+		t.Fatal("partition 3 exists")
 	}
 	if _, ok := s.Partition("t", -1); ok {
 		t.Fatal("partition -1 exists")
+	}
+}
+
+// TestChangedTopics: OnChange names exactly the topics a record touched.
+func TestChangedTopics(t *testing.T) {
+	var got [][]string
+	s := New(Options{OnChange: func(_ Record, topics []string) { got = append(got, topics) }})
+	mustApply(t, s, RegisterBroker{ID: 1, Incarnation: "a"})
+	mustApply(t, s, RegisterBroker{ID: 2, Incarnation: "a"})
+	mustApply(t, s, CreateTopic{Name: "a", ID: [16]byte{1}, Assignment: [][]int32{{1, 2}}})
+	mustApply(t, s, CreateTopic{Name: "b", ID: [16]byte{2}, Assignment: [][]int32{{2, 1}}})
+	mustApply(t, s, CreateTopic{Name: "c", ID: [16]byte{3}, Assignment: [][]int32{{2}}})
+	mustApply(t, s, FenceBroker{ID: 1}) // leads a, is in b's ISR
+	mustApply(t, s, PartitionChanges{Changes: []PartitionChange{{Topic: "c", ISR: []int32{2}}, {Topic: "b", Partition: 0, LeaderEpoch: 0, ISR: []int32{2}}}})
+	mustApply(t, s, DeleteTopic{Name: "c"})
+	want := [][]string{nil, nil, {"a"}, {"b"}, {"c"}, {"a", "b"}, nil, {"c"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("changed topics %q, want %q", got, want)
 	}
 }
 

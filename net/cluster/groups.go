@@ -58,7 +58,7 @@ func (m *Member) CoordinatorID(group string) int32 {
 // produce path and the group store's ownership check read too (the image
 // has a new topic a moment before the map does); -1 when it has none.
 func (m *Member) leaderOf(topic string, partition int32) int32 {
-	if l, ok := (*m.leaders.Load())[topicPartition{topic, partition}]; ok {
+	if l, ok := m.leadershipOf(topic, partition); ok {
 		return l.leader
 	}
 	return -1

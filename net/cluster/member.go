@@ -307,7 +307,7 @@ func (m *Member) Register(ctx context.Context) error {
 	}
 	m.beats.ok()
 	m.registered.Store(true)
-	m.imageChanged() // the replicas may lead now
+	m.imageChanged(nil) // the replicas may lead now
 	m.logger.Info("registered with the controller", "event", "registered", "node", m.cfg.NodeID, "cluster_id", m.state.ClusterID())
 	return nil
 }

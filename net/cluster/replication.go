@@ -38,7 +38,9 @@ func (m *Member) startReplicas() {
 	m.replStarted.Store(true)
 }
 
-func (m *Member) imageChanged() {
+// imageChanged tells the replica manager the image moved; topics are the
+// topics that changed, nil for any.
+func (m *Member) imageChanged(topics []string) {
 	if m.replStarted.Load() {
 		m.repl.ImageChanged()
 	}
@@ -48,7 +50,7 @@ func (m *Member) imageChanged() {
 // which follows the image in log order (the replica manager's view may
 // trail it a moment): no lock, no allocation unless it refuses.
 func (m *Member) CheckInSync(topic string, partition int32) error {
-	l, ok := (*m.leaders.Load())[topicPartition{topic, partition}]
+	l, ok := m.leadershipOf(topic, partition)
 	if !ok || l.leader != m.cfg.NodeID || m.cfg.Engine == nil {
 		return nil // the leader check refuses it
 	}

@@ -4,21 +4,31 @@ import (
 	"errors"
 	"maps"
 	"slices"
+	"sync/atomic"
 
 	"github.com/sluicelog/sluice/engine"
 	"github.com/sluicelog/sluice/engine/metadata"
 )
 
-// topicPartition keys the leadership map.
+// topicPartition names a partition.
 type topicPartition struct {
 	topic     string
 	partition int32
 }
 
-// leaderMap is each partition's leader and leader epoch as this node
-// last saw the image; replaced whole (copy on write) so the produce and
-// fetch paths read it without a lock or an allocation.
-type leaderMap map[topicPartition]leadership
+// leaderMap is each partition's leader and leader epoch, by topic, as
+// this node last saw the image, so the produce and fetch paths read it
+// without a lock or an allocation. It is copy on write at two levels: the
+// map is replaced whole when topics come or go (or on a full rebuild), a
+// topic's slice is replaced when its partitions change; neither is
+// written once stored. A record thus costs the partitions of the topics it
+// changed, not the image's.
+type leaderMap map[string]*topicLeaders
+
+// topicLeaders holds one topic's leaderships, partition i at index i.
+type topicLeaders struct {
+	parts atomic.Pointer[[]leadership]
+}
 
 type leadership struct {
 	leader, epoch int32
@@ -26,9 +36,23 @@ type leadership struct {
 	isr int32
 }
 
+// leadershipOf reads one partition's leadership from the map.
+func (m *Member) leadershipOf(topic string, partition int32) (leadership, bool) {
+	tl := (*m.leaders.Load())[topic]
+	if tl == nil {
+		return leadership{}, false
+	}
+	ps := *tl.parts.Load()
+	if partition < 0 || int(partition) >= len(ps) {
+		return leadership{}, false
+	}
+	return ps[partition], true
+}
+
 // onChange follows a record the image applied: local storage and the
-// leadership map. It runs on the quorum's apply goroutine, in log order.
-func (m *Member) onChange(rec metadata.Record) {
+// leadership map of the topics it changed. It runs on the quorum's apply
+// goroutine, in log order.
+func (m *Member) onChange(rec metadata.Record, topics []string) {
 	switch r := rec.(type) {
 	case metadata.CreateTopic:
 		m.reconcileTopic(r.Name)
@@ -39,37 +63,94 @@ func (m *Member) onChange(rec metadata.Record) {
 	case metadata.AlterTopicConfig:
 		m.reconcileTopic(r.Topic)
 	}
-	m.rebuildLeaders()
-	m.imageChanged()
+	m.updateLeaders(topics)
+	m.imageChanged(topics)
 	m.notifyWatchers()
 }
 
 // onRestore follows a snapshot that replaced the whole image.
 func (m *Member) onRestore() {
 	m.reconcileAll()
-	m.imageChanged()
+	m.imageChanged(nil)
 	m.notifyWatchers()
 }
 
-// rebuildLeaders replaces the leadership map from the image. Rebuilds run
-// one at a time, each reading the image afresh, so a later one never
-// stores an older map.
+// topicLeadership is one topic's leaderships from the image, stamping the
+// local replicas whose leadership changed since prev (see stampEpoch).
+func (m *Member) topicLeadership(t metadata.Topic, prev []leadership) []leadership {
+	self := m.cfg.NodeID
+	now := make([]leadership, len(t.Partitions))
+	for i, p := range t.Partitions {
+		l := leadership{p.Leader, p.LeaderEpoch, int32(len(p.ISR))}
+		now[i] = l
+		known := i < len(prev)
+		var was leadership
+		if known {
+			was = prev[i]
+		}
+		if (!known || was.leader != l.leader || was.epoch != l.epoch) && (l.leader == self || was.leader == self) {
+			m.stampEpoch(topicPartition{t.Name, int32(i)}, l)
+		}
+	}
+	return now
+}
+
+// updateLeaders brings the leadership map in line with the image for the
+// named topics. Updates and rebuilds run one at a time (leadersMu), each
+// reading the image under it, so a later one never stores older data.
+func (m *Member) updateLeaders(topics []string) {
+	if len(topics) == 0 {
+		return
+	}
+	m.leadersMu.Lock()
+	defer m.leadersMu.Unlock()
+	cur := *m.leaders.Load()
+	var next leaderMap // a copy, made once topics come or go
+	for _, name := range topics {
+		tl := cur[name]
+		t, ok := m.state.Topic(name)
+		switch {
+		case !ok && tl == nil:
+		case !ok:
+			if next == nil {
+				next = maps.Clone(cur)
+			}
+			delete(next, name)
+		case tl != nil:
+			now := m.topicLeadership(t, *tl.parts.Load())
+			tl.parts.Store(&now)
+		default:
+			if next == nil {
+				next = maps.Clone(cur)
+			}
+			now := m.topicLeadership(t, nil)
+			tl = &topicLeaders{}
+			tl.parts.Store(&now)
+			next[name] = tl
+		}
+	}
+	if next != nil {
+		m.leaders.Store(&next)
+	}
+}
+
+// rebuildLeaders replaces the whole leadership map from the image: at a
+// restore or once Join caught up.
 func (m *Member) rebuildLeaders() {
 	m.leadersMu.Lock()
 	defer m.leadersMu.Unlock()
 	im := m.state.Image()
 	prev := *m.leaders.Load()
-	lm := make(leaderMap, len(im.Topics)*4)
-	self := m.cfg.NodeID
+	lm := make(leaderMap, len(im.Topics))
 	for _, t := range im.Topics {
-		for i, p := range t.Partitions {
-			k := topicPartition{t.Name, int32(i)}
-			now := leadership{p.Leader, p.LeaderEpoch, int32(len(p.ISR))}
-			lm[k] = now
-			if was, ok := prev[k]; (!ok || was.leader != now.leader || was.epoch != now.epoch) && (now.leader == self || was.leader == self) {
-				m.stampEpoch(k, now)
-			}
+		var was []leadership
+		if tl := prev[t.Name]; tl != nil {
+			was = *tl.parts.Load()
 		}
+		now := m.topicLeadership(t, was)
+		tl := &topicLeaders{}
+		tl.parts.Store(&now)
+		lm[t.Name] = tl
 	}
 	m.leaders.Store(&lm)
 }

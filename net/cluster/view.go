@@ -135,7 +135,7 @@ func (m *Member) LeaderEpoch(topic string, partition int32) (int32, error) {
 }
 
 func (m *Member) leadership(topic string, partition int32) (int32, error) {
-	l, ok := (*m.leaders.Load())[topicPartition{topic, partition}]
+	l, ok := m.leadershipOf(topic, partition)
 	switch {
 	case !ok:
 		return -1, errUnknownPartition

@@ -39,7 +39,7 @@ func newHarness(t *testing.T, lagMax time.Duration) *harness {
 	t.Cleanup(func() { eng.Close() })
 	h := &harness{t: t, eng: eng, logs: logtest.New()}
 	var mgr atomic.Pointer[Manager]
-	h.state = metadata.New(metadata.Options{OnChange: func(metadata.Record) {
+	h.state = metadata.New(metadata.Options{OnChange: func(metadata.Record, []string) {
 		if m := mgr.Load(); m != nil {
 			m.ImageChanged()
 		}
