@@ -26,6 +26,18 @@ type StateMachine interface {
 	Restore(snapshot []byte) error
 }
 
+// SnapshotFreezer is a StateMachine that can freeze its state cheaply (a
+// copy-on-write view, say) and write it later: the FSM goroutine only
+// freezes, and raft's snapshot goroutine does the encoding and the
+// writing while commands go on being applied. A state machine without it
+// has its Snapshot bytes taken on the FSM goroutine.
+type SnapshotFreezer interface {
+	// FreezeSnapshot returns a function that writes the state as it is
+	// now, in the bytes Snapshot would return; it may be called on another
+	// goroutine, concurrently with Apply.
+	FreezeSnapshot() (write func(io.Writer) error, err error)
+}
+
 // fsm adapts a StateMachine to raft.FSM and tracks the index of the last
 // entry the state machine has seen, which raft does not expose: raft's
 // AppliedIndex moves when entries are handed to the FSM goroutine, before
@@ -94,9 +106,16 @@ func (f *fsm) Apply(l *raft.Log) any {
 //	...      StateMachine.Snapshot bytes
 const snapshotVersion = 1
 
-// Snapshot implements raft.FSM. The state machine's bytes are taken here, on
-// the FSM goroutine, so they match the applied index recorded beside them.
+// Snapshot implements raft.FSM. The state is taken (or frozen) here, on
+// the FSM goroutine, so it matches the applied index recorded beside it.
 func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
+	if fz, ok := f.sm.(SnapshotFreezer); ok {
+		write, err := fz.FreezeSnapshot()
+		if err != nil {
+			return nil, fmt.Errorf("quorum: state machine snapshot: %w", err)
+		}
+		return &fsmSnapshot{index: f.appliedIndex(), write: write}, nil
+	}
 	data, err := f.sm.Snapshot()
 	if err != nil {
 		return nil, fmt.Errorf("quorum: state machine snapshot: %w", err)
@@ -122,18 +141,26 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	return nil
 }
 
+// fsmSnapshot is the state's bytes, or (SnapshotFreezer) the function
+// that writes them.
 type fsmSnapshot struct {
 	index uint64
 	data  []byte
+	write func(io.Writer) error
 }
 
-// Persist implements raft.FSMSnapshot.
+// Persist implements raft.FSMSnapshot. raft calls it on its snapshot
+// goroutine, so a frozen state is encoded here, off the FSM goroutine.
 func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
 	var hdr [9]byte
 	hdr[0] = snapshotVersion
 	binary.BigEndian.PutUint64(hdr[1:], s.index)
 	_, err := sink.Write(hdr[:])
-	if err == nil {
+	switch {
+	case err != nil:
+	case s.write != nil:
+		err = s.write(sink)
+	default:
 		_, err = sink.Write(s.data)
 	}
 	if err != nil {
