@@ -1,7 +1,7 @@
 package metrics
 
 import (
-	"sort"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -29,6 +29,9 @@ type Sources struct {
 	OfflinePartitions func() int
 	// Groups reports the groups this broker coordinates.
 	Groups func() Groups
+	// PartitionSeries chooses the partitions reported one by one
+	// (metrics.partition.series); the zero value is auto.
+	PartitionSeries PartitionSeries
 }
 
 // Replica is one partition this broker leads, as the metadata says.
@@ -83,13 +86,30 @@ type Collector struct {
 	src Sources
 	d   descs
 
-	mu   sync.Mutex // one scrape at a time over the fields below
-	seen map[*engine.Partition]topicTotals
+	// mu holds one scrape at a time: the fields below are its state and
+	// its reused scratch, so that a scrape of many partitions allocates
+	// per series sent, not per partition stored.
+	mu sync.Mutex
+	// seen holds each partition's counts at the last scrape, stamped
+	// with that scrape's gen: an entry left with an older gen is a
+	// partition removed since.
+	seen map[*engine.Partition]seenPartition
+	gen  uint64
 	// retired holds, per topic still stored here, the counts of its
 	// partitions removed since; replIn and replOut the replication
 	// counts of every partition removed.
 	retired         map[string]topicTotals
 	replIn, replOut int64
+
+	counts  []topicTotals // by index into this scrape's partitions
+	active  []bool        // ... and whether each had traffic since the last
+	byTopic map[string]topicTotals
+	shown   map[engine.TopicPartition]bool // in active mode, the partitions shown
+}
+
+type seenPartition struct {
+	counts topicTotals
+	gen    uint64
 }
 
 type descs struct {
@@ -118,60 +138,61 @@ func NewCollector(src Sources) *Collector {
 	d := func(name, help string, labels ...string) *prometheus.Desc {
 		return prometheus.NewDesc(name, help, labels, nil)
 	}
-	return &Collector{src: src, seen: map[*engine.Partition]topicTotals{}, retired: map[string]topicTotals{}, d: descs{
-		info: d("sluice_broker_info", "Always 1; labels name the broker and its version.", "node_id", "version"),
+	return &Collector{src: src, seen: map[*engine.Partition]seenPartition{}, retired: map[string]topicTotals{},
+		byTopic: map[string]topicTotals{}, shown: map[engine.TopicPartition]bool{}, d: descs{
+			info: d("sluice_broker_info", "Always 1; labels name the broker and its version.", "node_id", "version"),
 
-		topicBytesIn:       d("sluice_topic_bytes_in_total", "Record bytes producers appended, by topic (Kafka: kafka.server BrokerTopicMetrics BytesInPerSec).", t...),
-		topicBytesOut:      d("sluice_topic_bytes_out_total", "Record bytes sent to consumers, by topic; replication excluded (Kafka: kafka.server BrokerTopicMetrics BytesOutPerSec).", t...),
-		topicRecordsIn:     d("sluice_topic_records_in_total", "Records producers appended, by topic (Kafka: kafka.server BrokerTopicMetrics MessagesInPerSec).", t...),
-		topicRecordsOut:    d("sluice_topic_records_out_total", "Offsets delivered to consumers, by topic.", t...),
-		topicProduce:       d("sluice_topic_produce_requests_total", "Produce requests, counted once per partition named that this broker stores, by topic (Kafka: kafka.server BrokerTopicMetrics TotalProduceRequestsPerSec).", t...),
-		topicFetch:         d("sluice_topic_fetch_requests_total", "Consumer fetch requests, counted once per partition named that this broker stores, by topic (Kafka: kafka.server BrokerTopicMetrics TotalFetchRequestsPerSec).", t...),
-		topicFailedProduce: d("sluice_topic_failed_produce_requests_total", "Produce requests that failed for a partition this broker stores, by topic (Kafka: kafka.server BrokerTopicMetrics FailedProduceRequestsPerSec); failures for partitions not stored here (NOT_LEADER_OR_FOLLOWER, UNKNOWN_TOPIC_OR_PARTITION) count in sluice_request_errors_total alone.", t...),
-		topicFailedFetch:   d("sluice_topic_failed_fetch_requests_total", "Consumer fetch requests that failed for a partition this broker stores, by topic (Kafka: kafka.server BrokerTopicMetrics FailedFetchRequestsPerSec); failures for partitions not stored here count in sluice_request_errors_total alone.", t...),
-		partBytesIn:        d("sluice_partition_bytes_in_total", "Record bytes producers appended, by partition.", tp...),
-		partBytesOut:       d("sluice_partition_bytes_out_total", "Record bytes sent to consumers, by partition.", tp...),
-		partRecordsIn:      d("sluice_partition_records_in_total", "Records producers appended, by partition.", tp...),
-		partRecordsOut:     d("sluice_partition_records_out_total", "Offsets delivered to consumers, by partition.", tp...),
-		replBytesIn:        d("sluice_replication_bytes_in_total", "Record bytes this broker copied from leaders as a follower (Kafka: kafka.server BrokerTopicMetrics ReplicationBytesInPerSec)."),
-		replBytesOut:       d("sluice_replication_bytes_out_total", "Record bytes this broker sent to followers as a leader (Kafka: kafka.server BrokerTopicMetrics ReplicationBytesOutPerSec)."),
+			topicBytesIn:       d("sluice_topic_bytes_in_total", "Record bytes producers appended, by topic (Kafka: kafka.server BrokerTopicMetrics BytesInPerSec).", t...),
+			topicBytesOut:      d("sluice_topic_bytes_out_total", "Record bytes sent to consumers, by topic; replication excluded (Kafka: kafka.server BrokerTopicMetrics BytesOutPerSec).", t...),
+			topicRecordsIn:     d("sluice_topic_records_in_total", "Records producers appended, by topic (Kafka: kafka.server BrokerTopicMetrics MessagesInPerSec).", t...),
+			topicRecordsOut:    d("sluice_topic_records_out_total", "Offsets delivered to consumers, by topic.", t...),
+			topicProduce:       d("sluice_topic_produce_requests_total", "Produce requests, counted once per partition named that this broker stores, by topic (Kafka: kafka.server BrokerTopicMetrics TotalProduceRequestsPerSec).", t...),
+			topicFetch:         d("sluice_topic_fetch_requests_total", "Consumer fetch requests, counted once per partition named that this broker stores, by topic (Kafka: kafka.server BrokerTopicMetrics TotalFetchRequestsPerSec).", t...),
+			topicFailedProduce: d("sluice_topic_failed_produce_requests_total", "Produce requests that failed for a partition this broker stores, by topic (Kafka: kafka.server BrokerTopicMetrics FailedProduceRequestsPerSec); failures for partitions not stored here (NOT_LEADER_OR_FOLLOWER, UNKNOWN_TOPIC_OR_PARTITION) count in sluice_request_errors_total alone.", t...),
+			topicFailedFetch:   d("sluice_topic_failed_fetch_requests_total", "Consumer fetch requests that failed for a partition this broker stores, by topic (Kafka: kafka.server BrokerTopicMetrics FailedFetchRequestsPerSec); failures for partitions not stored here count in sluice_request_errors_total alone.", t...),
+			partBytesIn:        d("sluice_partition_bytes_in_total", "Record bytes producers appended, by partition.", tp...),
+			partBytesOut:       d("sluice_partition_bytes_out_total", "Record bytes sent to consumers, by partition.", tp...),
+			partRecordsIn:      d("sluice_partition_records_in_total", "Records producers appended, by partition.", tp...),
+			partRecordsOut:     d("sluice_partition_records_out_total", "Offsets delivered to consumers, by partition.", tp...),
+			replBytesIn:        d("sluice_replication_bytes_in_total", "Record bytes this broker copied from leaders as a follower (Kafka: kafka.server BrokerTopicMetrics ReplicationBytesInPerSec)."),
+			replBytesOut:       d("sluice_replication_bytes_out_total", "Record bytes this broker sent to followers as a leader (Kafka: kafka.server BrokerTopicMetrics ReplicationBytesOutPerSec)."),
 
-		logSize:       d("sluice_log_size_bytes", "Bytes of a partition's log on disk, every segment (Kafka: kafka.log Log Size).", tp...),
-		logSegments:   d("sluice_log_segments", "Segments of a partition's log (Kafka: kafka.log Log NumLogSegments).", tp...),
-		logStart:      d("sluice_log_start_offset", "First offset of a partition's log (Kafka: kafka.log Log LogStartOffset).", tp...),
-		logEnd:        d("sluice_log_end_offset", "Offset the next record of a partition will get (Kafka: kafka.log Log LogEndOffset).", tp...),
-		highWatermark: d("sluice_partition_high_watermark", "A partition's high watermark: consumers read below it.", tp...),
+			logSize:       d("sluice_log_size_bytes", "Bytes of a partition's log on disk, every segment (Kafka: kafka.log Log Size).", tp...),
+			logSegments:   d("sluice_log_segments", "Segments of a partition's log (Kafka: kafka.log Log NumLogSegments).", tp...),
+			logStart:      d("sluice_log_start_offset", "First offset of a partition's log (Kafka: kafka.log Log LogStartOffset).", tp...),
+			logEnd:        d("sluice_log_end_offset", "Offset the next record of a partition will get (Kafka: kafka.log Log LogEndOffset).", tp...),
+			highWatermark: d("sluice_partition_high_watermark", "A partition's high watermark: consumers read below it.", tp...),
 
-		cleanerRuns:        d("sluice_log_cleaner_runs_total", "Cleanings of compacted partitions that rewrote segments (Kafka: kafka.log LogCleaner)."),
-		cleanerRead:        d("sluice_log_cleaner_bytes_read_total", "Bytes the log cleaner read (Kafka: kafka.log LogCleaner, the cleaner's IO)."),
-		cleanerWritten:     d("sluice_log_cleaner_bytes_written_total", "Bytes the log cleaner wrote in cleaned segments."),
-		cleanerRemoved:     d("sluice_log_cleaner_records_removed_total", "Records the log cleaner removed: superseded by a newer record of their key, or tombstones past delete.retention.ms."),
-		dirtyMax:           d("sluice_log_cleaner_max_dirty_ratio", "The highest dirty ratio among compacted partitions when the cleaner last looked (Kafka: kafka.log LogCleanerManager max-dirty-percent, as a ratio)."),
-		recoverySeconds:    d("sluice_recovery_duration_seconds", "Time opening the logs took at start-up, recovery included."),
-		recoveryTruncated:  d("sluice_recovery_truncated_bytes", "Bytes cut from torn log tails at start-up, after an unclean shutdown."),
-		recoveryPartitions: d("sluice_recovery_partitions", "Partitions whose log tail was scanned at start-up, after an unclean shutdown."),
+			cleanerRuns:        d("sluice_log_cleaner_runs_total", "Cleanings of compacted partitions that rewrote segments (Kafka: kafka.log LogCleaner)."),
+			cleanerRead:        d("sluice_log_cleaner_bytes_read_total", "Bytes the log cleaner read (Kafka: kafka.log LogCleaner, the cleaner's IO)."),
+			cleanerWritten:     d("sluice_log_cleaner_bytes_written_total", "Bytes the log cleaner wrote in cleaned segments."),
+			cleanerRemoved:     d("sluice_log_cleaner_records_removed_total", "Records the log cleaner removed: superseded by a newer record of their key, or tombstones past delete.retention.ms."),
+			dirtyMax:           d("sluice_log_cleaner_max_dirty_ratio", "The highest dirty ratio among compacted partitions when the cleaner last looked (Kafka: kafka.log LogCleanerManager max-dirty-percent, as a ratio)."),
+			recoverySeconds:    d("sluice_recovery_duration_seconds", "Time opening the logs took at start-up, recovery included."),
+			recoveryTruncated:  d("sluice_recovery_truncated_bytes", "Bytes cut from torn log tails at start-up, after an unclean shutdown."),
+			recoveryPartitions: d("sluice_recovery_partitions", "Partitions whose log tail was scanned at start-up, after an unclean shutdown."),
 
-		partitions:      d("sluice_partitions", "Partitions whose log this broker's engine stores (in a cluster, its replicas: led and followed) (Kafka: kafka.server ReplicaManager PartitionCount)."),
-		leaders:         d("sluice_leader_partitions", "Partitions this broker leads (Kafka: kafka.server ReplicaManager LeaderCount)."),
-		underReplicated: d("sluice_under_replicated_partitions", "Partitions led here whose ISR is smaller than their replica set (Kafka: kafka.server ReplicaManager UnderReplicatedPartitions)."),
-		underMinISR:     d("sluice_under_min_isr_partitions", "Partitions led here whose ISR is below min.insync.replicas (Kafka: kafka.server ReplicaManager UnderMinIsrPartitionCount)."),
-		offlineReplicas: d("sluice_offline_replicas", "Replicas here that a storage error took offline (Kafka: kafka.server ReplicaManager OfflineReplicaCount)."),
-		isr:             d("sluice_partition_isr_size", "In-sync replicas of a partition this broker leads (Kafka: kafka.cluster Partition InSyncReplicasCount).", tp...),
-		replicas:        d("sluice_partition_replicas", "Replicas of a partition this broker leads (Kafka: kafka.cluster Partition ReplicasCount).", tp...),
+			partitions:      d("sluice_partitions", "Partitions whose log this broker's engine stores (in a cluster, its replicas: led and followed) (Kafka: kafka.server ReplicaManager PartitionCount)."),
+			leaders:         d("sluice_leader_partitions", "Partitions this broker leads (Kafka: kafka.server ReplicaManager LeaderCount)."),
+			underReplicated: d("sluice_under_replicated_partitions", "Partitions led here whose ISR is smaller than their replica set (Kafka: kafka.server ReplicaManager UnderReplicatedPartitions)."),
+			underMinISR:     d("sluice_under_min_isr_partitions", "Partitions led here whose ISR is below min.insync.replicas (Kafka: kafka.server ReplicaManager UnderMinIsrPartitionCount)."),
+			offlineReplicas: d("sluice_offline_replicas", "Replicas here that a storage error took offline (Kafka: kafka.server ReplicaManager OfflineReplicaCount)."),
+			isr:             d("sluice_partition_isr_size", "In-sync replicas of a partition this broker leads (Kafka: kafka.cluster Partition InSyncReplicasCount).", tp...),
+			replicas:        d("sluice_partition_replicas", "Replicas of a partition this broker leads (Kafka: kafka.cluster Partition ReplicasCount).", tp...),
 
-		controllerActive:  d("sluice_controller_active", "1 on the active controller (the quorum's leader), else 0 (Kafka: kafka.controller KafkaController ActiveControllerCount)."),
-		offlinePartitions: d("sluice_offline_partitions", "Partitions without a leader, reported by the active controller alone, or by a single node (Kafka: kafka.controller KafkaController OfflinePartitionsCount)."),
-		raftState:         d("sluice_raft_state", "1 for this node's raft state (Leader, Follower, Candidate, Shutdown), 0 for the others.", "state"),
-		raftTerm:          d("sluice_raft_term", "The quorum's current term as this node knows it (Kafka: raft-metrics current-epoch)."),
-		raftCommit:        d("sluice_raft_commit_index", "Index of the last metadata record known committed (Kafka: raft-metrics high-watermark)."),
-		raftApplied:       d("sluice_raft_applied_index", "Index of the last metadata record this node applied."),
-		raftLast:          d("sluice_raft_last_log_index", "Index of the last record in this node's metadata log (Kafka: raft-metrics log-end-offset)."),
-		raftContact:       d("sluice_raft_last_contact_seconds", "Seconds since this node last heard from the quorum's leader; 0 on the leader, -1 if never."),
+			controllerActive:  d("sluice_controller_active", "1 on the active controller (the quorum's leader), else 0 (Kafka: kafka.controller KafkaController ActiveControllerCount)."),
+			offlinePartitions: d("sluice_offline_partitions", "Partitions without a leader, reported by the active controller alone, or by a single node (Kafka: kafka.controller KafkaController OfflinePartitionsCount)."),
+			raftState:         d("sluice_raft_state", "1 for this node's raft state (Leader, Follower, Candidate, Shutdown), 0 for the others.", "state"),
+			raftTerm:          d("sluice_raft_term", "The quorum's current term as this node knows it (Kafka: raft-metrics current-epoch)."),
+			raftCommit:        d("sluice_raft_commit_index", "Index of the last metadata record known committed (Kafka: raft-metrics high-watermark)."),
+			raftApplied:       d("sluice_raft_applied_index", "Index of the last metadata record this node applied."),
+			raftLast:          d("sluice_raft_last_log_index", "Index of the last record in this node's metadata log (Kafka: raft-metrics log-end-offset)."),
+			raftContact:       d("sluice_raft_last_contact_seconds", "Seconds since this node last heard from the quorum's leader; 0 on the leader, -1 if never."),
 
-		groups:         d("sluice_groups", "Consumer groups this broker coordinates, by state (Kafka: kafka.coordinator.group GroupMetadataManager NumGroups<State>).", "state"),
-		groupLag:       d("sluice_consumer_group_lag", "Records between a group's committed offset and the partition's high watermark, as kafka-consumer-groups --describe shows it; reported by the group's coordinator, for partitions it stores a replica of.", g...),
-		groupCommitted: d("sluice_consumer_group_committed_offset", "A group's committed offset for a partition.", g...),
-	}}
+			groups:         d("sluice_groups", "Consumer groups this broker coordinates, by state (Kafka: kafka.coordinator.group GroupMetadataManager NumGroups<State>).", "state"),
+			groupLag:       d("sluice_consumer_group_lag", "Records between a group's committed offset and the partition's high watermark, as kafka-consumer-groups --describe shows it; reported by the group's coordinator, for partitions it stores a replica of.", g...),
+			groupCommitted: d("sluice_consumer_group_committed_offset", "A group's committed offset for a partition.", g...),
+		}}
 }
 
 // Describe sends every descriptor.
@@ -277,47 +298,55 @@ func load(tr *engine.Traffic) topicTotals {
 	}
 }
 
-// traffic sums the partitions' counts by topic and over all, with what
-// the partitions removed since earlier scrapes had counted.
-func (c *Collector) traffic(parts []*engine.Partition) (byPartition []topicTotals, byTopic map[string]topicTotals, all topicTotals) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	now := make(map[*engine.Partition]topicTotals, len(parts))
-	byPartition = make([]topicTotals, len(parts))
+// traffic reads every partition's counts into c.counts, marks in
+// c.active those that moved since the last scrape, and sums them by topic
+// (c.byTopic) and over all, with what the partitions removed since
+// earlier scrapes had counted. Called with c.mu held.
+func (c *Collector) traffic(parts []*engine.Partition) (all topicTotals) {
+	c.gen++
+	c.counts = slices.Grow(c.counts[:0], len(parts))[:len(parts)]
+	c.active = slices.Grow(c.active[:0], len(parts))[:len(parts)]
 	for i, p := range parts {
-		byPartition[i] = load(p.Traffic())
-		now[p] = byPartition[i]
+		now := load(p.Traffic())
+		last := c.seen[p] // zero for a partition new since: active if it counted anything
+		c.counts[i], c.active[i] = now, now != last.counts
+		c.seen[p] = seenPartition{counts: now, gen: c.gen}
 	}
-	for p, last := range c.seen {
-		if _, ok := now[p]; !ok {
+	// Every partition of this scrape is in seen now, so any more entries
+	// are partitions gone since the last one: retire them.
+	if len(c.seen) > len(parts) {
+		for p, last := range c.seen {
+			if last.gen == c.gen {
+				continue
+			}
 			r := c.retired[p.Topic()]
-			r.add(last)
+			r.add(last.counts)
 			c.retired[p.Topic()] = r
-			c.replIn += last.replIn
-			c.replOut += last.replOut
+			c.replIn += last.counts.replIn
+			c.replOut += last.counts.replOut
+			delete(c.seen, p)
 		}
 	}
-	c.seen = now
-	byTopic = map[string]topicTotals{}
+	clear(c.byTopic)
 	for i, p := range parts {
-		t := byTopic[p.Topic()]
-		t.add(byPartition[i])
-		byTopic[p.Topic()] = t
-		all.add(byPartition[i])
+		t := c.byTopic[p.Topic()]
+		t.add(c.counts[i])
+		c.byTopic[p.Topic()] = t
+		all.add(c.counts[i])
 	}
 	for topic, r := range c.retired {
-		t, ok := byTopic[topic]
+		t, ok := c.byTopic[topic]
 		if !ok {
 			// Nothing of the topic is stored here any more: its series end.
 			delete(c.retired, topic)
 			continue
 		}
 		t.add(r)
-		byTopic[topic] = t
+		c.byTopic[topic] = t
 	}
 	all.replIn += c.replIn
 	all.replOut += c.replOut
-	return byPartition, byTopic, all
+	return all
 }
 
 func (c *Collector) collectLogs(ch chan<- prometheus.Metric, gauge, counter func(*prometheus.Desc, float64, ...string)) {
@@ -334,34 +363,49 @@ func (c *Collector) collectLogs(ch chan<- prometheus.Metric, gauge, counter func
 	counter(d.cleanerRemoved, float64(ct.RecordsRemoved))
 	gauge(d.dirtyMax, ct.MaxDirtyRatio)
 
+	// No sort: the registry orders every family's series when it
+	// gathers them.
 	parts := eng.Partitions()
-	sort.Slice(parts, func(i, j int) bool {
-		if parts[i].Topic() != parts[j].Topic() {
-			return parts[i].Topic() < parts[j].Topic()
-		}
-		return parts[i].ID() < parts[j].ID()
-	})
-	byPartition, byTopic, all := c.traffic(parts)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	mode := c.src.PartitionSeries.resolve(len(parts))
+	all := c.traffic(parts)
+	clear(c.shown)
 	offline := 0
 	for i, p := range parts {
+		off := p.Offline()
+		if off {
+			offline++
+		}
+		if mode == PartitionSeriesNone || mode == PartitionSeriesActive && !c.active[i] && !off {
+			continue
+		}
 		topic, id := p.Topic(), strconv.Itoa(int(p.ID()))
-		tr := &byPartition[i]
+		if mode == PartitionSeriesActive && c.src.Replicas != nil {
+			c.shown[engine.TopicPartition{Topic: topic, Partition: p.ID()}] = true
+		}
+		tr := &c.counts[i]
 		counter(d.partBytesIn, float64(tr.bytesIn), topic, id)
 		counter(d.partBytesOut, float64(tr.bytesOut), topic, id)
 		counter(d.partRecordsIn, float64(tr.recordsIn), topic, id)
 		counter(d.partRecordsOut, float64(tr.recordsOut), topic, id)
 
+		// Stats walks the partition's segments: only for partitions shown.
 		st := p.Stats()
 		gauge(d.logSize, float64(st.SizeBytes), topic, id)
 		gauge(d.logSegments, float64(st.Segments), topic, id)
 		gauge(d.logStart, float64(st.LogStartOffset), topic, id)
 		gauge(d.logEnd, float64(st.LogEndOffset), topic, id)
 		gauge(d.highWatermark, float64(st.HighWatermark), topic, id)
-		if p.Offline() {
-			offline++
+		if c.src.Replicas == nil && !off {
+			// A single node leads every partition it stores, alone: its
+			// ISR and replica set are itself (Kafka reports 1 and 1
+			// likewise).
+			gauge(d.isr, 1, topic, id)
+			gauge(d.replicas, 1, topic, id)
 		}
 	}
-	for topic, tt := range byTopic {
+	for topic, tt := range c.byTopic {
 		counter(d.topicBytesIn, float64(tt.bytesIn), topic)
 		counter(d.topicBytesOut, float64(tt.bytesOut), topic)
 		counter(d.topicRecordsIn, float64(tt.recordsIn), topic)
@@ -377,15 +421,6 @@ func (c *Collector) collectLogs(ch chan<- prometheus.Metric, gauge, counter func
 	gauge(d.offlineReplicas, float64(offline))
 
 	if c.src.Replicas == nil {
-		// A single node leads every partition it stores, alone: its ISR
-		// and replica set are itself (Kafka reports 1 and 1 likewise).
-		for _, p := range parts {
-			if !p.Offline() {
-				id := strconv.Itoa(int(p.ID()))
-				gauge(d.isr, 1, p.Topic(), id)
-				gauge(d.replicas, 1, p.Topic(), id)
-			}
-		}
 		gauge(d.leaders, float64(len(parts)-offline))
 		gauge(d.underReplicated, 0)
 		gauge(d.underMinISR, 0)
@@ -397,14 +432,21 @@ func (c *Collector) collectLogs(ch chan<- prometheus.Metric, gauge, counter func
 	led := c.src.Replicas()
 	under, underMin := 0, 0
 	for _, r := range led {
-		id := strconv.Itoa(int(r.Partition))
-		gauge(d.isr, float64(r.ISR), r.Topic, id)
-		gauge(d.replicas, float64(r.Replicas), r.Topic, id)
-		if r.ISR < r.Replicas {
+		short := r.ISR < r.Replicas
+		if short {
 			under++
 		}
 		if r.ISR < r.MinInsync {
 			underMin++
+		}
+		// Active: the partitions shown above, and every one led here
+		// that is short of replicas, with or without traffic.
+		show := mode == PartitionSeriesAll ||
+			mode == PartitionSeriesActive && (short || c.shown[engine.TopicPartition{Topic: r.Topic, Partition: r.Partition}])
+		if show {
+			id := strconv.Itoa(int(r.Partition))
+			gauge(d.isr, float64(r.ISR), r.Topic, id)
+			gauge(d.replicas, float64(r.Replicas), r.Topic, id)
 		}
 	}
 	gauge(d.leaders, float64(len(led)))
