@@ -11,6 +11,7 @@ import (
 	"github.com/sluicelog/sluice/engine"
 	"github.com/sluicelog/sluice/net/cluster"
 	"github.com/sluicelog/sluice/net/grouplog"
+	"github.com/sluicelog/sluice/net/metrics"
 	"github.com/sluicelog/sluice/net/quorum"
 	"github.com/sluicelog/sluice/net/replica"
 	"github.com/sluicelog/sluice/segment/fsys"
@@ -43,6 +44,11 @@ type Config struct {
 	// (tests bind 127.0.0.1:0 to know the address before Start returns);
 	// it wins over MetricsListen.
 	MetricsListener net.Listener
+	// MetricsPartitionSeries is metrics.partition.series: which
+	// partitions /metrics reports one by one (all, active, none; auto,
+	// the zero value and default, is all up to 10,000 partitions stored
+	// here and active above). Topic and broker totals are always exact.
+	MetricsPartitionSeries metrics.PartitionSeries
 	// SchemaRegistryListen is the schema registry's host:port
 	// (schema.registry.listeners=http://host:port), empty for none.
 	SchemaRegistryListen string

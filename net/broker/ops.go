@@ -131,7 +131,7 @@ func (b *Broker) registerCollector(cfg Config) {
 	if b.ops.reg == nil {
 		return
 	}
-	src := metrics.Sources{NodeID: cfg.NodeID, Version: version(), Engine: b.Engine}
+	src := metrics.Sources{NodeID: cfg.NodeID, Version: version(), Engine: b.Engine, PartitionSeries: cfg.MetricsPartitionSeries}
 	if b.groups != nil {
 		src.Groups = b.groupMetrics
 	}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/sluicelog/sluice/engine"
+	"github.com/sluicelog/sluice/net/metrics"
 	"github.com/sluicelog/sluice/net/quorum"
 )
 
@@ -137,6 +138,14 @@ var properties = map[string]property{
 			return err
 		}
 		c.MetricsListen = addr
+		return nil
+	}},
+	"metrics.partition.series": {doc: "which partitions /metrics reports one by one (11 series each): all; active (those with traffic since the last scrape, offline or under-replicated); none; auto (default: all up to 10,000 partitions stored here, active above). Topic and broker totals are exact in every mode", apply: func(c *Config, v string) error {
+		mode, err := metrics.ParsePartitionSeries(v)
+		if err != nil {
+			return err
+		}
+		c.MetricsPartitionSeries = mode
 		return nil
 	}},
 	"schema.registry.listeners": {doc: "http://host:port of the built-in schema registry (Confluent Schema Registry's REST API, schemas kept in the _schemas topic); empty (default) for none", apply: func(c *Config, v string) error {
