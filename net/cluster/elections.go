@@ -26,13 +26,16 @@ func (m *Member) uncleanEnabled(t metadata.Topic) bool {
 
 // electUnclean gives every leaderless partition of a topic that allows it
 // a live replica from outside the ISR as leader, alone in a new ISR. What
-// only the lost ISR held is lost: that is the setting's bargain.
+// only the lost ISR held is lost: that is the setting's bargain. The
+// elections of a round are batched (proposeChanges).
 func (c *controller) electUnclean(ctx context.Context) {
 	im := c.m.state.Image()
 	live := map[int32]bool{}
 	for _, id := range c.m.state.LiveBrokerIDs() {
 		live[id] = true
 	}
+	var changes []metadata.PartitionChange
+	var oldISR [][]int32
 	for _, t := range im.Topics {
 		if !c.m.uncleanEnabled(t) {
 			continue
@@ -48,17 +51,43 @@ func (c *controller) electUnclean(ctx context.Context) {
 				if !live[r] {
 					continue
 				}
-				leader := r
-				_, err := c.m.propose(ctx, metadata.PartitionChange{Topic: t.Name, Partition: int32(i),
-					LeaderEpoch: p.LeaderEpoch, PartitionEpoch: &p.PartitionEpoch, Leader: &leader, ISR: []int32{r}})
-				if err != nil {
-					c.m.logger.Warn("unclean leader election failed", "topic", t.Name, "partition", i, "err", err)
-				} else {
-					c.m.logger.Warn("unclean leader election: records only the old ISR had are lost", "event", "unclean_leader_election",
-						"topic", t.Name, "partition", i, "leader", r, "isr", []int32{r}, "old_isr", p.ISR)
-				}
+				leader, pe := r, p.PartitionEpoch
+				changes = append(changes, metadata.PartitionChange{Topic: t.Name, Partition: int32(i),
+					LeaderEpoch: p.LeaderEpoch, PartitionEpoch: &pe, Leader: &leader, ISR: []int32{r}})
+				oldISR = append(oldISR, p.ISR)
 				break
 			}
+		}
+	}
+	c.m.proposeChanges(ctx, changes, func(i int, err error) {
+		ch := changes[i]
+		if err != nil {
+			c.m.logger.Warn("unclean leader election failed", "topic", ch.Topic, "partition", ch.Partition, "err", err)
+		} else {
+			c.m.logger.Warn("unclean leader election: records only the old ISR had are lost", "event", "unclean_leader_election",
+				"topic", ch.Topic, "partition", ch.Partition, "leader", *ch.Leader, "isr", ch.ISR, "old_isr", oldISR[i])
+		}
+	})
+}
+
+// proposeChanges proposes partition changes in PartitionChanges records of
+// at most metadata.MaxPartitionChanges (a lone change as a PartitionChange
+// of its own), so a round of elections over thousands of partitions is a
+// few raft entries, and tells done each change's outcome, by index.
+func (m *Member) proposeChanges(ctx context.Context, changes []metadata.PartitionChange, done func(i int, err error)) {
+	for start := 0; start < len(changes) && ctx.Err() == nil; start += metadata.MaxPartitionChanges {
+		batch := changes[start:min(start+metadata.MaxPartitionChanges, len(changes))]
+		var rec metadata.Record = metadata.PartitionChanges{Changes: batch}
+		if len(batch) == 1 {
+			rec = batch[0]
+		}
+		res, err := m.propose(ctx, rec)
+		for i, ch := range batch {
+			perr := err
+			if err == nil && i < len(res.Codes) && res.Codes[i] != metadata.CodeNone {
+				perr = &metadata.Error{Code: res.Codes[i], Message: fmt.Sprintf("%s-%d: %s", ch.Topic, ch.Partition, metadata.CodeName(res.Codes[i]))}
+			}
+			done(start+i, perr)
 		}
 	}
 }
@@ -67,6 +96,7 @@ func (c *controller) electUnclean(ctx context.Context) {
 // of each replica list) that are live and in the ISR, for every broker
 // whose share of preferred partitions led elsewhere passes
 // leader.imbalance.per.broker.percentage (Kafka's auto leader rebalance).
+// The moves of a round are batched (proposeChanges).
 func (c *controller) rebalanceLeaders(ctx context.Context) {
 	im := c.m.state.Image()
 	live := map[int32]bool{}
@@ -92,27 +122,30 @@ func (c *controller) rebalanceLeaders(ctx context.Context) {
 			}
 		}
 	}
-	var elected []string
+	var changes []metadata.PartitionChange
+	var was []int32
 	for b, list := range moves {
 		if len(list)*100 <= preferred[b]*c.m.cfg.LeaderImbalancePerBrokerPercentage {
 			continue
 		}
 		for _, mv := range list {
-			if ctx.Err() != nil {
-				break
-			}
-			leader := b
-			_, err := c.m.propose(ctx, metadata.PartitionChange{Topic: mv.topic, Partition: mv.partition,
-				LeaderEpoch: mv.p.LeaderEpoch, PartitionEpoch: &mv.p.PartitionEpoch, Leader: &leader})
-			if err != nil {
-				// The partition moved meanwhile: the next round sees it.
-				c.m.logger.Debug("preferred leader election failed", "topic", mv.topic, "partition", mv.partition, "err", err)
-				continue
-			}
-			elected = append(elected, fmt.Sprintf("%s-%d", mv.topic, mv.partition))
-			c.m.logger.Debug("preferred leader elected", "topic", mv.topic, "partition", mv.partition, "leader", b, "was", mv.p.Leader)
+			leader, pe := b, mv.p.PartitionEpoch
+			changes = append(changes, metadata.PartitionChange{Topic: mv.topic, Partition: mv.partition,
+				LeaderEpoch: mv.p.LeaderEpoch, PartitionEpoch: &pe, Leader: &leader})
+			was = append(was, mv.p.Leader)
 		}
 	}
+	var elected []string
+	c.m.proposeChanges(ctx, changes, func(i int, err error) {
+		ch := changes[i]
+		if err != nil {
+			// The partition moved meanwhile: the next round sees it.
+			c.m.logger.Debug("preferred leader election failed", "topic", ch.Topic, "partition", ch.Partition, "err", err)
+			return
+		}
+		elected = append(elected, fmt.Sprintf("%s-%d", ch.Topic, ch.Partition))
+		c.m.logger.Debug("preferred leader elected", "topic", ch.Topic, "partition", ch.Partition, "leader", *ch.Leader, "was", was[i])
+	})
 	if len(elected) > 0 {
 		// One line per round: a broker back from a restart takes back
 		// its share of leaderships, possibly thousands at once.

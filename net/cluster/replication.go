@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/sluicelog/sluice/engine"
-	"github.com/sluicelog/sluice/engine/metadata"
 	"github.com/sluicelog/sluice/net/replica"
 	"github.com/sluicelog/sluice/net/request"
 )
@@ -20,13 +19,10 @@ func (m *Member) startReplicas() {
 		return
 	}
 	m.repl = replica.New(replica.Config{
-		NodeID: m.cfg.NodeID,
-		Engine: m.cfg.Engine,
-		State:  m.state,
-		Propose: func(ctx context.Context, rec metadata.Record) error {
-			_, err := m.propose(ctx, rec)
-			return err
-		},
+		NodeID:       m.cfg.NodeID,
+		Engine:       m.cfg.Engine,
+		State:        m.state,
+		Propose:      m.propose,
 		Listener:     m.cfg.InterBrokerListener,
 		Registered:   m.registered.Load,
 		LagMax:       m.cfg.ReplicaLagMax,

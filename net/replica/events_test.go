@@ -28,6 +28,9 @@ type harness struct {
 	state *metadata.State
 	m     *Manager
 	logs  *logtest.Recorder
+	// proposals counts the manager's proposals (raft entries), changes
+	// the partition changes in them.
+	proposals, changes atomic.Int32
 }
 
 func newHarness(t *testing.T, lagMax time.Duration) *harness {
@@ -45,8 +48,21 @@ func newHarness(t *testing.T, lagMax time.Duration) *harness {
 		}
 	}})
 	h.m = New(Config{NodeID: 1, Engine: eng, State: h.state, Listener: "PLAINTEXT",
-		Propose: func(_ context.Context, rec metadata.Record) error { return h.tryApply(rec) },
-		LagMax:  lagMax, FetchBackoff: 20 * time.Millisecond, Logger: h.logs.Logger("REPLICA_TEST_LOG")})
+		Propose: func(_ context.Context, rec metadata.Record) (metadata.Result, error) {
+			h.proposals.Add(1)
+			if b, ok := rec.(metadata.PartitionChanges); ok {
+				h.changes.Add(int32(len(b.Changes)))
+			} else {
+				h.changes.Add(1)
+			}
+			cmd, err := metadata.Encode(rec)
+			if err != nil {
+				return metadata.Result{}, err
+			}
+			res := h.state.Apply(cmd)
+			return res, res.Err()
+		},
+		LagMax: lagMax, FetchBackoff: 20 * time.Millisecond, Logger: h.logs.Logger("REPLICA_TEST_LOG")})
 	mgr.Store(h.m)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -2,7 +2,6 @@ package replica
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -38,8 +37,10 @@ type Config struct {
 	// State is the metadata image this node applies.
 	State *metadata.State
 	// Propose proposes a record through the metadata quorum and returns
-	// once this node applied it.
-	Propose func(ctx context.Context, rec metadata.Record) error
+	// once this node applied it, with its Result (a PartitionChanges
+	// record's answers each change in Result.Codes); the error is the
+	// Result's refusal, or why the proposal failed.
+	Propose func(ctx context.Context, rec metadata.Record) (metadata.Result, error)
 	// Listener is the name of the Kafka-protocol listener in the brokers'
 	// registrations (inter.broker.listener.name): followers fetch there.
 	Listener string
@@ -138,6 +139,8 @@ type Manager struct {
 	fetchersMu sync.Mutex
 	fetchers   map[int32]*fetcher
 
+	isr isrQueue // ISR changes waiting to be proposed (isr.go)
+
 	// roleBurst and isrBurst log leader_change and isr_change (events.go).
 	roleBurst, isrBurst *eventBurst
 
@@ -169,6 +172,7 @@ func New(cfg Config) *Manager {
 	cfg.setDefaults()
 	m := &Manager{cfg: cfg, logger: cfg.Logger.With("component", "replica"),
 		signal: make(chan struct{}, 1), fetchers: map[int32]*fetcher{}}
+	m.isr.wake = make(chan struct{}, 1)
 	m.roleBurst = newEventBurst(m.logger, "leader_change", "leadership changed for many partitions")
 	m.isrBurst = newEventBurst(m.logger, "isr_change", "ISR changed for many partitions")
 	m.ctx, m.stop = context.WithCancel(context.Background())
@@ -181,6 +185,7 @@ func New(cfg Config) *Manager {
 func (m *Manager) Start() {
 	m.spawn(m.run)
 	m.spawn(m.shrinkLoop)
+	m.spawn(m.isrLoop)
 	m.ImageChanged()
 }
 
@@ -344,7 +349,7 @@ func (m *Manager) resign(ps *partState) {
 	m.spawn(func() {
 		ctx, cancel := context.WithTimeout(m.ctx, proposeTimeout)
 		defer cancel()
-		if err := m.cfg.Propose(ctx, change); err != nil {
+		if _, err := m.cfg.Propose(ctx, change); err != nil {
 			m.logger.Warn("handing leadership over failed", "topic", ps.key.topic, "partition", ps.key.partition, "err", err)
 			ps.mu.Lock()
 			ps.resigning = false
@@ -514,7 +519,7 @@ func (m *Manager) FollowerFetched(p *engine.Partition, replica int32, offset, lo
 	}
 	if grow != nil {
 		m.logger.Debug("proposing an ISR expansion", "topic", ps.key.topic, "partition", ps.key.partition, "add", replica, "isr", grow)
-		m.spawn(func() { m.proposeISR(ps, pe, grow) })
+		m.proposeISR(ps, pe, grow)
 	}
 	return nil
 }
@@ -557,34 +562,6 @@ func (m *Manager) AwaitLowWatermark(ctx context.Context, p *engine.Partition, of
 	}
 }
 
-// proposeISR proposes a new ISR for a led partition.
-func (m *Manager) proposeISR(ps *partState, partitionEpoch int32, isr []int32) {
-	ctx, cancel := context.WithTimeout(m.ctx, proposeTimeout)
-	defer cancel()
-	err := m.cfg.Propose(ctx, metadata.PartitionChange{Topic: ps.key.topic, Partition: ps.key.partition,
-		LeaderEpoch: ps.epoch, PartitionEpoch: &partitionEpoch, ISR: isr})
-	var me *metadata.Error
-	refused := errors.As(err, &me)
-	switch {
-	case err == nil:
-	case refused && me.Code == metadata.CodeFencedLeaderEpoch:
-		// The leader_change line that follows says what happened.
-		m.logger.Debug("ISR change refused: no longer the leader at this epoch", "topic", ps.key.topic, "partition", ps.key.partition, "leader_epoch", ps.epoch)
-	default:
-		m.logger.Warn("ISR change failed", "topic", ps.key.topic, "partition", ps.key.partition, "isr", isr, "err", err)
-	}
-	ps.mu.Lock()
-	ps.proposing = false
-	if refused {
-		// The quorum said no: the proposal will never be its ISR. (A
-		// timeout may still commit: then the image clears it.)
-		ps.proposed = nil
-		ps.isrWant, ps.isrReason = nil, ""
-	}
-	ps.mu.Unlock()
-	m.ImageChanged()
-}
-
 // shrinkLoop takes lagging followers out of the ISRs this node leads,
 // checking every half replica.lag.time.max.ms as Kafka does.
 func (m *Manager) shrinkLoop() {
@@ -620,7 +597,7 @@ func (m *Manager) shrinkLoop() {
 			if propose {
 				m.logger.Debug("proposing an ISR shrink: followers lag", "topic", ps.key.topic, "partition", ps.key.partition,
 					"remove", out, "isr", keep, "replica_lag_time_max", m.cfg.LagMax)
-				m.spawn(func() { m.proposeISR(ps, pe, keep) })
+				m.proposeISR(ps, pe, keep)
 			}
 		}
 	}
