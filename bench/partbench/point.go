@@ -86,8 +86,12 @@ type Point struct {
 	DiskFree                             int64
 	MetaOne, MetaAll                     Latency
 	ActivePartitions                     int
-	ProduceMany, ProduceOne              Flow
-	FetchMany, FetchOne                  Flow
+	// FirstRound is the first produce round across the active
+	// partitions, right after the idle wait; ProduceMany and the rest
+	// follow it.
+	FirstRound              Flow
+	ProduceMany, ProduceOne Flow
+	FetchMany, FetchOne     Flow
 	// StopSeconds is a clean shutdown (SIGTERM to exit).
 	StopSeconds   float64
 	Clean, Killed Restart
@@ -342,8 +346,8 @@ func (s *sweep) measure(pt *Point, data string, bp **sluicedproc.Proc) error {
 	if pt.Active, err = snap(b); err != nil {
 		return err
 	}
-	s.logf(pt, "%d active partitions: produce %.1f MB/s against %.1f to one (%.2fx), fetch %.1f against %.1f (%.2fx); %d fds, %d maps",
-		pt.ActivePartitions, pt.ProduceMany.MBps(), pt.ProduceOne.MBps(), units.Ratio(pt.ProduceOne.MBps(), pt.ProduceMany.MBps()),
+	s.logf(pt, "%d active partitions: first round %.1f MB/s, then produce %.1f MB/s against %.1f to one (%.2fx), fetch %.1f against %.1f (%.2fx); %d fds, %d maps",
+		pt.ActivePartitions, pt.FirstRound.MBps(), pt.ProduceMany.MBps(), pt.ProduceOne.MBps(), units.Ratio(pt.ProduceOne.MBps(), pt.ProduceMany.MBps()),
 		pt.FetchMany.MBps(), pt.FetchOne.MBps(), units.Ratio(pt.FetchOne.MBps(), pt.FetchMany.MBps()), pt.Active.FDs, pt.Active.Maps)
 	w.Close()
 	adm.Close()

@@ -150,14 +150,15 @@ func (rep *Report) WriteMarkdown(w io.Writer) error {
 
 	p("\n### Produce and fetch across the active partitions against one partition\n\n")
 	p("The ratio is one partition's MB/s over the active partitions' (2 means spreading the same bytes over them halves throughput).\n\n")
-	p("| N | active partitions | requests a side | produce across MB/s | produce to one MB/s | ratio | fetch across MB/s | fetch from one MB/s | ratio |\n")
-	p("|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	p("The first round across the partitions, right after the idle wait, is timed apart (parked partitions reopen in it); the rounds after it are the steady figures.\n\n")
+	p("| N | active partitions | requests a side | first round across MB/s | produce across MB/s | produce to one MB/s | ratio | fetch across MB/s | fetch from one MB/s | ratio |\n")
+	p("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, pt := range rep.Points {
 		if pt.FetchOne.Requests == 0 {
 			continue
 		}
-		p("| %d | %d | %d | %.2f | %.2f | **%.2f** | %.2f | %.2f | **%.2f** |\n", pt.N, pt.ActivePartitions, pt.ProduceMany.Requests,
-			pt.ProduceMany.MBps(), pt.ProduceOne.MBps(), units.Ratio(pt.ProduceOne.MBps(), pt.ProduceMany.MBps()),
+		p("| %d | %d | %d | %.2f | %.2f | %.2f | **%.2f** | %.2f | %.2f | **%.2f** |\n", pt.N, pt.ActivePartitions, pt.ProduceMany.Requests,
+			pt.FirstRound.MBps(), pt.ProduceMany.MBps(), pt.ProduceOne.MBps(), units.Ratio(pt.ProduceOne.MBps(), pt.ProduceMany.MBps()),
 			pt.FetchMany.MBps(), pt.FetchOne.MBps(), units.Ratio(pt.FetchOne.MBps(), pt.FetchMany.MBps()))
 	}
 
