@@ -105,30 +105,40 @@ func newPartitionCost(cfg *TopicConfig) partitionCost {
 }
 
 // computeLimits derives the budgets from what the platform reports and
-// checks them against the floors.
-func computeLimits(s sysLimits, reserved int64) (Limits, error) {
-	l := Limits{OpenFiles: s.openFiles, Descriptors: -1, MaxMapCount: s.maxMapCount, MappingsAtOpen: s.mappings, Mappings: -1}
-	l.ReservedDescriptors = max(reserved, 0) + metaMaxOpenFiles + descriptorMargin
+// checks them against the floors. The descriptors reserved for others
+// (connections, mostly) are capped at half the limit: a max.connections
+// the limit cannot serve anyway (Kafka's default is unbounded) then costs
+// a warning, not a refusal to start. warn says so when it happens.
+func computeLimits(s sysLimits, reserved int64) (l Limits, warn string, err error) {
+	l = Limits{OpenFiles: s.openFiles, Descriptors: -1, MaxMapCount: s.maxMapCount, MappingsAtOpen: s.mappings, Mappings: -1}
+	reserved = max(reserved, 0)
+	if s.openFiles >= 0 && reserved > s.openFiles/2 {
+		warn = fmt.Sprintf("the open files limit (RLIMIT_NOFILE) is %d, too low for the %d descriptors asked for connections "+
+			"(max.connections) and other stores: they get %d, and connections past that fail to open; raise the limit "+
+			"(ulimit -n, LimitNOFILE= in a systemd unit) or lower max.connections", s.openFiles, reserved, s.openFiles/2)
+		reserved = s.openFiles / 2
+	}
+	l.ReservedDescriptors = reserved + metaMaxOpenFiles + descriptorMargin
 	if s.openFiles >= 0 {
 		l.Descriptors = s.openFiles - l.ReservedDescriptors
 		if l.Descriptors < MinDescriptorBudget {
-			return l, fmt.Errorf("%w: the open files limit (RLIMIT_NOFILE) is %d, and %d of it are reserved "+
+			return l, warn, fmt.Errorf("%w: the open files limit (RLIMIT_NOFILE) is %d, and %d of it are reserved "+
 				"(%d for connections and other stores, %d for the metadata store, %d spare), leaving %d for partitions, "+
 				"below the %d needed: raise it (ulimit -n in the shell that starts sluiced, LimitNOFILE= in its "+
 				"systemd unit, nofile in /etc/security/limits.conf), or lower max.connections",
-				ErrResourceLimit, s.openFiles, l.ReservedDescriptors, max(reserved, 0), metaMaxOpenFiles, descriptorMargin,
+				ErrResourceLimit, s.openFiles, l.ReservedDescriptors, reserved, metaMaxOpenFiles, descriptorMargin,
 				l.Descriptors, MinDescriptorBudget)
 		}
 	}
 	if s.maxMapCount >= 0 {
 		l.Mappings = s.maxMapCount - max(s.mappings, 0) - mappingMargin
 		if l.Mappings < MinMappingBudget {
-			return l, fmt.Errorf("%w: the memory map limit (vm.max_map_count) is %d and the process already has %d mappings, "+
+			return l, warn, fmt.Errorf("%w: the memory map limit (vm.max_map_count) is %d and the process already has %d mappings, "+
 				"leaving %d for partition indexes, below the %d needed: raise it (sysctl -w vm.max_map_count=262144, "+
 				"and in /etc/sysctl.d to keep it)", ErrResourceLimit, s.maxMapCount, s.mappings, l.Mappings, MinMappingBudget)
 		}
 	}
-	return l, nil
+	return l, warn, nil
 }
 
 // Limits returns the limits and budgets Open derived.

@@ -40,45 +40,59 @@ func softNofile(t *testing.T) int64 {
 	return int64(rl.Cur)
 }
 
-// TestLimitsOpenRefusesBelowFloor: when what the process reserves leaves
-// the partitions fewer descriptors than the floor, Open refuses with an
-// error that names the limit and how to raise it, and leaves the data
-// directory free for a later Open.
-func TestLimitsOpenRefusesBelowFloor(t *testing.T) {
-	dir := t.TempDir()
-	_, err := engine.Open(dir, engine.Options{ReservedDescriptors: softNofile(t)})
-	if !errors.Is(err, engine.ErrResourceLimit) {
-		t.Fatalf("open with every descriptor reserved: %v, want ErrResourceLimit", err)
-	}
-	for _, want := range []string{"RLIMIT_NOFILE", "ulimit -n", "LimitNOFILE", "max.connections"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q does not mention %q", err, want)
-		}
-	}
-	e := openEngine(t, dir, engine.Options{})
+// TestLimitsReported: Open reports the process's limits and budgets that
+// add up.
+func TestLimitsReported(t *testing.T) {
+	e := openEngine(t, t.TempDir(), engine.Options{ReservedDescriptors: 1000})
 	l := e.Limits()
-	if l.OpenFiles != softNofile(t) || l.Descriptors != l.OpenFiles-l.ReservedDescriptors || l.Descriptors < engine.MinDescriptorBudget {
+	if l.OpenFiles != softNofile(t) || l.ReservedDescriptors <= 1000 || l.Descriptors != l.OpenFiles-l.ReservedDescriptors ||
+		l.Descriptors < engine.MinDescriptorBudget {
 		t.Errorf("limits %+v do not add up (soft RLIMIT_NOFILE %d)", l, softNofile(t))
 	}
-	if l.MaxMapCount > 0 && (l.Mappings < engine.MinMappingBudget || l.Mappings >= l.MaxMapCount) {
+	if l.MaxMapCount > 0 && (l.Mappings < engine.MinMappingBudget || l.Mappings >= l.MaxMapCount || l.MappingsAtOpen <= 0) {
 		t.Errorf("mapping budget %d of vm.max_map_count %d", l.Mappings, l.MaxMapCount)
 	}
 }
 
-// TestLimitsCreateRefusedUpFront: a create whose partitions would not fit
-// the descriptor budget is refused before it makes anything; what fits
-// is created, and a CreatePartitions past the budget leaves the topic as
-// it was.
-func TestLimitsCreateRefusedUpFront(t *testing.T) {
-	dir := t.TempDir()
-	probe := openEngine(t, dir, engine.Options{})
-	overhead := probe.Limits().ReservedDescriptors // with nothing reserved
+// openWithDescriptorBudget opens an engine whose descriptor budget is
+// budget: the soft RLIMIT_NOFILE is lowered for the Open, which reads it,
+// and restored right after.
+func openWithDescriptorBudget(t *testing.T, dir string, budget int64) *engine.Engine {
+	t.Helper()
+	probe := openEngine(t, t.TempDir(), engine.Options{})
+	overhead := probe.Limits().ReservedDescriptors
 	probe.Close()
-	// A budget of 100 descriptors: 33 partitions at three each.
-	e := openEngine(t, dir, engine.Options{ReservedDescriptors: softNofile(t) - overhead - 100})
-	if got := e.Limits().Descriptors; got != 100 {
-		t.Fatalf("descriptor budget %d, want 100", got)
+	var orig syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &orig); err != nil {
+		t.Fatal(err)
 	}
+	low := orig
+	low.Cur = uint64(overhead + budget)
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &low); err != nil {
+		t.Fatal(err)
+	}
+	e, err := engine.Open(dir, engine.Options{})
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &orig); err != nil {
+		t.Fatal(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	if got := e.Limits().Descriptors; got != budget {
+		t.Fatalf("descriptor budget %d, want %d", got, budget)
+	}
+	return e
+}
+
+// TestCreateRefusedUpFront: a create whose partitions would not fit the
+// descriptor budget is refused before it makes anything; what fits is
+// created, and a CreatePartitions past the budget leaves the topic as it
+// was. A create whose preallocated indexes would not fit the free space
+// is refused too.
+func TestCreateRefusedUpFront(t *testing.T) {
+	dir := t.TempDir()
+	e := openWithDescriptorBudget(t, dir, 100) // 33 partitions at three each
 	err := e.CreateTopic("big", 50, nil)
 	if !errors.Is(err, engine.ErrResourceLimit) || !strings.Contains(err.Error(), "RLIMIT_NOFILE") {
 		t.Fatalf("create of 50: %v, want ErrResourceLimit naming RLIMIT_NOFILE", err)
@@ -98,6 +112,25 @@ func TestLimitsCreateRefusedUpFront(t *testing.T) {
 	}
 	if err := e.CreatePartitions("big", 30); err != nil {
 		t.Fatalf("grow within budget: %v", err)
+	}
+
+	dir = t.TempDir()
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		t.Fatal(err)
+	}
+	if free := int64(st.Bavail) * int64(st.Bsize); free > 300<<30 {
+		t.Skipf("%d GiB free: more than the create below needs", free>>30)
+	}
+	// An index entry per batch of 1 GiB segments: about 350 MB of
+	// preallocated indexes a partition, 350 GB for the topic.
+	wide := openEngine(t, dir, engine.Options{})
+	err = wide.CreateTopic("wide", 1000, map[string]string{"segment.bytes": "1073741824", "segment.index.bytes": "2147483647", "index.interval.bytes": "0"})
+	if !errors.Is(err, engine.ErrResourceLimit) || !strings.Contains(err.Error(), "MiB of disk") {
+		t.Fatalf("create needing 350 GB: %v", err)
+	}
+	if d := partitionDirs(t, dir, "wide"); len(d) != 0 {
+		t.Fatalf("refused create left %d directories", len(d))
 	}
 }
 
