@@ -121,20 +121,3 @@ func BenchmarkSnapshotRestore(b *testing.B) {
 	b.ReportMetric(float64(restoreTook.Milliseconds())/float64(b.N), "restore-ms")
 	b.ReportMetric(float64(size)/1e6, "MB")
 }
-
-// BenchmarkFenceBroker fences and unfences one of three brokers in a
-// million-partition image: a third of the leaders move each time.
-func BenchmarkFenceBroker(b *testing.B) {
-	s := bigState(b, 1000, 1000, 3)
-	fence, _ := Encode(FenceBroker{ID: 2})
-	unfence, _ := Encode(UnfenceBroker{ID: 2})
-	b.ResetTimer()
-	for range b.N {
-		if r := s.Apply(fence); r.Code != CodeNone {
-			b.Fatal(r)
-		}
-		if r := s.Apply(unfence); r.Code != CodeNone {
-			b.Fatal(r)
-		}
-	}
-}

@@ -3,6 +3,7 @@ package cluster
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 	"testing"
 
 	"github.com/sluicelog/sluice/engine/metadata"
@@ -73,8 +74,9 @@ func BenchmarkApplyISRChange(b *testing.B) {
 }
 
 // BenchmarkFailover fences a broker that leads 30,000 partitions (90,000
-// over three brokers) and, untimed, unfences it again: the image's and
-// the member's work to move every leader.
+// over three brokers), or a third of a million: the image's and the
+// member's work to move every leader. Untimed between rounds, the broker
+// is unfenced and given its leaderships back.
 func BenchmarkFailover(b *testing.B) {
 	for _, bc := range []struct {
 		name   string
@@ -82,19 +84,81 @@ func BenchmarkFailover(b *testing.B) {
 	}{{"led=30k", 90}, {"led=333k", 1000}} {
 		b.Run(bc.name, func(b *testing.B) {
 			m := benchMember(b, 1, bc.topics, 1000, 3)
+			led := ledBy(m.state, 2)
 			fence, _ := metadata.Encode(metadata.FenceBroker{ID: 2})
-			unfence, _ := metadata.Encode(metadata.UnfenceBroker{ID: 2})
 			b.ResetTimer()
 			for range b.N {
 				if r := m.state.Apply(fence); r.Code != metadata.CodeNone {
 					b.Fatal(r)
 				}
 				b.StopTimer()
-				if r := m.state.Apply(unfence); r.Code != metadata.CodeNone {
-					b.Fatal(r)
-				}
+				giveBack(b, m.state, 2, led)
 				b.StartTimer()
 			}
 		})
+	}
+}
+
+// ledBy is the partitions broker id leads.
+func ledBy(s *metadata.State, id int32) []topicPartition {
+	var out []topicPartition
+	for _, t := range s.Image().Topics {
+		for i, p := range t.Partitions {
+			if p.Leader == id {
+				out = append(out, topicPartition{t.Name, int32(i)})
+			}
+		}
+	}
+	return out
+}
+
+// giveBack unfences broker id and makes it leader of led again, with full
+// ISRs, in PartitionChanges batches.
+func giveBack(tb testing.TB, s *metadata.State, id int32, led []topicPartition) {
+	tb.Helper()
+	benchApply(tb, s, metadata.UnfenceBroker{ID: id})
+	for start := 0; start < len(led); start += metadata.MaxPartitionChanges {
+		var changes []metadata.PartitionChange
+		for _, k := range led[start:min(start+metadata.MaxPartitionChanges, len(led))] {
+			p, _ := s.Partition(k.topic, k.partition)
+			leader := id
+			changes = append(changes, metadata.PartitionChange{Topic: k.topic, Partition: k.partition,
+				LeaderEpoch: p.LeaderEpoch, Leader: &leader, ISR: p.Replicas})
+		}
+		cmd, err := metadata.Encode(metadata.PartitionChanges{Changes: changes})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if r := s.Apply(cmd); r.Code != metadata.CodeNone || slices.ContainsFunc(r.Codes, func(c int16) bool { return c != metadata.CodeNone }) {
+			tb.Fatalf("giving leaderships back: %+v", r)
+		}
+	}
+}
+
+// BenchmarkApplyBatch is one PartitionChanges record of 10,000 ISR
+// changes (a broker back from a restart rejoining the ISRs it left) in a
+// million-partition cluster, as a member applies it.
+func BenchmarkApplyBatch(b *testing.B) {
+	m := benchMember(b, 1, 1000, 1000, 3)
+	led := ledBy(m.state, 2)
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		benchApply(b, m.state, metadata.FenceBroker{ID: 2})
+		benchApply(b, m.state, metadata.UnfenceBroker{ID: 2})
+		var changes []metadata.PartitionChange
+		for _, k := range led[:metadata.MaxPartitionChanges] {
+			p, _ := m.state.Partition(k.topic, k.partition)
+			changes = append(changes, metadata.PartitionChange{Topic: k.topic, Partition: k.partition,
+				LeaderEpoch: p.LeaderEpoch, ISR: p.Replicas})
+		}
+		cmd, err := metadata.Encode(metadata.PartitionChanges{Changes: changes})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if r := m.state.Apply(cmd); r.Code != metadata.CodeNone || slices.ContainsFunc(r.Codes, func(c int16) bool { return c != metadata.CodeNone }) {
+			b.Fatalf("%+v", r)
+		}
 	}
 }
