@@ -7,7 +7,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,8 +18,12 @@ import (
 const (
 	DefaultMaintenanceInterval    = time.Second
 	DefaultRetentionCheckInterval = 5 * time.Minute // log.retention.check.interval.ms
-	DefaultMaxPartitions          = 10000
-	DefaultSegmentIdleTimeout     = 5 * time.Minute
+	// DefaultMaxPartitions is the default cap on one topic's partitions
+	// (the broker's max.partitions.per.topic): high enough for a broker
+	// of 100,000 partitions in one topic. Creates are bounded by the
+	// process's limits as well (Limits).
+	DefaultMaxPartitions      = 100000
+	DefaultSegmentIdleTimeout = 5 * time.Minute
 
 	DefaultCleanerThreads          = 1                // log.cleaner.threads
 	DefaultCleanerDedupeBufferSize = 128 << 20        // log.cleaner.dedupe.buffer.size
@@ -50,8 +53,14 @@ type Options struct {
 	// (log.retention.check.interval.ms). Negative disables the background
 	// run; EnforceRetention still works.
 	RetentionCheckInterval time.Duration
-	// MaxPartitions caps the partitions of one topic.
+	// MaxPartitions caps the partitions of one topic
+	// (max.partitions.per.topic). Zero means DefaultMaxPartitions.
 	MaxPartitions int32
+	// ReservedDescriptors is how many file descriptors the process needs
+	// besides the engine's (the broker's max.connections and the table
+	// files of its other stores): Open subtracts them from RLIMIT_NOFILE
+	// to size the descriptor budget (see Limits).
+	ReservedDescriptors int64
 	// ProducerIDExpiration is how long a partition remembers an idempotent
 	// producer that stopped writing (producer.id.expiration.ms, one day by
 	// default). Negative never forgets.
@@ -60,6 +69,17 @@ type Options struct {
 	// descriptor and two index mappings) after its last read. Negative
 	// keeps segments open until Close.
 	SegmentIdleTimeout time.Duration
+	// ActiveSegmentIdleTimeout is how long a partition's active segment
+	// keeps its files (a descriptor and two index mappings) without an
+	// append or a read; it is then parked and reopens on the next use.
+	// Zero means DefaultActiveSegmentIdleTimeout; negative never parks an
+	// idle one (the handle budget still may).
+	ActiveSegmentIdleTimeout time.Duration
+	// MaxOpenSegments is the handle budget: how many segments may hold
+	// their files at once, past which the least recently used are closed
+	// or parked (see handles.go). Zero sizes it from the process's limits
+	// (Limits); negative sets no budget.
+	MaxOpenSegments int64
 	// Replicated makes every partition a replica of a cluster: its high
 	// watermark moves only by SetHighWatermark (the smallest log end in
 	// the ISR), batches appended as leader carry the leader epoch, and the
@@ -146,6 +166,8 @@ type Engine struct {
 	stopping atomic.Bool
 
 	recovery RecoveryStats // written by load alone, before Open returns
+	handles  handleState   // the handle budget of every open segment
+	limits   Limits        // set by Open, read-only after
 
 	cleaned cleanerTotals
 	// cleanerThrottle paces all cleanings together, the background
@@ -208,6 +230,17 @@ func Open(dir string, opts Options) (*Engine, error) {
 	if err := opts.validateCleaner(); err != nil {
 		return nil, err
 	}
+	sys, err := readSysLimits()
+	if err != nil {
+		return nil, err
+	}
+	limits, warn, err := computeLimits(sys, opts.ReservedDescriptors)
+	if err != nil {
+		return nil, fmt.Errorf("engine: cannot start: %w", err)
+	}
+	if warn != "" {
+		opts.Logger.Warn(warn, "event", "fd_limit_low")
+	}
 	defaults, err := applyConfigs(KafkaDefaultConfig(), opts.TopicDefaults)
 	if err != nil {
 		return nil, fmt.Errorf("engine defaults: %w", err)
@@ -224,6 +257,7 @@ func Open(dir string, opts Options) (*Engine, error) {
 		opts:     opts,
 		logger:   opts.Logger,
 		lock:     lock,
+		limits:   limits,
 		defaults: defaults,
 		topics:   map[string]*topic{},
 		stop:     make(chan struct{}),
@@ -248,12 +282,13 @@ func (e *Engine) load() error {
 	if e.meta, err = openMeta(e.dir, e.logger); err != nil {
 		return err
 	}
-	if err := removeDeletedDirs(e.dir); err != nil {
-		return err
-	}
 	metas, err := e.meta.topics()
 	if err != nil {
 		return err
+	}
+	strays, err := e.sweepDataDir(metas)
+	if err != nil {
+		return fmt.Errorf("engine: sweep %s: %w", e.dir, err)
 	}
 	partitions := 0
 	for _, m := range metas {
@@ -270,7 +305,9 @@ func (e *Engine) load() error {
 			}
 			p, err := e.openPartition(t, id, clean)
 			if err != nil {
-				return fmt.Errorf("topic %s partition %d: %w", m.Name, id, err)
+				// EMFILE here means the partitions on disk outgrew the
+				// limits: say which, and how to raise it.
+				return fmt.Errorf("topic %s partition %d: %w", m.Name, id, resourceError(err))
 			}
 			t.partitions = append(t.partitions, p)
 			partitions++
@@ -295,23 +332,8 @@ func (e *Engine) load() error {
 	r.Duration, r.CleanShutdown, r.Partitions = time.Since(start), clean, partitions
 	e.logger.Info("engine opened", "event", "engine_opened", "dir", e.dir, "clean_shutdown", clean,
 		"topics", len(metas), "partitions", partitions, "partitions_recovered", r.Recovered,
-		"truncated_bytes", r.TruncatedBytes, "segments_deleted", r.SegmentsDeleted, "took", r.Duration)
-	return nil
-}
-
-// removeDeletedDirs finishes topic deletions that a crash interrupted.
-func removeDeletedDirs(dir string) error {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return err
-	}
-	for _, e := range entries {
-		if e.IsDir() && strings.HasSuffix(e.Name(), deletedSuffix) {
-			if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
-				return err
-			}
-		}
-	}
+		"truncated_bytes", r.TruncatedBytes, "segments_deleted", r.SegmentsDeleted, "strays_removed", strays, "took", r.Duration,
+		"fd_limit", e.limits.OpenFiles, "fd_budget", e.limits.Descriptors, "map_budget", e.limits.Mappings)
 	return nil
 }
 
@@ -330,6 +352,7 @@ func (e *Engine) goBackground(fn func()) {
 
 func (e *Engine) maintenanceLoop() {
 	defer e.bg.Done()
+	e.goBackground(e.closerLoop)
 	tick := time.NewTicker(e.opts.MaintenanceInterval)
 	defer tick.Stop()
 	lastRetention := time.Now()
@@ -347,15 +370,12 @@ func (e *Engine) maintenanceLoop() {
 		for _, p := range e.allPartitions() {
 			p.maintain(now, retention)
 		}
-		if e.opts.SegmentIdleTimeout > 0 {
-			e.CloseIdleSegments(e.opts.SegmentIdleTimeout)
-		}
 	}
 }
 
 // CloseIdleSegments closes the files and index mappings of sealed segments
 // that nobody has read for idle (they reopen on the next read), and returns
-// how many it closed. The maintenance loop calls it with
+// how many it closed. The closer (handles.go) does this on its own after
 // Options.SegmentIdleTimeout.
 func (e *Engine) CloseIdleSegments(idle time.Duration) int {
 	cutoff := time.Now().Add(-idle)
