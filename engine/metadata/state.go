@@ -208,11 +208,10 @@ func (s *State) liveLocked() []int32 {
 func (s *State) Topics() []string {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	out := make([]string, 0, len(s.topics))
-	for name := range s.topics {
-		out = append(out, name)
+	out := make([]string, len(s.sorted))
+	for i := range s.sorted {
+		out[i] = s.sorted[i].Name
 	}
-	sort.Strings(out)
 	return out
 }
 
