@@ -103,7 +103,8 @@ func (p *Point) Failed() bool { return p.CreateErr != "" || p.Err != "" }
 // Failure says how the point ended early.
 func (p *Point) Failure() string {
 	if p.CreateErr != "" {
-		return fmt.Sprintf("creating topics failed after %d of %d partitions: %s", p.Created, p.N, p.CreateErr)
+		// Err then holds only how the broker exited, if it did.
+		return strings.TrimSpace(fmt.Sprintf("creating topics failed after %d of %d partitions: %s %s", p.Created, p.N, p.CreateErr, p.Err))
 	}
 	return p.Err
 }
@@ -249,7 +250,7 @@ func (s *sweep) point(n int) *Point {
 			pt.Err = err.Error()
 		}
 		if b != nil && b.Exited() {
-			pt.Err += fmt.Sprintf(" (the broker exited: %v; its last lines:\n%s)", b.WaitErr(), b.Tail())
+			pt.Err = strings.TrimSpace(pt.Err + fmt.Sprintf(" (the broker exited: %v; its last lines:\n%s)", b.WaitErr(), b.Tail()))
 		}
 		s.cfg.Logf("N=%d: %s", n, pt.Failure())
 	}
