@@ -179,3 +179,29 @@ func TestIdlePropertyName(t *testing.T) {
 		}
 	}
 }
+
+// A create the broker refuses ends the point with the broker's answer and
+// what was measured before it, stops the sweep, and leaves nothing behind.
+func TestRefusedCreateIsAFinding(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds sluiced and starts it")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cfg := SmokeConfig(Config{Dir: t.TempDir(), Sizes: []int{20, 40}, TopicPartitions: 20, Logf: t.Logf,
+		Overrides: []string{"max.partitions.per.topic=10"}})
+	rep, err := Run(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Points) != 1 || !strings.HasPrefix(rep.Stopped, "at N=20: creating topics failed after 0 of 20 partitions") {
+		t.Fatalf("%d points, stopped %q", len(rep.Points), rep.Stopped)
+	}
+	pt := rep.Points[0]
+	if !strings.Contains(pt.CreateErr, "partbench-00000") || !pt.Base.Taken || !pt.AfterCreate.Taken || pt.AfterIdle.Taken {
+		t.Fatalf("point %+v", pt)
+	}
+	if left, _ := filepath.Glob(filepath.Join(rep.DataDir, "partbench-*")); len(left) > 0 {
+		t.Errorf("left behind: %v", left)
+	}
+}
