@@ -34,11 +34,17 @@ func (m *Member) startReplicas() {
 	m.replStarted.Store(true)
 }
 
-// imageChanged tells the replica manager the image moved; topics are the
-// topics that changed, nil for any.
+// imageChanged tells the replica manager the image moved: the topics a
+// record changed (none: nothing it follows moved), or everything when
+// topics is nil.
 func (m *Member) imageChanged(topics []string) {
-	if m.replStarted.Load() {
+	if !m.replStarted.Load() {
+		return
+	}
+	if topics == nil {
 		m.repl.ImageChanged()
+	} else {
+		m.repl.TopicsChanged(topics)
 	}
 }
 

@@ -64,6 +64,9 @@ func (m *Member) onChange(rec metadata.Record, topics []string) {
 		m.reconcileTopic(r.Topic)
 	}
 	m.updateLeaders(topics)
+	if topics == nil {
+		topics = []string{} // a record that changed no topic: nothing to follow
+	}
 	m.imageChanged(topics)
 	m.notifyWatchers()
 }

@@ -42,9 +42,11 @@ func newHarness(t *testing.T, lagMax time.Duration) *harness {
 	t.Cleanup(func() { eng.Close() })
 	h := &harness{t: t, eng: eng, logs: logtest.New()}
 	var mgr atomic.Pointer[Manager]
-	h.state = metadata.New(metadata.Options{OnChange: func(metadata.Record, []string) {
+	// As the cluster member does: the manager syncs the topics each
+	// record changed.
+	h.state = metadata.New(metadata.Options{OnChange: func(_ metadata.Record, topics []string) {
 		if m := mgr.Load(); m != nil {
-			m.ImageChanged()
+			m.TopicsChanged(topics)
 		}
 	}})
 	h.m = New(Config{NodeID: 1, Engine: eng, State: h.state, Listener: "PLAINTEXT",

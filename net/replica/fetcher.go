@@ -56,8 +56,10 @@ type following struct {
 }
 
 // assignFetchers gives each leader's fetcher the partitions that follow
-// it, starting and stopping fetchers as needed.
-func (m *Manager) assignFetchers(follow map[int32][]*partState) {
+// it, starting and stopping fetchers as needed. changed, when not nil,
+// names the leaders whose lists may have changed: the other fetchers keep
+// theirs without a look.
+func (m *Manager) assignFetchers(follow map[int32][]*partState, changed map[int32]bool) {
 	m.fetchersMu.Lock()
 	defer m.fetchersMu.Unlock()
 	if m.ctx.Err() != nil {
@@ -71,6 +73,9 @@ func (m *Manager) assignFetchers(follow map[int32][]*partState) {
 	}
 	for id, list := range follow {
 		f := m.fetchers[id]
+		if f != nil && changed != nil && !changed[id] {
+			continue // its partitions are as they were
+		}
 		if f == nil {
 			f = &fetcher{m: m, leader: id, parts: map[key]*following{}, wake: make(chan struct{}, 1), done: make(chan struct{})}
 			var ctx context.Context

@@ -133,8 +133,14 @@ type Manager struct {
 	cfg    Config
 	logger *slog.Logger
 
-	parts  atomic.Pointer[map[key]*partState]
+	// parts is every local replica's role, by topic (sync.go).
+	parts  atomic.Pointer[map[string]*topicRoles]
 	signal chan struct{}
+	// pending is what changed since the last sync (sync.go).
+	pending pendingSync
+	// follow is the partitions each leader has this node follow; the
+	// run goroutine's alone.
+	follow map[int32][]*partState
 
 	fetchersMu sync.Mutex
 	fetchers   map[int32]*fetcher
@@ -176,8 +182,9 @@ func New(cfg Config) *Manager {
 	m.roleBurst = newEventBurst(m.logger, "leader_change", "leadership changed for many partitions")
 	m.isrBurst = newEventBurst(m.logger, "isr_change", "ISR changed for many partitions")
 	m.ctx, m.stop = context.WithCancel(context.Background())
-	empty := map[key]*partState{}
+	empty := map[string]*topicRoles{}
 	m.parts.Store(&empty)
+	m.follow = map[int32][]*partState{}
 	return m
 }
 
@@ -198,114 +205,6 @@ func (m *Manager) Close() {
 	m.bg.Wait()
 	m.roleBurst.close()
 	m.isrBurst.close()
-}
-
-// ImageChanged tells the manager the image moved; it re-reads the roles
-// soon after. It never blocks (it runs on the quorum's apply goroutine).
-func (m *Manager) ImageChanged() {
-	select {
-	case m.signal <- struct{}{}:
-	default:
-	}
-}
-
-func (m *Manager) run() {
-	defer m.stopFetchers()
-	for {
-		select {
-		case <-m.ctx.Done():
-			return
-		case <-m.signal:
-		}
-		m.sync()
-	}
-}
-
-func (m *Manager) lookup(topic string, partition int32) *partState {
-	return (*m.parts.Load())[key{topic, partition}]
-}
-
-// sync brings the roles in line with the image.
-func (m *Manager) sync() {
-	im := m.cfg.State.Image()
-	old := *m.parts.Load()
-	next := make(map[key]*partState, len(old))
-	follow := map[int32][]*partState{}
-	self := m.cfg.NodeID
-	now := time.Now()
-	var roles []roleChange
-	var isrs []isrChange
-	for _, t := range im.Topics {
-		for i, mp := range t.Partitions {
-			if !slices.Contains(mp.Replicas, self) {
-				continue
-			}
-			k := key{t.Name, int32(i)}
-			p, err := m.cfg.Engine.Partition(t.Name, int32(i))
-			if err != nil {
-				continue // not created locally yet; the next change retries
-			}
-			prev := old[k]
-			same := prev != nil && prev.p == p && prev.epoch == mp.LeaderEpoch && prev.leaderID == mp.Leader
-			var ps *partState
-			switch {
-			case mp.Leader == metadata.NoLeader:
-				p.SetLeaderEpoch(-1)
-				if prev != nil {
-					roles = append(roles, roleChange{key: k, leader: metadata.NoLeader, epoch: mp.LeaderEpoch, mp: mp})
-				}
-				continue
-			case mp.Leader == self && m.cfg.Registered != nil && !m.cfg.Registered():
-				continue // not yet: see Config.Registered
-			case same:
-				ps = prev
-			default:
-				ps = &partState{key: k, p: p, leader: mp.Leader == self, epoch: mp.LeaderEpoch, leaderID: mp.Leader}
-				if ps.leader {
-					m.becomeLeader(ps, mp, now)
-				} else {
-					p.SetLeaderEpoch(-1)
-				}
-				roles = append(roles, roleChange{key: k, leader: mp.Leader, epoch: mp.LeaderEpoch, mp: mp, ps: ps})
-			}
-			ps.mu.Lock()
-			if same && ps.leader && !sameMembers(ps.isr, mp.ISR) {
-				reason := isrController
-				if ps.isrWant != nil && sameMembers(ps.isrWant, mp.ISR) {
-					reason = ps.isrReason
-				}
-				isrs = append(isrs, isrChange{key: k, epoch: mp.LeaderEpoch, old: ps.isr, mp: mp, reason: reason})
-			}
-			if ps.proposed != nil && mp.PartitionEpoch != ps.proposedAtEpoch {
-				ps.proposed = nil // the image has moved past the proposal
-			}
-			if mp.PartitionEpoch != ps.partitionEpoch {
-				ps.isrWant, ps.isrReason = nil, ""
-			}
-			ps.replicas, ps.isr, ps.partitionEpoch = mp.Replicas, mp.ISR, mp.PartitionEpoch
-			ps.isrLen.Store(int32(len(mp.ISR)))
-			if ps.leader {
-				for _, r := range mp.Replicas {
-					if r != self && ps.followers[r] == nil {
-						ps.followers[r] = &followerState{leo: -1, logStart: -1, lastCaughtUp: now, lastFetchLeaderEnd: -1}
-					}
-				}
-			}
-			ps.mu.Unlock()
-			next[k] = ps
-			if ps.leader && p.Offline() {
-				m.resign(ps)
-			} else if ps.leader {
-				m.advance(ps)
-			} else if !p.Offline() {
-				follow[mp.Leader] = append(follow[mp.Leader], ps)
-			}
-		}
-	}
-	m.parts.Store(&next)
-	m.assignFetchers(follow)
-	m.logRoles(roles)
-	m.logISRs(isrs)
 }
 
 // becomeLeader starts a leadership: batches get the new epoch, and every
@@ -563,7 +462,10 @@ func (m *Manager) AwaitLowWatermark(ctx context.Context, p *engine.Partition, of
 }
 
 // shrinkLoop takes lagging followers out of the ISRs this node leads,
-// checking every half replica.lag.time.max.ms as Kafka does.
+// checking every half replica.lag.time.max.ms as Kafka does. It also asks
+// for a full sync each time: syncs between follow the topics that changed
+// only, and a replica that was not ready then (its local storage not yet
+// created) is picked up here.
 func (m *Manager) shrinkLoop() {
 	t := time.NewTicker(m.cfg.LagMax / 2)
 	defer t.Stop()
@@ -573,8 +475,9 @@ func (m *Manager) shrinkLoop() {
 			return
 		case <-t.C:
 		}
+		m.ImageChanged()
 		now := time.Now()
-		for _, ps := range *m.parts.Load() {
+		for _, ps := range m.allParts() {
 			if !ps.leader {
 				continue
 			}
