@@ -10,7 +10,8 @@
 //     that gives them meaning lives elsewhere and is not imported here.
 //   - Only raft's FSM goroutine calls StateMachine.Apply, Snapshot and
 //     Restore, one at a time, with committed entries only, in log order. Apply
-//     must be deterministic. Callers never apply commands themselves: they
+//     must be deterministic. A SnapshotFreezer's frozen state is written
+//     later, on raft's snapshot goroutine, while Apply goes on. Callers never apply commands themselves: they
 //     Propose, and the leader appends.
 //   - When Propose returns without error on any node, that node's own
 //     StateMachine has applied the entry, so a broker can read its own write.

@@ -17,7 +17,8 @@
 //   - The ISR changes only through the metadata quorum: the leader proposes
 //     a PartitionChange carrying the leader epoch and partition epoch it
 //     saw, so a leader that lost its leadership (paused, cut off) or a
-//     stale view cannot overwrite the controller's decision.
+//     stale view cannot overwrite the controller's decision. Changes that
+//     wait together go as one PartitionChanges entry (isr.go).
 //   - The high watermark never passes an ISR member's log end. A stale
 //     leader's ISR, as it knows it, holds every member the quorum's ISR
 //     holds (the quorum only removes members after the leader saw them),
@@ -27,8 +28,9 @@
 //     refuses it, and it reads no further than its leader's high
 //     watermark allows (it takes the leader's).
 //   - Role changes come from the metadata image only, applied in one
-//     goroutine; the produce and fetch paths read the current roles from a
-//     copy-on-write map without locks or allocation.
+//     goroutine, topic by topic as records change them (sync.go); the
+//     produce and fetch paths read the current roles from a copy-on-write
+//     map without locks or allocation.
 //
 // Its notable events (events.go) are one log line each with an event
 // attribute: leader_change and isr_change as the image moves this broker's
