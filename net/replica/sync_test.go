@@ -25,7 +25,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // without any record is picked up by the periodic full sync.
 func TestSyncFollowsChangedTopics(t *testing.T) {
 	h := newHarness(t, 400*time.Millisecond)
-	h.createTopic("a", [][]int32{{1, 2, 3}}) // the harness's topic ids
+	h.createTopic("a", [][]int32{{1, 2, 3}})  // the harness's topic ids
 	h.createTopic("bb", [][]int32{{1, 2, 3}}) // go by name length
 	h.start()
 	waitFor(t, "leading a-0 and bb-0", func() bool {
