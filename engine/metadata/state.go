@@ -44,8 +44,11 @@ type State struct {
 	nextProducerID int64
 	applied        uint64
 	// sorted is every topic, sorted by name: Image's Topics, shared with
-	// every Image handed out, so replaced (never written) on a change.
-	sorted []Topic
+	// every Image handed out, so replaced (never written) on a change. It
+	// is brought up to date lazily (sortedLocked) with the topics named
+	// in unsorted, so that a record does not pay for it.
+	sorted   []Topic
+	unsorted map[string]bool
 
 	// Per record, reset when it ends: the copies it made (edit) and the
 	// names of the topics it created, replaced or deleted.
@@ -68,6 +71,7 @@ func (s *State) reset() {
 	s.nextProducerID = FirstProducerID
 	s.applied = 0
 	s.sorted = nil
+	s.unsorted = make(map[string]bool)
 	s.fresh = make(map[string]*Topic)
 	s.touched = make(map[string]bool)
 }
@@ -106,15 +110,32 @@ func (s *State) drop(name string) {
 	s.touched[name] = true
 }
 
-// publish ends a record: the topics it touched replace theirs in a new
-// sorted slice (O(topics) pointer-sized copies, no per-partition work),
-// and their names are returned, sorted.
+// publish ends a record: the names of the topics it touched, sorted,
+// which the sorted slice will take in when next read.
 func (s *State) publish() []string {
 	if len(s.touched) == 0 {
 		return nil
 	}
 	names := make([]string, 0, len(s.touched))
 	for n := range s.touched {
+		names = append(names, n)
+		s.unsorted[n] = true
+	}
+	sort.Strings(names)
+	clear(s.fresh)
+	clear(s.touched)
+	return names
+}
+
+// sortedLocked is the sorted slice, first brought up to date: the topics
+// changed since replace theirs in a new slice (O(topics) pointer-sized
+// copies, no per-partition work). It needs the write lock when any did.
+func (s *State) sortedLocked() []Topic {
+	if len(s.unsorted) == 0 {
+		return s.sorted
+	}
+	names := make([]string, 0, len(s.unsorted))
+	for n := range s.unsorted {
 		names = append(names, n)
 	}
 	sort.Strings(names)
@@ -132,9 +153,23 @@ func (s *State) publish() []string {
 		}
 	}
 	s.sorted = next
-	clear(s.fresh)
-	clear(s.touched)
-	return names
+	clear(s.unsorted)
+	return next
+}
+
+// readSorted runs fn with the read lock held and the sorted slice up to
+// date, taking the write lock first only when it is not.
+func (s *State) readSorted(fn func(sorted []Topic)) {
+	s.mu.RLock()
+	if len(s.unsorted) == 0 {
+		fn(s.sorted)
+		s.mu.RUnlock()
+		return
+	}
+	s.mu.RUnlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fn(s.sortedLocked())
 }
 
 // ClusterID is the cluster's ID, "" before InitCluster.
@@ -206,12 +241,13 @@ func (s *State) liveLocked() []int32 {
 
 // Topics are the topic names, sorted.
 func (s *State) Topics() []string {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	out := make([]string, len(s.sorted))
-	for i := range s.sorted {
-		out[i] = s.sorted[i].Name
-	}
+	var out []string
+	s.readSorted(func(sorted []Topic) {
+		out = make([]string, len(sorted))
+		for i := range sorted {
+			out[i] = sorted[i].Name
+		}
+	})
 	return out
 }
 
@@ -254,15 +290,17 @@ func (s *State) Partition(topic string, partition int32) (Partition, bool) {
 // everything under it are read-only; later records replace topics, never
 // write them, so the Image stays as it was).
 func (s *State) Image() Image {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return Image{
-		ClusterID:      s.clusterID,
-		Brokers:        s.brokersLocked(),
-		Topics:         s.sorted,
-		NextProducerID: s.nextProducerID,
-		AppliedIndex:   s.applied,
-	}
+	var im Image
+	s.readSorted(func(sorted []Topic) {
+		im = Image{
+			ClusterID:      s.clusterID,
+			Brokers:        s.brokersLocked(),
+			Topics:         sorted,
+			NextProducerID: s.nextProducerID,
+			AppliedIndex:   s.applied,
+		}
+	})
+	return im
 }
 
 // Dump prints the whole state deterministically (Image.String).
