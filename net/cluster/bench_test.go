@@ -1,10 +1,12 @@
 package cluster
 
 import (
+	"bytes"
 	"fmt"
 	"log/slog"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/sluicelog/sluice/engine/metadata"
 )
@@ -161,4 +163,45 @@ func BenchmarkApplyBatch(b *testing.B) {
 			b.Fatalf("%+v", r)
 		}
 	}
+}
+
+// BenchmarkSnapshotRestore is a million-partition image's snapshot as the
+// quorum takes it (frozen on the apply goroutine, written in Persist) and
+// its restore into a fresh member, the leadership map's rebuild included.
+func BenchmarkSnapshotRestore(b *testing.B) {
+	m := benchMember(b, 1, 1000, 1000, 3)
+	var freeze, write, restore time.Duration
+	var size int
+	b.ResetTimer()
+	for range b.N {
+		start := time.Now()
+		w, err := stateMachine{m.state}.FreezeSnapshot()
+		if err != nil {
+			b.Fatal(err)
+		}
+		freeze += time.Since(start)
+		start = time.Now()
+		var buf bytes.Buffer
+		if err := w(&buf); err != nil {
+			b.Fatal(err)
+		}
+		write += time.Since(start)
+		size = buf.Len()
+		r := &Member{cfg: Config{NodeID: 1}, logger: m.logger}
+		r.leaders.Store(&leaderMap{})
+		r.state = metadata.New(metadata.Options{OnChange: r.onChange, OnRestore: r.onRestore})
+		start = time.Now()
+		if err := (stateMachine{r.state}).Restore(buf.Bytes()); err != nil {
+			b.Fatal(err)
+		}
+		restore += time.Since(start)
+		if _, ok := r.leadershipOf("topic-0999", 999); !ok {
+			b.Fatal("restored member has no leadership map")
+		}
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(freeze.Microseconds())/n, "freeze-µs")
+	b.ReportMetric(float64(write.Milliseconds())/n, "write-ms")
+	b.ReportMetric(float64(restore.Milliseconds())/n, "restore-ms")
+	b.ReportMetric(float64(size)/1e6, "MB")
 }
