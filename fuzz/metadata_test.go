@@ -173,7 +173,7 @@ func FuzzMetadataResult(f *testing.F) {
 			return
 		}
 		again, err := metadata.DecodeResult(metadata.EncodeResult(r))
-		if err != nil || again != r {
+		if err != nil || !reflect.DeepEqual(again, r) {
 			t.Fatalf("%+v re-decoded as %+v (%v)", r, again, err)
 		}
 	})

@@ -82,6 +82,9 @@ func DecodeResult(b []byte) (Result, error) {
 	if err := unmarshalStrict(b[1:], &r); err != nil {
 		return Result{}, fmt.Errorf("%w: result: %v", ErrCorrupt, err)
 	}
+	if len(r.Codes) == 0 {
+		r.Codes = nil // as encoded: an empty list is left out
+	}
 	return r, nil
 }
 

@@ -218,7 +218,29 @@ func DecodeSnapshot(b []byte) (Image, error) {
 	if err := im.Check(); err != nil {
 		return Image{}, fmt.Errorf("%w: snapshot: %v", ErrCorrupt, err)
 	}
+	canonical(&im)
 	return im, nil
+}
+
+// canonical makes empty lists and maps nil, as the binary format decodes
+// them, so that an image decodes alike from either format.
+func canonical(im *Image) {
+	if len(im.Brokers) == 0 {
+		im.Brokers = nil
+	}
+	if len(im.Topics) == 0 {
+		im.Topics = nil
+	}
+	for i := range im.Brokers {
+		if len(im.Brokers[i].Listeners) == 0 {
+			im.Brokers[i].Listeners = nil
+		}
+	}
+	for i := range im.Topics {
+		if len(im.Topics[i].Configs) == 0 {
+			im.Topics[i].Configs = nil
+		}
+	}
 }
 
 // Snapshot is the bytes of the whole state, for raft's snapshots.
