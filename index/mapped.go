@@ -294,16 +294,21 @@ func (m *mapped) trim() error {
 	n := m.entries()
 	want := int64(n) * int64(m.size)
 	if m.fileSize != want {
-		f, err := m.reopen()
+		// By path, with no descriptor: parking must free descriptors
+		// when there are none left to open one with. The file is
+		// checked to be the one mapped first; the segment's lock keeps
+		// the cleaner from replacing it in between.
+		fi, err := m.fs.Stat(m.path)
+		if err == nil && !os.SameFile(fi, m.fi) {
+			err = errReplaced
+		}
 		if errors.Is(err, os.ErrNotExist) || errors.Is(err, errReplaced) {
 			m.slots, m.limit = n, n
 			return nil
 		}
-		if err != nil {
-			return fmt.Errorf("index %s: trim: %w", m.path, err)
+		if err == nil {
+			err = m.fs.Truncate(m.path, want)
 		}
-		err = f.Truncate(want)
-		f.Close()
 		if err != nil {
 			return fmt.Errorf("index %s: trim: %w", m.path, err)
 		}

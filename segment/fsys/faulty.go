@@ -134,6 +134,15 @@ func (f *Faulty) Remove(name string) error {
 	return f.fs.Remove(name)
 }
 
+// Truncate truncates the file on the FS underneath, unless an OpTruncate
+// fault fails it.
+func (f *Faulty) Truncate(name string, size int64) error {
+	if _, err := f.check(OpTruncate, name); err != nil {
+		return err
+	}
+	return f.fs.Truncate(name, size)
+}
+
 // Stat is the FS underneath's; it never fails by a fault.
 func (f *Faulty) Stat(name string) (os.FileInfo, error) { return f.fs.Stat(name) }
 

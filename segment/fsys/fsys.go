@@ -13,6 +13,10 @@ type FS interface {
 	Remove(name string) error
 	// Stat describes the named file.
 	Stat(name string) (os.FileInfo, error)
+	// Truncate changes the named file's size without opening it: what
+	// gives an index's file back its unused end needs no descriptor, so
+	// that parking a segment frees descriptors even when none is left.
+	Truncate(name string, size int64) error
 }
 
 // File is an open file. See the package documentation for which calls go

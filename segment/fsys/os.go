@@ -21,6 +21,9 @@ func (OS) Remove(name string) error { return os.Remove(name) }
 // Stat describes the named file with os.Stat.
 func (OS) Stat(name string) (os.FileInfo, error) { return os.Stat(name) }
 
+// Truncate is os.Truncate.
+func (OS) Truncate(name string, size int64) error { return os.Truncate(name, size) }
+
 // osFile is an *os.File under another type: converting between the two
 // costs nothing, and a pointer fits an interface without an allocation.
 type osFile os.File
