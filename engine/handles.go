@@ -57,6 +57,9 @@ type handleState struct {
 	handles *segment.Handles
 	high    int64 // open segments past which the closer runs
 	low     int64 // where it stops
+	// sweep runs one budget sweep at a time: the closer's, or that of a
+	// call whose open failed for want of descriptors (makeRoom).
+	sweep sync.Mutex
 }
 
 // segmentHandles returns the counter every segment of the engine shares.
@@ -176,6 +179,11 @@ func (e *Engine) enforceHandleBudget(trigger int64) int {
 	if high <= 0 || h.Files() <= trigger {
 		return 0
 	}
+	e.handles.sweep.Lock()
+	defer e.handles.sweep.Unlock()
+	if h.Files() <= trigger {
+		return 0 // another sweep made room meanwhile
+	}
 	type candidate struct {
 		p      *Partition
 		s      *segment.Segment
@@ -213,6 +221,21 @@ func (e *Engine) enforceHandleBudget(trigger int64) int {
 			"open", h.Files(), "budget", high)
 	}
 	return n
+}
+
+// makeRoom runs the budget sweep on the caller's goroutine, for a call
+// whose segment could not open its files for want of descriptors or
+// mappings: one request touching more partitions than the budget holds
+// (a produce or fetch of thousands) opens them faster than the closer,
+// woken, can park others. It reports whether it closed or parked any, so
+// that the call is worth retrying. The caller may hold its partition's
+// lock (the sweep only TryLocks partitions, and so skips that one) but no
+// segment's.
+func (e *Engine) makeRoom(err error) bool {
+	if !transient(err) {
+		return false
+	}
+	return e.enforceHandleBudget(e.handles.low) > 0
 }
 
 // park parks s, the partition's active segment, if it was unused since

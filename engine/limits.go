@@ -81,26 +81,25 @@ type diskSpace struct {
 	freeInodes int64
 }
 
-// partitionCost is what one partition takes of each limited resource.
+// partitionCost is what one new partition takes of the disk.
 type partitionCost struct {
-	descriptors int64
-	mappings    int64
-	bytes       int64
-	inodes      int64
+	bytes  int64
+	inodes int64
 }
 
-// newPartitionCost is what a newly created partition holds until it is
-// deleted or (once idle partitions give their handles back) goes idle:
-// today its active segment keeps the log and both index files open, maps
-// both indexes, and preallocates the indexes at full size; its directory
-// and three files take an inode each.
-func newPartitionCost(cfg *TopicConfig) partitionCost {
-	idx := int64(cfg.segmentOptions().MaxIndexBytes)
+// newPartitionCost is what a newly created partition takes of the limited
+// resources. Descriptors and mappings are not counted per partition: the
+// handle budget (handles.go) bounds every open segment's files and
+// mappings together, parking idle partitions, so any number of partitions
+// fits in them. Disk is what a new, active partition holds: its two index
+// files allocated a first chunk ahead (64 KiB each) and its directory's
+// block (parked, it trims to a few KiB). Its directory and three files
+// take an inode each.
+func newPartitionCost(*TopicConfig) partitionCost {
+	const firstIndexChunk = 64 << 10 // index.minChunk
 	return partitionCost{
-		descriptors: 3,
-		mappings:    2,
-		bytes:       idx + idx/2*3 + 4096, // offset index, time index, the directory's block
-		inodes:      4,
+		bytes:  2*firstIndexChunk + 8192,
+		inodes: 4,
 	}
 }
 
@@ -151,55 +150,31 @@ func (e *Engine) checkCreate(n int64, c partitionCost) error {
 	if n <= 0 {
 		return nil
 	}
-	held := int64(e.hostedPartitionsLocked())
-	l := e.limits
-	if l.Descriptors >= 0 && c.descriptors > 0 {
-		if need, have := n*c.descriptors, l.Descriptors-held*c.descriptors; need > have {
-			return fmt.Errorf("%w: %d new partitions need %d file descriptors, but only %d of the open files "+
-				"limit (RLIMIT_NOFILE %d, %d reserved for connections and stores) are left beside the %d partitions here: "+
-				"raise it (ulimit -n, LimitNOFILE= in a systemd unit), or lower max.connections",
-				ErrResourceLimit, n, need, max(have, 0), l.OpenFiles, l.ReservedDescriptors, held)
-		}
-	}
-	if l.Mappings >= 0 && c.mappings > 0 {
-		if need, have := n*c.mappings, l.Mappings-held*c.mappings; need > have {
-			return fmt.Errorf("%w: %d new partitions need %d memory mappings, but only %d of the memory map limit "+
-				"(vm.max_map_count %d) are left beside the %d partitions here: raise it with sysctl -w vm.max_map_count=262144",
-				ErrResourceLimit, n, need, max(have, 0), l.MaxMapCount, held)
-		}
-	}
 	d, err := readDiskSpace(e.dir)
 	if err != nil {
 		return fmt.Errorf("free space of %s: %w", e.dir, err)
 	}
+	return fitCreate(n, c, d, e.dir)
+}
+
+// fitCreate is checkCreate's decision: whether n new partitions of cost c
+// fit in the free space d of dir. Descriptors and mappings need no check
+// here: the handle budget keeps every partition's within the limits.
+func fitCreate(n int64, c partitionCost, d diskSpace, dir string) error {
 	if d.freeBytes >= 0 {
 		if need := n*c.bytes + diskReserve; need > d.freeBytes {
-			return fmt.Errorf("%w: %d new partitions need %d MiB of disk (their preallocated indexes, and %d MiB kept "+
-				"for the partitions here), but %s has %d MiB free: free some space, or lower segment.bytes or segment.index.bytes",
-				ErrResourceLimit, n, need>>20, diskReserve>>20, e.dir, d.freeBytes>>20)
+			return fmt.Errorf("%w: %d new partitions need %d MiB of disk (their first index chunks, and %d MiB kept "+
+				"for the partitions here), but %s has %d MiB free: free some space",
+				ErrResourceLimit, n, need>>20, diskReserve>>20, dir, d.freeBytes>>20)
 		}
 	}
 	if d.freeInodes >= 0 {
 		if need := n * c.inodes; need > d.freeInodes {
 			return fmt.Errorf("%w: %d new partitions need %d inodes (a directory and three files each), but the "+
-				"file system of %s has %d free", ErrResourceLimit, n, need, e.dir, d.freeInodes)
+				"file system of %s has %d free", ErrResourceLimit, n, need, dir, d.freeInodes)
 		}
 	}
 	return nil
-}
-
-// hostedPartitionsLocked counts the partitions this engine stores.
-// Callers hold e.mu.
-func (e *Engine) hostedPartitionsLocked() int {
-	n := 0
-	for _, t := range e.topics {
-		for _, p := range t.partitions {
-			if p != nil {
-				n++
-			}
-		}
-	}
-	return n
 }
 
 // resourceError marks an error of creating a partition's files that came

@@ -35,3 +35,23 @@ func TestComputeLimits(t *testing.T) {
 		t.Fatalf("max_map_count 1100: %v", err)
 	}
 }
+
+// A create is refused whole when its partitions' first index chunks or
+// inodes do not fit what the file system has free, naming what is short;
+// unknown free counts are not checked.
+func TestFitCreate(t *testing.T) {
+	c := newPartitionCost(nil)
+	enough := diskSpace{freeBytes: 1000*c.bytes + diskReserve, freeInodes: 4000}
+	if err := fitCreate(1000, c, enough, "/data"); err != nil {
+		t.Fatalf("1000 partitions in room for 1000: %v", err)
+	}
+	if err := fitCreate(1001, c, enough, "/data"); !errors.Is(err, ErrResourceLimit) || !strings.Contains(err.Error(), "MiB of disk") || !strings.Contains(err.Error(), "/data") {
+		t.Fatalf("1001 partitions in room for 1000: %v", err)
+	}
+	if err := fitCreate(1001, c, diskSpace{freeBytes: -1, freeInodes: 4000}, "/data"); !errors.Is(err, ErrResourceLimit) || !strings.Contains(err.Error(), "inodes") {
+		t.Fatalf("1001 partitions with inodes for 1000: %v", err)
+	}
+	if err := fitCreate(100000, c, diskSpace{freeBytes: -1, freeInodes: -1}, "/data"); err != nil {
+		t.Fatalf("unknown free space: %v", err)
+	}
+}

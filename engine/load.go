@@ -152,6 +152,7 @@ func (e *Engine) openPartition(t *topic, id int32, clean bool) (*Partition, erro
 		closeAll()
 		return nil, err
 	}
+	p.parkIfOverBudget()
 	return p, nil
 }
 
@@ -191,6 +192,7 @@ func (e *Engine) createPartition(t *topic, id int32) (*Partition, error) {
 	p.activeSince = now
 	p.lastFlushMs.Store(now.UnixMilli())
 	p.producers = newProducerState()
+	p.parkIfOverBudget()
 	return p, nil
 }
 

@@ -303,6 +303,9 @@ func (p *Partition) writeLocked(cfg *TopicConfig, now time.Time, records []byte)
 	active := p.active()
 	pos := active.Size()
 	err := active.Append(records)
+	if err != nil && p.eng.makeRoom(err) {
+		err = active.Append(records) // a parked segment that could not reopen
+	}
 	// The new segment starts at the first batch's offset: the log end,
 	// or for a follower past a gap a cleaned leader's log may have, too
 	// wide for the active segment's 32-bit relative offsets.
@@ -574,6 +577,9 @@ func (p *Partition) readUpTo(w *watermark, offset, maxBytes int64) (segment.Regi
 		// A compacted log has gaps: an offset past the last batch of one
 		// segment is read from the start of the next.
 		r, err := seg.Read(max(offset, seg.Base()), maxBytes, maxPos)
+		if err != nil && p.eng.makeRoom(err) {
+			r, err = seg.Read(max(offset, seg.Base()), maxBytes, maxPos)
+		}
 		if errors.Is(err, segment.ErrClosed) {
 			// The segment left the list after we loaded it: retention
 			// deleted it, or the cleaner replaced it.
