@@ -25,9 +25,11 @@ import (
 // until the next Poll, and the arena and slab are reused across Polls.
 // Without it the records are the caller's: their uncompressed batches are
 // read from one copy of the stretch of data that holds them, and the
-// arena and slab are allocated afresh for each fetch (k.owned), or taken
-// from memory the caller gave back with Recycle, so nothing is allocated
-// per record, and the frame can be reused. The copy is made
+// arena and slab are allocated afresh for each fetch (k.owned), so nothing
+// is allocated per record, and the frame can be reused. A consumer whose
+// caller recycles (see Recycle) skips the copy: the records point into
+// the frame, which goes back to the frames' free list when the caller
+// gives them back, and the arena comes from memory given back before. The copy is made
 // before the CRCs are checked, so that what was checked is what the
 // records hold.
 func (k *Consumer) decode(recs []ConsumerRecord, topic string, partition int32, pos int64, data []byte) ([]ConsumerRecord, int64, error) {
@@ -42,8 +44,14 @@ func (k *Consumer) decode(recs []ConsumerRecord, topic string, partition int32, 
 	// own is the copy of data[lo:hi] that owned records point into.
 	var own []byte
 	lo := 0
+	// own is needed only when the records will outlive the frame's
+	// reuse: a consumer that recycles gives the frame itself to the
+	// records (see Recycle), which saves the copy.
+	copyPlain := !k.cfg.BorrowRecords && !k.recycling
 	if !k.cfg.BorrowRecords {
 		mem = &k.owned
+	}
+	if copyPlain {
 		// One memmove of all the uncompressed batches, into memory that
 		// append does not clear first (a buffer made to be filled would
 		// be cleared, then filled). The compressed and control batches
@@ -55,7 +63,7 @@ func (k *Consumer) decode(recs []ConsumerRecord, topic string, partition int32, 
 		// partition's records of its fetch.
 		var hi int
 		if lo, hi = plainSpan(data, pos); hi > lo {
-			own = k.ownCopy(data[lo:hi])
+			own = bytes.Clone(data[lo:hi])
 		}
 	}
 	k.reader.SkipCRC = k.cfg.SkipCRCCheck
@@ -81,7 +89,7 @@ func (k *Consumer) decode(recs []ConsumerRecord, topic string, partition int32, 
 			continue
 		}
 		alias := h.Codec() == batch.None
-		if alias && !k.cfg.BorrowRecords {
+		if alias && copyPlain {
 			if at < lo || at+len(b) > lo+len(own) {
 				b = bytes.Clone(b) // not reached: plainSpan found every such batch
 			} else {

@@ -37,9 +37,10 @@ type fetchState struct {
 
 	// Memory of owned records for Recycle (recycle.go): this Poll's
 	// copies and arenas, the last Polls', and what was given back.
-	recycling  bool
-	fresh      [][]byte
-	issued     []issuedMem
+	recycling   bool
+	fresh       [][]byte
+	freshFrames [][]byte
+	issued      []issuedMem
 	spare      [][]byte
 	spareBytes int
 
@@ -391,6 +392,10 @@ func (k *Consumer) fetch(ctx context.Context, addr string, parts []fetchPart, ou
 	}
 	if k.cfg.BorrowRecords || out.batchMode {
 		k.lent = append(k.lent, frame)
+	} else if k.recycling {
+		// The records point into it, as lent ones do, until the caller
+		// gives them back with Recycle.
+		k.freshFrames = append(k.freshFrames, frame)
 	} else {
 		k.recycle(frame) // every record was copied out of it
 	}

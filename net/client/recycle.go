@@ -9,12 +9,18 @@ import "unsafe"
 // small records costs an allocation of MaxPartitionBytes or so per fetch
 // and the collections that follow: BenchmarkDecode puts that at more than
 // the decoding itself. Recycle lets a caller that is done with a Poll's
-// records give that memory back, and the next fetches copy into it.
+// records give their memory back. Once a caller has recycled, the
+// consumer stops copying uncompressed batches altogether: their records
+// point into the response frame, as lent ones do, and the frame goes back
+// to the frames' free list (k.free) when the records are recycled;
+// compressed batches' records are copied into arenas that go back to
+// spare.
 //
-// Invariants: a buffer is in at most one of fresh, issued and spare. A
-// buffer in issued may be pointed into by the caller's records; one in
-// spare is pointed into by nothing the consumer still hands out, unless
-// the caller recycled records it kept (its bug, documented on Recycle).
+// Invariants: a buffer is in at most one of fresh, freshFrames, issued,
+// spare and the frames' free list. A buffer in issued may be pointed into
+// by the caller's records; one in spare or the free list is pointed into
+// by nothing the consumer still hands out, unless the caller recycled
+// records it kept (its bug, documented on Recycle).
 
 // maxIssued is how many Polls' memory the consumer remembers for Recycle.
 // Older entries are forgotten (their memory is left to the collector), so
@@ -29,8 +35,9 @@ const maxSpare = 64
 // issuedMem is the memory the records of one Poll point into, keyed by
 // the first element of the slice the Poll returned.
 type issuedMem struct {
-	first *ConsumerRecord
-	bufs  [][]byte
+	first  *ConsumerRecord
+	bufs   [][]byte // arenas, back to spare
+	frames [][]byte // response frames, back to the free list
 }
 
 // Recycle gives back the memory of records that Poll or PollInto returned
@@ -65,20 +72,12 @@ func (k *Consumer) Recycle(recs []ConsumerRecord) {
 		for _, b := range k.issued[i].bufs {
 			k.spareBuf(b)
 		}
+		for _, f := range k.issued[i].frames {
+			k.recycle(f)
+		}
 		k.issued = append(k.issued[:i], k.issued[i+1:]...)
 		return
 	}
-}
-
-// ownCopy returns a copy of b that owned records may point into, made in
-// recycled memory when some is big enough. pollMu is held.
-func (k *Consumer) ownCopy(b []byte) []byte {
-	// append to nil copies into memory it does not clear first.
-	own := append(k.takeSpare(len(b)), b...)
-	if k.recycling {
-		k.fresh = append(k.fresh, own)
-	}
-	return own
 }
 
 // ownArena returns an empty buffer of at least n bytes for the copies of
@@ -129,14 +128,17 @@ func (k *Consumer) spareBuf(b []byte) {
 // into is remembered under recs for Recycle, or, when no record points
 // into it, kept for reuse at once. pollMu is held.
 func (k *Consumer) issue(recs []ConsumerRecord) {
-	fresh := k.fresh
-	k.fresh = nil
-	if len(fresh) == 0 || !k.recycling {
+	fresh, frames := k.fresh, k.freshFrames
+	k.fresh, k.freshFrames = nil, nil
+	if len(fresh)+len(frames) == 0 || !k.recycling {
 		return
 	}
 	if len(recs) == 0 {
 		for _, b := range fresh {
 			k.spareBuf(b)
+		}
+		for _, f := range frames {
+			k.recycle(f)
 		}
 		return
 	}
@@ -153,5 +155,5 @@ func (k *Consumer) issue(recs []ConsumerRecord) {
 	if len(k.issued) == maxIssued {
 		k.issued = append(k.issued[:0], k.issued[1:]...)
 	}
-	k.issued = append(k.issued, issuedMem{first: first, bufs: fresh})
+	k.issued = append(k.issued, issuedMem{first: first, bufs: fresh, frames: frames})
 }
