@@ -41,8 +41,8 @@ type fetchState struct {
 	fresh       [][]byte
 	freshFrames [][]byte
 	issued      []issuedMem
-	spare      [][]byte
-	spareBytes int
+	spare       [][]byte
+	spareBytes  int
 
 	// prefetched holds, per broker, the fetches sent ahead of the Polls
 	// that will want them, oldest first, at most prefetchDepth. The first
