@@ -98,8 +98,9 @@
 // CRC-checked batches, for mirrors and archivers, or callers that decode
 // with batch.Reader themselves). Both allocate nothing per record.
 // Between the two, records the caller owns can be given back with
-// [Consumer.Recycle] once it is done with them: later fetches copy into
-// their memory instead of new memory.
+// [Consumer.Recycle] once it is done with them: the consumer then stops
+// copying records out of the fetch buffer, and reuses the buffer once the
+// records are given back.
 //
 // # Consumer groups
 //
