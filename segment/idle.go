@@ -141,6 +141,13 @@ func (s *Segment) unpark() error {
 	if !s.parked.Load() {
 		return nil
 	}
+	if s.unborn.Load() {
+		if err := s.materialize(); err != nil {
+			return fmt.Errorf("segment %d: create: %w", s.base, unavailable(err))
+		}
+		s.unparked()
+		return nil
+	}
 	if _, err := s.openLog(); err != nil {
 		return fmt.Errorf("segment %d: reopen: %w", s.base, unavailable(err))
 	}

@@ -180,6 +180,9 @@ func (s *Segment) OffsetForTimestamp(ts int64) (offset int64, found bool, err er
 		return 0, false, ErrClosed
 	}
 	defer s.release()
+	if s.Size() == 0 {
+		return 0, false, nil // nothing to find, and no file to open for it
+	}
 	f, err := s.file()
 	if err != nil {
 		return 0, false, err

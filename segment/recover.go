@@ -30,6 +30,9 @@ func (s *Segment) Recover() (Recovery, error) {
 	if s.closed.Load() {
 		return Recovery{}, ErrClosed
 	}
+	if s.unborn.Load() {
+		return Recovery{}, nil // no file, so nothing to validate
+	}
 	return s.recoverLocked()
 }
 
@@ -83,6 +86,9 @@ func (s *Segment) Activate() error {
 	defer s.mu.Unlock()
 	if s.closed.Load() {
 		return ErrClosed
+	}
+	if s.unborn.Load() {
+		return nil // already active, and parked
 	}
 	return s.activateOrRecover()
 }

@@ -102,6 +102,10 @@ type Segment struct {
 	// (Park gave them back): Append reopens them first. Written under mu;
 	// Append loads it without, and sees the files a reopen made.
 	parked atomic.Bool
+	// unborn is set while a segment made by CreateLazy has no directory
+	// or files yet: it is empty and parked, and the reopen that Append
+	// runs creates them (see lazy.go). Written under mu.
+	unborn atomic.Bool
 
 	// mu guards the lazily opened file and index handles.
 	mu        sync.Mutex
@@ -134,22 +138,33 @@ func FileName(base int64, suffix string) string {
 // Create makes a new empty segment in dir, ready for appends.
 func Create(dir string, base int64, opts Options) (*Segment, error) {
 	s := newSegment(dir, base, opts)
-	fs := s.opts.FS
+	if err := s.createFiles(); err != nil {
+		return nil, err
+	}
+	s.writable = true
+	return s, nil
+}
+
+// createFiles makes the log (O_EXCL) and maps both indexes at full size.
+// A failure leaves no files behind, so that it can be retried: the log is
+// its own, and index files of its name are stale. Callers hold s.mu (or
+// own s alone).
+func (s *Segment) createFiles() error {
+	base, fs := s.base, s.opts.FS
 	f, err := fs.OpenFile(s.path(".log"), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("segment %d: create: %w", base, unavailable(err))
+		return fmt.Errorf("segment %d: create: %w", base, unavailable(err))
 	}
 	s.log = f
 	s.opts.Handles.fileOpened()
-	// A failed Create leaves no files behind, so that it can be retried:
-	// the log is its own (O_EXCL), and index files of its name are stale.
-	fail := func(err error) (*Segment, error) {
+	fail := func(err error) error {
 		f.Close()
+		s.log = nil
 		s.opts.Handles.fileClosed()
 		for _, suffix := range []string{".log", ".index", ".timeindex"} {
 			fs.Remove(s.path(suffix))
 		}
-		return nil, err
+		return err
 	}
 	// Stale index files of the same name (from a segment that was cut away)
 	// would otherwise be taken for this segment's.
@@ -161,9 +176,8 @@ func Create(dir string, base int64, opts Options) (*Segment, error) {
 	if err := s.openIndexes(true); err != nil {
 		return fail(unavailable(err))
 	}
-	s.writable = true
 	s.next.Store(base)
-	return s, nil
+	return nil
 }
 
 // Open opens an existing segment lazily: it records the log size and opens
@@ -596,6 +610,9 @@ func (s *Segment) FlushLog() error {
 		return ErrClosed
 	}
 	defer s.release()
+	if s.unborn.Load() {
+		return nil // no file yet, so nothing written
+	}
 	f, err := s.logFile()
 	if err != nil {
 		// Closed by CloseIdle or Park, and out of descriptors to reopen

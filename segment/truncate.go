@@ -35,6 +35,9 @@ func (s *Segment) TruncateTo(offset int64) (int64, error) {
 	if s.closed.Load() {
 		return 0, ErrClosed
 	}
+	if s.unborn.Load() {
+		return s.base, nil // empty, with no file to cut
+	}
 	s.releaseRetired(false)
 	if !s.writable || s.offsetIdx == nil {
 		// Sealed, opened lazily, or parked: map the indexes for appends.
