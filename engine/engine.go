@@ -290,34 +290,70 @@ func (e *Engine) load() error {
 	if err != nil {
 		return fmt.Errorf("engine: sweep %s: %w", e.dir, err)
 	}
-	partitions := 0
+	if err := e.meta.startPreload(); err != nil {
+		return fmt.Errorf("engine: read partition state: %w", err)
+	}
+	defer e.meta.endPreload()
+	type job struct {
+		t  *topic
+		id int32
+	}
+	var jobs []job
+	var ts []*topic
 	for _, m := range metas {
 		t := &topic{name: m.Name, meta: m}
+		ts = append(ts, t)
 		cfg, err := applyConfigs(e.defaults, m.Configs)
 		if err != nil {
 			return fmt.Errorf("topic %s: stored config: %w", m.Name, err)
 		}
 		t.cfg.Store(&cfg)
+		t.partitions = make([]*Partition, m.Partitions)
 		for id := int32(0); id < m.Partitions; id++ {
-			if !m.hosts(id) {
-				t.partitions = append(t.partitions, nil)
-				continue
-			}
-			p, err := e.openPartition(t, id, clean)
-			if err != nil {
-				// EMFILE here means the partitions on disk outgrew the
-				// limits: say which, and how to raise it.
-				return fmt.Errorf("topic %s partition %d: %w", m.Name, id, resourceError(err))
-			}
-			t.partitions = append(t.partitions, p)
-			partitions++
-			if p.recovered.scanned {
-				e.recovery.Recovered++
-				e.recovery.TruncatedBytes += p.recovered.truncatedBytes
-				e.recovery.SegmentsDeleted += p.recovered.segmentsDeleted
+			if m.hosts(id) {
+				jobs = append(jobs, job{t, id})
 			}
 		}
-		e.topics[m.Name] = t
+	}
+	// Partitions open in a pool, each into its own slot of its topic.
+	errs := make([]error, len(jobs))
+	forEachInPool(len(jobs), func(i int) {
+		j := jobs[i]
+		p, err := e.openPartition(j.t, j.id, clean)
+		if err != nil {
+			// EMFILE here means the partitions on disk outgrew the
+			// limits: say which, and how to raise it.
+			errs[i] = fmt.Errorf("topic %s partition %d: %w", j.t.name, j.id, resourceError(err))
+			return
+		}
+		j.t.partitions[j.id] = p
+	})
+	if err := errors.Join(errs...); err != nil {
+		for _, j := range jobs {
+			if p := j.t.partitions[j.id]; p != nil {
+				for _, s := range p.segments() {
+					s.Close()
+				}
+			}
+		}
+		return err
+	}
+	partitions := len(jobs)
+	for _, j := range jobs {
+		p := j.t.partitions[j.id]
+		r := &p.recovered
+		if r.scanned {
+			e.recovery.Recovered++
+			e.recovery.TruncatedBytes += r.truncatedBytes
+			e.recovery.SegmentsDeleted += r.segmentsDeleted
+		}
+		e.recovery.SegmentsScanned += r.segmentsScanned
+		if r.resumed {
+			e.recovery.Resumed++
+		}
+	}
+	for _, t := range ts {
+		e.topics[t.name] = t
 	}
 	// From here on a crash must be noticed: drop the marker before any write.
 	if clean {
@@ -332,7 +368,8 @@ func (e *Engine) load() error {
 	r.Duration, r.CleanShutdown, r.Partitions = time.Since(start), clean, partitions
 	e.logger.Info("engine opened", "event", "engine_opened", "dir", e.dir, "clean_shutdown", clean,
 		"topics", len(metas), "partitions", partitions, "partitions_recovered", r.Recovered,
-		"truncated_bytes", r.TruncatedBytes, "segments_deleted", r.SegmentsDeleted, "strays_removed", strays, "took", r.Duration,
+		"truncated_bytes", r.TruncatedBytes, "segments_deleted", r.SegmentsDeleted, "segments_scanned", r.SegmentsScanned,
+		"partitions_resumed", r.Resumed, "strays_removed", strays, "took", r.Duration,
 		"fd_limit", e.limits.OpenFiles, "fd_budget", e.limits.Descriptors, "map_budget", e.limits.Mappings)
 	return nil
 }
@@ -494,16 +531,22 @@ func (e *Engine) Close() error {
 
 func (e *Engine) closeAll() error {
 	var errs []error
+	var ps []*Partition
 	for _, t := range e.topics {
 		for _, p := range t.partitions {
 			if p != nil {
-				errs = append(errs, p.close())
+				ps = append(ps, p)
 			}
 		}
 	}
 	if e.meta != nil {
+		errs = append(errs, e.closePartitionsForShutdown(ps))
 		errs = append(errs, e.meta.flush(), e.meta.close())
 		e.meta = nil
+	} else {
+		for _, p := range ps {
+			errs = append(errs, p.close())
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -116,6 +116,10 @@ func (c *epochCache) encode() []byte {
 // save writes the checkpoint atomically: a temporary file, fsynced, then
 // renamed over the old one, and the directory synced.
 func (c *epochCache) save() error {
+	// A partition never appended to has no directory yet (lazy create).
+	if err := os.MkdirAll(filepath.Dir(c.path), 0o755); err != nil {
+		return err
+	}
 	tmp := c.path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"os"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"testing"
 
@@ -100,8 +99,8 @@ func TestCreateRefusedUpFront(t *testing.T) {
 	if files, _ := e.OpenSegments(); files > 100 {
 		t.Fatalf("after the create %d segments hold a descriptor; the budget is 100", files)
 	}
-	if d := partitionDirs(t, dir, "big"); len(d) != 500 {
-		t.Fatalf("create of 500 made %d directories", len(d))
+	if d := partitionDirs(t, dir, "big"); len(d) != 0 {
+		t.Fatalf("create of 500 made %d directories; they wait for the first append", len(d))
 	}
 	for i := range int32(500) {
 		p, err := e.Partition("big", i)
@@ -118,112 +117,117 @@ func TestCreateRefusedUpFront(t *testing.T) {
 	if files, _ := e.OpenSegments(); files > 100 {
 		t.Fatalf("after appends to every partition %d segments hold a descriptor; the budget is 100", files)
 	}
+	if d := partitionDirs(t, dir, "big"); len(d) != 500 {
+		t.Fatalf("appends to 500 partitions made %d directories", len(d))
+	}
 }
 
-// TestCreateFailureLeavesNothing: a create that runs out of descriptors
-// part-way (EMFILE on the hundredth partition's files) reports
-// ErrResourceLimit, removes every directory it made, and leaves the
-// engine serving; the same create succeeds once descriptors are back, and
-// a failed CreatePartitions leaves the partitions that were there.
+// TestCreateFailureLeavesNothing: a create opens no file (partitions
+// are made on their first append), so running out of descriptors cannot
+// fail it part-way: with every open failing, a create and a grow still
+// succeed and make no directory; the first append then reports the
+// shortage as ErrResourceLimit-retriable and leaves the partition
+// serving, and appends once descriptors are back.
 func TestCreateFailureLeavesNothing(t *testing.T) {
 	dir := t.TempDir()
 	faulty := fsys.NewFaulty(nil)
 	e := openEngine(t, dir, engine.Options{FS: faulty})
-	if err := e.CreateTopic("live", 1, nil); err != nil {
-		t.Fatal(err)
+	faulty.Inject(fsys.Fault{Ops: fsys.OpOpen, Err: syscall.EMFILE})
+	if err := e.CreateTopic("big", 400, nil); err != nil {
+		t.Fatalf("create with every open failing: %v", err)
 	}
-	faulty.Inject(fsys.Fault{Ops: fsys.OpOpen, Err: syscall.EMFILE, After: 300})
-	err := e.CreateTopic("big", 400, nil)
-	if !errors.Is(err, engine.ErrResourceLimit) || !errors.Is(err, syscall.EMFILE) || !strings.Contains(err.Error(), "ulimit -n") {
-		t.Fatalf("create with EMFILE part-way: %v", err)
+	if err := e.CreatePartitions("big", 500); err != nil {
+		t.Fatalf("grow with every open failing: %v", err)
 	}
 	if d := partitionDirs(t, dir, "big"); len(d) != 0 {
-		t.Fatalf("failed create left %d directories: %v", len(d), d[:min(len(d), 5)])
+		t.Fatalf("create made %d directories before any append", len(d))
 	}
-	if _, err := e.DescribeTopic("big"); !errors.Is(err, engine.ErrUnknownTopic) {
-		t.Fatalf("failed topic visible: %v", err)
-	}
-	p, err := e.Partition("live", 0)
+	p, err := e.Partition("big", 7)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := p.Append(buildBatch(t, 0, "v", 3, 1)); !errors.Is(err, syscall.EMFILE) {
+		t.Fatalf("append with every open failing: %v", err)
+	}
 	faulty.Clear()
 	if _, err := p.Append(buildBatch(t, 0, "v", 3, 1)); err != nil {
-		t.Fatalf("append after failed create: %v", err)
+		t.Fatalf("append once descriptors are back: %v", err)
 	}
-	if err := e.CreateTopic("big", 400, nil); err != nil {
-		t.Fatalf("create again: %v", err)
-	}
-	faulty.Inject(fsys.Fault{Ops: fsys.OpOpen, Err: syscall.EMFILE, After: 30})
-	if err := e.CreatePartitions("big", 500); !errors.Is(err, engine.ErrResourceLimit) {
-		t.Fatalf("grow with EMFILE part-way: %v", err)
-	}
-	faulty.Clear()
-	if d := partitionDirs(t, dir, "big"); len(d) != 400 {
-		t.Fatalf("after failed grow: %d directories, want 400", len(d))
+	if d := partitionDirs(t, dir, "big"); len(d) != 1 {
+		t.Fatalf("one append made %d directories, want 1", len(d))
 	}
 	e.Close()
 	e = openEngine(t, dir, engine.Options{})
-	if d, err := e.DescribeTopic("big"); err != nil || d.PartitionCount != 400 || len(d.Partitions) != 400 {
+	if d, err := e.DescribeTopic("big"); err != nil || d.PartitionCount != 500 || len(d.Partitions) != 500 {
 		t.Fatalf("reopened: %+v %v", d.PartitionCount, err)
+	}
+	if p, _ := e.Partition("big", 7); p.HighWatermark() != 3 {
+		t.Fatalf("reopened partition 7 ends at %d, want 3", p.HighWatermark())
+	}
+	if d := partitionDirs(t, dir, "big"); len(d) != 1 {
+		t.Fatalf("reopen made %d directories, want 1", len(d))
 	}
 }
 
-// TestCreateCrashLeavesNothing: a copy of the data directory taken in the
-// middle of a create, as a kill -9 would leave it, opens with no trace of
-// the topic: neither in the topic list nor as directories.
+// TestCreateCrashLeavesNothing: a create writes nothing but its commit
+// in pebble, so a kill -9 at any point of it leaves no directory: a copy
+// of the data directory taken right after the create (as a crash would
+// leave it) opens with the topic whole and still no directory; reads of
+// its partitions are empty and open nothing, and the first append makes
+// the one directory it needs, which survives a restart.
 func TestCreateCrashLeavesNothing(t *testing.T) {
 	for _, grow := range []bool{false, true} {
 		t.Run(map[bool]string{false: "create", true: "grow"}[grow], func(t *testing.T) {
 			dir := t.TempDir()
-			var opens atomic.Int64
-			var snapshot atomic.Pointer[string]
-			faulty := fsys.NewFaulty(nil)
-			e := openEngine(t, dir, engine.Options{FS: faulty})
+			e := openEngine(t, dir, engine.Options{})
+			want := int32(200)
 			if grow {
 				if err := e.CreateTopic("big", 10, nil); err != nil {
 					t.Fatal(err)
 				}
-			}
-			// The fault fails nothing: its path filter is the hook that
-			// copies the directory once 150 segment files are open.
-			faulty.Inject(fsys.Fault{Ops: fsys.OpOpen, Err: syscall.EIO, Path: func(string) bool {
-				if opens.Add(1) == 150 {
-					c := crashCopy(t, dir)
-					snapshot.Store(&c)
+				if err := e.CreatePartitions("big", 200); err != nil {
+					t.Fatal(err)
 				}
-				return false
-			}})
-			var err error
-			if grow {
-				err = e.CreatePartitions("big", 200)
-			} else {
-				err = e.CreateTopic("big", 200, nil)
+			} else if err := e.CreateTopic("big", 200, nil); err != nil {
+				t.Fatal(err)
 			}
+			if d := partitionDirs(t, dir, "big"); len(d) != 0 {
+				t.Fatalf("create made %d directories", len(d))
+			}
+			crashed := crashCopy(t, dir)
+			r := openEngine(t, crashed, engine.Options{})
+			if d := partitionDirs(t, crashed, "big"); len(d) != 0 {
+				t.Fatalf("after restart %d directories of big, want none", len(d))
+			}
+			d, err := r.DescribeTopic("big")
+			if err != nil || d.PartitionCount != want || len(d.Partitions) != int(want) {
+				t.Fatalf("topic after restart: %d partitions, %v", d.PartitionCount, err)
+			}
+			p, err := r.Partition("big", 150)
 			if err != nil {
 				t.Fatal(err)
 			}
-			crashed := *snapshot.Load()
-			if len(partitionDirs(t, crashed, "big")) <= 10 {
-				t.Fatalf("the copy holds %d directories: not taken mid-create", len(partitionDirs(t, crashed, "big")))
+			if reg, err := p.Read(0, 1<<20); err != nil || reg.Len != 0 {
+				t.Fatalf("read of an empty partition: %+v, %v", reg, err)
 			}
-			r := openEngine(t, crashed, engine.Options{})
-			want := 0
-			if grow {
-				want = 10
+			if files, maps := r.OpenSegments(); files != 0 || maps != 0 {
+				t.Fatalf("restart opened %d files, %d mappings", files, maps)
 			}
-			if d := partitionDirs(t, crashed, "big"); len(d) != want {
-				t.Fatalf("after restart %d directories of big, want %d", len(d), want)
-			}
-			d, err := r.DescribeTopic("big")
-			if grow && (err != nil || d.PartitionCount != 10) {
-				t.Fatalf("grown topic after restart: %d partitions, %v", d.PartitionCount, err)
-			}
-			if !grow && !errors.Is(err, engine.ErrUnknownTopic) {
-				t.Fatalf("half-created topic after restart: %v", err)
-			}
-			if err := r.CreateTopic("again", 5, nil); err != nil {
+			if _, err := p.Append(buildBatch(t, batch.None, "v", 2, 1)); err != nil {
 				t.Fatal(err)
+			}
+			if d := partitionDirs(t, crashed, "big"); len(d) != 1 {
+				t.Fatalf("after an append %d directories of big, want 1", len(d))
+			}
+			if err := r.Close(); err != nil {
+				t.Fatal(err)
+			}
+			r = openEngine(t, crashed, engine.Options{})
+			if p, _ := r.Partition("big", 150); p.HighWatermark() != 2 {
+				t.Fatalf("appended partition ends at %d after restart, want 2", p.HighWatermark())
+			}
+			if d := partitionDirs(t, crashed, "big"); len(d) != 1 {
+				t.Fatalf("after restart %d directories of big, want 1", len(d))
 			}
 		})
 	}

@@ -66,25 +66,27 @@ func listSegments(dir string) ([]int64, error) {
 	return bases, nil
 }
 
-// openPartition opens (or creates) a partition's log. After a clean
-// shutdown every segment opens lazily and only the active one is activated.
-// After a crash, the segments from the one holding the recovery point on are
-// validated and cut at the first bad batch; segments after a cut are
-// deleted, since offsets must stay contiguous.
+// openPartition opens a partition's log, opening as few files as it can.
+// A partition that was never appended to has no directory (its topic's
+// create made none, see createPartition) and opens as empty and unborn. An
+// active segment whose recovery point carries its state, and whose size
+// still matches it, is resumed parked: nothing is opened or scanned, after
+// a clean shutdown or a crash alike, since everything in it was flushed.
+// Otherwise, after a clean shutdown only the active segment is activated;
+// after a crash, the segments from the one holding the recovery point on
+// are validated and cut at the first bad batch, and segments after a cut
+// are deleted, since offsets must stay contiguous.
 func (e *Engine) openPartition(t *topic, id int32, clean bool) (*Partition, error) {
 	name := t.name
 	p := e.newPartition(t, id)
 	cfg := t.cfg.Load()
 	opts := p.segmentOptions(cfg)
-	if err := os.MkdirAll(p.dir, 0o755); err != nil {
-		return nil, err
-	}
 	// A cleaning a crash interrupted is finished or dropped first.
-	if err := finishSwaps(p.dir); err != nil {
+	if err := finishSwaps(p.dir); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%s-%d: %w", name, id, err)
 	}
 	bases, err := listSegments(p.dir)
-	if err != nil {
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%s-%d: %w", name, id, err)
 	}
 	var segs []*segment.Segment
@@ -94,11 +96,7 @@ func (e *Engine) openPartition(t *topic, id int32, clean bool) (*Partition, erro
 		}
 	}
 	if len(bases) == 0 {
-		s, err := segment.Create(p.dir, 0, opts)
-		if err != nil {
-			return nil, err
-		}
-		segs = append(segs, s)
+		segs = append(segs, segment.CreateLazy(p.dir, 0, opts))
 	}
 	for _, b := range bases {
 		s, err := segment.Open(p.dir, b, opts)
@@ -108,20 +106,28 @@ func (e *Engine) openPartition(t *topic, id int32, clean bool) (*Partition, erro
 		}
 		segs = append(segs, s)
 	}
-	rp, err := e.meta.recoveryPoint(name, id)
+	rs, err := e.meta.recoveryState(name, id)
 	if err != nil {
 		closeAll()
 		return nil, err
 	}
+	rp := rs.offset
 	if len(bases) > 0 {
-		if clean {
-			if err := segs[len(segs)-1].Activate(); err != nil {
+		last := segs[len(segs)-1]
+		switch {
+		case rs.resume && rs.segBase == last.Base() && last.Resume(rs.seg):
+			p.recovered.resumed = true
+		case clean:
+			if err := last.Activate(); err != nil {
 				closeAll()
 				return nil, err
 			}
-		} else if segs, err = p.recover(segs, rp); err != nil {
-			closeAll()
-			return nil, err
+			p.recovered.segmentsScanned = 1
+		default:
+			if segs, err = p.recover(segs, rp); err != nil {
+				closeAll()
+				return nil, err
+			}
 		}
 	}
 	last := segs[len(segs)-1]
@@ -141,7 +147,7 @@ func (e *Engine) openPartition(t *topic, id int32, clean bool) (*Partition, erro
 			return nil, err
 		}
 	}
-	if clean {
+	if clean || p.recovered.resumed {
 		rp = last.NextOffset()
 	}
 	p.recoveryPoint.Store(rp)
@@ -156,6 +162,15 @@ func (e *Engine) openPartition(t *topic, id int32, clean bool) (*Partition, erro
 	return p, nil
 }
 
+// createSegment makes a new segment at base with its files, and the
+// partition's directory first if the partition was never appended to.
+func (p *Partition) createSegment(base int64, opts segment.Options) (*segment.Segment, error) {
+	if err := os.MkdirAll(p.dir, 0o755); err != nil {
+		return nil, err
+	}
+	return segment.Create(p.dir, base, opts)
+}
+
 func (e *Engine) newPartition(t *topic, id int32) *Partition {
 	return &Partition{
 		topic:  t,
@@ -167,24 +182,22 @@ func (e *Engine) newPartition(t *topic, id int32) *Partition {
 	}
 }
 
-// createPartition makes a new, empty partition in the directory its
-// caller has just made. It is openPartition without what an empty
-// directory cannot need: no listing, recovery, finished cleaning or stored
-// state (a create's intent dropped every key of the new partitions first,
-// see metaStore.beginCreate), so it costs the first segment's files alone.
+// createPartition makes a new, empty partition without touching the
+// disk: its active segment is unborn (segment.CreateLazy), and the first
+// append makes the directory and files. The topic's commit in pebble is
+// the create's only write, so a create costs no file system call per
+// partition, and a crash before the commit leaves nothing to sweep. Open
+// takes a stored partition without a directory for such an empty one.
+// Nothing stored can apply to it (a create's intent dropped every key of
+// the new partitions first, see metaStore.beginCreate).
 func (e *Engine) createPartition(t *topic, id int32) (*Partition, error) {
 	p := e.newPartition(t, id)
-	s, err := segment.Create(p.dir, 0, p.segmentOptions(t.cfg.Load()))
-	if err != nil {
-		return nil, fmt.Errorf("%s-%d: %w", t.name, id, err)
-	}
-	segs := []*segment.Segment{s}
+	segs := []*segment.Segment{segment.CreateLazy(p.dir, 0, p.segmentOptions(t.cfg.Load()))}
 	p.segs.Store(&segs)
 	end := &watermark{}
 	p.hw.Store(end)
 	if e.opts.Replicated {
 		if err := p.openReplicated(end); err != nil {
-			s.Close()
 			return nil, err
 		}
 	}
@@ -192,7 +205,6 @@ func (e *Engine) createPartition(t *topic, id int32) (*Partition, error) {
 	p.activeSince = now
 	p.lastFlushMs.Store(now.UnixMilli())
 	p.producers = newProducerState()
-	p.parkIfOverBudget()
 	return p, nil
 }
 
@@ -207,15 +219,24 @@ func (p *Partition) loadProducers(nowMs int64) error {
 	}
 	end := p.logEnd.Load()
 	state, from := newProducerState(), p.logStart.Load()
+	p.producersSaved.Store(-1)
 	if raw != nil {
 		if s, off, err := unmarshalProducerState(raw); err == nil && off <= end {
 			state, from = s, max(off, from)
+			if off == end {
+				p.producersSaved.Store(end)
+			}
 		} else {
 			p.logger.Warn("producer state snapshot unusable; replaying the log", "snapshot_offset", off, "log_end", end, "err", err)
 		}
 	}
 	replayed := 0
 	segs := p.segments()
+	if from >= end {
+		// The snapshot is at the log end (or the log is empty): nothing
+		// to replay, and no segment to open for it.
+		segs = nil
+	}
 	for i, seg := range segs {
 		// Segments wholly below the snapshot stay closed (lazy).
 		if i+1 < len(segs) && segs[i+1].Base() <= from {
@@ -253,6 +274,7 @@ func (p *Partition) recover(segs []*segment.Segment, rp int64) (_ []*segment.Seg
 	}
 	p.recovered.scanned = true
 	scanned, total := len(segs)-first, len(segs)
+	p.recovered.segmentsScanned = scanned
 	defer func() {
 		if err != nil {
 			return // the caller reports the failure

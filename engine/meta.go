@@ -9,16 +9,25 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/sluicelog/sluice/segment"
 )
 
 // metaStore keeps the engine's metadata in pebble under <data>/meta:
 //
 //	topic/<name>                  JSON topicMeta (synced on write)
 //	recovery/<topic>/<partition>  int64 big-endian: every offset below it is
-//	                              on disk (fdatasync'd) with its indexes
+//	                              on disk (fdatasync'd) with its indexes;
+//	                              or 48 bytes, when the log ended there: the
+//	                              offset, then the active segment's base and
+//	                              segment.State (size, max timestamp and its
+//	                              offset, bytes since the last index entry),
+//	                              all int64 big-endian, so that Open resumes
+//	                              that segment without opening it
 //	producers/<topic>/<partition> idempotent producer state snapshot
 //	                              (producers.go has its format)
 //	hw/<topic>/<partition>        int64 big-endian: the high watermark a
@@ -38,6 +47,9 @@ import (
 // and a point that a crash took away would make recovery scan far more.
 type metaStore struct {
 	db *pebble.DB
+	// preloaded holds the per-partition keys Open read in one pass, while
+	// it opens the partitions (nil otherwise).
+	preloaded atomic.Pointer[preload]
 }
 
 // topicMeta is what the engine persists about a topic.
@@ -150,15 +162,7 @@ func (m *metaStore) putProducers(topic string, partition int32, snapshot []byte)
 
 // producers returns the stored producer snapshot, or nil.
 func (m *metaStore) producers(topic string, partition int32) ([]byte, error) {
-	v, closer, err := m.db.Get(producersKey(topic, partition))
-	if errors.Is(err, pebble.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer closer.Close()
-	return append([]byte(nil), v...), nil
+	return m.get(producersKey(topic, partition))
 }
 
 // allocateProducerID hands out the next producer id, durably, so that no id
@@ -212,10 +216,68 @@ func (m *metaStore) putRecoveryPoint(topic string, partition int32, offset int64
 	return m.putInt64(recoveryKey(topic, partition), offset, pebble.Sync)
 }
 
-// recoveryPoint returns the stored recovery point, or 0 (scan everything)
-// when there is none.
-func (m *metaStore) recoveryPoint(topic string, partition int32) (int64, error) {
-	return m.int64At(recoveryKey(topic, partition), 0)
+// recoveryState is a stored recovery point; resume is set when it came
+// with the state of the active segment the log ended in.
+type recoveryState struct {
+	offset  int64
+	resume  bool
+	segBase int64
+	seg     segment.State
+}
+
+const recoveryStateLen = 48
+
+// encodeRecovery encodes a recovery point at offset, the end of the log,
+// whose active segment starting at segBase is in state st.
+func encodeRecovery(offset, segBase int64, st segment.State) []byte {
+	b := make([]byte, recoveryStateLen)
+	for i, v := range []int64{offset, segBase, st.Size, st.MaxTimestamp, st.OffsetOfMaxTimestamp, st.SinceIndex} {
+		binary.BigEndian.PutUint64(b[i*8:], uint64(v))
+	}
+	return b
+}
+
+// decodeRecovery decodes what putRecoveryPoint or encodeRecovery stored;
+// any other length is no recovery point (0: scan everything).
+func decodeRecovery(v []byte) recoveryState {
+	get := func(i int) int64 { return int64(binary.BigEndian.Uint64(v[i*8:])) }
+	switch len(v) {
+	case 8:
+		return recoveryState{offset: get(0)}
+	case recoveryStateLen:
+		return recoveryState{offset: get(0), resume: true, segBase: get(1), seg: segment.State{
+			Size: get(2), NextOffset: get(0), MaxTimestamp: get(3), OffsetOfMaxTimestamp: get(4), SinceIndex: get(5)}}
+	}
+	return recoveryState{}
+}
+
+// recoveryState returns the stored recovery point.
+func (m *metaStore) recoveryState(topic string, partition int32) (recoveryState, error) {
+	v, err := m.get(recoveryKey(topic, partition))
+	if err != nil {
+		return recoveryState{}, err
+	}
+	return decodeRecovery(v), nil
+}
+
+// get returns the value under key (a copy), or nil when there is none.
+// While Open preloads per-partition keys (see preload), it answers from
+// them.
+func (m *metaStore) get(key []byte) ([]byte, error) {
+	if pre := m.preloaded.Load(); pre != nil {
+		if v, ok := pre.lookup(key); ok {
+			return v, nil
+		}
+	}
+	v, closer, err := m.db.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer closer.Close()
+	return append([]byte(nil), v...), nil
 }
 
 // putInt64 stores v under key, big-endian.
@@ -228,14 +290,10 @@ func (m *metaStore) putInt64(key []byte, v int64, opts *pebble.WriteOptions) err
 // int64At returns what putInt64 stored under key, or def when there is
 // nothing there (or not 8 bytes).
 func (m *metaStore) int64At(key []byte, def int64) (int64, error) {
-	v, closer, err := m.db.Get(key)
-	if errors.Is(err, pebble.ErrNotFound) {
-		return def, nil
-	}
+	v, err := m.get(key)
 	if err != nil {
 		return 0, err
 	}
-	defer closer.Close()
 	if len(v) != 8 {
 		return def, nil
 	}

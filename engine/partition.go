@@ -83,6 +83,10 @@ type Partition struct {
 
 	traffic   Traffic
 	recovered recoveryCounts // what opening the partition recovered
+	// producersSaved is the log end offset of the producer snapshot
+	// stored (-1: none known), so that a close writes one only when the
+	// log moved since.
+	producersSaved atomic.Int64
 	// cleanMu makes one cleaning of the partition at a time (the
 	// background cleaner's, or Clean's).
 	cleanMu sync.Mutex
@@ -102,6 +106,8 @@ type Partition struct {
 // recoveryCounts is what recover did to one partition at open.
 type recoveryCounts struct {
 	scanned         bool
+	segmentsScanned int
+	resumed         bool
 	truncatedBytes  int64
 	segmentsDeleted int
 }
@@ -474,7 +480,7 @@ func (p *Partition) maybeRollLocked(cfg *TopicConfig, now time.Time, incoming in
 func (p *Partition) rollLocked(cfg *TopicConfig, now time.Time, base int64) error {
 	old := p.active()
 	opts := p.segmentOptions(cfg)
-	seg, err := segment.Create(p.dir, base, opts)
+	seg, err := p.createSegment(base, opts)
 	if err != nil {
 		return fmt.Errorf("%s-%d: roll: %w", p.Topic(), p.id, err)
 	}

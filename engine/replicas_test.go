@@ -34,6 +34,18 @@ func TestHostedPartitions(t *testing.T) {
 		}
 		return out
 	}
+	if got := folders(); len(got) != 0 {
+		t.Fatalf("folders %v before any append, want none (made on first append)", got)
+	}
+	for _, id := range []int32{0, 2} {
+		p, err := e.Partition("r", id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.Append(buildBatch(t, 0, "v", 1, 1)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if got := folders(); !slices.Equal(got, []string{"r-0", "r-2"}) {
 		t.Fatalf("folders %v, want r-0 and r-2 alone", got)
 	}
@@ -62,7 +74,7 @@ func TestHostedPartitions(t *testing.T) {
 	if h, _ := e.Hosted("r"); !slices.Equal(h, []int32{0, 2}) {
 		t.Fatalf("hosted after reopening: %v", h)
 	}
-	if p, err := e.Partition("r", 2); err != nil || p.LogEndOffset() != 3 {
+	if p, err := e.Partition("r", 2); err != nil || p.LogEndOffset() != 4 { // 1 + 3 records
 		t.Fatalf("partition 2 after reopening: %v", err)
 	}
 	// Grow to 6, host 1 and 5, drop 2.
@@ -72,7 +84,8 @@ func TestHostedPartitions(t *testing.T) {
 	if h, _ := e.Hosted("r"); !slices.Equal(h, []int32{0, 1, 5}) {
 		t.Fatalf("hosted: %v", h)
 	}
-	if got := folders(); !slices.Equal(got, []string{"r-0", "r-1", "r-5"}) {
+	// r-2 went; r-1 and r-5 are made by their first append.
+	if got := folders(); !slices.Equal(got, []string{"r-0"}) {
 		t.Fatalf("folders %v after moving replicas", got)
 	}
 	if _, err := e.Partition("r", 2); !errors.Is(err, engine.ErrUnknownPartition) {

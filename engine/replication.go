@@ -453,7 +453,7 @@ func (p *Partition) ResetTo(offset int64) error {
 			errs = append(errs, s.Delete())
 		}
 	}
-	seg, err := segment.Create(p.dir, offset, opts)
+	seg, err := p.createSegment(offset, opts)
 	if err != nil {
 		return p.fail(fmt.Errorf("%s-%d: reset to %d: %w", p.Topic(), p.id, offset, err))
 	}

@@ -59,6 +59,12 @@ type RecoveryStats struct {
 	Recovered       int
 	TruncatedBytes  int64
 	SegmentsDeleted int
+	// SegmentsScanned counts the segments whose batches were read to find
+	// the log's end (recovered, or activated after a clean shutdown);
+	// Resumed the partitions whose active segment took its state from the
+	// recovery checkpoint instead, opening nothing.
+	SegmentsScanned int
+	Resumed         int
 }
 
 // Recovery returns what opening the engine took.

@@ -112,8 +112,7 @@ func (e *Engine) CreatePartitions(name string, total int32) error {
 }
 
 // createWorkers is how many partitions a create makes at once: each is a
-// handful of file system calls (mkdir, three file creations, two
-// fallocates and mmaps) that mostly wait on the kernel.
+// stat of its directory (to remove a stale one) and a few allocations.
 const createWorkers = 4
 
 // pendingCreate is a create's partitions made but not yet committed.
@@ -122,9 +121,8 @@ type pendingCreate struct {
 	topic string
 	from  int32
 	// made holds the partitions of ids from on (nil: not hosted here, or
-	// not made); dirs marks the directories made.
+	// not made). They have no directories yet.
 	made []*Partition
-	dirs []bool
 }
 
 // makePartitions makes partitions [from, m.Partitions) of t, those m says
@@ -146,7 +144,7 @@ func (e *Engine) makePartitions(t *topic, m *topicMeta, from int32) (*pendingCre
 	if err := e.meta.beginCreate(createIntent{Topic: t.name, ID: m.ID, From: from, To: m.Partitions}); err != nil {
 		return nil, err
 	}
-	c := &pendingCreate{e: e, topic: t.name, from: from, made: make([]*Partition, n), dirs: make([]bool, n)}
+	c := &pendingCreate{e: e, topic: t.name, from: from, made: make([]*Partition, n)}
 	// Workers take the hosted ids in order; each writes only its own
 	// slots, so the partitions keep their order without a lock.
 	var (
@@ -193,39 +191,33 @@ func (e *Engine) makePartitions(t *topic, m *topicMeta, from int32) (*pendingCre
 	return c, nil
 }
 
-// makeOne makes one partition's directory and its empty first segment.
+// makeOne makes one partition, in memory only: its directory and files
+// wait for its first append (createPartition).
 func (c *pendingCreate) makeOne(t *topic, id int32) (*Partition, error) {
 	dir := partitionDir(c.e.dir, t.name, id)
-	err := os.Mkdir(dir, 0o755)
-	if errors.Is(err, os.ErrExist) {
+	if _, err := os.Lstat(dir); err == nil {
 		// A folder left by a failed removal would otherwise lend stale
-		// data to the new partition.
+		// data to the new partition once it is appended to.
 		c.e.logger.Warn("removing a stale partition directory", "dir", dir)
 		if err := os.RemoveAll(dir); err != nil {
 			return nil, err
 		}
-		err = os.Mkdir(dir, 0o755)
-	}
-	if err != nil {
+	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
-	c.dirs[id-c.from] = true
 	return c.e.createPartition(t, id)
 }
 
-// undo closes the partitions made and removes their directories and the
-// create's intent. The partitions were never visible: closing them is
-// closing their segments, with nothing to flush or snapshot.
+// undo closes the partitions made and drops the create's intent. The
+// partitions were never visible, so never appended to: they made no
+// directory, and closing them is closing their unborn segments.
 func (c *pendingCreate) undo() error {
 	var errs []error
-	for i, p := range c.made {
+	for _, p := range c.made {
 		if p != nil {
 			for _, s := range p.segments() {
 				errs = append(errs, s.Close())
 			}
-		}
-		if c.dirs[i] {
-			errs = append(errs, os.RemoveAll(partitionDir(c.e.dir, c.topic, c.from+int32(i))))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -280,14 +272,21 @@ func deletePartition(p *Partition) error {
 	// Rename first so a crash mid-delete leaves a folder that Open
 	// finishes removing rather than one that looks like a live topic.
 	doomed := fmt.Sprintf("%s.%d%s", p.dir, time.Now().UnixNano(), deletedSuffix)
-	if err := os.Rename(p.dir, doomed); err != nil {
+	if err := os.Rename(p.dir, doomed); errors.Is(err, os.ErrNotExist) {
+		// Never appended to, so never made (lazy create); closed now, so
+		// it never will be.
+		doomed = ""
+	} else if err != nil {
 		return err
 	}
 	var errs []error
 	for _, s := range p.segments() {
 		errs = append(errs, s.Delete())
 	}
-	return errors.Join(append(errs, os.RemoveAll(doomed))...)
+	if doomed != "" {
+		errs = append(errs, os.RemoveAll(doomed))
+	}
+	return errors.Join(errs...)
 }
 
 func closePartitions(ps []*Partition) {

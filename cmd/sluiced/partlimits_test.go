@@ -105,8 +105,8 @@ func TestSluicedManyPartitionsUnderLowOpenFilesLimit(t *testing.T) {
 	if err != nil {
 		t.Fatalf("create of %d partitions under ulimit -n 1024: %v %q", n, err, resp.ErrMessage)
 	}
-	if got := len(topicDirs(t, data, "many")); got != n {
-		t.Fatalf("create made %d directories, want %d", got, n)
+	if got := len(topicDirs(t, data, "many")); got != 0 {
+		t.Fatalf("create made %d directories; partitions make theirs on the first append", got)
 	}
 	t.Logf("after the create: %d descriptors", fds())
 	recs := make([]*kgo.Record, n)
@@ -117,6 +117,9 @@ func TestSluicedManyPartitionsUnderLowOpenFilesLimit(t *testing.T) {
 		t.Fatalf("produce to every partition: %v", err)
 	}
 	t.Logf("after a record to every partition: %d descriptors", fds())
+	if got := len(topicDirs(t, data, "many")); got != n {
+		t.Fatalf("appends to every partition made %d directories, want %d", got, n)
+	}
 	seen := make(map[int32]bool, n)
 	for len(seen) < n {
 		fetches := cl.PollFetches(ctx)
@@ -148,9 +151,11 @@ func TestSluicedManyPartitionsUnderLowOpenFilesLimit(t *testing.T) {
 }
 
 // TestSluicedKill9MidCreateLeavesNothing: sluiced is killed with SIGKILL
-// while it creates a topic of 3,000 partitions (once a few hundred of
-// their directories exist); after a restart the topic does not exist, no
-// directory of it is left, and its name can be created again.
+// while it creates a topic of 3,000 partitions. A create writes nothing but
+// its commit in pebble (partitions make their directories on their first
+// append), so whenever the kill lands, after a restart the topic either
+// does not exist or exists whole, no directory of it is on disk, and it
+// serves: its name can be created again, or its partitions appended to.
 func TestSluicedKill9MidCreateLeavesNothing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and kills the binary")
@@ -169,32 +174,21 @@ func TestSluicedKill9MidCreateLeavesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	// Small segments keep the preallocated indexes small: 3,000
-	// partitions of 1 GiB segments would reserve 15 GB.
-	small := "1048576"
-	created := make(chan error, 1)
-	go func() {
-		resp, err := kadm.NewClient(cl).CreateTopic(ctx, 3000, 1, map[string]*string{"segment.bytes": &small}, "big")
-		if err == nil {
-			err = resp.Err
-		}
-		created <- err
-	}()
-	deadline := time.Now().Add(60 * time.Second)
-	for len(topicDirs(t, data, "big")) < 300 {
-		select {
-		case err := <-created:
-			t.Fatalf("create finished (%v) before the kill", err)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d directories of big after 60s", len(topicDirs(t, data, "big")))
-		}
-		time.Sleep(5 * time.Millisecond)
+	adm := kadm.NewClient(cl)
+	// Connected first, so that the kill lands while the create is on its
+	// way or running rather than before the broker heard of it.
+	if _, err := adm.ListTopics(ctx); err != nil {
+		t.Fatal(err)
 	}
+	sent := make(chan struct{})
+	go func() {
+		close(sent)
+		adm.CreateTopic(ctx, 3000, 1, nil, "big")
+	}()
+	<-sent
 	p.kill9(t)
-	if n := len(topicDirs(t, data, "big")); n >= 3000 {
-		t.Fatalf("the create had made all %d directories before the kill", n)
+	if n := len(topicDirs(t, data, "big")); n != 0 {
+		t.Fatalf("the create made %d directories before any append", n)
 	}
 
 	p = startProc(t, "sluiced", bin, args...)
@@ -208,13 +202,20 @@ func TestSluicedKill9MidCreateLeavesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cl2.Close()
-	adm := kadm.NewClient(cl2)
+	adm = kadm.NewClient(cl2)
 	topics, err := adm.ListTopics(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if topics.Has("big") {
-		t.Fatalf("half-created topic listed after restart: %d partitions", len(topics["big"].Partitions))
+		if n := len(topics["big"].Partitions); n != 3000 {
+			t.Fatalf("half-created topic listed after restart: %d partitions", n)
+		}
+		t.Logf("the create committed before the kill")
+		if err := cl2.ProduceSync(ctx, &kgo.Record{Topic: "big", Value: []byte("v")}).FirstErr(); err != nil {
+			t.Fatalf("produce to the created topic: %v", err)
+		}
+		return
 	}
 	if resp, err := adm.CreateTopic(ctx, 10, 1, nil, "big"); err != nil || resp.Err != nil {
 		t.Fatalf("create big again: %v %v", err, resp.Err)
