@@ -149,6 +149,9 @@ func (e *Engine) closeIdle(sealed, active time.Time) int {
 			n++
 		}
 	}
+	if n > 0 {
+		e.syncResumeStates()
+	}
 	return n
 }
 
@@ -216,6 +219,9 @@ func (e *Engine) enforceHandleBudget(trigger int64) int {
 			n++
 		}
 	}
+	if n > 0 {
+		e.syncResumeStates()
+	}
 	if h.Files() > high {
 		e.logger.Warn("open segments stay above the handle budget: readers hold them, or their partitions were busy",
 			"open", h.Files(), "budget", high)
@@ -270,6 +276,9 @@ func (p *Partition) park(s *segment.Segment, idleSince time.Time) bool {
 	if err != nil {
 		p.logger.Warn("parking the idle active segment failed; it stays open", "segment", s.Base(), "err", err)
 		return false
+	}
+	if ok {
+		p.saveResumeState(s, end)
 	}
 	return ok
 }
