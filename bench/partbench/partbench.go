@@ -198,7 +198,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		need := perPartition * int64(n) * 11 / 10
 		if free-need < cfg.Reserve {
-			rep.Stopped = fmt.Sprintf("before N=%d: it would take about %.1f GiB (%.0f KiB per partition, as the previous point used, plus 10%%) of the %.1f GiB free, leaving less than the %.0f GB kept free",
+			rep.Stopped = fmt.Sprintf("before N=%d: it would take about %.1f GiB (%.0f KiB per partition, as the previous point's data directory took after the creates or with its partitions active, plus 10%%) of the %.1f GiB free, leaving less than the %.0f GB kept free",
 				n, gib(need), float64(perPartition)/1024, gib(free), float64(cfg.Reserve)/1e9)
 			cfg.Logf("sweep stopped %s", rep.Stopped)
 			break
@@ -206,7 +206,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		pt := s.point(n)
 		rep.Points = append(rep.Points, pt)
 		if pt.Created > 0 && pt.DiskUsed > 0 {
-			perPartition = max(pt.DiskUsed/int64(pt.Created), 4096)
+			// Conservative: as if every partition took what the active
+			// ones made the data directory take.
+			perPartition = max(max(pt.DiskUsed, pt.DiskActive)/int64(pt.Created), 4096)
 		}
 		if pt.Failed() {
 			rep.Stopped = fmt.Sprintf("at N=%d: %s", n, pt.Failure())

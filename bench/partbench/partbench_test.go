@@ -39,9 +39,9 @@ func TestSmoke(t *testing.T) {
 				t.Errorf("N=%d %s: %+v", pt.N, name, s)
 			}
 		}
-		// Every partition has a directory of its own at least.
-		if pt.DiskEntries < pt.N {
-			t.Errorf("N=%d: %d entries under the data directory", pt.N, pt.DiskEntries)
+		// Every partition written to has a directory of its own at least.
+		if pt.ActiveEntries < pt.ActivePartitions || pt.DiskActive <= 0 {
+			t.Errorf("N=%d: %d entries, %d bytes under the data directory with %d partitions active", pt.N, pt.ActiveEntries, pt.DiskActive, pt.ActivePartitions)
 		}
 		if pt.MetaOne.Partitions != 20 || pt.MetaAll.Partitions != pt.N || pt.MetaAll.MedianUs <= 0 {
 			t.Errorf("N=%d: Metadata one %+v, all %+v", pt.N, pt.MetaOne, pt.MetaAll)
@@ -146,6 +146,7 @@ func TestReportOfARefusedCreate(t *testing.T) {
 	for _, want := range []string{
 		"| 5000 | 3000 (refused) | 2.00 | 1500 | 3020 / - / - |",
 		"| 1000 | 1000 | 0.50 | 2000 | 1020 / 1020 / 1022 |",
+		"| 137.0 / 0.0 | 140 |",
 		"The sweep stopped at N=5000, after the figures above",
 		"creating topics failed after 3000 of 5000 partitions: topic partbench-00003",
 		"On the point N=1000, the largest point measured to the end",

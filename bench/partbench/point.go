@@ -83,9 +83,12 @@ type Point struct {
 	IdleSeconds                          float64
 	DiskUsed                             int64 // du of the data directory after the creates
 	DiskEntries                          int
-	DiskFree                             int64
-	MetaOne, MetaAll                     Latency
-	ActivePartitions                     int
+	// DiskActive and ActiveEntries are the same after produce and fetch.
+	DiskActive       int64
+	ActiveEntries    int
+	DiskFree         int64
+	MetaOne, MetaAll Latency
+	ActivePartitions int
 	// FirstRound is the first produce round across the active
 	// partitions, right after the idle wait; ProduceMany and the rest
 	// follow it.
@@ -345,6 +348,9 @@ func (s *sweep) measure(pt *Point, data string, bp **sluicedproc.Proc) error {
 		return err
 	}
 	if pt.Active, err = snap(b); err != nil {
+		return err
+	}
+	if pt.DiskActive, pt.ActiveEntries, err = diskUsage(data); err != nil {
 		return err
 	}
 	s.logf(pt, "%d active partitions: first round %.1f MB/s, then produce %.1f MB/s against %.1f to one (%.2fx), fetch %.1f against %.1f (%.2fx); %d fds, %d maps",

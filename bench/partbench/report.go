@@ -90,7 +90,7 @@ func (rep *Report) WriteMarkdown(w io.Writer) error {
 		cfg.TopicPartitions, cfg.MetaRequests, cfg.RecordSize, cfg.Active, cfg.Rounds)
 
 	p("### Create, descriptors, mappings, memory and disk\n\n")
-	p("| N | created | create s | partitions/s | fds after create / idle / active | maps after create / idle / active | VmRSS MiB empty / idle | VmRSS per idle partition | du MiB | du per partition KiB | free GiB |\n")
+	p("| N | created | create s | partitions/s | fds after create / idle / active | maps after create / idle / active | VmRSS MiB empty / idle | VmRSS per idle partition | du MiB after create / active | du per partition KiB after create | free GiB |\n")
 	p("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, pt := range rep.Points {
 		perPart := "-"
@@ -105,10 +105,14 @@ func (rep *Report) WriteMarkdown(w io.Writer) error {
 		if pt.CreateErr != "" {
 			created += " (refused)"
 		}
-		p("| %d | %s | %.2f | %.0f | %s / %s / %s | %s / %s / %s | %s / %s | %s | %.1f | %s | %.1f |\n", pt.N, created, pt.CreateSeconds, pt.CreateRate(),
+		active := "-"
+		if pt.Active.Taken {
+			active = fmt.Sprintf("%.1f", mib(pt.DiskActive))
+		}
+		p("| %d | %s | %.2f | %.0f | %s / %s / %s | %s / %s / %s | %s / %s | %s | %.1f / %s | %s | %.1f |\n", pt.N, created, pt.CreateSeconds, pt.CreateRate(),
 			snapCell(pt.AfterCreate, fds), snapCell(pt.AfterIdle, fds), snapCell(pt.Active, fds),
 			snapCell(pt.AfterCreate, maps), snapCell(pt.AfterIdle, maps), snapCell(pt.Active, maps),
-			snapCell(pt.Base, rss), snapCell(pt.AfterIdle, rss), rssPer, mib(pt.DiskUsed), perPart, gib(pt.DiskFree))
+			snapCell(pt.Base, rss), snapCell(pt.AfterIdle, rss), rssPer, mib(pt.DiskUsed), active, perPart, gib(pt.DiskFree))
 	}
 	p("\nThe empty broker held %s descriptors and %s mappings.\n\n", firstSnap(rep, fds), firstSnap(rep, maps))
 
