@@ -154,7 +154,7 @@ func (rep *Report) WriteMarkdown(w io.Writer) error {
 
 	p("\n### Produce and fetch across the active partitions against one partition\n\n")
 	p("The ratio is one partition's MB/s over the active partitions' (2 means spreading the same bytes over them halves throughput).\n\n")
-	p("The first round across the partitions, right after the idle wait, is timed apart (parked partitions reopen in it); the rounds after it are the steady figures.\n\n")
+	p("The first round across the partitions, right after the idle wait, is timed apart (partitions parked while idle reopen in it, and ones never written to get their files); the rounds after it are the steady figures.\n\n")
 	p("| N | active partitions | requests a side | first round across MB/s | produce across MB/s | produce to one MB/s | ratio | fetch across MB/s | fetch from one MB/s | ratio |\n")
 	p("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, pt := range rep.Points {
