@@ -73,7 +73,8 @@ func (wl *workload) run(w *wire, pt *Point, rounds int) error {
 	}
 	roundBytes := int64(batches * len(wl.batch))
 	// A first round, timed apart: it finds the partitions idle (parked
-	// ones reopen), which is not the steady cost of active ones.
+	// ones reopen, ones never written to get their files), which is not
+	// the steady cost of active ones.
 	t0 := time.Now()
 	if err := wl.produceMany(w); err != nil {
 		return err
