@@ -258,6 +258,13 @@ func (p *Partition) loadProducers(nowMs int64) error {
 			seg.CloseIdle(time.Now().Add(time.Hour))
 		}
 	}
+	if replayed > 0 && p.recovered.resumed {
+		// The replay opened the resumed active segment, whose data is all
+		// flushed: give its handles back until it is used.
+		if _, err := p.active().Park(); err != nil {
+			p.logger.Warn("parking the resumed active segment after replay failed", "err", err)
+		}
+	}
 	if replayed > 0 {
 		p.logger.Info("replayed producer state", "from_offset", from, "batches", replayed, "producers", len(state.entries))
 	}

@@ -148,9 +148,11 @@ func forEachInPool(n int, fn func(i int)) {
 }
 
 // saveResumeState stores the recovery point at end with the state of s,
-// the active segment just parked with everything up to end flushed, so
-// that an Open after a crash resumes s as it is instead of scanning it.
-// Unsynced: losing it costs the scan, nothing more. Callers hold p.mu.
+// the active segment just parked with everything up to end flushed, and
+// the producer snapshot if the log moved since the last, so that an Open
+// after a crash resumes s as it is instead of scanning it or replaying its
+// headers. Unsynced (the sweep syncs once, syncResumeStates): losing it
+// costs the scan, nothing more. Callers hold p.mu.
 func (p *Partition) saveResumeState(s *segment.Segment, end int64) {
 	if p.deleted.Load() {
 		return
@@ -159,8 +161,22 @@ func (p *Partition) saveResumeState(s *segment.Segment, end int64) {
 	if st.NextOffset != end {
 		return
 	}
-	if err := p.eng.meta.db.Set(recoveryKey(p.Topic(), p.id), encodeRecovery(end, s.Base(), st), pebble.NoSync); err != nil {
+	b := p.eng.meta.db.NewBatch()
+	defer b.Close()
+	err := b.Set(recoveryKey(p.Topic(), p.id), encodeRecovery(end, s.Base(), st), nil)
+	snapshot := p.producersSaved.Load() != end
+	if err == nil && snapshot {
+		err = b.Set(producersKey(p.Topic(), p.id), p.producers.marshal(end), nil)
+	}
+	if err == nil {
+		err = b.Commit(pebble.NoSync)
+	}
+	if err != nil {
 		p.logger.Warn("saving the parked segment's state failed; a crash recovery would scan it", "err", err)
+		return
+	}
+	if snapshot {
+		p.producersSaved.Store(end)
 	}
 }
 
