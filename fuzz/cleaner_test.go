@@ -533,6 +533,11 @@ func FuzzCleanSegments(f *testing.F) {
 		dir := execDir(t)
 		copyTree(t, tmpl, dir)
 		part := cleanPartDir(dir)
+		// The template's partition was never appended to, so it has no
+		// directory yet (partitions make theirs on first append).
+		if err := os.MkdirAll(part, 0o755); err != nil {
+			t.Fatal(err)
+		}
 		entries, err := os.ReadDir(part)
 		if err != nil {
 			t.Fatal(err)
