@@ -86,9 +86,11 @@ func TestPartitionScaleTimings(t *testing.T) {
 		r := e.Recovery()
 		t.Logf("%s open of %d partitions: %v (heap %d B/partition; segment files open %d, mappings %d; recovered %d, segments scanned %d, resumed %d)",
 			what, n, took, int64(after.HeapInuse-before.HeapInuse)/int64(n), files, maps, r.Recovered, r.SegmentsScanned, r.Resumed)
+		start = time.Now()
 		if err := e.Close(); err != nil {
 			t.Fatal(err)
 		}
+		t.Logf("%s: close took %v", what, time.Since(start))
 	}
 	timeOpen("clean", dir)
 	timeOpen("crash", crashed)
