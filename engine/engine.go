@@ -348,6 +348,7 @@ func (e *Engine) load() error {
 			e.recovery.SegmentsDeleted += r.segmentsDeleted
 		}
 		e.recovery.SegmentsScanned += r.segmentsScanned
+		e.recovery.BytesScanned += r.bytesScanned
 		if r.resumed {
 			e.recovery.Resumed++
 		}
@@ -368,7 +369,7 @@ func (e *Engine) load() error {
 	r.Duration, r.CleanShutdown, r.Partitions = time.Since(start), clean, partitions
 	e.logger.Info("engine opened", "event", "engine_opened", "dir", e.dir, "clean_shutdown", clean,
 		"topics", len(metas), "partitions", partitions, "partitions_recovered", r.Recovered,
-		"truncated_bytes", r.TruncatedBytes, "segments_deleted", r.SegmentsDeleted, "segments_scanned", r.SegmentsScanned,
+		"truncated_bytes", r.TruncatedBytes, "segments_deleted", r.SegmentsDeleted, "segments_scanned", r.SegmentsScanned, "bytes_scanned", r.BytesScanned,
 		"partitions_resumed", r.Resumed, "strays_removed", strays, "took", r.Duration,
 		"fd_limit", e.limits.OpenFiles, "fd_budget", e.limits.Descriptors, "map_budget", e.limits.Mappings)
 	return nil

@@ -44,6 +44,13 @@ func (p *Partition) flushLocked(upTo int64) error {
 	if upTo <= rp {
 		return nil
 	}
+	// Where upTo begins, if the high watermark is there: it was published
+	// after its batches were written, so the flush below covers them. A
+	// replica's log may be cut under a flush, so its position is not kept.
+	var at *watermark
+	if w := p.hw.Load(); !p.replicated && w != nil && w.offset == upTo {
+		at = w
+	}
 	segs := p.segments()
 	first := sort.Search(len(segs), func(i int) bool { return segs[i].Base() > rp }) - 1
 	start := time.Now()
@@ -61,7 +68,13 @@ func (p *Partition) flushLocked(upTo int64) error {
 	if p.deleted.Load() {
 		return nil
 	}
-	if err := p.eng.meta.putRecoveryPoint(p.Topic(), p.id, upTo); err != nil {
+	var err error
+	if at != nil {
+		err = p.eng.meta.putRecoveryPos(p.Topic(), p.id, upTo, at.segBase, at.pos)
+	} else {
+		err = p.eng.meta.putRecoveryPoint(p.Topic(), p.id, upTo)
+	}
+	if err != nil {
 		return fmt.Errorf("%s-%d: recovery point: %w", p.Topic(), p.id, err)
 	}
 	return nil

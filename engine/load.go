@@ -124,7 +124,7 @@ func (e *Engine) openPartition(t *topic, id int32, clean bool) (*Partition, erro
 			}
 			p.recovered.segmentsScanned = 1
 		default:
-			if segs, err = p.recover(segs, rp); err != nil {
+			if segs, err = p.recover(segs, rs); err != nil {
 				closeAll()
 				return nil, err
 			}
@@ -273,8 +273,11 @@ func (p *Partition) loadProducers(nowMs int64) error {
 }
 
 // recover validates the segments that may hold unflushed data: the one
-// holding the recovery point and every later one.
-func (p *Partition) recover(segs []*segment.Segment, rp int64) (_ []*segment.Segment, err error) {
+// holding the recovery point and every later one. When the recovery point
+// came with its position, the segment holding it is validated from there
+// on only.
+func (p *Partition) recover(segs []*segment.Segment, rs recoveryState) (_ []*segment.Segment, err error) {
+	rp := rs.offset
 	first := sort.Search(len(segs), func(i int) bool { return segs[i].Base() > rp }) - 1
 	if first < 0 {
 		first = 0
@@ -287,15 +290,21 @@ func (p *Partition) recover(segs []*segment.Segment, rp int64) (_ []*segment.Seg
 			return // the caller reports the failure
 		}
 		p.logger.Info("recovered log after unclean shutdown", "event", "recovery", "recovery_point", rp,
-			"segments_scanned", scanned, "segments", total,
+			"segments_scanned", scanned, "segments", total, "bytes_scanned", p.recovered.bytesScanned,
 			"truncated_bytes", p.recovered.truncatedBytes, "segments_deleted", p.recovered.segmentsDeleted)
 	}()
 	for i := first; i < len(segs); i++ {
 		s := segs[i]
-		rec, err := s.Recover()
+		var rec segment.Recovery
+		if i == first && rs.hasPos && rs.segBase == s.Base() {
+			rec, err = s.RecoverFrom(rp, rs.pos)
+		} else {
+			rec, err = s.Recover()
+		}
 		if err != nil {
 			return segs, err
 		}
+		p.recovered.bytesScanned += rec.ScannedBytes
 		p.recovered.truncatedBytes += rec.TruncatedBytes
 		last := i == len(segs)-1
 		if !last {

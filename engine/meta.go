@@ -22,6 +22,8 @@ import (
 //	topic/<name>                  JSON topicMeta (synced on write)
 //	recovery/<topic>/<partition>  int64 big-endian: every offset below it is
 //	                              on disk (fdatasync'd) with its indexes;
+//	                              or 24: the offset, then the base of the
+//	                              segment it is in and its position there;
 //	                              or 48 bytes, when the log ended there: the
 //	                              offset, then the active segment's base and
 //	                              segment.State (size, max timestamp and its
@@ -216,13 +218,34 @@ func (m *metaStore) putRecoveryPoint(topic string, partition int32, offset int64
 	return m.putInt64(recoveryKey(topic, partition), offset, pebble.Sync)
 }
 
-// recoveryState is a stored recovery point; resume is set when it came
-// with the state of the active segment the log ended in.
+// putRecoveryPos stores a recovery point with its position (synced).
+func (m *metaStore) putRecoveryPos(topic string, partition int32, offset, segBase, pos int64) error {
+	return m.db.Set(recoveryKey(topic, partition), encodeRecoveryPos(offset, segBase, pos), pebble.Sync)
+}
+
+// recoveryState is a stored recovery point. hasPos is set when it came
+// with its position (segBase, pos), so that a crash recovery validates
+// only the log after it; resume when it came with the state of the active
+// segment the log ended in (pos is then its size).
 type recoveryState struct {
 	offset  int64
-	resume  bool
+	hasPos  bool
 	segBase int64
+	pos     int64
+	resume  bool
 	seg     segment.State
+}
+
+const recoveryPosLen = 24
+
+// encodeRecoveryPos encodes a recovery point at offset, which begins at
+// position pos of the segment starting at segBase.
+func encodeRecoveryPos(offset, segBase, pos int64) []byte {
+	b := make([]byte, recoveryPosLen)
+	for i, v := range []int64{offset, segBase, pos} {
+		binary.BigEndian.PutUint64(b[i*8:], uint64(v))
+	}
+	return b
 }
 
 const recoveryStateLen = 48
@@ -244,8 +267,10 @@ func decodeRecovery(v []byte) recoveryState {
 	switch len(v) {
 	case 8:
 		return recoveryState{offset: get(0)}
+	case recoveryPosLen:
+		return recoveryState{offset: get(0), hasPos: true, segBase: get(1), pos: get(2)}
 	case recoveryStateLen:
-		return recoveryState{offset: get(0), resume: true, segBase: get(1), seg: segment.State{
+		return recoveryState{offset: get(0), hasPos: true, segBase: get(1), pos: get(2), resume: true, seg: segment.State{
 			Size: get(2), NextOffset: get(0), MaxTimestamp: get(3), OffsetOfMaxTimestamp: get(4), SinceIndex: get(5)}}
 	}
 	return recoveryState{}

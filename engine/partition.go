@@ -107,6 +107,7 @@ type Partition struct {
 type recoveryCounts struct {
 	scanned         bool
 	segmentsScanned int
+	bytesScanned    int64
 	resumed         bool
 	truncatedBytes  int64
 	segmentsDeleted int

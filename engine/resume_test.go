@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -88,7 +89,8 @@ func TestCleanRestartOpensNothing(t *testing.T) {
 // TestCrashResumesParkedPartitions: after a kill -9, partitions whose
 // active segment was parked (flushed first, its state stored with the
 // recovery point) are resumed without scanning anything; only those
-// appended to since are scanned. Every record survives either way.
+// appended to since are scanned, and only from where they were parked.
+// Every record survives either way.
 func TestCrashResumesParkedPartitions(t *testing.T) {
 	dir := t.TempDir()
 	e := openEngine(t, dir, engine.Options{ActiveSegmentIdleTimeout: -1})
@@ -101,15 +103,32 @@ func TestCrashResumesParkedPartitions(t *testing.T) {
 	if n := e.ParkIdle(0); n != 20 {
 		t.Fatalf("parked %d active segments, want 20", n)
 	}
+	logSize := func(dir string, id int32) int64 {
+		fi, err := os.Stat(filepath.Join(dir, fmt.Sprintf("t-%d", id), "00000000000000000000.log"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	var parkedBytes int64
 	for id := int32(0); id < 5; id++ {
+		parkedBytes += logSize(dir, id)
 		appendN(t, e, "t", id, 2)
 	}
 	crashed := crashCopy(t, dir)
+	var tail int64
+	for id := int32(0); id < 5; id++ {
+		tail += logSize(crashed, id)
+	}
+	tail -= parkedBytes
 	var logs logBuffer
 	e2 := openEngine(t, crashed, engine.Options{Logger: logs.logger()})
 	r := e2.Recovery()
 	if r.CleanShutdown || r.Resumed != 15 || r.Recovered != 5 || r.SegmentsScanned != 5 {
 		t.Fatalf("crash open: %+v, want 15 resumed, 5 recovered with one segment scanned each\n%s", r, logs.String())
+	}
+	if r.BytesScanned != tail {
+		t.Fatalf("recovery validated %d bytes; only the %d appended since parking needed it", r.BytesScanned, tail)
 	}
 	for id := int32(0); id < 20; id++ {
 		p, _ := e2.Partition("t", id)
@@ -125,5 +144,45 @@ func TestCrashResumesParkedPartitions(t *testing.T) {
 	p, _ := e2.Partition("t", 10)
 	if got := readAll(t, p, 0); len(got) != 15 || got[14].offset != 14 {
 		t.Fatalf("append to a resumed partition: %d records", len(got))
+	}
+}
+
+// TestCrashScansFromFlushPosition: a flush stores the recovery point with
+// its position, so after a crash only the bytes appended since the flush
+// are validated, not the whole active segment.
+func TestCrashScansFromFlushPosition(t *testing.T) {
+	dir := t.TempDir()
+	e := openEngine(t, dir, engine.Options{ActiveSegmentIdleTimeout: -1})
+	if err := e.CreateTopic("t", 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	appendN(t, e, "t", 0, 10)
+	p, _ := e.Partition("t", 0)
+	if err := p.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	logPath := filepath.Join("t-0", "00000000000000000000.log")
+	flushed, err := os.Stat(filepath.Join(dir, logPath))
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendN(t, e, "t", 0, 3)
+	crashed := crashCopy(t, dir)
+	all, err := os.Stat(filepath.Join(crashed, logPath))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e2 := openEngine(t, crashed, engine.Options{})
+	r := e2.Recovery()
+	if r.Recovered != 1 || r.BytesScanned != all.Size()-flushed.Size() || r.BytesScanned == 0 {
+		t.Fatalf("crash open: %+v; want the %d bytes after the flush scanned (log of %d)", r, all.Size()-flushed.Size(), all.Size())
+	}
+	p2, _ := e2.Partition("t", 0)
+	if got := readAll(t, p2, 0); len(got) != 39 {
+		t.Fatalf("%d records after the crash, want 39", len(got))
+	}
+	appendN(t, e2, "t", 0, 1)
+	if got := readAll(t, p2, 0); len(got) != 42 || got[41].offset != 41 {
+		t.Fatalf("append after recovery: %d records", len(got))
 	}
 }

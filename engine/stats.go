@@ -65,6 +65,9 @@ type RecoveryStats struct {
 	// recovery checkpoint instead, opening nothing.
 	SegmentsScanned int
 	Resumed         int
+	// BytesScanned is how many log bytes recovery validated batch by
+	// batch.
+	BytesScanned int64
 }
 
 // Recovery returns what opening the engine took.

@@ -112,7 +112,7 @@ func TestRecoverCompacted(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					if want := (segment.Recovery{Batches: len(m.batches), ValidBytes: m.size()}); rec != want {
+					if want := (segment.Recovery{Batches: len(m.batches), ValidBytes: m.size(), ScannedBytes: m.size()}); rec != want {
 						t.Fatalf("Recover = %+v, want %+v", rec, want)
 					}
 				case "activate":

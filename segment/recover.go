@@ -14,6 +14,9 @@ type Recovery struct {
 	TruncatedBytes int64
 	// Reason says why the cut was made; nil when nothing was cut.
 	Reason error
+	// ScannedBytes is how much of the log was read and validated batch
+	// by batch (the whole file for Recover, the tail for RecoverFrom).
+	ScannedBytes int64
 }
 
 // Recover validates every batch of the log (length, magic, CRC, record
@@ -59,6 +62,7 @@ func (s *Segment) recoverLocked() (Recovery, error) {
 	}
 	rec.ValidBytes = sc.pos
 	rec.TruncatedBytes = fileSize - sc.pos
+	rec.ScannedBytes = fileSize
 	if rec.TruncatedBytes > 0 {
 		rec.Reason = sc.err
 		if err := s.log.Truncate(sc.pos); err != nil {

@@ -61,7 +61,7 @@ func TestRecoverClean(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := segment.Recovery{Batches: 50, ValidBytes: m.size()}
+	want := segment.Recovery{Batches: 50, ValidBytes: m.size(), ScannedBytes: m.size()}
 	if rec != want {
 		t.Fatalf("Recover = %+v, want %+v", rec, want)
 	}
