@@ -8,7 +8,9 @@
 //	<data>/.clean-shutdown        present only after a clean Close
 //	<data>/meta/                  pebble: topics, their config overrides and
 //	                              every partition's recovery point
-//	<data>/<topic>-<partition>/   the partition's segments (package segment)
+//	<data>/<topic>-<partition>/   the partition's segments (package segment);
+//	                              made by its first append, so a partition
+//	                              never written to has none
 //	    leader-epoch-checkpoint   replicated partitions: which leader epoch
 //	                              wrote the log from which offset (Kafka's file)
 //
@@ -33,8 +35,12 @@
 //     (ErrStorage) for good: nothing written after it is acknowledged or
 //     read, and the broker is told (Options.OnStorageError).
 //   - Everything below a partition's recovery point is on disk with its
-//     indexes. After a crash only segments from the recovery point on are
-//     scanned; without a clean-shutdown marker no unscanned tail is trusted.
+//     indexes. After a crash only the log from the recovery point on is
+//     scanned (from its position, when it was stored with one); without a
+//     clean-shutdown marker no unscanned tail is trusted, except an active
+//     segment whose recovery point carries its state (stored when it was
+//     parked or closed, flushed) and whose size still matches: it is
+//     resumed without being opened.
 //   - Retention removes whole segments from the front, never the active one.
 //
 // Durability follows Kafka: appends land in the page cache; flush.messages

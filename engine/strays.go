@@ -4,14 +4,18 @@ package engine
 // cut short, left in the data directory.
 //
 // A create is committed by one synced pebble batch (the topic's record
-// with its new partition count); its directories are made before it. So
-// that a failure or a kill -9 in between leaves nothing behind:
+// with its new partition count), and makes no directory: each partition
+// makes its own on its first append (createPartition, segment.CreateLazy),
+// which only a committed partition can take. So a create that fails or is
+// killed leaves nothing on disk, and Open takes a stored partition without
+// a directory for an empty one. What follows guards against directories
+// that exist anyway (left by older versions, a failed removal, or a
+// partition dropped from this broker):
 //
-//   - before making any directory, the create stores an intent,
+//   - the create stores an intent,
 //     creating/<topic> = {id, from, to}; the commit deletes it in the same
 //     batch that writes the topic;
-//   - a create that fails removes every directory it made, then its
-//     intent;
+//   - a create that fails drops its intent;
 //   - Open removes the directories of every intent left (those the topic
 //     as stored does not have), then sweeps the data directory for strays:
 //     <topic>-<n> directories whose topic is not stored, or whose n is not
