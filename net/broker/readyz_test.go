@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sluicelog/sluice/net/broker"
+	"github.com/sluicelog/sluice/segment/batch"
 	"github.com/sluicelog/sluice/segment/fsys"
 )
 
@@ -75,6 +76,22 @@ func TestReadyzDuringRecovery(t *testing.T) {
 	if err := first.Engine.CreateTopic("logs", 4, nil); err != nil {
 		t.Fatal(err)
 	}
+	// Partitions make their files on their first append: give each one.
+	bld := batch.NewBuilder(batch.None)
+	bld.Append(1, nil, []byte("v"), nil)
+	rec, err := bld.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id := int32(0); id < 4; id++ {
+		p, err := first.Engine.Partition("logs", id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.Append(rec); err != nil {
+			t.Fatal(err)
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := first.Close(ctx); err != nil {
@@ -84,6 +101,17 @@ func TestReadyzDuringRecovery(t *testing.T) {
 	// scanned at start-up.
 	if err := os.Remove(filepath.Join(dir, ".clean-shutdown")); err != nil {
 		t.Fatal(err)
+	}
+	// and with torn tails, so that the logs are not as Close left them.
+	for id := 0; id < 4; id++ {
+		f, err := os.OpenFile(filepath.Join(dir, "logs-"+string(rune('0'+id)), "00000000000000000000.log"), os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.Write([]byte("torn")); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
 	}
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
