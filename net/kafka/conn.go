@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluicelog/sluice/net/internal/replyq"
+	"github.com/sluicelog/sluice/net/internal/sendfile"
 	"github.com/sluicelog/sluice/net/request"
 )
 
@@ -58,6 +59,8 @@ type conn struct {
 	stopped  chan struct{}
 
 	wbuf []byte
+	// fw writes fetch responses, gathering small record regions.
+	fw sendfile.Writer
 	// prod and fetchReq are the request layer's values, and lens and
 	// regions a fetch response's record lengths and the partitions they
 	// come from: all reused from request to request.

@@ -83,7 +83,7 @@ func (c *conn) writeFetch(h header, resp *kmsg.FetchResponse) error {
 	frame, splices := appendFetchFrame(c.wbuf[:0], h, resp, c.lens, nil)
 	c.wbuf = frame
 	c.nc.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
-	return sendfile.WriteFrame(c.nc, frame, splices, func(i int) sendfile.Region {
+	return c.fw.WriteFrame(c.nc, frame, splices, func(i int) sendfile.Region {
 		reg := &c.fetchReq.Partitions[c.regions[i]].Records
 		return sendfile.Region{File: reg.File, Pos: reg.Pos, Len: reg.Len}
 	})

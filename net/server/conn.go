@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sluicelog/sluice/net/internal/replyq"
+	"github.com/sluicelog/sluice/net/internal/sendfile"
 	"github.com/sluicelog/sluice/net/protocol"
 	"github.com/sluicelog/sluice/net/request"
 )
@@ -50,6 +51,8 @@ type conn struct {
 	cancel context.CancelFunc
 
 	wbuf []byte
+	// fw writes fetch responses, gathering small record regions.
+	fw sendfile.Writer
 	// fetchNext is where each partition's last fetch on this connection
 	// ended: what a FetchContinue offset stands for. Only the handler
 	// goroutine touches it.

@@ -77,7 +77,7 @@ func (c *conn) fetch(correlationID int32, r *protocol.FetchRequest) error {
 		c.cuts = append(c.cuts, sp.At)
 	}
 	c.nc.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
-	return sendfile.WriteFrame(c.nc, frame, c.cuts, func(i int) sendfile.Region {
+	return c.fw.WriteFrame(c.nc, frame, c.cuts, func(i int) sendfile.Region {
 		reg := &f.Partitions[c.regions[i]].Records
 		return sendfile.Region{File: reg.File, Pos: reg.Pos, Len: reg.Len}
 	})

@@ -59,6 +59,7 @@ func TestWriteFrame(t *testing.T) {
 	}
 	f := tempFile(t, file)
 	frame := []byte("0123456789abcdefghij")
+	var fw Writer // one for every case, as a connection keeps one
 	for _, tc := range []struct {
 		name    string
 		at      []int
@@ -70,6 +71,12 @@ func TestWriteFrame(t *testing.T) {
 		{"an empty region between pieces", []int{3, 10}, []Region{{f, 0, 0}, {f, 11, 64}}},
 		{"regions back to back", []int{6, 6, 20}, []Region{{f, 1, 10}, {f, 50, 10}, {f, 0, 0}}},
 		{"no regions", nil, nil},
+		{"small, large, small", []int{2, 5, 19}, []Region{{f, 3, 500}, {f, 10, 100 << 10}, {f, 1 << 10, 16 << 10}}},
+		{"small regions past the gathering bound", []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20},
+			[]Region{{f, 0, 16 << 10}, {f, 1, 16 << 10}, {f, 2, 16 << 10}, {f, 3, 16 << 10}, {f, 4, 16 << 10}, {f, 5, 16 << 10},
+				{f, 6, 16 << 10}, {f, 7, 16 << 10}, {f, 8, 16 << 10}, {f, 9, 16 << 10}, {f, 10, 16 << 10}, {f, 11, 16 << 10},
+				{f, 12, 16 << 10}, {f, 13, 16 << 10}, {f, 14, 16 << 10}, {f, 15, 16 << 10}, {f, 16, 16 << 10}, {f, 17, 16 << 10},
+				{f, 18, 16 << 10}, {f, 19, 16<<10 + 1}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w, r := pair(t)
@@ -84,7 +91,7 @@ func TestWriteFrame(t *testing.T) {
 			want.Write(frame[prev:])
 			errc := make(chan error, 1)
 			go func() {
-				errc <- WriteFrame(w, frame, tc.at, func(i int) Region { return tc.regions[i] })
+				errc <- fw.WriteFrame(w, frame, tc.at, func(i int) Region { return tc.regions[i] })
 			}()
 			// Read exactly what was sent, without the writer closing: a
 			// piece held back and never pushed shows as a timeout.
@@ -104,12 +111,22 @@ func TestWriteFrame(t *testing.T) {
 }
 
 // TestWriteFrameFileEndsEarly: a region past the file's end is an error,
-// not a short frame the peer waits on forever.
+// not a short frame the peer waits on forever, whether it is read into
+// memory or sent with sendfile.
 func TestWriteFrameFileEndsEarly(t *testing.T) {
-	f := tempFile(t, make([]byte, 100))
-	w, _ := pair(t)
-	err := WriteFrame(w, []byte("head"), []int{4}, func(int) Region { return Region{f, 50, 100} })
-	if err == nil {
-		t.Fatal("WriteFrame of a region past the end of the file succeeded")
+	f := tempFile(t, make([]byte, 100<<10))
+	for _, r := range []Region{{f, 50 << 10, 20 << 10}, {f, 90 << 10, 20 << 10}, {f, 100<<10 - 10, 100}} {
+		w, _ := pair(t)
+		var fw Writer
+		err := fw.WriteFrame(w, []byte("head"), []int{4}, func(int) Region { return r })
+		if r.Pos+r.Len <= 100<<10 {
+			if err != nil {
+				t.Fatalf("region %d+%d inside the file: %v", r.Pos, r.Len, err)
+			}
+			continue
+		}
+		if err == nil {
+			t.Fatalf("WriteFrame of region %d+%d past the end of the file succeeded", r.Pos, r.Len)
+		}
 	}
 }
