@@ -48,10 +48,13 @@ func TestSmoke(t *testing.T) {
 		}
 		want := 3 * pt.ActivePartitions // SmokeConfig's rounds
 		for name, f := range map[string]Flow{"produce across": pt.ProduceMany, "produce one": pt.ProduceOne,
-			"fetch across": pt.FetchMany, "fetch one": pt.FetchOne} {
+			"fetch across": pt.FetchMany, "fetch one": pt.FetchOne, "write(2) across": pt.WriteAcross, "write(2) to one": pt.WriteOne} {
 			if f.Batches != want || f.Bytes <= 0 || f.MBps() <= 0 {
 				t.Errorf("N=%d %s: %+v, want %d batches", pt.N, name, f, want)
 			}
+		}
+		if pt.WriteAcross.Bytes != pt.ProduceMany.Bytes || pt.WriteOne.Bytes != pt.ProduceMany.Bytes {
+			t.Errorf("N=%d: write(2) limit wrote %d and %d bytes, the produce %d", pt.N, pt.WriteAcross.Bytes, pt.WriteOne.Bytes, pt.ProduceMany.Bytes)
 		}
 		if pt.ProduceMany.Bytes != pt.FetchOne.Bytes {
 			t.Errorf("N=%d: produced %d bytes, fetched %d from one partition", pt.N, pt.ProduceMany.Bytes, pt.FetchOne.Bytes)

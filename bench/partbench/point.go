@@ -95,6 +95,10 @@ type Point struct {
 	FirstRound              Flow
 	ProduceMany, ProduceOne Flow
 	FetchMany, FetchOne     Flow
+	// WriteAcross and WriteOne are the file system's limit beside the
+	// produce figures: the same batches written with write(2) to as many
+	// files as active partitions, one each, against to one file.
+	WriteAcross, WriteOne Flow
 	// StopSeconds is a clean shutdown (SIGTERM to exit).
 	StopSeconds   float64
 	Clean, Killed Restart
@@ -345,6 +349,9 @@ func (s *sweep) measure(pt *Point, data string, bp **sluicedproc.Proc) error {
 		return err
 	}
 	if err := wl.run(w, pt, s.cfg.Rounds); err != nil {
+		return err
+	}
+	if pt.WriteAcross, pt.WriteOne, err = writeLimit(s.dir, pt.ActivePartitions, s.cfg.TopicPartitions, wl.batch, s.cfg.Rounds); err != nil {
 		return err
 	}
 	if pt.Active, err = snap(b); err != nil {
