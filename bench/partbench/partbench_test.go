@@ -48,13 +48,14 @@ func TestSmoke(t *testing.T) {
 		}
 		want := 3 * pt.ActivePartitions // SmokeConfig's rounds
 		for name, f := range map[string]Flow{"produce across": pt.ProduceMany, "produce one": pt.ProduceOne,
-			"fetch across": pt.FetchMany, "fetch one": pt.FetchOne, "write(2) across": pt.WriteAcross, "write(2) to one": pt.WriteOne} {
+			"fetch across": pt.FetchMany, "fetch one": pt.FetchOne, "write(2) across": pt.Files.WriteAcross, "write(2) to one": pt.Files.WriteOne,
+			"pread(2) across": pt.Files.ReadAcross, "pread(2) from one": pt.Files.ReadOne} {
 			if f.Batches != want || f.Bytes <= 0 || f.MBps() <= 0 {
 				t.Errorf("N=%d %s: %+v, want %d batches", pt.N, name, f, want)
 			}
 		}
-		if pt.WriteAcross.Bytes != pt.ProduceMany.Bytes || pt.WriteOne.Bytes != pt.ProduceMany.Bytes {
-			t.Errorf("N=%d: write(2) limit wrote %d and %d bytes, the produce %d", pt.N, pt.WriteAcross.Bytes, pt.WriteOne.Bytes, pt.ProduceMany.Bytes)
+		if f := pt.Files; f.WriteAcross.Bytes != pt.ProduceMany.Bytes || f.WriteOne.Bytes != pt.ProduceMany.Bytes || f.ReadAcross.Bytes != pt.ProduceMany.Bytes || f.ReadOne.Bytes != pt.ProduceMany.Bytes {
+			t.Errorf("N=%d: the file limits moved %d, %d, %d and %d bytes, the produce %d", pt.N, f.WriteAcross.Bytes, f.WriteOne.Bytes, f.ReadAcross.Bytes, f.ReadOne.Bytes, pt.ProduceMany.Bytes)
 		}
 		if pt.ProduceMany.Bytes != pt.FetchOne.Bytes {
 			t.Errorf("N=%d: produced %d bytes, fetched %d from one partition", pt.N, pt.ProduceMany.Bytes, pt.FetchOne.Bytes)

@@ -95,10 +95,11 @@ type Point struct {
 	FirstRound              Flow
 	ProduceMany, ProduceOne Flow
 	FetchMany, FetchOne     Flow
-	// WriteAcross and WriteOne are the file system's limit beside the
-	// produce figures: the same batches written with write(2) to as many
-	// files as active partitions, one each, against to one file.
-	WriteAcross, WriteOne Flow
+	// Files are the file system's limits beside the produce and fetch
+	// figures: the same batches written with write(2) to as many files as
+	// active partitions, one each, against to one file, and read back
+	// with pread(2) the same ways.
+	Files fileLimits
 	// StopSeconds is a clean shutdown (SIGTERM to exit).
 	StopSeconds   float64
 	Clean, Killed Restart
@@ -351,7 +352,7 @@ func (s *sweep) measure(pt *Point, data string, bp **sluicedproc.Proc) error {
 	if err := wl.run(w, pt, s.cfg.Rounds); err != nil {
 		return err
 	}
-	if pt.WriteAcross, pt.WriteOne, err = writeLimit(s.dir, pt.ActivePartitions, s.cfg.TopicPartitions, wl.batch, s.cfg.Rounds); err != nil {
+	if pt.Files, err = measureFileLimits(s.dir, pt.ActivePartitions, s.cfg.TopicPartitions, wl.batch, s.cfg.Rounds); err != nil {
 		return err
 	}
 	if pt.Active, err = snap(b); err != nil {

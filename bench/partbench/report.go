@@ -155,17 +155,18 @@ func (rep *Report) WriteMarkdown(w io.Writer) error {
 	p("\n### Produce and fetch across the active partitions against one partition\n\n")
 	p("The ratio is one partition's MB/s over the active partitions' (2 means spreading the same bytes over them halves throughput).\n\n")
 	p("The first round across the partitions, right after the idle wait, is timed apart (partitions parked while idle reopen in it, and ones never written to get their files); the rounds after it are the steady figures.\n\n")
-	p("The limit beside them: the same batches written with write(2) straight to as many files as active partitions, one batch to each, against to one file in writes of as many batches as a request to one partition carries (no broker, no network); its ratio is the least the produce ratio can be on this machine with a file per partition.\n\n")
-	p("| N | active partitions | requests a side | first round across MB/s | produce across MB/s | produce to one MB/s | ratio | write(2) across / to one MB/s | write(2) ratio | fetch across MB/s | fetch from one MB/s | ratio |\n")
-	p("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	p("The limits beside them: the same batches written with write(2) straight to as many files as active partitions, one batch to each, against to one file in writes of as many batches as a request to one partition carries, then read back with pread(2) the same two ways (no broker, no network); their ratios are about the least the produce and fetch ratios can be on this machine with a file per partition.\n\n")
+	p("| N | active partitions | requests a side | first round across MB/s | produce across MB/s | produce to one MB/s | ratio | write(2) across / to one MB/s | write(2) ratio | fetch across MB/s | fetch from one MB/s | ratio | pread(2) across / from one MB/s | pread(2) ratio |\n")
+	p("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, pt := range rep.Points {
 		if pt.FetchOne.Requests == 0 {
 			continue
 		}
-		p("| %d | %d | %d | %.2f | %.2f | %.2f | **%.2f** | %.1f / %.1f | %.2f | %.2f | %.2f | **%.2f** |\n", pt.N, pt.ActivePartitions, pt.ProduceMany.Requests,
+		p("| %d | %d | %d | %.2f | %.2f | %.2f | **%.2f** | %.1f / %.1f | %.2f | %.2f | %.2f | **%.2f** | %.1f / %.1f | %.2f |\n", pt.N, pt.ActivePartitions, pt.ProduceMany.Requests,
 			pt.FirstRound.MBps(), pt.ProduceMany.MBps(), pt.ProduceOne.MBps(), units.Ratio(pt.ProduceOne.MBps(), pt.ProduceMany.MBps()),
-			pt.WriteAcross.MBps(), pt.WriteOne.MBps(), units.Ratio(pt.WriteOne.MBps(), pt.WriteAcross.MBps()),
-			pt.FetchMany.MBps(), pt.FetchOne.MBps(), units.Ratio(pt.FetchOne.MBps(), pt.FetchMany.MBps()))
+			pt.Files.WriteAcross.MBps(), pt.Files.WriteOne.MBps(), units.Ratio(pt.Files.WriteOne.MBps(), pt.Files.WriteAcross.MBps()),
+			pt.FetchMany.MBps(), pt.FetchOne.MBps(), units.Ratio(pt.FetchOne.MBps(), pt.FetchMany.MBps()),
+			pt.Files.ReadAcross.MBps(), pt.Files.ReadOne.MBps(), units.Ratio(pt.Files.ReadOne.MBps(), pt.Files.ReadAcross.MBps()))
 	}
 
 	if rep.Stopped != "" {
@@ -240,9 +241,9 @@ func (rep *Report) writeTargets(p func(string, ...any)) {
 		verdict(pt.Killed.Serves < targetKilledStart))
 	pr := units.Ratio(pt.ProduceOne.MBps(), pt.ProduceMany.MBps())
 	fr := units.Ratio(pt.FetchOne.MBps(), pt.FetchMany.MBps())
-	p("- produce and fetch across %d partitions within %.0fx of one partition: produce %.2fx %s, fetch %.2fx %s; write(2) alone, to a file per partition against one file, is %.2fx here.\n",
+	p("- produce and fetch across %d partitions within %.0fx of one partition: produce %.2fx %s, fetch %.2fx %s; write(2) alone, to a file per partition against one file, is %.2fx here, and pread(2) %.2fx.\n",
 		pt.ActivePartitions, targetFlowRatio, pr, verdict(pr <= targetFlowRatio), fr, verdict(fr <= targetFlowRatio),
-		units.Ratio(pt.WriteOne.MBps(), pt.WriteAcross.MBps()))
+		units.Ratio(pt.Files.WriteOne.MBps(), pt.Files.WriteAcross.MBps()), units.Ratio(pt.Files.ReadOne.MBps(), pt.Files.ReadAcross.MBps()))
 	if len(done) > 1 {
 		worst := 0.0
 		for i := 1; i < len(done); i++ {
