@@ -91,14 +91,14 @@ type partitionCost struct {
 // resources. Descriptors and mappings are not counted per partition: the
 // handle budget (handles.go) bounds every open segment's files and
 // mappings together, parking idle partitions, so any number of partitions
-// fits in them. Disk is what a new, active partition holds: its two index
-// files allocated a first chunk ahead (64 KiB each) and its directory's
-// block (parked, it trims to a few KiB). Its directory and three files
-// take an inode each.
+// fits in them. A create itself writes nothing but the topic's record
+// (partitions make their directory and files on their first append), so
+// what is checked is room for that first append: the directory's block
+// and the log's first block, and an inode each for the directory, the log
+// and its two indexes.
 func newPartitionCost(*TopicConfig) partitionCost {
-	const firstIndexChunk = 64 << 10 // index.minChunk
 	return partitionCost{
-		bytes:  2*firstIndexChunk + 8192,
+		bytes:  8192,
 		inodes: 4,
 	}
 }
@@ -163,7 +163,7 @@ func (e *Engine) checkCreate(n int64, c partitionCost) error {
 func fitCreate(n int64, c partitionCost, d diskSpace, dir string) error {
 	if d.freeBytes >= 0 {
 		if need := n*c.bytes + diskReserve; need > d.freeBytes {
-			return fmt.Errorf("%w: %d new partitions need %d MiB of disk (their first index chunks, and %d MiB kept "+
+			return fmt.Errorf("%w: %d new partitions need %d MiB of disk (their first writes, and %d MiB kept "+
 				"for the partitions here), but %s has %d MiB free: free some space",
 				ErrResourceLimit, n, need>>20, diskReserve>>20, dir, d.freeBytes>>20)
 		}
