@@ -96,7 +96,7 @@ type partitionCost struct {
 // what is checked is room for that first append: the directory's block
 // and the log's first block, and an inode each for the directory, the log
 // and its two indexes.
-func newPartitionCost(*TopicConfig) partitionCost {
+func newPartitionCost() partitionCost {
 	return partitionCost{
 		bytes:  8192,
 		inodes: 4,

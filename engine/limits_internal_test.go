@@ -40,7 +40,7 @@ func TestComputeLimits(t *testing.T) {
 // inodes do not fit what the file system has free, naming what is short;
 // unknown free counts are not checked.
 func TestFitCreate(t *testing.T) {
-	c := newPartitionCost(nil)
+	c := newPartitionCost()
 	enough := diskSpace{freeBytes: 1000*c.bytes + diskReserve, freeInodes: 4000}
 	if err := fitCreate(1000, c, enough, "/data"); err != nil {
 		t.Fatalf("1000 partitions in room for 1000: %v", err)

@@ -85,12 +85,12 @@ func openWithDescriptorBudget(t *testing.T, dir string, budget int64) *engine.En
 	return e
 }
 
-// TestCreateRefusedUpFront: the descriptor budget does not bound how many
+// TestCreateBeyondDescriptorBudget: the descriptor budget does not bound how many
 // partitions a create makes (idle partitions give their descriptors back,
 // so a create of five times the budget succeeds and stays within it, and
 // every partition takes a record). (A create that would not fit the free
 // space or inodes is refused before it makes anything: TestFitCreate.)
-func TestCreateRefusedUpFront(t *testing.T) {
+func TestCreateBeyondDescriptorBudget(t *testing.T) {
 	dir := t.TempDir()
 	e := openWithDescriptorBudget(t, dir, 100)
 	if err := e.CreateTopic("big", 500, nil); err != nil {

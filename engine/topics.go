@@ -138,7 +138,7 @@ func (e *Engine) makePartitions(t *topic, m *topicMeta, from int32) (*pendingCre
 			hosted = append(hosted, id)
 		}
 	}
-	if err := e.checkCreate(int64(len(hosted)), newPartitionCost(t.cfg.Load())); err != nil {
+	if err := e.checkCreate(int64(len(hosted)), newPartitionCost()); err != nil {
 		return nil, err
 	}
 	if err := e.meta.beginCreate(createIntent{Topic: t.name, ID: m.ID, From: from, To: m.Partitions}); err != nil {

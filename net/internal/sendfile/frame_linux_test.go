@@ -69,6 +69,9 @@ func TestWriteFrameGathersSmallRegions(t *testing.T) {
 	w.SetNoDelay(true)
 	const n = 1000
 	frame := make([]byte, 20*n)
+	for i := range frame {
+		frame[i] = byte(i * 13)
+	}
 	at := make([]int, n)
 	for i := range at {
 		at[i] = 20 * i
