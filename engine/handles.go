@@ -294,11 +294,10 @@ func (p *Partition) parkIfOverBudget() {
 	if high := e.handles.high; high <= 0 || h.Files() <= high {
 		return
 	}
-	if p.logEnd.Load() > p.recoveryPoint.Load() || !p.mu.TryLock() {
+	if p.logEnd.Load() > p.recoveryPoint.Load() {
 		return
 	}
-	defer p.mu.Unlock()
-	if _, err := p.active().Park(); err != nil {
-		p.logger.Warn("parking a new partition's active segment failed", "err", err)
-	}
+	// As the closer parks (state saved for a crash start), whatever the
+	// segment's last use.
+	p.park(p.active(), time.Now().Add(time.Hour))
 }
